@@ -1,0 +1,131 @@
+#include "envs/choice/choice.h"
+
+#include <memory>
+
+#include "sim/config.h"
+#include "sim/error.h"
+#include "sim/policy.h"
+
+namespace advlab {
+
+ADVLAB_REGISTER_KEY(env_answers, KeySpec{"env.answers", KeyType::kInt, "16",
+                                         "choice: answers per prompt (K), one of them correct", 2,
+                                         65536, false, {}, {}});
+ADVLAB_REGISTER_KEY(env_easy_logit,
+                    KeySpec{"env.easy_logit", KeyType::kFloat, "3",
+                            "choice: initial log-odds of the correct answer at difficulty 0",
+                            -50, 50, false, {}, {}});
+ADVLAB_REGISTER_KEY(env_hard_logit,
+                    KeySpec{"env.hard_logit", KeyType::kFloat, "-3",
+                            "choice: initial log-odds of the correct answer at difficulty 1",
+                            -50, 50, false, {}, {}});
+
+ChoiceTask::ChoiceTask(const Config& config, uint64_t seed)
+    : num_prompts_(static_cast<int32_t>(config.Int("env.prompts"))),
+      num_answers_(static_cast<int32_t>(config.Int("env.answers"))),
+      easy_logit_(config.Float("env.easy_logit")),
+      hard_logit_(config.Float("env.hard_logit")),
+      drift_(DriftSchedule::FromConfig(config, num_prompts_)) {
+  Philox rng(seed);
+  answer_.resize(num_prompts_);
+  eval_prompts_.resize(num_prompts_);
+  for (int32_t p = 0; p < num_prompts_; ++p) {
+    answer_[p] = static_cast<int32_t>(
+        UniformIndex(rng.Draw(Purpose::kPool, static_cast<uint32_t>(p), 0, 0).w[0],
+                     static_cast<uint32_t>(num_answers_)));
+    eval_prompts_[p] = p;
+  }
+}
+
+void ChoiceTask::InitialLogits(int32_t state, double* logits) const {
+  const double d = difficulty(state);
+  for (int32_t k = 0; k < num_answers_; ++k) logits[k] = 0.0;
+  logits[answer_[state]] = easy_logit_ * (1.0 - d) + hard_logit_ * d;
+}
+
+void ChoiceTask::DrawPrompts(int64_t step, const Philox& rng, int count, int32_t* prompts) const {
+  const int32_t start = drift_.WindowStart(step);
+  const uint32_t width = static_cast<uint32_t>(drift_.width);
+  for (int slot = 0; slot < count; slot += 4) {
+    Words4 w = rng.Draw(Purpose::kPromptDraw, static_cast<uint32_t>(step),
+                        static_cast<uint32_t>(slot / 4), 0);
+    for (int j = 0; j < 4 && slot + j < count; ++j) {
+      prompts[slot + j] = start + static_cast<int32_t>(UniformIndex(w.w[j], width));
+    }
+  }
+}
+
+void ChoiceTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const int32_t* prompts,
+                         int count, int group_size, Batch* batch) const {
+  const int K = num_answers_;
+  const int G = group_size;
+  // CDF scratch, reused across steps (one run runs on one thread at a time).
+  thread_local std::vector<double> cdf_storage;
+  if (static_cast<int>(cdf_storage.size()) < K) cdf_storage.resize(K);
+  double* ADVLAB_RESTRICT cdf = cdf_storage.data();
+
+  const int g0 = batch->num_groups();
+  const int r0 = batch->num_rollouts();
+  const int t0 = batch->num_tokens();
+  const int n = count * G;
+  batch->prompt.resize(g0 + count);
+  batch->group_begin.resize(g0 + count + 1);
+  batch->token_begin.resize(r0 + n + 1);
+  batch->reward.resize(r0 + n);
+  batch->correct.resize(r0 + n);
+  batch->truncated.resize(r0 + n);
+  batch->token.resize(t0 + n);
+  batch->state.resize(t0 + n);
+  batch->logprob.resize(t0 + n);
+
+  for (int s = 0; s < count; ++s) {
+    const int32_t p = prompts[s];
+    const double* ADVLAB_RESTRICT probs = policy->Probs(p);
+    const double* ADVLAB_RESTRICT logp = policy->LogProbs(p);
+    double acc = 0.0;
+    for (int k = 0; k < K; ++k) {  // in index order: a fixed summation order
+      acc += probs[k];
+      cdf[k] = acc;
+    }
+    const int32_t ans = answer_[p];
+    batch->prompt[g0 + s] = p;
+    const int rb = r0 + s * G;
+    const int tb = t0 + s * G;
+    for (int i = 0; i < G; i += 4) {
+      const Words4 w = rng.Draw(Purpose::kRollout, static_cast<uint32_t>(step),
+                                static_cast<uint32_t>(s), static_cast<uint32_t>(i / 4));
+      const int m = G - i < 4 ? G - i : 4;
+      for (int j = 0; j < m; ++j) {
+        // Inverse-CDF sampling by compare-and-count: a = #{k < K-1 : cdf[k] <= u}.
+        // Branch-free, and never returns K even if the CDF ends below 1.
+        const double u = U01(w.w[j]);
+        int a = 0;
+        for (int k = 0; k < K - 1; ++k) a += cdf[k] <= u ? 1 : 0;
+        const int r = rb + i + j;
+        const int t = tb + i + j;
+        const uint8_t ok = a == ans ? 1 : 0;
+        batch->token[t] = a;
+        batch->state[t] = p;
+        batch->logprob[t] = logp[a];
+        batch->token_begin[r + 1] = t + 1;
+        batch->reward[r] = ok ? 1.0 : 0.0;
+        batch->correct[r] = ok;
+        batch->truncated[r] = 0;
+      }
+    }
+    batch->group_begin[g0 + s + 1] = rb + G;
+  }
+}
+
+double ChoiceTask::SuccessProbability(Policy* policy, int32_t prompt) const {
+  return policy->Probs(prompt)[answer_[prompt]];
+}
+
+ADVLAB_REGISTER_TASK(choice, "choice",
+                     "one-step multiple choice: P prompts x K answers, one correct; difficulty "
+                     "sets the prior log-odds of the correct answer",
+                     [](const Config& c, uint64_t seed) -> std::unique_ptr<Task> {
+                       return std::make_unique<ChoiceTask>(c, seed);
+                     });
+
+}  // namespace advlab

@@ -1,0 +1,40 @@
+#include "estimators/grpo.h"
+
+#include <memory>
+#include <span>
+
+#include "estimators/group_stats.h"
+#include "sim/check.h"
+
+namespace advlab {
+
+void GrpoEstimator::Compute(Batch* batch) {
+  ADVLAB_CHECK(batch != nullptr);
+  CheckGroupLayout(*batch);
+  batch->advantage.resize(static_cast<size_t>(batch->num_rollouts()));
+  for (int g = 0; g < batch->num_groups(); ++g) {
+    const std::span<const double> rewards = GroupRewards(*batch, g);
+    double* adv = batch->advantage.data() + batch->group_begin[g];
+    const size_t n = rewards.size();
+    if (normalize_by_std_) {
+      const GroupMoments m = VerlGroupMoments(rewards);
+      const double denom = m.stddev + kEpsilon;
+      for (size_t i = 0; i < n; ++i) adv[i] = (rewards[i] - m.mean) / denom;
+    } else {
+      // Only the mean is needed; a singleton's mean is 0 as in verl.
+      const double mean = n > 1 ? GroupMean(rewards) : 0.0;
+      for (size_t i = 0; i < n; ++i) adv[i] = rewards[i] - mean;
+    }
+  }
+}
+
+ADVLAB_REGISTER_ESTIMATOR(grpo, "grpo",
+                          "GRPO: A = (R - group mean) / (unbiased group std + 1e-6) (verl grpo)",
+                          true, [] { return std::make_unique<GrpoEstimator>(true); });
+
+ADVLAB_REGISTER_ESTIMATOR(
+    dr_grpo, "dr_grpo",
+    "Dr. GRPO: A = R - group mean, no std division (verl grpo, norm_adv_by_std_in_grpo=False)",
+    true, [] { return std::make_unique<GrpoEstimator>(false); });
+
+}  // namespace advlab

@@ -1,0 +1,20 @@
+#include "estimators/reinforce.h"
+
+#include <memory>
+
+#include "sim/check.h"
+
+namespace advlab {
+
+void ReinforceEstimator::Compute(Batch* batch) {
+  ADVLAB_CHECK(batch != nullptr);
+  const int n = batch->num_rollouts();
+  batch->advantage.resize(static_cast<size_t>(n));
+  for (int r = 0; r < n; ++r) batch->advantage[r] = batch->reward[r];
+}
+
+ADVLAB_REGISTER_ESTIMATOR(reinforce, "reinforce",
+                          "A = R: raw outcome reward, no baseline (Williams 1992)", false,
+                          [] { return std::make_unique<ReinforceEstimator>(); });
+
+}  // namespace advlab

@@ -1,0 +1,35 @@
+#include "estimators/rloo.h"
+
+#include <memory>
+#include <span>
+
+#include "estimators/group_stats.h"
+#include "sim/check.h"
+
+namespace advlab {
+
+void RlooEstimator::Compute(Batch* batch) {
+  ADVLAB_CHECK(batch != nullptr);
+  CheckGroupLayout(*batch);
+  batch->advantage.resize(static_cast<size_t>(batch->num_rollouts()));
+  for (int g = 0; g < batch->num_groups(); ++g) {
+    const std::span<const double> rewards = GroupRewards(*batch, g);
+    double* adv = batch->advantage.data() + batch->group_begin[g];
+    const size_t n = rewards.size();
+    if (n == 1) {
+      adv[0] = rewards[0];  // verl `rloo`: singleton passes its raw reward through
+      continue;
+    }
+    if (n == 0) continue;
+    const double mean = GroupMean(rewards);
+    const double scale = static_cast<double>(n) / static_cast<double>(n - 1);
+    for (size_t i = 0; i < n; ++i) adv[i] = (rewards[i] - mean) * scale;
+  }
+}
+
+ADVLAB_REGISTER_ESTIMATOR(
+    rloo, "rloo",
+    "RLOO: A = R - mean of the other rollouts of the group; singleton A = R (verl rloo)", true,
+    [] { return std::make_unique<RlooEstimator>(); });
+
+}  // namespace advlab

@@ -1,0 +1,820 @@
+#include "experiments/h5io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hdf5.h"
+#include "sim/check.h"
+#include "sim/error.h"
+
+namespace advlab {
+namespace {
+
+// ---------------------------------------------------------------------------
+// HDF5 plumbing.
+
+// Owns one HDF5 identifier and closes it with the matching H5*close function.
+class Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Handle() = default;
+  Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
+  ~Handle() { Close(); }
+  Handle(Handle&& other) noexcept : id_(other.id_), closer_(other.closer_) {
+    other.id_ = H5I_INVALID_HID;
+  }
+  Handle& operator=(Handle&& other) noexcept {
+    if (this != &other) {
+      Close();
+      id_ = std::exchange(other.id_, H5I_INVALID_HID);
+      closer_ = other.closer_;
+    }
+    return *this;
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+
+  hid_t get() const { return id_; }
+  // Returns the close status: for a file, closing flushes, and that can fail.
+  herr_t Close() {
+    herr_t status = 0;
+    if (id_ >= 0) status = closer_(id_);
+    id_ = H5I_INVALID_HID;
+    return status;
+  }
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+  Closer closer_ = nullptr;
+};
+
+// Silences HDF5's automatic error printing for this thread (the default error
+// stack is per thread in thread-safe builds); we report errors ourselves.
+void QuietHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+// The innermost HDF5 error description (the most specific reason), or "".
+std::string Hdf5Detail() {
+  std::string detail;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_UPWARD,
+      [](unsigned n, const H5E_error2_t* err, void* data) -> herr_t {
+        if (n == 0 && err->desc != nullptr) *static_cast<std::string*>(data) = err->desc;
+        return 0;
+      },
+      &detail);
+  return detail;
+}
+
+// Binds a file name to HDF5 calls so every failure becomes one UserError line
+// "<path>: <what>[: <HDF5's reason>]".
+class H5Context {
+ public:
+  explicit H5Context(const std::string& path) : path_(path) {}
+
+  [[noreturn]] void Fail(const std::string& what) const {
+    throw UserError(path_ + ": " + what);
+  }
+  [[noreturn]] void FailHdf5(const std::string& what) const {
+    std::string detail = Hdf5Detail();
+    Fail(detail.empty() ? what : what + " (" + detail + ")");
+  }
+  // Wraps an id-returning call; `what` names the operation ("cannot create ...").
+  Handle Own(hid_t id, Handle::Closer closer, const std::string& what) const {
+    if (id < 0) FailHdf5(what);
+    return Handle(id, closer);
+  }
+  void Ok(herr_t status, const std::string& what) const {
+    if (status < 0) FailHdf5(what);
+  }
+  // Closes `h` now and checks the status (closing a file flushes it).
+  void Close(Handle& h, const std::string& what) const { Ok(h.Close(), what); }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+Handle PropertyList(const H5Context& ctx, hid_t cls) {
+  return ctx.Own(H5Pcreate(cls), H5Pclose, "cannot create an HDF5 property list");
+}
+
+Handle VarStringType(const H5Context& ctx, H5T_cset_t cset) {
+  Handle t = ctx.Own(H5Tcopy(H5T_C_S1), H5Tclose, "cannot create the string type");
+  ctx.Ok(H5Tset_size(t.get(), H5T_VARIABLE), "cannot create the string type");
+  ctx.Ok(H5Tset_cset(t.get(), cset), "cannot create the string type");
+  return t;
+}
+
+// Same-directory temp names and error messages want the directory of a path.
+std::string ParentDir(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// ---------------------------------------------------------------------------
+// Writing.
+
+class Writer {
+ public:
+  Writer(const Results& results, const std::string& path) : r_(results), ctx_(path) {}
+
+  void Run() {
+    Validate();
+    // No modification/creation times anywhere (the root group takes its
+    // object-creation properties from the file-creation list), and the 1.8 file
+    // format pinned at both ends so a newer library cannot pick newer encodings.
+    Handle fcpl = PropertyList(ctx_, H5P_FILE_CREATE);
+    ctx_.Ok(H5Pset_obj_track_times(fcpl.get(), false), "cannot set file properties");
+    Handle fapl = PropertyList(ctx_, H5P_FILE_ACCESS);
+    ctx_.Ok(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18),
+            "cannot set file properties");
+#if H5_VERSION_GE(1, 10, 7)
+    // Lock as usual, but still work on file systems without locking (e.g. NFS).
+    ctx_.Ok(H5Pset_file_locking(fapl.get(), true, true), "cannot set file properties");
+#endif
+    lcpl_ = PropertyList(ctx_, H5P_LINK_CREATE);
+    ctx_.Ok(H5Pset_char_encoding(lcpl_.get(), H5T_CSET_UTF8), "cannot set link properties");
+    acpl_ = PropertyList(ctx_, H5P_ATTRIBUTE_CREATE);
+    ctx_.Ok(H5Pset_char_encoding(acpl_.get(), H5T_CSET_UTF8),
+            "cannot set attribute properties");
+    dcpl_ = PropertyList(ctx_, H5P_DATASET_CREATE);
+    ctx_.Ok(H5Pset_obj_track_times(dcpl_.get(), false), "cannot set dataset properties");
+    str_type_ = VarStringType(ctx_, H5T_CSET_UTF8);
+
+    Handle file = ctx_.Own(H5Fcreate(ctx_.path().c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()),
+                           H5Fclose, "cannot create HDF5 file");
+
+    // Fixed object order: root attributes, /runs, /steps, /metrics, /provenance.
+    WriteStringAttr(file.get(), "advlab_version", r_.advlab_version, "/");
+    WriteInt64Attr(file.get(), "format_version", r_.format_version);
+    WriteStringAttr(file.get(), "config", r_.config_ini, "/");
+
+    // Creation order is tracked (and indexed, so it survives the switch to
+    // dense link storage past 8 entries) to keep the Results order on reading.
+    Handle runs = CreateGroup(file.get(), "runs", /*track_links=*/true, /*track_attrs=*/false);
+    const hsize_t run_dims[1] = {static_cast<hsize_t>(r_.num_runs)};
+    for (const Column& c : r_.runs) {
+      std::string where = "/runs/" + c.name;
+      switch (c.kind) {
+        case Column::Kind::kInt:
+          WriteDataset(runs.get(), c.name, where, H5T_STD_I64LE, H5T_NATIVE_INT64, 1, run_dims,
+                       c.ints.data());
+          break;
+        case Column::Kind::kFloat:
+          WriteDataset(runs.get(), c.name, where, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, run_dims,
+                       c.floats.data());
+          break;
+        case Column::Kind::kString: {
+          std::vector<const char*> ptrs;
+          ptrs.reserve(c.strings.size());
+          for (const std::string& s : c.strings) ptrs.push_back(s.c_str());
+          WriteDataset(runs.get(), c.name, where, str_type_.get(), str_type_.get(), 1, run_dims,
+                       ptrs.data());
+          break;
+        }
+      }
+    }
+    ctx_.Close(runs, "cannot close group /runs");
+
+    const hsize_t step_dims[1] = {static_cast<hsize_t>(r_.steps.size())};
+    WriteDataset(file.get(), "steps", "/steps", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, step_dims,
+                 r_.steps.data());
+
+    Handle metrics = CreateGroup(file.get(), "metrics", /*track_links=*/true,
+                                 /*track_attrs=*/false);
+    const hsize_t metric_dims[2] = {static_cast<hsize_t>(r_.num_runs),
+                                    static_cast<hsize_t>(r_.num_evals())};
+    for (const Metric& m : r_.metrics) {
+      WriteDataset(metrics.get(), m.name, "/metrics/" + m.name, H5T_IEEE_F64LE,
+                   H5T_NATIVE_DOUBLE, 2, metric_dims, m.values.data());
+    }
+    ctx_.Close(metrics, "cannot close group /metrics");
+
+    Handle prov = CreateGroup(file.get(), "provenance", /*track_links=*/false,
+                              /*track_attrs=*/true);
+    for (const auto& [key, value] : r_.provenance) {
+      WriteStringAttr(prov.get(), key, value, "/provenance");
+    }
+    ctx_.Close(prov, "cannot close group /provenance");
+
+    ctx_.Close(file, "cannot write HDF5 file");
+  }
+
+ private:
+  // Names become HDF5 link names: reject what HDF5 would misread or refuse.
+  void CheckName(const std::string& name, const char* what, bool is_link,
+                 std::set<std::string>& seen) const {
+    if (name.empty()) ctx_.Fail(std::string("empty ") + what + " name");
+    if (name.find('\0') != std::string::npos)
+      ctx_.Fail(std::string(what) + " name contains a NUL byte");
+    if (is_link && (name == "." || name.find('/') != std::string::npos))
+      ctx_.Fail(std::string(what) + " name '" + name + "' must not be '.' or contain '/'");
+    if (!seen.insert(name).second)
+      ctx_.Fail(std::string("duplicate ") + what + " name '" + name + "'");
+  }
+
+  void CheckString(const std::string& s, const std::string& where) const {
+    // Variable-length strings are NUL-terminated in the HDF5 C API.
+    if (s.find('\0') != std::string::npos) ctx_.Fail(where + " contains a NUL byte");
+  }
+
+  void Validate() const {
+    ADVLAB_CHECK_GE(r_.num_runs, 0);
+    const size_t runs = static_cast<size_t>(r_.num_runs);
+    std::set<std::string> seen;
+    for (const Column& c : r_.runs) {
+      CheckName(c.name, "column", true, seen);
+      ADVLAB_CHECK_EQ(c.size(), runs);
+      if (c.kind == Column::Kind::kString)
+        for (const std::string& s : c.strings) CheckString(s, "a value of column " + c.name);
+    }
+    seen.clear();
+    for (const Metric& m : r_.metrics) {
+      CheckName(m.name, "metric", true, seen);
+      ADVLAB_CHECK_EQ(m.values.size(), runs * r_.steps.size());
+    }
+    seen.clear();
+    for (const auto& [key, value] : r_.provenance) {
+      CheckName(key, "provenance", false, seen);
+      CheckString(value, "provenance " + key);
+    }
+    CheckString(r_.advlab_version, "advlab_version");
+    CheckString(r_.config_ini, "config");
+  }
+
+  Handle CreateGroup(hid_t parent, const std::string& name, bool track_links,
+                     bool track_attrs) {
+    const std::string what = "cannot create group /" + name;
+    Handle gcpl = PropertyList(ctx_, H5P_GROUP_CREATE);
+    ctx_.Ok(H5Pset_obj_track_times(gcpl.get(), false), what);
+    const unsigned order = H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED;
+    if (track_links) ctx_.Ok(H5Pset_link_creation_order(gcpl.get(), order), what);
+    if (track_attrs) ctx_.Ok(H5Pset_attr_creation_order(gcpl.get(), order), what);
+    return ctx_.Own(H5Gcreate2(parent, name.c_str(), lcpl_.get(), gcpl.get(), H5P_DEFAULT),
+                    H5Gclose, what);
+  }
+
+  void WriteDataset(hid_t parent, const std::string& name, const std::string& where,
+                    hid_t file_type, hid_t mem_type, int rank, const hsize_t* dims,
+                    const void* data) {
+    const std::string what = "cannot create dataset " + where;
+    Handle space = ctx_.Own(H5Screate_simple(rank, dims, nullptr), H5Sclose, what);
+    Handle ds = ctx_.Own(H5Dcreate2(parent, name.c_str(), file_type, space.get(), lcpl_.get(),
+                                    dcpl_.get(), H5P_DEFAULT),
+                         H5Dclose, what);
+    hsize_t n = 1;
+    for (int i = 0; i < rank; ++i) n *= dims[i];
+    // An empty extent has no storage; HDF5 wants no write (and no buffer) then.
+    if (n > 0) {
+      ctx_.Ok(H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
+              "cannot write dataset " + where);
+    }
+    ctx_.Close(ds, "cannot write dataset " + where);
+  }
+
+  void WriteStringAttr(hid_t obj, const std::string& name, const std::string& value,
+                       const std::string& where) {
+    const std::string what = "cannot write attribute " + name + " of " + where;
+    Handle space = ctx_.Own(H5Screate(H5S_SCALAR), H5Sclose, what);
+    Handle attr = ctx_.Own(
+        H5Acreate2(obj, name.c_str(), str_type_.get(), space.get(), acpl_.get(), H5P_DEFAULT),
+        H5Aclose, what);
+    const char* ptr = value.c_str();
+    ctx_.Ok(H5Awrite(attr.get(), str_type_.get(), &ptr), what);
+    ctx_.Close(attr, what);
+  }
+
+  void WriteInt64Attr(hid_t obj, const std::string& name, int64_t value) {
+    const std::string what = "cannot write attribute " + name + " of /";
+    Handle space = ctx_.Own(H5Screate(H5S_SCALAR), H5Sclose, what);
+    Handle attr = ctx_.Own(
+        H5Acreate2(obj, name.c_str(), H5T_STD_I64LE, space.get(), acpl_.get(), H5P_DEFAULT),
+        H5Aclose, what);
+    ctx_.Ok(H5Awrite(attr.get(), H5T_NATIVE_INT64, &value), what);
+    ctx_.Close(attr, what);
+  }
+
+  const Results& r_;
+  H5Context ctx_;
+  Handle lcpl_, acpl_, dcpl_, str_type_;
+};
+
+// ---------------------------------------------------------------------------
+// Reading.
+
+class Reader {
+ public:
+  explicit Reader(const std::string& path) : ctx_(path) {}
+
+  Results Run() {
+    struct stat st;
+    if (stat(ctx_.path().c_str(), &st) != 0) ctx_.Fail(std::string("cannot open: ") + std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) ctx_.Fail("cannot open: is a directory");
+    if (H5Fis_hdf5(ctx_.path().c_str()) <= 0) ctx_.Fail("not an HDF5 file");
+
+    Handle fapl = PropertyList(ctx_, H5P_FILE_ACCESS);
+#if H5_VERSION_GE(1, 10, 7)
+    ctx_.Ok(H5Pset_file_locking(fapl.get(), true, true), "cannot set file properties");
+#endif
+    Handle file = ctx_.Own(H5Fopen(ctx_.path().c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose,
+                           "cannot open HDF5 file");
+    const hid_t root = file.get();
+
+    Results r;
+    r.advlab_version = ReadStringAttr(root, "advlab_version", "/");
+    r.format_version = ReadInt64Attr(root, "format_version", "/");
+    const int64_t current = Results().format_version;
+    if (r.format_version > current || r.format_version < 1) {
+      ctx_.Fail("format_version " + std::to_string(r.format_version) +
+                " is not supported (this advlab reads 1.." + std::to_string(current) + ")");
+    }
+    r.config_ini = ReadStringAttr(root, "config", "/");
+
+    // /steps first: it fixes num_evals, which the metric shapes must match.
+    {
+      Handle ds = OpenDataset(root, "steps", "/steps");
+      std::vector<hsize_t> dims = Dims(ds.get(), "/steps");
+      if (dims.size() != 1) ctx_.Fail("/steps must be 1-D, has rank " + std::to_string(dims.size()));
+      RequireClass(ds.get(), H5T_INTEGER, "/steps", "int64");
+      r.steps.resize(dims[0]);
+      Read(ds.get(), H5T_NATIVE_INT64, r.steps.size(), r.steps.data(), "/steps");
+    }
+
+    bool runs_known = false;
+    {
+      Handle g = OpenGroup(root, "runs");
+      for (const std::string& name : LinkNames(g.get(), "/runs")) {
+        const std::string where = "/runs/" + name;
+        Handle ds = OpenDataset(g.get(), name, where);
+        std::vector<hsize_t> dims = Dims(ds.get(), where);
+        if (dims.size() != 1) ctx_.Fail(where + " must be 1-D, has rank " + std::to_string(dims.size()));
+        if (!runs_known) {
+          r.num_runs = static_cast<int64_t>(dims[0]);
+          runs_known = true;
+        } else if (dims[0] != static_cast<hsize_t>(r.num_runs)) {
+          ctx_.Fail(where + " has " + std::to_string(dims[0]) + " rows, /runs/" +
+                    r.runs.front().name + " has " + std::to_string(r.num_runs));
+        }
+        Column c;
+        c.name = name;
+        const size_t n = dims[0];
+        switch (TypeClass(ds.get(), where)) {
+          case H5T_INTEGER:
+            c.kind = Column::Kind::kInt;
+            c.ints.resize(n);
+            Read(ds.get(), H5T_NATIVE_INT64, n, c.ints.data(), where);
+            break;
+          case H5T_FLOAT:
+            c.kind = Column::Kind::kFloat;
+            c.floats.resize(n);
+            Read(ds.get(), H5T_NATIVE_DOUBLE, n, c.floats.data(), where);
+            break;
+          case H5T_STRING:
+            c.kind = Column::Kind::kString;
+            c.strings = ReadStrings(ds.get(), n, where);
+            break;
+          default:
+            ctx_.Fail(where + " has an unsupported type (expected int64, float64 or string)");
+        }
+        r.runs.push_back(std::move(c));
+      }
+    }
+
+    {
+      Handle g = OpenGroup(root, "metrics");
+      for (const std::string& name : LinkNames(g.get(), "/metrics")) {
+        const std::string where = "/metrics/" + name;
+        Handle ds = OpenDataset(g.get(), name, where);
+        std::vector<hsize_t> dims = Dims(ds.get(), where);
+        if (dims.size() != 2) ctx_.Fail(where + " must be 2-D, has rank " + std::to_string(dims.size()));
+        if (!runs_known) {
+          r.num_runs = static_cast<int64_t>(dims[0]);
+          runs_known = true;
+        }
+        if (dims[0] != static_cast<hsize_t>(r.num_runs) || dims[1] != r.steps.size()) {
+          ctx_.Fail(where + " has shape [" + std::to_string(dims[0]) + ", " +
+                    std::to_string(dims[1]) + "], expected [runs, evals] = [" +
+                    std::to_string(r.num_runs) + ", " + std::to_string(r.steps.size()) + "]");
+        }
+        RequireClass(ds.get(), H5T_FLOAT, where, "float64");
+        Metric m;
+        m.name = name;
+        m.values.resize(dims[0] * dims[1]);
+        Read(ds.get(), H5T_NATIVE_DOUBLE, m.values.size(), m.values.data(), where);
+        r.metrics.push_back(std::move(m));
+      }
+    }
+
+    // /provenance is metadata outside the digest; tolerate its absence.
+    if (LinkExists(root, "provenance")) {
+      Handle g = OpenGroup(root, "provenance");
+      for (const std::string& key : AttrNames(g.get(), "/provenance")) {
+        r.provenance.emplace_back(key, ReadStringAttr(g.get(), key, "/provenance"));
+      }
+    }
+
+    ctx_.Close(file, "cannot close HDF5 file");
+    return r;
+  }
+
+ private:
+  bool LinkExists(hid_t loc, const std::string& name) {
+    htri_t exists = H5Lexists(loc, name.c_str(), H5P_DEFAULT);
+    if (exists < 0) ctx_.FailHdf5("cannot look up /" + name);
+    return exists > 0;
+  }
+
+  Handle OpenGroup(hid_t root, const std::string& name) {
+    if (!LinkExists(root, name)) ctx_.Fail("missing group /" + name + " (not an advlab results file?)");
+    return ctx_.Own(H5Gopen2(root, name.c_str(), H5P_DEFAULT), H5Gclose,
+                    "cannot open /" + name + " as a group");
+  }
+
+  Handle OpenDataset(hid_t loc, const std::string& name, const std::string& where) {
+    if (!LinkExists(loc, name)) ctx_.Fail("missing dataset " + where + " (not an advlab results file?)");
+    return ctx_.Own(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), H5Dclose,
+                    "cannot open " + where + " as a dataset");
+  }
+
+  // Creation order when the writer indexed it (ours always does), else by name.
+  std::vector<std::string> LinkNames(hid_t group, const std::string& where) {
+    Handle gcpl = ctx_.Own(H5Gget_create_plist(group), H5Pclose, "cannot inspect " + where);
+    unsigned flags = 0;
+    ctx_.Ok(H5Pget_link_creation_order(gcpl.get(), &flags), "cannot inspect " + where);
+    const H5_index_t index =
+        (flags & H5P_CRT_ORDER_INDEXED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
+    H5G_info_t info;
+    ctx_.Ok(H5Gget_info(group, &info), "cannot list " + where);
+    std::vector<std::string> names;
+    for (hsize_t i = 0; i < info.nlinks; ++i) {
+      ssize_t len = H5Lget_name_by_idx(group, ".", index, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+      if (len < 0) ctx_.FailHdf5("cannot list " + where);
+      std::string name(static_cast<size_t>(len) + 1, '\0');
+      if (H5Lget_name_by_idx(group, ".", index, H5_ITER_INC, i, name.data(), name.size(),
+                             H5P_DEFAULT) < 0)
+        ctx_.FailHdf5("cannot list " + where);
+      name.resize(static_cast<size_t>(len));
+      names.push_back(std::move(name));
+    }
+    return names;
+  }
+
+  std::vector<std::string> AttrNames(hid_t obj, const std::string& where) {
+    Handle gcpl = ctx_.Own(H5Gget_create_plist(obj), H5Pclose, "cannot inspect " + where);
+    unsigned flags = 0;
+    ctx_.Ok(H5Pget_attr_creation_order(gcpl.get(), &flags), "cannot inspect " + where);
+    const H5_index_t index =
+        (flags & H5P_CRT_ORDER_INDEXED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
+    std::vector<std::string> names;
+    ctx_.Ok(H5Aiterate2(
+                obj, index, H5_ITER_INC, nullptr,
+                [](hid_t, const char* name, const H5A_info_t*, void* data) -> herr_t {
+                  static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+                  return 0;
+                },
+                &names),
+            "cannot list the attributes of " + where);
+    return names;
+  }
+
+  std::vector<hsize_t> Dims(hid_t ds, const std::string& where) {
+    Handle space = ctx_.Own(H5Dget_space(ds), H5Sclose, "cannot read the shape of " + where);
+    int rank = H5Sget_simple_extent_ndims(space.get());
+    if (rank < 0) ctx_.FailHdf5("cannot read the shape of " + where);
+    std::vector<hsize_t> dims(static_cast<size_t>(rank));
+    if (rank > 0 && H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) < 0)
+      ctx_.FailHdf5("cannot read the shape of " + where);
+    return dims;
+  }
+
+  H5T_class_t TypeClass(hid_t ds, const std::string& where) {
+    Handle t = ctx_.Own(H5Dget_type(ds), H5Tclose, "cannot read the type of " + where);
+    H5T_class_t cls = H5Tget_class(t.get());
+    if (cls == H5T_NO_CLASS) ctx_.FailHdf5("cannot read the type of " + where);
+    return cls;
+  }
+
+  void RequireClass(hid_t ds, H5T_class_t cls, const std::string& where, const char* expected) {
+    if (TypeClass(ds, where) != cls) ctx_.Fail(where + " is not " + expected);
+  }
+
+  void Read(hid_t ds, hid_t mem_type, size_t n, void* out, const std::string& where) {
+    if (n == 0) return;  // empty extent: nothing stored, nothing to read
+    ctx_.Ok(H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out), "cannot read " + where);
+  }
+
+  // Reads variable-length strings (what we write) and fixed-length ones (what
+  // other tools might write); fixed-length values end at the first NUL.
+  std::vector<std::string> ReadStrings(hid_t ds, size_t n, const std::string& where) {
+    const std::string what = "cannot read " + where;
+    std::vector<std::string> out(n);
+    if (n == 0) return out;
+    Handle ftype = ctx_.Own(H5Dget_type(ds), H5Tclose, what);
+    htri_t is_var = H5Tis_variable_str(ftype.get());
+    if (is_var < 0) ctx_.FailHdf5(what);
+    if (is_var > 0) {
+      Handle mtype = VarStringType(ctx_, H5Tget_cset(ftype.get()));
+      Handle space = ctx_.Own(H5Dget_space(ds), H5Sclose, what);
+      std::vector<char*> ptrs(n, nullptr);
+      ctx_.Ok(H5Dread(ds, mtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), what);
+      for (size_t i = 0; i < n; ++i) out[i] = ptrs[i] != nullptr ? ptrs[i] : "";
+      ctx_.Ok(H5Dvlen_reclaim(mtype.get(), space.get(), H5P_DEFAULT, ptrs.data()), what);
+    } else {
+      size_t size = H5Tget_size(ftype.get());
+      if (size == 0) ctx_.FailHdf5(what);
+      Handle mtype = ctx_.Own(H5Tcopy(H5T_C_S1), H5Tclose, what);
+      ctx_.Ok(H5Tset_size(mtype.get(), size), what);
+      ctx_.Ok(H5Tset_strpad(mtype.get(), H5T_STR_NULLPAD), what);
+      std::vector<char> buf(n * size);
+      ctx_.Ok(H5Dread(ds, mtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), what);
+      for (size_t i = 0; i < n; ++i) {
+        const char* p = buf.data() + i * size;
+        out[i].assign(p, strnlen(p, size));
+      }
+    }
+    return out;
+  }
+
+  Handle OpenAttr(hid_t obj, const std::string& name, const std::string& where) {
+    htri_t exists = H5Aexists(obj, name.c_str());
+    if (exists < 0) ctx_.FailHdf5("cannot look up attribute " + name + " of " + where);
+    if (exists == 0) ctx_.Fail("missing attribute " + name + " of " + where + " (not an advlab results file?)");
+    return ctx_.Own(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose,
+                    "cannot open attribute " + name + " of " + where);
+  }
+
+  // Attributes must hold exactly one value (h5py writes scalars, as we do).
+  void RequireOneValue(hid_t attr, const std::string& what) {
+    Handle space = ctx_.Own(H5Aget_space(attr), H5Sclose, what);
+    hssize_t n = H5Sget_simple_extent_npoints(space.get());
+    if (n != 1) ctx_.Fail(what + ": expected a single value");
+  }
+
+  std::string ReadStringAttr(hid_t obj, const std::string& name, const std::string& where) {
+    const std::string what = "cannot read attribute " + name + " of " + where;
+    Handle attr = OpenAttr(obj, name, where);
+    RequireOneValue(attr.get(), what);
+    Handle ftype = ctx_.Own(H5Aget_type(attr.get()), H5Tclose, what);
+    if (H5Tget_class(ftype.get()) != H5T_STRING) ctx_.Fail("attribute " + name + " of " + where + " is not a string");
+    htri_t is_var = H5Tis_variable_str(ftype.get());
+    if (is_var < 0) ctx_.FailHdf5(what);
+    if (is_var > 0) {
+      Handle mtype = VarStringType(ctx_, H5Tget_cset(ftype.get()));
+      Handle space = ctx_.Own(H5Screate(H5S_SCALAR), H5Sclose, what);
+      char* ptr = nullptr;
+      ctx_.Ok(H5Aread(attr.get(), mtype.get(), &ptr), what);
+      std::string value = ptr != nullptr ? ptr : "";
+      ctx_.Ok(H5Dvlen_reclaim(mtype.get(), space.get(), H5P_DEFAULT, &ptr), what);
+      return value;
+    }
+    size_t size = H5Tget_size(ftype.get());
+    if (size == 0) ctx_.FailHdf5(what);
+    Handle mtype = ctx_.Own(H5Tcopy(H5T_C_S1), H5Tclose, what);
+    ctx_.Ok(H5Tset_size(mtype.get(), size), what);
+    ctx_.Ok(H5Tset_strpad(mtype.get(), H5T_STR_NULLPAD), what);
+    std::vector<char> buf(size);
+    ctx_.Ok(H5Aread(attr.get(), mtype.get(), buf.data()), what);
+    return std::string(buf.data(), strnlen(buf.data(), size));
+  }
+
+  int64_t ReadInt64Attr(hid_t obj, const std::string& name, const std::string& where) {
+    const std::string what = "cannot read attribute " + name + " of " + where;
+    Handle attr = OpenAttr(obj, name, where);
+    RequireOneValue(attr.get(), what);
+    Handle ftype = ctx_.Own(H5Aget_type(attr.get()), H5Tclose, what);
+    if (H5Tget_class(ftype.get()) != H5T_INTEGER) ctx_.Fail("attribute " + name + " of " + where + " is not an integer");
+    int64_t value = 0;
+    ctx_.Ok(H5Aread(attr.get(), H5T_NATIVE_INT64, &value), what);
+    return value;
+  }
+
+  H5Context ctx_;
+};
+
+// ---------------------------------------------------------------------------
+// Digest.
+
+// SHA-256 over a byte stream, buffered so per-value appends stay cheap.
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new()) {
+    ADVLAB_CHECK(ctx_ != nullptr);
+    ADVLAB_CHECK(EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) == 1);
+  }
+  ~Sha256() { EVP_MD_CTX_free(ctx_); }
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
+  void Bytes(const void* data, size_t n) {
+    buf_.append(static_cast<const char*>(data), n);
+    if (buf_.size() >= kFlushBytes) Flush();
+  }
+  void I64(int64_t v) { U64(static_cast<uint64_t>(v)); }
+  void U64(uint64_t v) {
+    unsigned char le[8];
+    for (int i = 0; i < 8; ++i) le[i] = static_cast<unsigned char>(v >> (8 * i));
+    Bytes(le, sizeof(le));
+  }
+  void F64(double v) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, sizeof(bits));
+    U64(bits);
+  }
+  void Str(const std::string& s) {
+    I64(static_cast<int64_t>(s.size()));
+    Bytes(s.data(), s.size());
+  }
+
+  std::string HexDigest() {
+    Flush();
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    ADVLAB_CHECK(EVP_DigestFinal_ex(ctx_, md, &len) == 1);
+    static const char kHex[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned int i = 0; i < len; ++i) {
+      hex.push_back(kHex[md[i] >> 4]);
+      hex.push_back(kHex[md[i] & 0xf]);
+    }
+    return hex;
+  }
+
+ private:
+  static constexpr size_t kFlushBytes = 1 << 16;
+  void Flush() {
+    if (buf_.empty()) return;
+    ADVLAB_CHECK(EVP_DigestUpdate(ctx_, buf_.data(), buf_.size()) == 1);
+    buf_.clear();
+  }
+
+  EVP_MD_CTX* ctx_;
+  std::string buf_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// AtomicOutput.
+
+AtomicOutput::AtomicOutput(const std::string& path, bool force) : path_(path), force_(force) {
+  if (path.empty()) throw UserError("(empty path): output file name is empty");
+  if (path.back() == '/') throw UserError(path + ": is a directory name, expected a file name");
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) throw UserError(path + ": is a directory");
+    if (!force) throw UserError(path + ": output file exists; pass --force to overwrite");
+  }
+  const std::string dir = ParentDir(path);
+  if (stat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) throw UserError(path + ": directory '" + dir + "' does not exist");
+    throw UserError(path + ": cannot use directory '" + dir + "': " + std::strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) throw UserError(path + ": '" + dir + "' is not a directory");
+  if (access(dir.c_str(), W_OK | X_OK) != 0) {
+    throw UserError(path + ": directory '" + dir + "' is not writable: " + std::strerror(errno));
+  }
+  // Same directory as `path`, so Commit's rename is atomic.
+  temp_path_ = path + ".tmp." + std::to_string(getpid());
+  int fd = open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    throw UserError(path + ": cannot create temporary file '" + temp_path_ +
+                    "': " + std::strerror(errno));
+  }
+  close(fd);
+}
+
+AtomicOutput::~AtomicOutput() {
+  if (!committed_) unlink(temp_path_.c_str());
+}
+
+void AtomicOutput::Write(const Results& results) {
+  ADVLAB_CHECK(!committed_);
+  WriteResultsFile(results, temp_path_);
+  written_ = true;
+}
+
+void AtomicOutput::Commit() {
+  ADVLAB_CHECK(written_);
+  ADVLAB_CHECK(!committed_);
+  // Make the contents durable before the name points at them.
+  int fd = open(temp_path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fsync(fd) != 0) {
+    const int err = errno;
+    if (fd >= 0) close(fd);
+    throw UserError(path_ + ": cannot sync temporary file '" + temp_path_ +
+                    "': " + std::strerror(err));
+  }
+  close(fd);
+  if (!force_) {
+    // link() fails atomically if `path` appeared meanwhile: never overwrite.
+    if (link(temp_path_.c_str(), path_.c_str()) == 0) {
+      unlink(temp_path_.c_str());
+      committed_ = true;
+      return;
+    }
+    if (errno == EEXIST) throw UserError(path_ + ": output file exists; pass --force to overwrite");
+    // No hard links on this file system: check, then rename (a small race).
+    struct stat st;
+    if (stat(path_.c_str(), &st) == 0)
+      throw UserError(path_ + ": output file exists; pass --force to overwrite");
+  }
+  if (rename(temp_path_.c_str(), path_.c_str()) != 0) {
+    throw UserError(path_ + ": cannot move temporary file '" + temp_path_ +
+                    "' into place: " + std::strerror(errno));
+  }
+  committed_ = true;
+  // Best effort: persist the directory entry too.
+  int dfd = open(ParentDir(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Files and digests.
+
+void WriteResultsFile(const Results& results, const std::string& path) {
+  QuietHdf5();
+  Writer(results, path).Run();
+}
+
+Results ReadResultsFile(const std::string& path) {
+  QuietHdf5();
+  return Reader(path).Run();
+}
+
+std::string DigestResults(const Results& r) {
+  ADVLAB_CHECK_GE(r.num_runs, 0);
+  const int64_t runs = r.num_runs;
+  const int64_t evals = r.num_evals();
+  struct Entry {
+    std::string path;
+    const Column* column = nullptr;
+    const Metric* metric = nullptr;
+  };
+  std::vector<Entry> entries;
+  for (const Column& c : r.runs) entries.push_back({"/runs/" + c.name, &c, nullptr});
+  entries.push_back({"/steps", nullptr, nullptr});
+  for (const Metric& m : r.metrics) entries.push_back({"/metrics/" + m.name, nullptr, &m});
+  // std::string orders by unsigned byte values, as the documented order requires.
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const Entry& a, const Entry& b) { return a.path < b.path; });
+
+  Sha256 h;
+  for (const Entry& e : entries) {
+    h.Str(e.path);
+    if (e.column != nullptr) {
+      const Column& c = *e.column;
+      ADVLAB_CHECK_EQ(static_cast<int64_t>(c.size()), runs);
+      const char tag = c.kind == Column::Kind::kInt ? 'i' : c.kind == Column::Kind::kFloat ? 'f' : 's';
+      h.Bytes(&tag, 1);
+      h.I64(1);
+      h.I64(runs);
+      switch (c.kind) {
+        case Column::Kind::kInt:
+          for (int64_t v : c.ints) h.I64(v);
+          break;
+        case Column::Kind::kFloat:
+          for (double v : c.floats) h.F64(v);
+          break;
+        case Column::Kind::kString:
+          for (const std::string& s : c.strings) h.Str(s);
+          break;
+      }
+    } else if (e.metric != nullptr) {
+      ADVLAB_CHECK_EQ(static_cast<int64_t>(e.metric->values.size()), runs * evals);
+      h.Bytes("f", 1);
+      h.I64(2);
+      h.I64(runs);
+      h.I64(evals);
+      for (double v : e.metric->values) h.F64(v);
+    } else {
+      h.Bytes("i", 1);
+      h.I64(1);
+      h.I64(evals);
+      for (int64_t v : r.steps) h.I64(v);
+    }
+  }
+  return h.HexDigest();
+}
+
+std::string DigestResultsFile(const std::string& path) {
+  return DigestResults(ReadResultsFile(path));
+}
+
+}  // namespace advlab

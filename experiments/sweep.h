@@ -1,0 +1,43 @@
+// Sweeps: a grid of configs x seeds, run on a pool of threads.
+//
+// Runs are ordered grid point by grid point (the first --grid key varies
+// slowest), seeds innermost: run k has seed base_seed + (k mod seeds). Each run is
+// a pure function of its own config, so the results do not depend on the number
+// of threads or on which thread ran what; a run of a sweep equals the same config
+// run alone.
+#ifndef ADVLAB_EXPERIMENTS_SWEEP_H_
+#define ADVLAB_EXPERIMENTS_SWEEP_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "experiments/options.h"
+#include "sim/loop.h"
+#include "sim/results.h"
+
+namespace advlab {
+
+struct SweepPlan {
+  Config base;                       // resolved base config (grid keys at base values)
+  std::vector<GridAxis> grid;        // canonicalised values
+  std::vector<RunConfig> runs;       // one per run, validated
+  std::vector<std::vector<std::string>> swept;  // [runs][axes] value of each grid key
+};
+
+// Expands and validates everything (every config resolved, every task built
+// once) before any run starts; throws UserError on the first bad input.
+SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
+                    const std::vector<GridAxis>& grid, int64_t seeds);
+
+// Runs the plan on `threads` threads; progress on stderr when it is a terminal.
+Results RunSweep(const SweepPlan& plan, int threads);
+
+// Provenance of this build (commit, compiler, flags, build type).
+std::vector<std::pair<std::string, std::string>> BuildProvenance();
+
+extern const char* const kAdvlabVersion;
+
+}  // namespace advlab
+
+#endif  // ADVLAB_EXPERIMENTS_SWEEP_H_

@@ -1,0 +1,66 @@
+#include "policies/optim.h"
+
+#include <cmath>
+#include <memory>
+
+#include "sim/check.h"
+#include "sim/config.h"
+
+namespace advlab {
+
+ADVLAB_REGISTER_KEY(optim_lr, KeySpec{"optim.lr", KeyType::kFloat, "0.5", "learning rate (> 0)",
+                                      0.0, 1e6, true, {}, {}});
+ADVLAB_REGISTER_KEY(optim_beta1, KeySpec{"optim.beta1", KeyType::kFloat, "0.9",
+                                         "adam: first-moment decay", 0.0, 0.999999, false, {}, {}});
+ADVLAB_REGISTER_KEY(optim_beta2, KeySpec{"optim.beta2", KeyType::kFloat, "0.999",
+                                         "adam: second-moment decay", 0.0, 0.999999999, false, {},
+                                         {}});
+ADVLAB_REGISTER_KEY(optim_eps, KeySpec{"optim.eps", KeyType::kFloat, "1e-8",
+                                       "adam: denominator epsilon (> 0)", 0.0, 1.0, true, {}, {}});
+
+bool Sgd::Step(const SparseGrad& grad, int64_t, double* params) {
+  const int64_t bs = grad.block_size;
+  for (int32_t b : grad.touched) {
+    double* p = params + static_cast<int64_t>(b) * bs;
+    const double* g = grad.value.data() + static_cast<int64_t>(b) * bs;
+    for (int64_t i = 0; i < bs; ++i) p[i] -= lr_ * g[i];
+  }
+  return false;
+}
+
+Adam::Adam(int64_t num_params, double lr, double beta1, double beta2, double eps)
+    : lr_(lr), beta1_(beta1), beta2_(beta2), eps_(eps), m_(num_params, 0.0), v_(num_params, 0.0) {}
+
+bool Adam::Step(const SparseGrad& grad, int64_t step, double* params) {
+  ADVLAB_CHECK_EQ(step, last_step_ + 1);  // bias corrections assume consecutive steps
+  last_step_ = step;
+  beta1_pow_ *= beta1_;
+  beta2_pow_ *= beta2_;
+  const double c1 = 1.0 - beta1_pow_;
+  const double c2 = 1.0 - beta2_pow_;
+  const double* g = grad.value.data();
+  const int64_t n = static_cast<int64_t>(m_.size());
+  for (int64_t i = 0; i < n; ++i) {
+    m_[i] = beta1_ * m_[i] + (1.0 - beta1_) * g[i];
+    v_[i] = beta2_ * v_[i] + (1.0 - beta2_) * (g[i] * g[i]);
+    const double mhat = m_[i] / c1;
+    const double vhat = v_[i] / c2;
+    params[i] -= lr_ * mhat / (std::sqrt(vhat) + eps_);  // IEEE sqrt: correctly rounded
+  }
+  return true;
+}
+
+ADVLAB_REGISTER_OPTIMIZER(sgd, "sgd", "stochastic gradient descent, p -= lr * g",
+                          [](const Config& c, int64_t) -> std::unique_ptr<Optimizer> {
+                            return std::make_unique<Sgd>(c.Float("optim.lr"));
+                          });
+ADVLAB_REGISTER_OPTIMIZER(adam, "adam",
+                          "Adam (Kingma & Ba 2015), PyTorch semantics, dense, no weight decay",
+                          [](const Config& c, int64_t n) -> std::unique_ptr<Optimizer> {
+                            return std::make_unique<Adam>(n, c.Float("optim.lr"),
+                                                          c.Float("optim.beta1"),
+                                                          c.Float("optim.beta2"),
+                                                          c.Float("optim.eps"));
+                          });
+
+}  // namespace advlab

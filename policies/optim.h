@@ -1,0 +1,44 @@
+// Optimizers over a flat parameter vector.
+//
+// sgd:  p <- p - lr * g, on the touched blocks only (untouched blocks have g = 0).
+// adam: Kingma & Ba (2015), PyTorch semantics without weight decay:
+//         m <- b1 m + (1 - b1) g ;  v <- b2 v + (1 - b2) g^2
+//         p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+//       dense: every parameter moves every step (as in PyTorch), so the step
+//       costs O(params). b^t is a running product (no pow on the result path).
+#ifndef ADVLAB_POLICIES_OPTIM_H_
+#define ADVLAB_POLICIES_OPTIM_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "sim/policy.h"
+
+namespace advlab {
+
+class Sgd : public Optimizer {
+ public:
+  explicit Sgd(double lr) : lr_(lr) {}
+  bool Step(const SparseGrad& grad, int64_t step, double* params) override;
+
+ private:
+  double lr_;
+};
+
+class Adam : public Optimizer {
+ public:
+  Adam(int64_t num_params, double lr, double beta1, double beta2, double eps);
+  bool Step(const SparseGrad& grad, int64_t step, double* params) override;
+
+ private:
+  double lr_, beta1_, beta2_, eps_;
+  double beta1_pow_ = 1.0;  // b1^t
+  double beta2_pow_ = 1.0;  // b2^t
+  int64_t last_step_ = 0;
+  std::vector<double> m_;  // [params] first moment
+  std::vector<double> v_;  // [params] second moment
+};
+
+}  // namespace advlab
+
+#endif  // ADVLAB_POLICIES_OPTIM_H_

@@ -1,0 +1,66 @@
+// Tabular softmax policy: one row of logits per decision state,
+//     pi(a | s) = exp(z[s, a]) / sum_b exp(z[s, b]),
+// initialised from the task's base-model prior (Task::InitialLogits).
+//
+// Gradient of sum_t c_t log pi(a_t | s_t) with respect to row s (analytic):
+//     g[s, k] = sum_{t: s_t = s} c_t [a_t = k]  -  (sum_{t: s_t = s} c_t) pi(k | s)
+// accumulated in token order, the second term applied once per state. Rows of
+// states absent from the batch are untouched (SparseGrad).
+//
+// Distributions are cached per row and recomputed only when the row changed.
+#ifndef ADVLAB_POLICIES_TABULAR_H_
+#define ADVLAB_POLICIES_TABULAR_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "sim/policy.h"
+
+namespace advlab {
+
+class TabularPolicy : public Policy {
+ public:
+  TabularPolicy(int32_t num_states, int32_t num_actions);
+  // Logits from the task's prior.
+  static TabularPolicy FromTask(const Task& task);
+
+  int num_actions() const override { return num_actions_; }
+  int64_t num_params() const override { return static_cast<int64_t>(logits_.size()); }
+  int64_t grad_block_size() const override { return num_actions_; }
+  double* params() override { return logits_.data(); }
+  const double* params() const override { return logits_.data(); }
+
+  const double* Probs(int32_t state) override {
+    Ensure(state);
+    return probs_.data() + Row(state);
+  }
+  const double* LogProbs(int32_t state) override {
+    Ensure(state);
+    return logprobs_.data() + Row(state);
+  }
+  double Entropy(int32_t state) override;
+  void AccumulateGrad(const Batch& batch, const double* coef, SparseGrad* grad) override;
+  void ParamsChanged() override;
+  void BlocksChanged(const SparseGrad& changed) override;
+
+ private:
+  int64_t Row(int32_t state) const { return static_cast<int64_t>(state) * num_actions_; }
+  void Ensure(int32_t state) {
+    if (fresh_[state] == 0) Recompute(state);
+  }
+  void Recompute(int32_t state);
+
+  int32_t num_states_;
+  int32_t num_actions_;
+  std::vector<double> logits_;     // [states x actions] parameters z
+  std::vector<double> probs_;      // [states x actions] cached pi(. | s)
+  std::vector<double> logprobs_;   // [states x actions] cached log pi(. | s)
+  std::vector<uint8_t> fresh_;     // [states] 1 if the cached row matches logits_
+  std::vector<double> coef_sum_;   // [states] scratch: sum of coefficients per state
+  std::vector<uint8_t> listed_;    // [states] scratch: 1 if in states_
+  std::vector<int32_t> states_;    // scratch: states seen by one AccumulateGrad call
+};
+
+}  // namespace advlab
+
+#endif  // ADVLAB_POLICIES_TABULAR_H_

@@ -1,0 +1,56 @@
+// Batch: the rollouts of one training step, laid out flat (structure of arrays).
+//
+// A batch holds `groups` prompt groups; group g owns rollouts
+// [group_begin[g], group_begin[g+1]) that all answer prompt prompt[g]. A rollout
+// is a token sequence, even when it has one token (the `choice` family): rollout r
+// owns tokens [token_begin[r], token_begin[r+1]). Every decision records the
+// tabular state it was taken in and the log-probability the sampling (old) policy
+// gave the chosen token, so that PPO ratios, KL and multi-token tasks need no
+// change of layout.
+#ifndef ADVLAB_SIM_BATCH_H_
+#define ADVLAB_SIM_BATCH_H_
+
+#include <cstdint>
+#include <vector>
+
+namespace advlab {
+
+struct Batch {
+  // ---- groups ---------------------------------------------------------------
+  std::vector<int32_t> prompt;       // [groups] prompt id in the task's pool
+  std::vector<int32_t> group_begin;  // [groups + 1] first rollout of each group
+  // ---- rollouts -------------------------------------------------------------
+  std::vector<int32_t> token_begin;  // [rollouts + 1] first token of each rollout
+  std::vector<double> reward;        // [rollouts] verifiable (outcome) reward
+  std::vector<uint8_t> correct;      // [rollouts] 1 if the response was right
+  std::vector<uint8_t> truncated;    // [rollouts] 1 if cut at the length limit
+  std::vector<double> advantage;     // [rollouts] sequence advantage (estimator output)
+  // ---- tokens ---------------------------------------------------------------
+  std::vector<int32_t> token;        // [tokens] chosen action id
+  std::vector<int32_t> state;        // [tokens] tabular state id of the decision
+  std::vector<double> logprob;       // [tokens] log pi_old(token | state)
+
+  int num_groups() const { return static_cast<int>(prompt.size()); }
+  int num_rollouts() const { return static_cast<int>(reward.size()); }
+  int num_tokens() const { return static_cast<int>(token.size()); }
+  int group_size(int g) const { return group_begin[g + 1] - group_begin[g]; }
+  int length(int r) const { return token_begin[r + 1] - token_begin[r]; }
+
+  // Empties the batch, keeping capacity (a step allocates nothing once warm).
+  void Clear() {
+    prompt.clear();
+    group_begin.assign(1, 0);
+    token_begin.assign(1, 0);
+    reward.clear();
+    correct.clear();
+    truncated.clear();
+    advantage.clear();
+    token.clear();
+    state.clear();
+    logprob.clear();
+  }
+};
+
+}  // namespace advlab
+
+#endif  // ADVLAB_SIM_BATCH_H_

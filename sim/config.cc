@@ -1,0 +1,159 @@
+#include "sim/config.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+#include "sim/check.h"
+#include "sim/error.h"
+
+namespace advlab {
+namespace {
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
+  return out;
+}
+
+std::string RangeText(const KeySpec& s) {
+  std::ostringstream os;
+  os.precision(12);
+  bool has_min = s.min > -1e299, has_max = s.max < 1e299;
+  if (has_min && has_max) {
+    os << (s.min_exclusive ? "(" : "[") << s.min << ", " << s.max << "]";
+  } else if (has_min) {
+    os << (s.min_exclusive ? "> " : ">= ") << s.min;
+  } else if (has_max) {
+    os << "<= " << s.max;
+  } else {
+    os << "any value";
+  }
+  return os.str();
+}
+
+[[noreturn]] void BadValue(const KeySpec& s, const std::string& text, const std::string& allowed) {
+  throw UserError("key '" + s.name + "': invalid value '" + text + "'; allowed: " + allowed);
+}
+
+}  // namespace
+
+std::vector<std::string> AllowedValues(const KeySpec& spec) {
+  return spec.dynamic_choices ? spec.dynamic_choices() : spec.choices;
+}
+
+std::string CanonicalValue(const KeySpec& s, const std::string& text) {
+  switch (s.type) {
+    case KeyType::kInt: {
+      const std::string allowed = "an integer " + RangeText(s);
+      if (text.empty()) BadValue(s, text, allowed);
+      errno = 0;
+      char* end = nullptr;
+      long long v = std::strtoll(text.c_str(), &end, 10);
+      if (*end != '\0' || errno == ERANGE) BadValue(s, text, allowed);
+      double d = static_cast<double>(v);
+      if (d < s.min || d > s.max || (s.min_exclusive && d == s.min)) BadValue(s, text, allowed);
+      return std::to_string(v);
+    }
+    case KeyType::kFloat: {
+      const std::string allowed = "a finite number " + RangeText(s);
+      if (text.empty()) BadValue(s, text, allowed);
+      char* end = nullptr;
+      double v = std::strtod(text.c_str(), &end);
+      if (*end != '\0' || !std::isfinite(v)) BadValue(s, text, allowed);
+      if (v < s.min || v > s.max || (s.min_exclusive && v == s.min)) BadValue(s, text, allowed);
+      // Keep the user's spelling: it parses back to the same double everywhere.
+      return text;
+    }
+    case KeyType::kBool: {
+      if (text == "true" || text == "1" || text == "yes" || text == "on") return "true";
+      if (text == "false" || text == "0" || text == "no" || text == "off") return "false";
+      BadValue(s, text, "true or false");
+    }
+    case KeyType::kString: {
+      std::vector<std::string> allowed = AllowedValues(s);
+      if (allowed.empty()) return text;
+      for (const auto& a : allowed)
+        if (a == text) return text;
+      std::string hint = ClosestName(text, allowed);
+      throw UserError("key '" + s.name + "': unknown value '" + text + "'" +
+                      (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+                      "; allowed: " + JoinNames(allowed));
+    }
+  }
+  ADVLAB_CHECK(false);
+}
+
+const KeySpec& FindKey(const std::string& name) {
+  const KeySpec* spec = KeyRegistry::Get().Find(name);
+  if (spec == nullptr) {
+    std::string hint = ClosestName(name, KeyRegistry::Get().Names());
+    throw UserError("unknown key '" + name + "'" +
+                    (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+                    "; `advlab list keys` shows every key");
+  }
+  return *spec;
+}
+
+Config Config::Resolve(const std::map<std::string, std::string>& overrides) {
+  Config c;
+  for (const auto& kv : overrides) {
+    const KeySpec& spec = FindKey(kv.first);
+    c.values_[kv.first] = CanonicalValue(spec, kv.second);
+  }
+  for (const KeySpec* spec : KeyRegistry::Get().All()) {
+    if (c.values_.count(spec->name) == 0) {
+      c.values_[spec->name] = CanonicalValue(*spec, spec->default_value);
+    }
+  }
+  return c;
+}
+
+Config Config::With(const std::string& key, const std::string& value) const {
+  Config c = *this;
+  c.values_[key] = CanonicalValue(FindKey(key), value);
+  return c;
+}
+
+const std::string& Config::Str(const std::string& key) const {
+  auto it = values_.find(key);
+  ADVLAB_CHECK(it != values_.end() && "key not registered");
+  return it->second;
+}
+
+int64_t Config::Int(const std::string& key) const {
+  ADVLAB_CHECK(FindKey(key).type == KeyType::kInt);
+  return std::strtoll(Str(key).c_str(), nullptr, 10);
+}
+
+double Config::Float(const std::string& key) const {
+  ADVLAB_CHECK(FindKey(key).type == KeyType::kFloat);
+  return std::strtod(Str(key).c_str(), nullptr);
+}
+
+bool Config::Bool(const std::string& key) const {
+  ADVLAB_CHECK(FindKey(key).type == KeyType::kBool);
+  return Str(key) == "true";
+}
+
+std::string Config::ToIni() const {
+  std::ostringstream os;
+  // Top-level keys first: in INI they must precede every [section].
+  for (const auto& kv : values_)
+    if (kv.first.find('.') == std::string::npos) os << kv.first << " = " << kv.second << "\n";
+  std::string section;
+  for (const auto& kv : values_) {  // std::map: sorted, so sections are contiguous
+    size_t dot = kv.first.find('.');
+    if (dot == std::string::npos) continue;
+    std::string sec = kv.first.substr(0, dot);
+    if (sec != section) {
+      os << "\n[" << sec << "]\n";
+      section = sec;
+    }
+    os << kv.first.substr(dot + 1) << " = " << kv.second << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace advlab

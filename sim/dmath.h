@@ -1,0 +1,254 @@
+// In-house double-precision exp, log and log1p.
+//
+// Why: libm results differ between glibc versions, compilers (builtins folded at
+// compile time), vector paths (libmvec) and CUDA's libdevice, so a result that goes
+// through std::exp is not bit-identical across builds. Every function here is
+// plain IEEE-754 double arithmetic (+ - * / only, round-to-nearest), bit casts
+// and selects, so it gives the same bits on any conforming build: Debug/Release,
+// gcc/clang, SSE2/AVX2, CPU/GPU. Requirements on the build: -ffp-contract=off (and
+// --fmad=false under nvcc), never -ffast-math (sim/features.h refuses it).
+// No tables, no libm, no long double, no branches on the hot path of Exp.
+//
+// Exp(x)   Cody-Waite: x = n*ln2 + r, n = rint(x/ln2) by the 1.5*2^52 magic add,
+//          ln2 split into a 32-bit head (n*head exact) and a tail. exp(r) =
+//          1 + r + r^2*q(r), q the Taylor series through r^13/13! (truncation
+//          < 0.05 ulp for |r| <= ln2/2), Horner; the sum 1 + hi is carried as a
+//          double-double (Fast2Sum) so the only large rounding is the last add.
+//          Scaling by 2^n = 2^n1 * 2^n2 (n1 ~ n/2) from exponent bits: the first
+//          product is exact, the second rounds once, so results underflow
+//          gradually to subnormals and 0 and overflow to +inf correctly.
+//          Input is clamped to [-746, 710]: exp(+inf)=+inf, exp(-inf)=+0,
+//          exp(NaN)=NaN (propagates through the arithmetic). Branch-free; a loop
+//          of Exp vectorises (gcc -O2, SSE2 and AVX2).
+//          Measured (sim/dmath_test.cc, vs expl): max 0.507 ulp (normal results);
+//          subnormal results <= 0.5 ulp + double rounding (measured 0.500).
+// Log(x)   fdlibm e_log.c method: x = 2^k * m, m in [sqrt2/2, sqrt2) (subnormals
+//          first scaled by 2^54), f = m-1, s = f/(2+f),
+//          log(1+f) = f - hfsq + s*(hfsq+R(s^2)), hfsq = f^2/2, R the fdlibm
+//          minimax polynomial Lg1..Lg7 (Sun Microsystems fdlibm 5.3, e_log.c),
+//          result = k*ln2hi - ((hfsq - (s*(hfsq+R) + k*ln2lo)) - f).
+//          Specials by selects: log(+-0)=-inf, log(x<0)=NaN, log(+inf)=+inf,
+//          log(NaN)=NaN, log(1)=+0 exactly.
+//          Measured max error: 0.525 ulp.
+// Log1p(x) u = 1+x rounded, c = (x-(u-1))/u the first-order correction for that
+//          rounding (u-1 and x-(u-1) are exact), log1p(x) = Log(u) with c folded
+//          into the low-order sum; x itself when u == 1 (so log1p(1e-300) =
+//          1e-300 and log1p(-0) = -0). log1p(-1)=-inf, log1p(x<-1)=NaN,
+//          log1p(+inf)=+inf, log1p(NaN)=NaN.
+//          Measured max error: 0.525 ulp.
+#ifndef ADVLAB_SIM_DMATH_H_
+#define ADVLAB_SIM_DMATH_H_
+
+#include <cstdint>
+#include <cstring>
+
+#include "sim/features.h"
+
+namespace advlab {
+namespace dm {
+
+// Bit casts via memcpy: std::bit_cast is not available in device code and a
+// union would be undefined behaviour in C++. Compilers turn these into moves.
+ADVLAB_HD ADVLAB_FORCEINLINE uint64_t AsBits(double x) {
+  uint64_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return u;
+}
+
+ADVLAB_HD ADVLAB_FORCEINLINE double FromBits(uint64_t u) {
+  double x;
+  std::memcpy(&x, &u, sizeof x);
+  return x;
+}
+
+namespace detail {
+
+// 1.5 * 2^52: adding it rounds a double with |v| < 2^51 to an integer (ties to
+// even) and leaves that integer, two's complement, in the low mantissa bits.
+constexpr double kRoundMagic = 0x1.8p52;
+constexpr double kInvLn2 = 0x1.71547652b82fep0;
+// ln2 = kLn2Hi + kLn2Lo (fdlibm). kLn2Hi has 32 significant bits, so k*kLn2Hi is
+// exact for integers |k| < 2^21.
+constexpr double kLn2Hi = 0x1.62e42fee00000p-1;
+constexpr double kLn2Lo = 0x1.a39ef35793c76p-33;
+
+constexpr uint64_t kInfBits = 0x7ff0000000000000ULL;
+constexpr uint64_t kNanBits = 0x7ff8000000000000ULL;
+constexpr uint64_t kNegInfBits = 0xfff0000000000000ULL;
+
+// 2^k from the magic-add sum t = k + kRoundMagic (|k + 1023| in [1, 2046]). The
+// shift drops everything but the low 12 bits of (k + 1023): the magic's own
+// mantissa bit (2^51) and exponent fall off the top.
+ADVLAB_HD ADVLAB_FORCEINLINE double Pow2FromMagic(double t) {
+  return FromBits((AsBits(t) + 1023) << 52);
+}
+
+// High 26 bits of a (Veltkamp split, 2^27 + 1): a*a's high part is then exact.
+// Needs round-to-nearest and no FMA contraction; |a| must be far from overflow.
+ADVLAB_HD ADVLAB_FORCEINLINE double SplitHigh(double a) {
+  const double g = a * 134217729.0;
+  return g - (g - a);
+}
+
+// Splits x > 0 (normal or subnormal) as 2^k * (1 + f), 1 + f in [sqrt2/2, sqrt2);
+// returns f (exact) and k as a double. Garbage, but no UB, for x <= 0, inf, NaN:
+// callers fix those by selects (LogSpecial).
+ADVLAB_HD ADVLAB_FORCEINLINE double LogReduce(double x, double* dk) {
+  // Subnormals: scale by 2^54 into the normal range, take 54 off k.
+  const bool tiny = x < 0x1p-1022;
+  const double xs = tiny ? x * 0x1p54 : x;
+  const double k_adjust = tiny ? 54.0 : 0.0;
+  const uint64_t bits = AsBits(xs);
+  // Adding 1.0's bits minus (sqrt2/2)'s bits carries into the exponent exactly
+  // when the mantissa is >= sqrt2, so biased = k + 1023 for m in [sqrt2/2, sqrt2).
+  const uint64_t biased = (bits + (0x3ff0000000000000ULL - 0x3fe6a09e667f3bcdULL)) >> 52;
+  const double m = FromBits(bits - (biased << 52) + (1023ULL << 52));
+  // k as a double without an int->double conversion (vectorisable on SSE2).
+  *dk = (FromBits(0x4330000000000000ULL | biased) - (0x1p52 + 1023.0)) - k_adjust;
+  return m - 1.0;  // exact (Sterbenz)
+}
+
+// k*ln2 + log(1+f) + c for integer k, f exact in [sqrt2/2-1, sqrt2-1] and a
+// small correction c (0 for Log; see Log1p).
+ADVLAB_HD ADVLAB_FORCEINLINE double LogKernel(double dk, double f, double c) {
+  // fdlibm e_log.c minimax coefficients (|error| < 2^-58.45 on [0, 0.1716]).
+  constexpr double kLg1 = 0x1.5555555555593p-1;  // 6.666666666666735130e-01
+  constexpr double kLg2 = 0x1.999999997fa04p-2;  // 3.999999999940941908e-01
+  constexpr double kLg3 = 0x1.2492494229359p-2;  // 2.857142874366239149e-01
+  constexpr double kLg4 = 0x1.c71c51d8e78afp-3;  // 2.222219843214978396e-01
+  constexpr double kLg5 = 0x1.7466496cb03dep-3;  // 1.818357216161805012e-01
+  constexpr double kLg6 = 0x1.39a09d078c69fp-3;  // 1.531383769920937332e-01
+  constexpr double kLg7 = 0x1.2f112df3e5244p-3;  // 1.479819860511658591e-01
+  // s = f/(2+f) as an unevaluated sum sh + sl accurate to ~2^-106: 2+f is exact
+  // as d + dl (Fast2Sum), sh*d exact as p + p_err (Dekker's product), so the
+  // residual f - sh*(d + dl) is known to far below an ulp of it.
+  const double d = 2.0 + f;
+  const double dl = (2.0 - d) + f;
+  const double sh = f / d;
+  const double p = sh * d;
+  const double sh_hi = SplitHigh(sh);
+  const double sh_lo = sh - sh_hi;
+  const double d_hi = SplitHigh(d);
+  const double d_lo = d - d_hi;
+  const double p_err = (((sh_hi * d_hi - p) + sh_hi * d_lo) + sh_lo * d_hi) + sh_lo * d_lo;
+  const double sl = (((f - p) - p_err) - sh * dl) / d;  // f - p is exact (Sterbenz)
+  // log(1+f) = log(1+s) - log(1-s) = 2s + s*R(s^2), R the fdlibm minimax fit.
+  const double z = sh * sh;
+  const double w = z * z;
+  const double t1 = w * (kLg2 + w * (kLg4 + w * kLg6));
+  const double t2 = z * (kLg1 + w * (kLg3 + w * (kLg5 + w * kLg7)));
+  const double r = t2 + t1;
+  // k*ln2hi + 2*sh is summed exactly as s1 + e1 (Fast2Sum: |k*ln2hi| >= 0.69 >
+  // |2*sh| unless k = 0); the rest is small (|s*R| < 0.01 * |result|), so only the
+  // last addition rounds by as much as 1/2 ulp.
+  const double a = dk * kLn2Hi;  // exact
+  const double two_sh = 2.0 * sh;
+  const double s1 = a + two_sh;
+  const double e1 = (a - s1) + two_sh;
+  const double lo = ((dk * kLn2Lo + c) + 2.0 * sl) + sh * r;
+  return s1 + (e1 + lo);
+}
+
+// Log's special inputs, by selects: +-0 -> -inf, < 0 -> NaN, +inf, NaN.
+ADVLAB_HD ADVLAB_FORCEINLINE double LogSpecial(double x, double y) {
+  y = (x == 0.0) ? FromBits(kNegInfBits) : y;
+  y = (x < 0.0) ? FromBits(kNanBits) : y;
+  y = (x == FromBits(kInfBits)) ? x : y;
+  y = (x != x) ? x : y;  // NaN in, same NaN out
+  return y;
+}
+
+}  // namespace detail
+
+ADVLAB_HD inline double Exp(double x) {
+  // Taylor coefficients 1/k!, k = 3..13, correctly rounded.
+  constexpr double kC3 = 0x1.5555555555555p-3;
+  constexpr double kC4 = 0x1.5555555555555p-5;
+  constexpr double kC5 = 0x1.1111111111111p-7;
+  constexpr double kC6 = 0x1.6c16c16c16c17p-10;
+  constexpr double kC7 = 0x1.a01a01a01a01ap-13;
+  constexpr double kC8 = 0x1.a01a01a01a01ap-16;
+  constexpr double kC9 = 0x1.71de3a556c734p-19;
+  constexpr double kC10 = 0x1.27e4fb7789f5cp-22;
+  constexpr double kC11 = 0x1.ae64567f544e4p-26;
+  constexpr double kC12 = 0x1.1eed8eff8d898p-29;
+  constexpr double kC13 = 0x1.6124613a86d09p-33;
+  constexpr double kC14 = 0x1.93974a8c07c9dp-37;
+  using detail::kRoundMagic;
+
+  const double t = x * detail::kInvLn2 + kRoundMagic;
+  const double n = t - kRoundMagic;  // rint(x / ln2); |n| <= 1075 where it matters
+  const double hi = x - n * detail::kLn2Hi;  // exact
+  const double lo = n * detail::kLn2Lo;
+  const double r = hi - lo;  // |r| <= ~0.347
+  // Rounding error of r (exact when |hi| >= |lo|; otherwise r is tiny and the
+  // error does not matter). exp(r + r_err) ~= exp(r) + r_err * exp(r).
+  const double r_err = (hi - r) - lo;
+
+  // r^2/2 exactly: r = rh + rl with rh of 26 bits (Veltkamp split), rh*rh exact.
+  const double rh = detail::SplitHigh(r);
+  const double rl = r - rh;
+  const double half_rh2 = 0.5 * (rh * rh);
+  // exp(r) - 1 - r - rh^2/2 = (rh*rl + rl^2/2) + r^3 * q3(r): small, so its
+  // rounding errors are far below an ulp of the result.
+  const double q3 =
+      kC3 + r * (kC4 + r * (kC5 + r * (kC6 + r * (kC7 + r * (kC8 + r * (kC9 + r * (kC10 +
+      r * (kC11 + r * (kC12 + r * (kC13 + r * kC14))))))))));
+  const double tail = (rh * rl + 0.5 * (rl * rl)) + ((r * r) * r) * q3;
+
+  // 1 + r + rh^2/2 as s2 + (e1 + e2) by two Fast2Sums (|1| >= |r|, s1 >= rh^2/2),
+  // so the only rounding of size 1/2 ulp is the last addition.
+  const double s1 = 1.0 + r;
+  const double e1 = (1.0 - s1) + r;
+  const double s2 = s1 + half_rh2;
+  const double e2 = (s1 - s2) + half_rh2;
+  const double y = s2 + ((e1 + e2) + (tail + r_err * s2));  // in [0.70, 1.42]
+
+  // 2^n = 2^n1 * 2^n2, n1 = rint(n/2): both factors are normal for |n| <= 1077.
+  const double t1 = n * 0.5 + kRoundMagic;
+  const double n1 = t1 - kRoundMagic;
+  const double t2 = (n - n1) + kRoundMagic;
+  const double scaled = (y * detail::Pow2FromMagic(t1)) * detail::Pow2FromMagic(t2);
+
+  // Outside [-745.2, 709.8] n is out of the range above and the bits are garbage
+  // (no UB: unsigned arithmetic); the true result is +0 / +inf there. This is a
+  // select at the end rather than a clamp of x at the start on purpose: gcc
+  // threads a clamp into a constant input, folds an overflowing constant product
+  // and then refuses to if-convert ("could trap"), so the loop would not
+  // vectorise. NaN fails both tests and has propagated through the arithmetic.
+  const double out = (x > 709.8) ? FromBits(detail::kInfBits) : scaled;
+  return (x < -745.2) ? 0.0 : out;
+}
+
+ADVLAB_HD inline double Log(double x) {
+  double dk;
+  const double f = detail::LogReduce(x, &dk);
+  return detail::LogSpecial(x, detail::LogKernel(dk, f, 0.0));
+}
+
+ADVLAB_HD inline double Log1p(double x) {
+  // Near 0, 1 + x is already in the kernel's range: use f = x itself (exact),
+  // nothing is rounded. Elsewhere reduce u = 1 + x and add c, the first-order
+  // correction for the rounding of u: log(u + d) = log(u) + d/u + O(d^2), with
+  // d = x - (u - 1) exact. c is 0 for x < -0.29 (u exact) and below 2^-53
+  // relative to the result for x > 0.41, so its own rounding is harmless.
+  constexpr double kLow = -0x1.2bec333018866p-2;   // sqrt2/2 - 1
+  constexpr double kHigh = 0x1.a827999fcef34p-2;   // sqrt2 - 1
+  const double u = 1.0 + x;
+  double dk;
+  const double fu = detail::LogReduce(u, &dk);
+  const bool near0 = x > kLow && x < kHigh;
+  const double f = near0 ? x : fu;
+  dk = near0 ? 0.0 : dk;
+  // NaN for u = 0 or inf; LogSpecial overrides those results.
+  const double c = near0 ? 0.0 : (x - (u - 1.0)) / u;
+  const double y = detail::LogSpecial(u, detail::LogKernel(dk, f, c));
+  // |x| < 2^-54: log1p(x) = x*(1 - x/2 + ...) rounds to x; this also keeps -0 and
+  // keeps subnormal x away from the kernel, whose s = x/2 would lose bits.
+  return (x > -0x1p-54 && x < 0x1p-54) ? x : y;
+}
+
+}  // namespace dm
+}  // namespace advlab
+
+#endif  // ADVLAB_SIM_DMATH_H_

@@ -1,0 +1,306 @@
+// Tests for sim/dmath.h: accuracy against long double libm (libm is fine in
+// tests: it is only the reference), special values, monotonicity, and pinned
+// result bits that catch any change to the implementation.
+#include "sim/dmath.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <iomanip>
+#include <iostream>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace advlab {
+namespace dm {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
+constexpr double kMinSub = std::numeric_limits<double>::denorm_min();
+constexpr double kMinNormal = std::numeric_limits<double>::min();
+constexpr double kMax = std::numeric_limits<double>::max();
+
+// Deterministic generator for the sweeps (splitmix64).
+class SplitMix64 {
+ public:
+  explicit SplitMix64(uint64_t seed) : state_(seed) {}
+  uint64_t Next() {
+    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [a, b].
+  double Uniform(double a, double b) {
+    return a + (b - a) * (static_cast<double>(Next() >> 11) * 0x1p-53);
+  }
+  // Random sign, random mantissa, biased exponent uniform in [lo, hi].
+  double Binade(int lo, int hi, bool allow_negative) {
+    const uint64_t r = Next();
+    const uint64_t e = static_cast<uint64_t>(lo) + (r >> 52) % static_cast<uint64_t>(hi - lo + 1);
+    const uint64_t sign = allow_negative ? (Next() >> 63) << 63 : 0;
+    return FromBits(sign | (e << 52) | (Next() >> 12));
+  }
+
+ private:
+  uint64_t state_;
+};
+
+// Error of y in units of the double ulp at the (exact enough) reference value.
+double UlpError(double y, long double ref) {
+  if (std::isnan(ref)) return std::isnan(y) ? 0.0 : kInf;
+  const double rounded = static_cast<double>(ref);
+  if (std::isinf(rounded) || std::isinf(y)) return y == rounded ? 0.0 : kInf;
+  const long double a = std::fabs(ref);
+  long double ulp;
+  if (a < static_cast<long double>(kMinNormal)) {
+    ulp = static_cast<long double>(kMinSub);
+  } else {
+    int e;
+    std::frexp(a, &e);  // a = m * 2^e, m in [0.5, 1)
+    ulp = std::ldexp(1.0L, e - 53);
+  }
+  return static_cast<double>(std::fabs(static_cast<long double>(y) - ref) / ulp);
+}
+
+struct ErrStats {
+  double max_ulp = 0.0;
+  double worst_x = 0.0;
+  long count = 0;
+  void Add(double x, double err) {
+    ++count;
+    if (!(err <= max_ulp)) {
+      max_ulp = err;
+      worst_x = x;
+    }
+  }
+};
+
+void Report(const std::string& name, const ErrStats& s) {
+  std::cout << std::setprecision(4) << "[dmath] " << name << ": max " << s.max_ulp
+            << " ulp over " << s.count << " points (worst x = " << std::setprecision(17)
+            << s.worst_x << ")\n";
+  ::testing::Test::RecordProperty(name + "_max_ulp", std::to_string(s.max_ulp));
+}
+
+constexpr int kN = 400000;
+
+TEST(DmathAccuracy, Exp) {
+  SplitMix64 rng(1);
+  ErrStats normal;     // results >= DBL_MIN
+  ErrStats subnormal;  // results in the subnormal range (double rounding there)
+  auto check = [&](double x) {
+    const long double ref = std::exp(static_cast<long double>(x));
+    const double err = UlpError(Exp(x), ref);
+    (ref < static_cast<long double>(kMinNormal) ? subnormal : normal).Add(x, err);
+  };
+  for (int i = 0; i < kN; ++i) check(rng.Uniform(-745.2, 710.0));
+  for (int i = 0; i < kN; ++i) check(rng.Uniform(-40.0, 0.0));
+  for (int i = 0; i < kN; ++i) check(rng.Uniform(-1.0, 1.0));
+  for (int i = 0; i < kN / 2; ++i) check(rng.Uniform(-745.2, -708.0));
+  for (int i = 0; i < kN / 2; ++i) check(rng.Uniform(700.0, 709.8));
+  for (int i = 0; i < kN; ++i) {
+    // Bit patterns with |x| < 1024, from 2^-70 up.
+    const double x = rng.Binade(1023 - 70, 1023 + 9, true);
+    if (std::fabs(x) < 746.0) check(x);
+  }
+  Report("exp", normal);
+  Report("exp_subnormal_results", subnormal);
+  EXPECT_LT(normal.max_ulp, 0.52) << "worst x = " << normal.worst_x;
+  EXPECT_LE(subnormal.max_ulp, 1.0) << "worst x = " << subnormal.worst_x;
+}
+
+TEST(DmathAccuracy, Log) {
+  SplitMix64 rng(2);
+  ErrStats stats;
+  auto check = [&](double x) {
+    stats.Add(x, UlpError(Log(x), std::log(static_cast<long double>(x))));
+  };
+  for (int i = 0; i < kN; ++i) {
+    // Any positive finite bit pattern, subnormals included.
+    const uint64_t b = 1 + rng.Next() % (AsBits(kMax) - 1);
+    check(FromBits(b));
+  }
+  for (int i = 0; i < kN / 4; ++i) check(FromBits(1 + rng.Next() % (AsBits(kMinNormal) - 1)));
+  for (int i = 0; i < kN; ++i) check(rng.Uniform(0.7, 1.42));
+  for (int i = 0; i < kN; ++i) check(1.0 + rng.Binade(1023 - 52, 1023 - 3, true));
+  for (int i = 0; i < kN; ++i) check(rng.Uniform(0.0, 16.0));
+  for (int i = 0; i < kN / 4; ++i) check(rng.Uniform(1e-6, 1e-3));
+  Report("log", stats);
+  EXPECT_LT(stats.max_ulp, 0.6) << "worst x = " << stats.worst_x;
+}
+
+TEST(DmathAccuracy, Log1p) {
+  SplitMix64 rng(3);
+  ErrStats stats;
+  auto check = [&](double x) {
+    stats.Add(x, UlpError(Log1p(x), std::log1p(static_cast<long double>(x))));
+  };
+  for (int i = 0; i < kN; ++i) check(rng.Uniform(-1.0, 1.0));
+  for (int i = 0; i < kN; ++i) check(rng.Binade(1, 1022, true));  // tiny, either sign
+  for (int i = 0; i < kN / 4; ++i) check(FromBits(rng.Next() % AsBits(kMinNormal)));
+  for (int i = 0; i < kN; ++i) check(rng.Binade(1023 - 60, 1023 + 996, false));  // to 1e300
+  for (int i = 0; i < kN / 2; ++i) check(-1.0 + rng.Binade(1023 - 53, 1023 - 2, false));
+  for (int i = 0; i < kN / 2; ++i) check(rng.Binade(1023 - 30, 1023 - 1, true));
+  for (int i = 0; i < kN / 2; ++i) check(rng.Uniform(0.0, 64.0));
+  Report("log1p", stats);
+  EXPECT_LT(stats.max_ulp, 0.6) << "worst x = " << stats.worst_x;
+}
+
+TEST(DmathSpecial, Exp) {
+  EXPECT_EQ(AsBits(Exp(0.0)), AsBits(1.0));
+  EXPECT_EQ(AsBits(Exp(-0.0)), AsBits(1.0));
+  EXPECT_TRUE(std::isnan(Exp(kNan)));
+  EXPECT_TRUE(std::isnan(Exp(-kNan)));
+  EXPECT_EQ(Exp(kInf), kInf);
+  EXPECT_EQ(AsBits(Exp(-kInf)), AsBits(0.0));
+  EXPECT_EQ(Exp(1e300), kInf);
+  EXPECT_EQ(AsBits(Exp(-1e300)), AsBits(0.0));
+  EXPECT_EQ(AsBits(Exp(kMinSub)), AsBits(1.0));
+  EXPECT_EQ(AsBits(Exp(-kMinSub)), AsBits(1.0));
+  EXPECT_EQ(AsBits(Exp(1e-300)), AsBits(1.0));
+  // Overflow threshold: log(DBL_MAX) = 709.782712893383973...
+  const double x_ovf = 709.782712893384;  // nearest double, just below log(DBL_MAX)
+  EXPECT_EQ(Exp(x_ovf), static_cast<double>(std::exp(static_cast<long double>(x_ovf))));
+  EXPECT_LT(Exp(x_ovf), kInf);
+  EXPECT_EQ(Exp(std::nextafter(x_ovf, kInf)), kInf);
+  EXPECT_EQ(Exp(709.79), kInf);
+  EXPECT_EQ(Exp(710.0), kInf);
+  // Underflow: exp(x) < 2^-1075 (half the smallest subnormal) rounds to 0.
+  // log(2^-1075) = -745.1332191019412...
+  EXPECT_EQ(AsBits(Exp(-745.14)), AsBits(0.0));
+  EXPECT_EQ(AsBits(Exp(-746.0)), AsBits(0.0));
+  EXPECT_EQ(Exp(-745.13), kMinSub);
+  EXPECT_EQ(Exp(-744.5), kMinSub);  // exp = 1.88 * 2^-1075... rounds to 2^-1074
+  // Subnormal results are correctly rounded here (reference rounded once).
+  for (double x : {-708.5, -710.0, -720.0, -730.0, -740.0, -744.0}) {
+    EXPECT_EQ(Exp(x), static_cast<double>(std::exp(static_cast<long double>(x)))) << x;
+  }
+  // Exact powers of two through the whole scale range.
+  EXPECT_EQ(Exp(0.6931471805599453), 2.0);
+}
+
+TEST(DmathSpecial, Log) {
+  EXPECT_EQ(AsBits(Log(1.0)), AsBits(0.0));
+  EXPECT_EQ(Log(0.0), -kInf);
+  EXPECT_EQ(Log(-0.0), -kInf);
+  EXPECT_TRUE(std::isnan(Log(-1.0)));
+  EXPECT_TRUE(std::isnan(Log(-kMinSub)));
+  EXPECT_TRUE(std::isnan(Log(-kInf)));
+  EXPECT_TRUE(std::isnan(Log(kNan)));
+  EXPECT_EQ(Log(kInf), kInf);
+  // Extremes: subnormal and largest finite inputs.
+  EXPECT_EQ(Log(kMinSub), static_cast<double>(std::log(static_cast<long double>(kMinSub))));
+  EXPECT_EQ(Log(kMinSub), -744.4400719213812);
+  EXPECT_EQ(Log(kMinNormal), -708.3964185322641);
+  EXPECT_EQ(Log(kMax), 709.782712893384);
+  EXPECT_EQ(Log(2.0), 0.6931471805599453);
+  EXPECT_EQ(Log(0.5), -0.6931471805599453);
+  // The reduction boundaries.
+  for (double x : {0.7071067811865475, 0.7071067811865476, 1.4142135623730951,
+                   1.414213562373095, std::nextafter(1.0, 0.0), std::nextafter(1.0, 2.0)}) {
+    EXPECT_EQ(Log(x), static_cast<double>(std::log(static_cast<long double>(x)))) << x;
+  }
+}
+
+TEST(DmathSpecial, Log1p) {
+  EXPECT_EQ(AsBits(Log1p(0.0)), AsBits(0.0));
+  EXPECT_EQ(AsBits(Log1p(-0.0)), AsBits(-0.0));
+  EXPECT_EQ(Log1p(1e-300), 1e-300);
+  EXPECT_EQ(Log1p(-1e-300), -1e-300);
+  EXPECT_EQ(Log1p(kMinSub), kMinSub);
+  EXPECT_EQ(Log1p(-1.0), -kInf);
+  EXPECT_TRUE(std::isnan(Log1p(-1.0000000000000002)));
+  EXPECT_TRUE(std::isnan(Log1p(-2.0)));
+  EXPECT_TRUE(std::isnan(Log1p(-kInf)));
+  EXPECT_TRUE(std::isnan(Log1p(kNan)));
+  EXPECT_EQ(Log1p(kInf), kInf);
+  EXPECT_EQ(Log1p(kMax), Log(kMax));
+  EXPECT_EQ(Log1p(1.0), 0.6931471805599453);
+  for (double x : {1e-20, 1e-16, 0x1p-53, 0x1p-52, 3e-9, -3e-9, -0.5, -0.9999999999999999}) {
+    EXPECT_EQ(Log1p(x), static_cast<double>(std::log1p(static_cast<long double>(x)))) << x;
+  }
+}
+
+TEST(DmathMonotone, SortedRandomInputs) {
+  SplitMix64 rng(4);
+  std::vector<double> xs(200000);
+  for (double& x : xs) x = rng.Uniform(-50.0, 5.0);
+  std::sort(xs.begin(), xs.end());
+  for (size_t i = 1; i < xs.size(); ++i) ASSERT_LE(Exp(xs[i - 1]), Exp(xs[i])) << xs[i];
+  for (double& x : xs) x = rng.Binade(1, 2046, false);
+  std::sort(xs.begin(), xs.end());
+  for (size_t i = 1; i < xs.size(); ++i) ASSERT_LE(Log(xs[i - 1]), Log(xs[i])) << xs[i];
+  for (double& x : xs) x = rng.Uniform(-1.0, 4.0);
+  std::sort(xs.begin(), xs.end());
+  for (size_t i = 1; i < xs.size(); ++i) ASSERT_LE(Log1p(xs[i - 1]), Log1p(xs[i])) << xs[i];
+}
+
+// Consecutive doubles across the points where the range reduction switches.
+TEST(DmathMonotone, ReductionBoundaries) {
+  auto sweep = [](double (*fn)(double), double center) {
+    double x = center;
+    for (int i = 0; i < 2000; ++i) x = std::nextafter(x, -kInf);
+    if (fn == Log && x <= 0.0) x = kMinSub;
+    double prev = fn(x);
+    for (int i = 0; i < 4000; ++i) {
+      x = std::nextafter(x, kInf);
+      const double y = fn(x);
+      ASSERT_LE(prev, y) << "x = " << std::setprecision(17) << x;
+      prev = y;
+    }
+  };
+  for (int j = -1075; j <= 1024; j += 7) sweep(Exp, (j + 0.5) * 0.6931471805599453);
+  for (int j = -1074; j <= 1023; j += 3) {
+    sweep(Log, std::ldexp(1.0, j));
+    sweep(Log, std::ldexp(1.4142135623730951, j));
+  }
+  sweep(Log1p, 0.0);
+  sweep(Log1p, 0.4142135623730951);
+  sweep(Log1p, -0.2928932188134524);
+}
+
+// Golden values of OUR implementation (generated once from sim/dmath.h, not from
+// libm): any change to a result bit of dm::Exp/Log/Log1p fails here. All builds
+// (Debug/Release, gcc/clang, SSE2/AVX2, CPU/GPU) must reproduce these exactly.
+TEST(DmathPinned, Bits) {
+  struct Case {
+    const char* fn;
+    double x;
+    uint64_t bits;
+  };
+  const Case kCases[] = {
+      {"exp", 1.0, 0x4005bf0a8b145769ULL},
+      {"exp", -0.5, 0x3fe368b2fc6f960aULL},
+      {"exp", -3.7, 0x3f9ad57bf3b94c9fULL},
+      {"exp", -20.25, 0x3e0cfee65e6bbe33ULL},
+      {"exp", 0.34657359027997264, 0x3ff6a09e667f3bcdULL},
+      {"exp", 700.5, 0x7e9c1bd1e2d5a3b7ULL},
+      {"exp", -740.0, 0x000000000000000aULL},
+      {"exp", -1e-10, 0x3fefffffff920c8aULL},
+      {"log", 0.1, 0xc0026bb1bbb55516ULL},
+      {"log", 3.0, 0x3ff193ea7aad030bULL},
+      {"log", 1e-310, 0xc0864a4a7ce4b28bULL},
+      {"log", 1e300, 0x40859f17c6f3fdf4ULL},
+      {"log", 1.0000001, 0x3e7ad7f29abcaf48ULL},
+      {"log1p", 1e-5, 0x3ee4f8b4ad6b4c2fULL},
+      {"log1p", -0.75, 0xbff62e42fefa39efULL},
+      {"log1p", 3.0, 0x3ff62e42fefa39efULL},
+      {"log1p", -1e-17, 0xbc670ef54646d497ULL},
+  };
+  for (const Case& c : kCases) {
+    const std::string fn = c.fn;
+    const double y = fn == "exp" ? Exp(c.x) : fn == "log" ? Log(c.x) : Log1p(c.x);
+    EXPECT_EQ(AsBits(y), c.bits) << fn << "(" << std::setprecision(17) << c.x << ") = 0x"
+                                 << std::hex << AsBits(y);
+  }
+}
+
+}  // namespace
+}  // namespace dm
+}  // namespace advlab

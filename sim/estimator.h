@@ -1,0 +1,44 @@
+// Estimator: turns the rewards of a batch into per-rollout advantages.
+//
+// Static estimators are pure functions of the batch; dynamic ones (later issues)
+// keep state across steps in their own object, which lives in RunState.
+// Registered by name; see estimators/ for the implementations, each header opening
+// with its formula and citation.
+#ifndef ADVLAB_SIM_ESTIMATOR_H_
+#define ADVLAB_SIM_ESTIMATOR_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "sim/batch.h"
+#include "sim/registry.h"
+
+namespace advlab {
+
+class Estimator {
+ public:
+  virtual ~Estimator() = default;
+  // Writes batch->advantage[r] for every rollout r (resizing it to the number of
+  // rollouts) from the rewards, groups and lengths of the batch.
+  virtual void Compute(Batch* batch) = 0;
+};
+
+struct EstimatorEntry {
+  std::string name;
+  std::string description;  // one line, shown by `advlab list estimators`
+  // True when the estimator compares rollouts within a group (grpo, rloo, ...):
+  // a training config with train.group_size = 1 is then rejected as a mistake.
+  bool needs_groups = false;
+  std::function<std::unique_ptr<Estimator>()> make;
+};
+
+using EstimatorRegistry = Registry<EstimatorEntry>;
+
+#define ADVLAB_REGISTER_ESTIMATOR(ident, ...)                       \
+  static const bool advlab_estimator_registered_##ident =           \
+      ::advlab::EstimatorRegistry::Get().Add(::advlab::EstimatorEntry{__VA_ARGS__})
+
+}  // namespace advlab
+
+#endif  // ADVLAB_SIM_ESTIMATOR_H_

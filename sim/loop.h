@@ -1,0 +1,91 @@
+// The training loop (DESIGN §2): one run = one config + one seed.
+//
+// RunConfig is immutable; RunState holds everything a step mutates. Each step t:
+//   1. draw B training prompts from the task's drifting distribution
+//   2. G rollouts per prompt from the current (old) policy, rewarded
+//   3. the estimator turns rewards into per-rollout advantages
+//   4. loss coefficients per token from the aggregation mode
+//   5. gradient of the loss, optimizer step
+//   6. every eval_every steps: metrics from the exact oracle
+#ifndef ADVLAB_SIM_LOOP_H_
+#define ADVLAB_SIM_LOOP_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/batch.h"
+#include "sim/config.h"
+#include "sim/estimator.h"
+#include "sim/policy.h"
+#include "sim/rng.h"
+#include "sim/task.h"
+
+namespace advlab {
+
+enum class LossAgg { kTokenMean, kSeqMeanTokenSum, kSeqMeanTokenMean, kSeqMeanTokenSumNorm };
+
+struct RunConfig {
+  Config config;  // every resolved key (family-specific ones included)
+  uint64_t seed = 0;
+  int64_t steps = 0;
+  int64_t eval_every = 0;
+  int batch_prompts = 0;
+  int group_size = 0;
+  LossAgg loss_agg = LossAgg::kTokenMean;
+  double loss_scale = 0.0;  // seq-mean-token-sum-norm constant (0: task max length)
+  int pass_k = 1;
+
+  // Reads and cross-checks the keys; throws UserError naming the keys.
+  static RunConfig FromConfig(const Config& config);
+  // Eval points: 0, eval_every, 2 eval_every, ..., and `steps` itself.
+  std::vector<int64_t> EvalSteps() const;
+};
+
+// Names of the per-eval metrics, in the order of RunRecord rows.
+const std::vector<std::string>& MetricNames();
+
+struct RunState {
+  int64_t step = 0;                      // training steps completed
+  Philox rng{0};                         // keyed by the run's seed
+  std::unique_ptr<Task> task;            // immutable once built
+  std::unique_ptr<Policy> policy;        // parameters + cached distributions
+  std::unique_ptr<Optimizer> optimizer;  // moments
+  std::unique_ptr<Estimator> estimator;  // static estimators keep no state
+  std::vector<double> init_logprobs;     // [eval prompts x actions] pi_0 at first decision
+  // Scratch reused every step (no allocation once warm).
+  Batch batch;
+  SparseGrad grad;
+  std::vector<int32_t> prompts;  // [B]
+  std::vector<double> coef;      // [tokens] loss coefficient per token
+  // Window accumulators since the last eval (reset by Evaluate).
+  int64_t win_steps = 0;
+  int64_t win_rollouts = 0;
+  int64_t win_groups = 0;
+  double win_reward = 0.0;        // sum of rewards
+  double win_length = 0.0;        // sum of response lengths
+  int64_t win_zero_adv = 0;       // rollouts with advantage exactly 0
+  int64_t win_same_groups = 0;    // groups whose rewards are all equal
+  int64_t win_kept = 0;           // rollouts kept after filtering
+  double win_grad_norm = 0.0;     // sum over steps of the gradient norm
+  int64_t tokens_backprop = 0;    // cumulative tokens with a non-zero coefficient
+};
+
+// Builds the task, policy, optimizer and estimator for a run.
+void InitRun(const RunConfig& rc, RunState* state);
+// One training step.
+void Step(const RunConfig& rc, RunState* state);
+// Metrics at the current step, one value per MetricNames() entry; resets the
+// window accumulators.
+void Evaluate(const RunConfig& rc, RunState* state, double* metrics);
+
+struct RunRecord {
+  std::vector<double> values;  // [metrics x evals], row-major
+};
+// A whole run: InitRun, then Steps with Evaluate at every eval point.
+RunRecord TrainRun(const RunConfig& rc);
+
+}  // namespace advlab
+
+#endif  // ADVLAB_SIM_LOOP_H_

@@ -1,0 +1,76 @@
+// Task: one instance of a task family (prompt pool, response model, verifier,
+// drift schedule, exact oracle), built once per run from (config, seed) and
+// immutable afterwards. Families live in envs/<family>/ and register by name.
+#ifndef ADVLAB_SIM_TASK_H_
+#define ADVLAB_SIM_TASK_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/batch.h"
+#include "sim/registry.h"
+#include "sim/rng.h"
+
+namespace advlab {
+
+class Config;
+class Policy;
+
+inline constexpr int kDifficultyBins = 4;  // metrics accuracy_bin0..3
+
+class Task {
+ public:
+  virtual ~Task() = default;
+
+  virtual int32_t num_prompts() const = 0;
+  virtual int32_t num_states() const = 0;   // tabular decision states
+  virtual int32_t num_actions() const = 0;  // size of the action set at a decision
+  virtual int32_t max_length() const = 0;   // longest response in tokens
+  // Latent difficulty of a prompt in [0, 1].
+  virtual double difficulty(int32_t prompt) const = 0;
+
+  // The "base model" prior: initial logits at a tabular state (num_actions()).
+  virtual void InitialLogits(int32_t state, double* logits) const = 0;
+
+  // Draws `count` training prompts for step `step` from the drifting training
+  // distribution; a pure function of (config, seed, step, slot).
+  virtual void DrawPrompts(int64_t step, const Philox& rng, int count, int32_t* prompts) const = 0;
+
+  // Appends `count` groups of `group_size` rollouts (one group per prompt in
+  // `prompts`) sampled from `policy`, with their verifiable rewards.
+  virtual void Rollout(int64_t step, const Philox& rng, Policy* policy, const int32_t* prompts,
+                       int count, int group_size, Batch* batch) const = 0;
+
+  // Prompts of the held evaluation set (fixed for the run).
+  virtual const std::vector<int32_t>& eval_prompts() const = 0;
+  // Exact oracle: probability that one response sampled from `policy` to `prompt`
+  // is correct.
+  virtual double SuccessProbability(Policy* policy, int32_t prompt) const = 0;
+  // Tabular state of the first decision of a prompt (for entropy / KL metrics).
+  virtual int32_t FirstState(int32_t prompt) const = 0;
+};
+
+struct TaskEntry {
+  std::string name;
+  std::string description;  // one line, shown by `advlab list envs`
+  // Builds the task; throws UserError for impossible parameter combinations.
+  std::function<std::unique_ptr<Task>(const Config&, uint64_t seed)> make;
+};
+using TaskRegistry = Registry<TaskEntry>;
+
+#define ADVLAB_REGISTER_TASK(ident, ...) \
+  static const bool advlab_task_registered_##ident = \
+      ::advlab::TaskRegistry::Get().Add(::advlab::TaskEntry{__VA_ARGS__})
+
+// Difficulty bin of a difficulty in [0, 1]: floor(4 d), with d = 1 in bin 3.
+inline int DifficultyBin(double d) {
+  int b = static_cast<int>(d * kDifficultyBins);
+  return b < 0 ? 0 : (b >= kDifficultyBins ? kDifficultyBins - 1 : b);
+}
+
+}  // namespace advlab
+
+#endif  // ADVLAB_SIM_TASK_H_
