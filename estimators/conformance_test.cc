@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -267,8 +268,17 @@ TEST_P(EstimatorConformance, ComputeIsAllocationFreeAfterWarmUp) {
 
 std::vector<std::string> RegisteredNames() { return EstimatorRegistry::Get().Names(); }
 
-INSTANTIATE_TEST_SUITE_P(AllRegistered, EstimatorConformance, testing::ValuesIn(RegisteredNames()),
-                         [](const testing::TestParamInfo<std::string>& info) { return info.param; });
+// The generator runs when tests are registered (in main), after every static
+// registration, so estimators from any linked folder are included.
+INSTANTIATE_TEST_SUITE_P(
+    AllRegistered, EstimatorConformance, testing::ValuesIn(RegisteredNames()),
+    [](const testing::TestParamInfo<std::string>& info) {
+      std::string id = info.param;  // gtest names allow only [A-Za-z0-9_]
+      for (char& ch : id) {
+        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+      }
+      return id;
+    });
 
 TEST(EstimatorRegistryContents, HasTheVerlBasics) {
   for (const char* name : {"reinforce", "grpo", "dr_grpo", "rloo"}) {

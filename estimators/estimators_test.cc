@@ -57,7 +57,9 @@ std::vector<double> Advantages(const std::string& name,
 void ExpectNear6(const std::vector<double>& got, const std::vector<double>& want,
                  const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], k6dp) << what << " [" << i << "]";
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_NEAR(got[i], want[i], k6dp) << what << " [" << i << "]";
+  }
 }
 
 // A uniform double in [lo, hi) from a fully specified engine (std::mt19937_64 is

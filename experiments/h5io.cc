@@ -82,9 +82,7 @@ class H5Context {
  public:
   explicit H5Context(const std::string& path) : path_(path) {}
 
-  [[noreturn]] void Fail(const std::string& what) const {
-    throw UserError(path_ + ": " + what);
-  }
+  [[noreturn]] void Fail(const std::string& what) const { throw UserError(path_ + ": " + what); }
   [[noreturn]] void FailHdf5(const std::string& what) const {
     std::string detail = Hdf5Detail();
     Fail(detail.empty() ? what : what + " (" + detail + ")");
@@ -149,8 +147,7 @@ class Writer {
     lcpl_ = PropertyList(ctx_, H5P_LINK_CREATE);
     ctx_.Ok(H5Pset_char_encoding(lcpl_.get(), H5T_CSET_UTF8), "cannot set link properties");
     acpl_ = PropertyList(ctx_, H5P_ATTRIBUTE_CREATE);
-    ctx_.Ok(H5Pset_char_encoding(acpl_.get(), H5T_CSET_UTF8),
-            "cannot set attribute properties");
+    ctx_.Ok(H5Pset_char_encoding(acpl_.get(), H5T_CSET_UTF8), "cannot set attribute properties");
     dcpl_ = PropertyList(ctx_, H5P_DATASET_CREATE);
     ctx_.Ok(H5Pset_obj_track_times(dcpl_.get(), false), "cannot set dataset properties");
     str_type_ = VarStringType(ctx_, H5T_CSET_UTF8);
@@ -199,8 +196,8 @@ class Writer {
     const hsize_t metric_dims[2] = {static_cast<hsize_t>(r_.num_runs),
                                     static_cast<hsize_t>(r_.num_evals())};
     for (const Metric& m : r_.metrics) {
-      WriteDataset(metrics.get(), m.name, "/metrics/" + m.name, H5T_IEEE_F64LE,
-                   H5T_NATIVE_DOUBLE, 2, metric_dims, m.values.data());
+      WriteDataset(metrics.get(), m.name, "/metrics/" + m.name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                   2, metric_dims, m.values.data());
     }
     ctx_.Close(metrics, "cannot close group /metrics");
 
@@ -256,8 +253,7 @@ class Writer {
     CheckString(r_.config_ini, "config");
   }
 
-  Handle CreateGroup(hid_t parent, const std::string& name, bool track_links,
-                     bool track_attrs) {
+  Handle CreateGroup(hid_t parent, const std::string& name, bool track_links, bool track_attrs) {
     const std::string what = "cannot create group /" + name;
     Handle gcpl = PropertyList(ctx_, H5P_GROUP_CREATE);
     ctx_.Ok(H5Pset_obj_track_times(gcpl.get(), false), what);
@@ -322,7 +318,8 @@ class Reader {
 
   Results Run() {
     struct stat st;
-    if (stat(ctx_.path().c_str(), &st) != 0) ctx_.Fail(std::string("cannot open: ") + std::strerror(errno));
+    if (stat(ctx_.path().c_str(), &st) != 0)
+      ctx_.Fail(std::string("cannot open: ") + std::strerror(errno));
     if (S_ISDIR(st.st_mode)) ctx_.Fail("cannot open: is a directory");
     if (H5Fis_hdf5(ctx_.path().c_str()) <= 0) ctx_.Fail("not an HDF5 file");
 
@@ -348,7 +345,8 @@ class Reader {
     {
       Handle ds = OpenDataset(root, "steps", "/steps");
       std::vector<hsize_t> dims = Dims(ds.get(), "/steps");
-      if (dims.size() != 1) ctx_.Fail("/steps must be 1-D, has rank " + std::to_string(dims.size()));
+      if (dims.size() != 1)
+        ctx_.Fail("/steps must be 1-D, has rank " + std::to_string(dims.size()));
       RequireClass(ds.get(), H5T_INTEGER, "/steps", "int64");
       r.steps.resize(dims[0]);
       Read(ds.get(), H5T_NATIVE_INT64, r.steps.size(), r.steps.data(), "/steps");
@@ -361,7 +359,8 @@ class Reader {
         const std::string where = "/runs/" + name;
         Handle ds = OpenDataset(g.get(), name, where);
         std::vector<hsize_t> dims = Dims(ds.get(), where);
-        if (dims.size() != 1) ctx_.Fail(where + " must be 1-D, has rank " + std::to_string(dims.size()));
+        if (dims.size() != 1)
+          ctx_.Fail(where + " must be 1-D, has rank " + std::to_string(dims.size()));
         if (!runs_known) {
           r.num_runs = static_cast<int64_t>(dims[0]);
           runs_known = true;
@@ -400,7 +399,8 @@ class Reader {
         const std::string where = "/metrics/" + name;
         Handle ds = OpenDataset(g.get(), name, where);
         std::vector<hsize_t> dims = Dims(ds.get(), where);
-        if (dims.size() != 2) ctx_.Fail(where + " must be 2-D, has rank " + std::to_string(dims.size()));
+        if (dims.size() != 2)
+          ctx_.Fail(where + " must be 2-D, has rank " + std::to_string(dims.size()));
         if (!runs_known) {
           r.num_runs = static_cast<int64_t>(dims[0]);
           runs_known = true;
@@ -439,13 +439,15 @@ class Reader {
   }
 
   Handle OpenGroup(hid_t root, const std::string& name) {
-    if (!LinkExists(root, name)) ctx_.Fail("missing group /" + name + " (not an advlab results file?)");
+    if (!LinkExists(root, name))
+      ctx_.Fail("missing group /" + name + " (not an advlab results file?)");
     return ctx_.Own(H5Gopen2(root, name.c_str(), H5P_DEFAULT), H5Gclose,
                     "cannot open /" + name + " as a group");
   }
 
   Handle OpenDataset(hid_t loc, const std::string& name, const std::string& where) {
-    if (!LinkExists(loc, name)) ctx_.Fail("missing dataset " + where + " (not an advlab results file?)");
+    if (!LinkExists(loc, name))
+      ctx_.Fail("missing dataset " + where + " (not an advlab results file?)");
     return ctx_.Own(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), H5Dclose,
                     "cannot open " + where + " as a dataset");
   }
@@ -455,8 +457,7 @@ class Reader {
     Handle gcpl = ctx_.Own(H5Gget_create_plist(group), H5Pclose, "cannot inspect " + where);
     unsigned flags = 0;
     ctx_.Ok(H5Pget_link_creation_order(gcpl.get(), &flags), "cannot inspect " + where);
-    const H5_index_t index =
-        (flags & H5P_CRT_ORDER_INDEXED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
+    const H5_index_t index = (flags & H5P_CRT_ORDER_INDEXED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
     H5G_info_t info;
     ctx_.Ok(H5Gget_info(group, &info), "cannot list " + where);
     std::vector<std::string> names;
@@ -477,8 +478,7 @@ class Reader {
     Handle gcpl = ctx_.Own(H5Gget_create_plist(obj), H5Pclose, "cannot inspect " + where);
     unsigned flags = 0;
     ctx_.Ok(H5Pget_attr_creation_order(gcpl.get(), &flags), "cannot inspect " + where);
-    const H5_index_t index =
-        (flags & H5P_CRT_ORDER_INDEXED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
+    const H5_index_t index = (flags & H5P_CRT_ORDER_INDEXED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
     std::vector<std::string> names;
     ctx_.Ok(H5Aiterate2(
                 obj, index, H5_ITER_INC, nullptr,
@@ -552,7 +552,8 @@ class Reader {
   Handle OpenAttr(hid_t obj, const std::string& name, const std::string& where) {
     htri_t exists = H5Aexists(obj, name.c_str());
     if (exists < 0) ctx_.FailHdf5("cannot look up attribute " + name + " of " + where);
-    if (exists == 0) ctx_.Fail("missing attribute " + name + " of " + where + " (not an advlab results file?)");
+    if (exists == 0)
+      ctx_.Fail("missing attribute " + name + " of " + where + " (not an advlab results file?)");
     return ctx_.Own(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose,
                     "cannot open attribute " + name + " of " + where);
   }
@@ -569,7 +570,8 @@ class Reader {
     Handle attr = OpenAttr(obj, name, where);
     RequireOneValue(attr.get(), what);
     Handle ftype = ctx_.Own(H5Aget_type(attr.get()), H5Tclose, what);
-    if (H5Tget_class(ftype.get()) != H5T_STRING) ctx_.Fail("attribute " + name + " of " + where + " is not a string");
+    if (H5Tget_class(ftype.get()) != H5T_STRING)
+      ctx_.Fail("attribute " + name + " of " + where + " is not a string");
     htri_t is_var = H5Tis_variable_str(ftype.get());
     if (is_var < 0) ctx_.FailHdf5(what);
     if (is_var > 0) {
@@ -596,7 +598,8 @@ class Reader {
     Handle attr = OpenAttr(obj, name, where);
     RequireOneValue(attr.get(), what);
     Handle ftype = ctx_.Own(H5Aget_type(attr.get()), H5Tclose, what);
-    if (H5Tget_class(ftype.get()) != H5T_INTEGER) ctx_.Fail("attribute " + name + " of " + where + " is not an integer");
+    if (H5Tget_class(ftype.get()) != H5T_INTEGER)
+      ctx_.Fail("attribute " + name + " of " + where + " is not an integer");
     int64_t value = 0;
     ctx_.Ok(H5Aread(attr.get(), H5T_NATIVE_INT64, &value), what);
     return value;
@@ -781,7 +784,9 @@ std::string DigestResults(const Results& r) {
     if (e.column != nullptr) {
       const Column& c = *e.column;
       ADVLAB_CHECK_EQ(static_cast<int64_t>(c.size()), runs);
-      const char tag = c.kind == Column::Kind::kInt ? 'i' : c.kind == Column::Kind::kFloat ? 'f' : 's';
+      const char tag = c.kind == Column::Kind::kInt     ? 'i'
+                       : c.kind == Column::Kind::kFloat ? 'f'
+                                                        : 's';
       h.Bytes(&tag, 1);
       h.I64(1);
       h.I64(runs);

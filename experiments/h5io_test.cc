@@ -75,8 +75,8 @@ Results MakeResults() {
   r.num_runs = 3;
   r.runs = {
       IntColumn("run_id", {0, 1, 2}),
-      IntColumn("seed", {std::numeric_limits<int64_t>::min(), -1,
-                         std::numeric_limits<int64_t>::max()}),
+      IntColumn("seed",
+                {std::numeric_limits<int64_t>::min(), -1, std::numeric_limits<int64_t>::max()}),
       FloatColumn("estimator.lambda", {0.9, -0.0, 1e-300}),
       StringColumn("estimator.name", {"gae", "", "v-trace \xce\xbb"}),
   };
@@ -154,7 +154,8 @@ class H5ioTest : public ::testing::Test {
     std::error_code ec;
     // Undo any permission changes a test made, then remove everything.
     for (const auto& e : fs::recursive_directory_iterator(dir_, ec))
-      if (e.is_directory()) fs::permissions(e.path(), fs::perms::owner_all, fs::perm_options::add, ec);
+      if (e.is_directory())
+        fs::permissions(e.path(), fs::perms::owner_all, fs::perm_options::add, ec);
     fs::remove_all(dir_, ec);
   }
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
@@ -349,8 +350,7 @@ TEST_F(H5ioTest, WriterRejectsBadNamesBeforeCreatingTheFile) {
 
 TEST_F(H5ioTest, WriterFailureNamesPathAndOperation) {
   const std::string p = Path("missing_dir/out.h5");
-  ExpectUserError([&] { WriteResultsFile(MakeResults(), p); },
-                  {p + ": cannot create HDF5 file"});
+  ExpectUserError([&] { WriteResultsFile(MakeResults(), p); }, {p + ": cannot create HDF5 file"});
 }
 
 // ---------------------------------------------------------------------------
@@ -441,7 +441,8 @@ TEST_F(H5ioTest, AtomicOutputCommitNeverOverwritesWithoutForce) {
 
 TEST_F(H5ioTest, AtomicOutputRejectsMissingDirectory) {
   const std::string p = Path("no/such/dir/out.h5");
-  ExpectUserError([&] { AtomicOutput out(p, /*force=*/false); }, {p + ": directory ", "no/such/dir' does not exist"});
+  ExpectUserError([&] { AtomicOutput out(p, /*force=*/false); },
+                  {p + ": directory ", "no/such/dir' does not exist"});
   ExpectUserError([&] { AtomicOutput out(p, /*force=*/true); }, {p + ": "});
   // A plain file where the directory should be.
   WriteBytes(Path("file"), "x");

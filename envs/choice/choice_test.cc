@@ -1,1 +1,138 @@
+#include "envs/choice/choice.h"
+
 #include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "policies/tabular.h"
+#include "sim/config.h"
+#include "sim/dmath.h"
+
+namespace advlab {
+namespace {
+
+Config Cfg(std::map<std::string, std::string> keys) { return Config::Resolve(keys); }
+
+TEST(ChoiceTest, PriorLogOddsFollowDifficulty) {
+  ChoiceTask task(Cfg({{"env.prompts", "4"}, {"env.answers", "5"}, {"env.easy_logit", "2"},
+                       {"env.hard_logit", "-2"}}),
+                  1);
+  double z[5];
+  for (int p = 0; p < 4; ++p) {
+    task.InitialLogits(p, z);
+    const double d = (p + 0.5) / 4;
+    for (int k = 0; k < 5; ++k) {
+      EXPECT_EQ(z[k], k == task.answer(p) ? 2.0 * (1 - d) - 2.0 * d : 0.0);
+    }
+  }
+}
+
+TEST(ChoiceTest, InitialSuccessProbabilityIsTheClosedForm) {
+  ChoiceTask task(Cfg({{"env.prompts", "8"}, {"env.answers", "16"}}), 3);
+  TabularPolicy policy = TabularPolicy::FromTask(task);
+  for (int p = 0; p < 8; ++p) {
+    const double l = 3.0 * (1 - task.difficulty(p)) - 3.0 * task.difficulty(p);
+    const double expect = std::exp(l) / (std::exp(l) + 15.0);
+    EXPECT_NEAR(task.SuccessProbability(&policy, p), expect, 1e-15);
+  }
+}
+
+// The exact oracle agrees with Monte Carlo over the task's own sampler within a
+// 99% interval (binomial, normal approximation with 2.58 sd, Bonferroni-free:
+// each prompt is checked at 4.4 sd to keep the family-wise error below 1e-3).
+TEST(ChoiceTest, OracleMatchesMonteCarlo) {
+  ChoiceTask task(Cfg({{"env.prompts", "16"}, {"env.answers", "6"}}), 11);
+  TabularPolicy policy = TabularPolicy::FromTask(task);
+  Philox rng(99);
+  const int G = 4000;
+  for (int p = 0; p < 16; ++p) {
+    Batch batch;
+    batch.Clear();
+    int32_t prompt = p;
+    task.Rollout(/*step=*/p, rng, &policy, &prompt, 1, G, &batch);
+    double hits = 0;
+    for (int r = 0; r < G; ++r) hits += batch.reward[r];
+    const double pe = task.SuccessProbability(&policy, p);
+    const double sd = std::sqrt(pe * (1 - pe) / G);
+    EXPECT_NEAR(hits / G, pe, 4.4 * sd + 1e-12) << "prompt " << p;
+    // The log-probs recorded are those of the sampled tokens.
+    for (int r = 0; r < G; ++r) {
+      EXPECT_EQ(batch.logprob[r], policy.LogProbs(p)[batch.token[r]]);
+      EXPECT_EQ(batch.reward[r], batch.token[r] == task.answer(p) ? 1.0 : 0.0);
+    }
+  }
+}
+
+// Sampling follows the whole distribution, not just the success rate.
+TEST(ChoiceTest, SampledAnswerFrequenciesMatchPolicy) {
+  ChoiceTask task(Cfg({{"env.prompts", "1"}, {"env.answers", "4"}, {"env.easy_logit", "1"}}), 5);
+  TabularPolicy policy = TabularPolicy::FromTask(task);
+  Philox rng(7);
+  Batch batch;
+  batch.Clear();
+  int32_t prompt = 0;
+  const int G = 40000;
+  task.Rollout(0, rng, &policy, &prompt, 1, G, &batch);
+  double counts[4] = {0, 0, 0, 0};
+  for (int r = 0; r < G; ++r) counts[batch.token[r]] += 1;
+  for (int k = 0; k < 4; ++k) {
+    const double p = policy.Probs(0)[k];
+    EXPECT_NEAR(counts[k] / G, p, 4.4 * std::sqrt(p * (1 - p) / G)) << k;
+  }
+}
+
+TEST(ChoiceTest, RolloutLayoutIsOneTokenPerResponse) {
+  ChoiceTask task(Cfg({{"env.prompts", "10"}}), 2);
+  TabularPolicy policy = TabularPolicy::FromTask(task);
+  Batch batch;
+  batch.Clear();
+  int32_t prompts[3] = {1, 4, 4};
+  task.Rollout(0, Philox(1), &policy, prompts, 3, 5, &batch);
+  ASSERT_EQ(batch.num_groups(), 3);
+  ASSERT_EQ(batch.num_rollouts(), 15);
+  ASSERT_EQ(batch.num_tokens(), 15);
+  for (int g = 0; g < 3; ++g) EXPECT_EQ(batch.group_size(g), 5);
+  for (int r = 0; r < 15; ++r) {
+    EXPECT_EQ(batch.length(r), 1);
+    EXPECT_EQ(batch.state[r], prompts[r / 5]);
+    EXPECT_EQ(batch.truncated[r], 0);
+  }
+}
+
+TEST(ChoiceTest, DriftWindowsHaveTheDocumentedShape) {
+  auto window = [](const std::string& drift, int64_t step) {
+    Config c = Cfg({{"env.prompts", "100"}, {"env.drift", drift}, {"env.drift_width", "0.2"},
+                    {"train.steps", "101"}, {"env.drift_stages", "5"}, {"env.drift_period", "40"}});
+    return ChoiceTask(c, 0).drift().WindowStart(step);
+  };
+  EXPECT_EQ(window("none", 50), 0);
+  // linear: start moves from 0 to P - W = 80 over steps 0..100.
+  EXPECT_EQ(window("linear", 0), 0);
+  EXPECT_EQ(window("linear", 50), 40);
+  EXPECT_EQ(window("linear", 100), 80);
+  EXPECT_EQ(window("linear", 500), 80);
+  // step: 5 stages of ~20 steps: 0, 20, 40, 60, 80.
+  EXPECT_EQ(window("step", 0), 0);
+  EXPECT_EQ(window("step", 19), 0);
+  EXPECT_EQ(window("step", 21), 20);
+  EXPECT_EQ(window("step", 100), 80);
+  // cyclic, period 40: 0 at t=0, 80 at t=20, back to 0 at t=40.
+  EXPECT_EQ(window("cyclic", 0), 0);
+  EXPECT_EQ(window("cyclic", 10), 40);
+  EXPECT_EQ(window("cyclic", 20), 80);
+  EXPECT_EQ(window("cyclic", 30), 40);
+  EXPECT_EQ(window("cyclic", 40), 0);
+  // Drawn prompts stay inside the window.
+  Config c = Cfg({{"env.prompts", "100"}, {"env.drift", "linear"}, {"env.drift_width", "0.2"},
+                  {"train.steps", "101"}});
+  ChoiceTask task(c, 0);
+  int32_t prompts[64];
+  task.DrawPrompts(50, Philox(3), 64, prompts);
+  for (int32_t p : prompts) {
+    EXPECT_GE(p, 40);
+    EXPECT_LT(p, 60);
+  }
+}
+
+}  // namespace
+}  // namespace advlab

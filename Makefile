@@ -1,0 +1,33 @@
+# The two front doors: `make test` and `make run` (DESIGN §9). Both install the
+# missing Debian packages, configure and build first.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+ADVLAB := ./$(BUILD)/advlab
+
+.PHONY: all deps configure build test run bench clean
+
+all: build
+
+deps:
+	@sh cmake/install-deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+run: build
+	@mkdir -p results
+	$(ADVLAB) sweep --config experiments/presets/flagship.ini \
+	  --grid estimator.name=reinforce,rloo,grpo,dr_grpo --seeds 8 --threads $(JOBS) \
+	  --out results/flagship.h5 --force
+
+bench: build
+	./$(BUILD)/bench/bench_step
+
+clean:
+	rm -rf $(BUILD)
