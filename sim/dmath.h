@@ -90,7 +90,7 @@ constexpr uint64_t kInfBits = 0x7ff0000000000000ULL;
 constexpr uint64_t kNanBits = 0x7ff8000000000000ULL;
 constexpr uint64_t kNegInfBits = 0xfff0000000000000ULL;
 
-// 2^k from the magic-add sum t = k + kRoundMagic (|k + 1023| in [1, 2046]). The
+// 2^k from the magic-add sum t = k + kRoundMagic (k + 1023 in [1, 2046]). The
 // shift drops everything but the low 12 bits of (k + 1023): the magic's own
 // mantissa bit (2^51) and exponent fall off the top.
 ADVLAB_HD ADVLAB_FORCEINLINE double Pow2FromMagic(double t) {
@@ -207,7 +207,7 @@ ADVLAB_HD ADVLAB_FORCEINLINE double Exp(double x) {
     x = FromBits((bits & ~clamp) | (((bits & ~kAbsMask) | kBoundBits) & clamp));
   }
   const double t = x * detail::kInvLn2 + kRoundMagic;
-  const double n = t - kRoundMagic;  // rint(x / ln2), |n| <= 1076
+  const double n = t - kRoundMagic;          // rint(x / ln2), |n| <= 1076
   const double hi = x - n * detail::kLn2Hi;  // exact
   const double lo = n * detail::kLn2Lo;
   const double r = hi - lo;  // |r| <= ~0.347
@@ -242,9 +242,7 @@ ADVLAB_HD ADVLAB_FORCEINLINE double Exp(double x) {
   const double t1 = n * 0.5 + kRoundMagic;
   const double n1 = t1 - kRoundMagic;
   const double t2 = (n - n1) + kRoundMagic;
-  const double scaled = (y * detail::Pow2FromMagic(t1)) * detail::Pow2FromMagic(t2);
-
-  return scaled;
+  return (y * detail::Pow2FromMagic(t1)) * detail::Pow2FromMagic(t2);
 }
 
 ADVLAB_HD inline double Log(double x) {
@@ -259,8 +257,8 @@ ADVLAB_HD inline double Log1p(double x) {
   // correction for the rounding of u: log(u + d) = log(u) + d/u + O(d^2), with
   // d = x - (u - 1) exact. c is 0 for x < -0.29 (u exact) and below 2^-53
   // relative to the result for x > 0.41, so its own rounding is harmless.
-  constexpr double kLow = -0x1.2bec333018866p-2;   // sqrt2/2 - 1
-  constexpr double kHigh = 0x1.a827999fcef34p-2;   // sqrt2 - 1
+  constexpr double kLow = -0x1.2bec333018866p-2;  // sqrt2/2 - 1
+  constexpr double kHigh = 0x1.a827999fcef34p-2;  // sqrt2 - 1
   const double u = 1.0 + x;
   double dk;
   const double fu = detail::LogReduce(u, &dk);

@@ -3,6 +3,8 @@
 // result bits that catch any change to the implementation.
 #include "sim/dmath.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -12,8 +14,6 @@
 #include <limits>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace advlab {
 namespace dm {
@@ -82,9 +82,8 @@ struct ErrStats {
 };
 
 void Report(const std::string& name, const ErrStats& s) {
-  std::cout << std::setprecision(4) << "[dmath] " << name << ": max " << s.max_ulp
-            << " ulp over " << s.count << " points (worst x = " << std::setprecision(17)
-            << s.worst_x << ")\n";
+  std::cout << std::setprecision(4) << "[dmath] " << name << ": max " << s.max_ulp << " ulp over "
+            << s.count << " points (worst x = " << std::setprecision(17) << s.worst_x << ")\n";
   ::testing::Test::RecordProperty(name + "_max_ulp", std::to_string(s.max_ulp));
 }
 
@@ -185,12 +184,19 @@ TEST(DmathSpecial, Exp) {
   EXPECT_EQ(AsBits(Exp(-746.0)), AsBits(0.0));
   EXPECT_EQ(Exp(-745.13), kMinSub);
   EXPECT_EQ(Exp(-744.5), kMinSub);  // exp = 1.88 * 2^-1075... rounds to 2^-1074
-  // Subnormal results are correctly rounded here (reference rounded once).
+  // The |x| <= 746 clamp: both sides of it.
+  EXPECT_EQ(Exp(745.9), kInf);
+  EXPECT_EQ(Exp(746.0), kInf);
+  EXPECT_EQ(Exp(746.5), kInf);
+  EXPECT_EQ(AsBits(Exp(-745.9)), AsBits(0.0));
+  EXPECT_EQ(AsBits(Exp(-746.5)), AsBits(0.0));
+  EXPECT_EQ(Exp(kMax), kInf);
+  EXPECT_EQ(AsBits(Exp(-kMax)), AsBits(0.0));
+  // Subnormal results, correctly rounded at these points.
   for (double x : {-708.5, -710.0, -720.0, -730.0, -740.0, -744.0}) {
     EXPECT_EQ(Exp(x), static_cast<double>(std::exp(static_cast<long double>(x)))) << x;
   }
-  // Exact powers of two through the whole scale range.
-  EXPECT_EQ(Exp(0.6931471805599453), 2.0);
+  EXPECT_EQ(Exp(0.6931471805599453), 2.0);  // exp(double(ln2)) rounds to 2
 }
 
 TEST(DmathSpecial, Log) {
@@ -210,8 +216,8 @@ TEST(DmathSpecial, Log) {
   EXPECT_EQ(Log(2.0), 0.6931471805599453);
   EXPECT_EQ(Log(0.5), -0.6931471805599453);
   // The reduction boundaries.
-  for (double x : {0.7071067811865475, 0.7071067811865476, 1.4142135623730951,
-                   1.414213562373095, std::nextafter(1.0, 0.0), std::nextafter(1.0, 2.0)}) {
+  for (double x : {0.7071067811865475, 0.7071067811865476, 1.4142135623730951, 1.414213562373095,
+                   std::nextafter(1.0, 0.0), std::nextafter(1.0, 2.0)}) {
     EXPECT_EQ(Log(x), static_cast<double>(std::log(static_cast<long double>(x)))) << x;
   }
 }
@@ -230,7 +236,11 @@ TEST(DmathSpecial, Log1p) {
   EXPECT_EQ(Log1p(kInf), kInf);
   EXPECT_EQ(Log1p(kMax), Log(kMax));
   EXPECT_EQ(Log1p(1.0), 0.6931471805599453);
-  for (double x : {1e-20, 1e-16, 0x1p-53, 0x1p-52, 3e-9, -3e-9, -0.5, -0.9999999999999999}) {
+  // Around the |x| < 2^-54 shortcut and the edges of the f = x range.
+  for (double x :
+       {1e-20, 1e-16, 0x1p-54, -0x1p-54, 0x1.fffffffffffffp-55, -0x1.fffffffffffffp-55, 0x1p-53,
+        -0x1p-53, 0x1p-52, 3e-9, -3e-9, -0.2928932188134524, -0.29289321881345254,
+        0.41421356237309503, 0.4142135623730951, -0.5, -0.9999999999999999}) {
     EXPECT_EQ(Log1p(x), static_cast<double>(std::log1p(static_cast<long double>(x)))) << x;
   }
 }

@@ -1,5 +1,6 @@
 #include "envs/choice/choice.h"
 
+#include <limits>
 #include <memory>
 
 #include "sim/config.h"
@@ -59,10 +60,14 @@ void ChoiceTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const 
                          int count, int group_size, Batch* batch) const {
   const int K = num_answers_;
   const int G = group_size;
-  // CDF scratch, reused across steps (one run runs on one thread at a time).
+  // CDF padded to a power of two with +inf (never <= u), reused across steps (a
+  // run runs on one thread at a time).
+  int kpad = 1;
+  while (kpad < K) kpad *= 2;
   thread_local std::vector<double> cdf_storage;
-  if (static_cast<int>(cdf_storage.size()) < K) cdf_storage.resize(K);
+  if (static_cast<int>(cdf_storage.size()) < kpad) cdf_storage.resize(kpad);
   double* ADVLAB_RESTRICT cdf = cdf_storage.data();
+  for (int k = K - 1; k < kpad; ++k) cdf[k] = std::numeric_limits<double>::infinity();
 
   const int g0 = batch->num_groups();
   const int r0 = batch->num_rollouts();
@@ -77,43 +82,49 @@ void ChoiceTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const 
   batch->token.resize(t0 + n);
   batch->state.resize(t0 + n);
   batch->logprob.resize(t0 + n);
+  // Raw pointers: stores through them cannot alias the vectors' own fields.
+  int32_t* ADVLAB_RESTRICT out_token = batch->token.data() + t0;
+  int32_t* ADVLAB_RESTRICT out_state = batch->state.data() + t0;
+  double* ADVLAB_RESTRICT out_logprob = batch->logprob.data() + t0;
+  int32_t* ADVLAB_RESTRICT out_token_begin = batch->token_begin.data() + r0 + 1;
+  double* ADVLAB_RESTRICT out_reward = batch->reward.data() + r0;
+  uint8_t* ADVLAB_RESTRICT out_correct = batch->correct.data() + r0;
+  uint8_t* ADVLAB_RESTRICT out_truncated = batch->truncated.data() + r0;
 
   for (int s = 0; s < count; ++s) {
     const int32_t p = prompts[s];
     const double* ADVLAB_RESTRICT probs = policy->Probs(p);
     const double* ADVLAB_RESTRICT logp = policy->LogProbs(p);
     double acc = 0.0;
-    for (int k = 0; k < K; ++k) {  // in index order: a fixed summation order
+    for (int k = 0; k < K - 1; ++k) {  // in index order: a fixed summation order
       acc += probs[k];
       cdf[k] = acc;
     }
     const int32_t ans = answer_[p];
     batch->prompt[g0 + s] = p;
-    const int rb = r0 + s * G;
-    const int tb = t0 + s * G;
     for (int i = 0; i < G; i += 4) {
       const Words4 w = rng.Draw(Purpose::kRollout, static_cast<uint32_t>(step),
                                 static_cast<uint32_t>(s), static_cast<uint32_t>(i / 4));
       const int m = G - i < 4 ? G - i : 4;
       for (int j = 0; j < m; ++j) {
-        // Inverse-CDF sampling by compare-and-count: a = #{k < K-1 : cdf[k] <= u}.
-        // Branch-free, and never returns K even if the CDF ends below 1.
+        // Inverse-CDF sampling: a = #{k < K-1 : cdf[k] <= u}, found by a
+        // branch-free binary search (the CDF is non-decreasing, so the count is
+        // the first index whose CDF exceeds u). Never returns K.
         const double u = U01(w.w[j]);
         int a = 0;
-        for (int k = 0; k < K - 1; ++k) a += cdf[k] <= u ? 1 : 0;
-        const int r = rb + i + j;
-        const int t = tb + i + j;
+        for (int half = kpad / 2; half > 0; half /= 2) a += cdf[a + half - 1] <= u ? half : 0;
+        const int r = s * G + i + j;  // == token index: one token per rollout
         const uint8_t ok = a == ans ? 1 : 0;
-        batch->token[t] = a;
-        batch->state[t] = p;
-        batch->logprob[t] = logp[a];
-        batch->token_begin[r + 1] = t + 1;
-        batch->reward[r] = ok ? 1.0 : 0.0;
-        batch->correct[r] = ok;
-        batch->truncated[r] = 0;
+        out_token[r] = a;
+        out_state[r] = p;
+        out_logprob[r] = logp[a];
+        out_token_begin[r] = t0 + r + 1;
+        out_reward[r] = ok ? 1.0 : 0.0;
+        out_correct[r] = ok;
+        out_truncated[r] = 0;
       }
     }
-    batch->group_begin[g0 + s + 1] = rb + G;
+    batch->group_begin[g0 + s + 1] = r0 + (s + 1) * G;
   }
 }
 
