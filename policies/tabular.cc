@@ -28,7 +28,7 @@ TabularPolicy TabularPolicy::FromTask(const Task& task) {
   return policy;
 }
 
-void TabularPolicy::Recompute(int32_t state) {
+ADVLAB_MULTIVERSION void TabularPolicy::Recompute(int32_t state) {
   const int64_t row = Row(state);
   Softmax(logits_.data() + row, num_actions_, probs_.data() + row, logprobs_.data() + row);
   fresh_[state] = 1;

@@ -18,4 +18,15 @@
 
 #define ADVLAB_RESTRICT __restrict__
 
+// Runtime ISA dispatch for hot loops (GCC function multi-versioning): the binary
+// stays baseline x86-64 and uses AVX2 where the CPU has it. Safe for determinism
+// because hot loops vectorise across independent elements only (no reduction is
+// reordered), which tests pin: same bits on SSE2 and AVX2.
+#if !defined(__CUDACC__) && defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(ADVLAB_NO_MULTIVERSION)
+#define ADVLAB_MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#else
+#define ADVLAB_MULTIVERSION
+#endif
+
 #endif  // ADVLAB_SIM_FEATURES_H_

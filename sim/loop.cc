@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "sim/check.h"
+#include "sim/features.h"
 #include "sim/error.h"
 #include "sim/softmax.h"
 
@@ -150,24 +151,29 @@ void Step(const RunConfig& rc, RunState* st) {
       seq_norm = rc.loss_scale > 0.0 ? rc.loss_scale : static_cast<double>(task.max_length());
       break;
   }
-  int64_t zero_adv = 0, backprop = 0;
-  double reward_sum = 0.0, length_sum = 0.0;
-  for (int r = 0; r < R; ++r) {
-    const double a = batch.advantage[r];
-    const int len = batch.length(r);
-    double c = -a / seq_norm;
-    if (rc.loss_agg == LossAgg::kSeqMeanTokenMean) c = c / len;
-    zero_adv += a == 0.0 ? 1 : 0;
-    backprop += a == 0.0 ? 0 : len;
-    reward_sum += batch.reward[r];
-    length_sum += len;
-    for (int t = batch.token_begin[r]; t < batch.token_begin[r + 1]; ++t) st->coef[t] = c;
-  }
-  int64_t same_groups = 0;
+  // One pass over the groups: loss coefficients and the window statistics.
+  // Counts are integers; the reward sum runs in rollout order.
+  int64_t zero_adv = 0, backprop = 0, length_sum = 0, same_groups = 0;
+  double reward_sum = 0.0;
+  const bool per_token_mean = rc.loss_agg == LossAgg::kSeqMeanTokenMean;
+  const double* ADVLAB_RESTRICT adv = batch.advantage.data();
+  const double* ADVLAB_RESTRICT reward = batch.reward.data();
+  const int32_t* ADVLAB_RESTRICT tb = batch.token_begin.data();
+  double* ADVLAB_RESTRICT coef = st->coef.data();
   for (int g = 0; g < batch.num_groups(); ++g) {
     const int b = batch.group_begin[g], e = batch.group_begin[g + 1];
     bool same = true;
-    for (int r = b + 1; r < e; ++r) same = same && batch.reward[r] == batch.reward[b];
+    for (int r = b; r < e; ++r) {
+      const double a = adv[r];
+      const int len = tb[r + 1] - tb[r];
+      const double c = per_token_mean ? -a / seq_norm / len : -a / seq_norm;
+      for (int t = tb[r]; t < tb[r + 1]; ++t) coef[t] = c;
+      zero_adv += a == 0.0 ? 1 : 0;
+      backprop += a == 0.0 ? 0 : len;
+      length_sum += len;
+      reward_sum += reward[r];
+      same = same && reward[r] == reward[b];
+    }
     same_groups += same ? 1 : 0;
   }
 
@@ -186,7 +192,7 @@ void Step(const RunConfig& rc, RunState* st) {
   st->win_rollouts += R;
   st->win_groups += batch.num_groups();
   st->win_reward += reward_sum;
-  st->win_length += length_sum;
+  st->win_length += static_cast<double>(length_sum);
   st->win_zero_adv += zero_adv;
   st->win_same_groups += same_groups;
   st->win_kept += R;

@@ -11,7 +11,7 @@ namespace advlab {
 
 // probs[k] = exp(z[k] - m) / S and logprobs[k] = (z[k] - m) - log S, with
 // m = max z and S = sum_k exp(z[k] - m).
-ADVLAB_HD inline void Softmax(const double* ADVLAB_RESTRICT z, int n, double* ADVLAB_RESTRICT probs,
+ADVLAB_HD ADVLAB_FORCEINLINE void Softmax(const double* ADVLAB_RESTRICT z, int n, double* ADVLAB_RESTRICT probs,
                               double* ADVLAB_RESTRICT logprobs) {
   double m = z[0];
   for (int k = 1; k < n; ++k) m = z[k] > m ? z[k] : m;

@@ -106,13 +106,18 @@ void ChoiceTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const 
       const Words4 w = rng.Draw(Purpose::kRollout, static_cast<uint32_t>(step),
                                 static_cast<uint32_t>(s), static_cast<uint32_t>(i / 4));
       const int m = G - i < 4 ? G - i : 4;
+      // Inverse-CDF sampling: a = #{k < K-1 : cdf[k] <= u}, found by a
+      // branch-free binary search (the CDF is non-decreasing, so the count is
+      // the first index whose CDF exceeds u; never K). The four rollouts of a
+      // Philox block search side by side: four independent dependency chains.
+      double u[4];
+      int sampled[4] = {0, 0, 0, 0};
+      for (int j = 0; j < 4; ++j) u[j] = U01(w.w[j]);
+      for (int half = kpad / 2; half > 0; half /= 2) {
+        for (int j = 0; j < 4; ++j) sampled[j] += cdf[sampled[j] + half - 1] <= u[j] ? half : 0;
+      }
       for (int j = 0; j < m; ++j) {
-        // Inverse-CDF sampling: a = #{k < K-1 : cdf[k] <= u}, found by a
-        // branch-free binary search (the CDF is non-decreasing, so the count is
-        // the first index whose CDF exceeds u). Never returns K.
-        const double u = U01(w.w[j]);
-        int a = 0;
-        for (int half = kpad / 2; half > 0; half /= 2) a += cdf[a + half - 1] <= u ? half : 0;
+        const int a = sampled[j];
         const int r = s * G + i + j;  // == token index: one token per rollout
         const uint8_t ok = a == ans ? 1 : 0;
         out_token[r] = a;
