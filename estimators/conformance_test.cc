@@ -21,6 +21,8 @@
 
 #include <gtest/gtest.h>
 
+#include "estimators/testing.h"
+
 #include "sim/batch.h"
 #include "sim/estimator.h"
 
@@ -51,24 +53,8 @@ namespace {
 
 using Groups = std::vector<std::vector<double>>;
 
-// A batch whose groups hold the given rewards, one token per rollout.
-Batch MakeBatch(const Groups& groups) {
-  Batch b;
-  b.Clear();
-  for (size_t g = 0; g < groups.size(); ++g) {
-    b.prompt.push_back(static_cast<int32_t>(g));
-    for (double r : groups[g]) {
-      b.reward.push_back(r);
-      b.correct.push_back(r > 0.0 ? 1 : 0);
-      b.truncated.push_back(0);
-      b.token.push_back(0);
-      b.state.push_back(0);
-      b.logprob.push_back(0.0);
-      b.token_begin.push_back(static_cast<int32_t>(b.token.size()));
-    }
-    b.group_begin.push_back(static_cast<int32_t>(b.reward.size()));
-  }
-  return b;
+Batch MakeBatch(const std::vector<std::vector<double>>& groups) {
+  return test_util::MakeGroupBatch(groups);
 }
 
 bool IsBinaryAllEqual(const std::vector<double>& x) {

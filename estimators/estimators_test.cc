@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "estimators/testing.h"
+
 #include "estimators/grpo.h"
 #include "sim/batch.h"
 #include "sim/estimator.h"
@@ -22,24 +24,8 @@ namespace {
 
 constexpr double k6dp = 5e-7;  // half a unit in the 6th decimal
 
-// A batch whose groups hold the given rewards, one token per rollout.
 Batch MakeBatch(const std::vector<std::vector<double>>& groups) {
-  Batch b;
-  b.Clear();
-  for (size_t g = 0; g < groups.size(); ++g) {
-    b.prompt.push_back(static_cast<int32_t>(g));
-    for (double r : groups[g]) {
-      b.reward.push_back(r);
-      b.correct.push_back(r > 0.0 ? 1 : 0);
-      b.truncated.push_back(0);
-      b.token.push_back(0);
-      b.state.push_back(0);
-      b.logprob.push_back(0.0);
-      b.token_begin.push_back(static_cast<int32_t>(b.token.size()));
-    }
-    b.group_begin.push_back(static_cast<int32_t>(b.reward.size()));
-  }
-  return b;
+  return test_util::MakeGroupBatch(groups);
 }
 
 // Advantages of the registered estimator `name` on `groups`.

@@ -74,6 +74,19 @@ inline GroupMoments VerlGroupMoments(std::span<const double> x) {
   return m;
 }
 
+// The frame of every group estimator: checks the layout, sizes the advantages,
+// then calls fn(rewards, adv) for each group in order, where rewards is the
+// group's span and adv points at the group's first advantage.
+template <class Fn>
+void ForEachGroup(Batch* batch, Fn&& fn) {
+  ADVLAB_CHECK(batch != nullptr);
+  CheckGroupLayout(*batch);
+  batch->advantage.resize(static_cast<size_t>(batch->num_rollouts()));
+  for (int g = 0; g < batch->num_groups(); ++g) {
+    fn(GroupRewards(*batch, g), batch->advantage.data() + batch->group_begin[g]);
+  }
+}
+
 }  // namespace advlab
 
 #endif  // ADVLAB_ESTIMATORS_GROUP_STATS_H_

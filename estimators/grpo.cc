@@ -9,12 +9,7 @@
 namespace advlab {
 
 void GrpoEstimator::Compute(Batch* batch) {
-  ADVLAB_CHECK(batch != nullptr);
-  CheckGroupLayout(*batch);
-  batch->advantage.resize(static_cast<size_t>(batch->num_rollouts()));
-  for (int g = 0; g < batch->num_groups(); ++g) {
-    const std::span<const double> rewards = GroupRewards(*batch, g);
-    double* adv = batch->advantage.data() + batch->group_begin[g];
+  ForEachGroup(batch, [this](std::span<const double> rewards, double* adv) {
     const size_t n = rewards.size();
     if (normalize_by_std_) {
       const GroupMoments m = VerlGroupMoments(rewards);
@@ -25,7 +20,7 @@ void GrpoEstimator::Compute(Batch* batch) {
       const double mean = n > 1 ? GroupMean(rewards) : 0.0;
       for (size_t i = 0; i < n; ++i) adv[i] = rewards[i] - mean;
     }
-  }
+  });
 }
 
 ADVLAB_REGISTER_ESTIMATOR(grpo, "grpo",

@@ -9,22 +9,17 @@
 namespace advlab {
 
 void RlooEstimator::Compute(Batch* batch) {
-  ADVLAB_CHECK(batch != nullptr);
-  CheckGroupLayout(*batch);
-  batch->advantage.resize(static_cast<size_t>(batch->num_rollouts()));
-  for (int g = 0; g < batch->num_groups(); ++g) {
-    const std::span<const double> rewards = GroupRewards(*batch, g);
-    double* adv = batch->advantage.data() + batch->group_begin[g];
+  ForEachGroup(batch, [](std::span<const double> rewards, double* adv) {
     const size_t n = rewards.size();
+    if (n == 0) return;
     if (n == 1) {
       adv[0] = rewards[0];  // verl `rloo`: singleton passes its raw reward through
-      continue;
+      return;
     }
-    if (n == 0) continue;
     const double mean = GroupMean(rewards);
     const double scale = static_cast<double>(n) / static_cast<double>(n - 1);
     for (size_t i = 0; i < n; ++i) adv[i] = (rewards[i] - mean) * scale;
-  }
+  });
 }
 
 ADVLAB_REGISTER_ESTIMATOR(
