@@ -22,11 +22,11 @@ std::string RangeText(const KeySpec& s) {
   os.precision(12);
   bool has_min = s.min > -1e299, has_max = s.max < 1e299;
   if (has_min && has_max) {
-    os << (s.min_exclusive ? "(" : "[") << s.min << ", " << s.max << "]";
+    os << (s.min_exclusive ? "(" : "[") << s.min << ", " << s.max << (s.max_exclusive ? ")" : "]");
   } else if (has_min) {
     os << (s.min_exclusive ? "> " : ">= ") << s.min;
   } else if (has_max) {
-    os << "<= " << s.max;
+    os << (s.max_exclusive ? "< " : "<= ") << s.max;
   } else {
     os << "any value";
   }
@@ -53,7 +53,8 @@ std::string CanonicalValue(const KeySpec& s, const std::string& text) {
       long long v = std::strtoll(text.c_str(), &end, 10);
       if (*end != '\0' || errno == ERANGE) BadValue(s, text, allowed);
       double d = static_cast<double>(v);
-      if (d < s.min || d > s.max || (s.min_exclusive && d == s.min)) BadValue(s, text, allowed);
+      if (d < s.min || d > s.max || (s.min_exclusive && d == s.min) || (s.max_exclusive && d == s.max))
+        BadValue(s, text, allowed);
       return std::to_string(v);
     }
     case KeyType::kFloat: {
@@ -62,7 +63,8 @@ std::string CanonicalValue(const KeySpec& s, const std::string& text) {
       char* end = nullptr;
       double v = std::strtod(text.c_str(), &end);
       if (*end != '\0' || !std::isfinite(v)) BadValue(s, text, allowed);
-      if (v < s.min || v > s.max || (s.min_exclusive && v == s.min)) BadValue(s, text, allowed);
+      if (v < s.min || v > s.max || (s.min_exclusive && v == s.min) || (s.max_exclusive && v == s.max))
+        BadValue(s, text, allowed);
       // Keep the user's spelling: it parses back to the same double everywhere.
       return text;
     }

@@ -34,6 +34,7 @@ struct KeySpec {
   // registered components, so keys can name envs/estimators registered later).
   std::vector<std::string> choices;
   std::function<std::vector<std::string>()> dynamic_choices;
+  bool max_exclusive = false;  // refuse the upper bound itself (e.g. rates in [0, 1))
 };
 
 using KeyRegistry = Registry<KeySpec>;

@@ -2,12 +2,14 @@
 
 #include "sim/config.h"
 #include "sim/error.h"
+#include "sim/rng.h"
 
 namespace advlab {
 
 ADVLAB_REGISTER_KEY(env_drift, KeySpec{"env.drift", KeyType::kString, "none",
-                                       "training-prompt difficulty drift: none, linear, step, cyclic",
-                                       -1e300, 1e300, false, {"none", "linear", "step", "cyclic"}, {}});
+                                       "training-prompt difficulty drift: none, linear, step, cyclic, random_walk",
+                                       -1e300, 1e300, false,
+                                       {"none", "linear", "step", "cyclic", "random_walk"}, {}});
 ADVLAB_REGISTER_KEY(env_drift_width,
                     KeySpec{"env.drift_width", KeyType::kFloat, "0.25",
                             "share of the pool (by difficulty) in the training window under drift",
@@ -19,17 +21,26 @@ ADVLAB_REGISTER_KEY(env_drift_period, KeySpec{"env.drift_period", KeyType::kInt,
                                               "period in steps of the cyclic drift schedule", 2,
                                               1e9, false, {}, {}});
 
-DriftSchedule DriftSchedule::FromConfig(const Config& config, int32_t num_prompts) {
+ADVLAB_REGISTER_KEY(env_drift_walk_step,
+                    KeySpec{"env.drift_walk_step", KeyType::kFloat, "0.01",
+                            "random_walk: share of the pool the window moves per step", 0.0, 1.0,
+                            true, {}, {}});
+
+DriftSchedule DriftSchedule::FromConfig(const Config& config, int32_t num_prompts, uint64_t seed) {
   DriftSchedule d;
   const std::string& kind = config.Str("env.drift");
   d.kind = kind == "linear" ? Kind::kLinear
            : kind == "step" ? Kind::kStep
            : kind == "cyclic" ? Kind::kCyclic
+           : kind == "random_walk" ? Kind::kRandomWalk
                               : Kind::kNone;
   d.num_prompts = num_prompts;
   d.steps = config.Int("train.steps");
   d.stages = config.Int("env.drift_stages");
   d.period = config.Int("env.drift_period");
+  d.seed = seed;
+  d.stride = static_cast<int32_t>(config.Float("env.drift_walk_step") * num_prompts + 0.5);
+  if (d.stride < 1) d.stride = 1;
   if (d.kind == Kind::kNone) {
     d.width = num_prompts;
   } else {
@@ -62,6 +73,20 @@ int32_t DriftSchedule::WindowStart(int64_t step) const {
       int64_t phase = step % period;
       int64_t rise = 2 * phase <= period ? 2 * phase : 2 * (period - phase);  // in [0, period]
       return static_cast<int32_t>(span * rise / period);
+    }
+    case Kind::kRandomWalk: {
+      if (step < walk_step_) walk_step_ = 0, walk_pos_ = 0;  // went back: replay
+      const int64_t stride_c = stride < span ? stride : span;
+      const Philox rng(seed);
+      while (walk_step_ < step) {
+        ++walk_step_;
+        const uint32_t w = rng.Draw(Purpose::kDrift, static_cast<uint32_t>(walk_step_), 0, 0).w[0];
+        int64_t x = walk_pos_ + ((w & 1u) ? stride_c : -stride_c);
+        if (x < 0) x = -x;                    // reflect at the easy end
+        if (x > span) x = 2 * span - x;       // and at the hard end
+        walk_pos_ = x;
+      }
+      return static_cast<int32_t>(walk_pos_);
     }
   }
   return 0;

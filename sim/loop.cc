@@ -57,6 +57,23 @@ ADVLAB_REGISTER_KEY(eval_pass_k, KeySpec{"eval.pass_k", KeyType::kInt, "8",
                                          "k of the pass@k metric (exact: 1 - (1 - p)^k)", 1, 1e6,
                                          false, {}, {}});
 
+ADVLAB_REGISTER_KEY(env_false_positive,
+                    KeySpec{"env.false_positive", KeyType::kFloat, "0",
+                            "verifier noise: P(reward 1 | wrong response), in [0, 1)", 0.0, 1.0,
+                            false, {}, {}, true});
+ADVLAB_REGISTER_KEY(env_false_negative,
+                    KeySpec{"env.false_negative", KeyType::kFloat, "0",
+                            "verifier noise: P(reward 0 | correct response), in [0, 1)", 0.0, 1.0,
+                            false, {}, {}, true});
+ADVLAB_REGISTER_KEY(diagnostics_exact_gradient,
+                    KeySpec{"diagnostics.exact_gradient", KeyType::kBool, "false",
+                            "measure each eval's last update against the exact gradient", -1e300,
+                            1e300, false, {}, {}});
+ADVLAB_REGISTER_KEY(diagnostics_samples,
+                    KeySpec{"diagnostics.samples", KeyType::kInt, "8",
+                            "fresh batches per eval for grad_rel_err and grad_var", 2, 1e6, false,
+                            {}, {}});
+
 RunConfig RunConfig::FromConfig(const Config& config) {
   RunConfig rc;
   rc.config = config;
@@ -72,6 +89,19 @@ RunConfig RunConfig::FromConfig(const Config& config) {
                                                    : LossAgg::kTokenMean;
   rc.loss_scale = config.Float("train.loss_scale");
   rc.pass_k = static_cast<int>(config.Int("eval.pass_k"));
+  rc.false_positive = config.Float("env.false_positive");
+  rc.false_negative = config.Float("env.false_negative");
+  rc.diagnostics = config.Bool("diagnostics.exact_gradient");
+  rc.diagnostic_samples = static_cast<int>(config.Int("diagnostics.samples"));
+  if (rc.false_positive + rc.false_negative >= 1.0) {
+    throw UserError("env.false_positive + env.false_negative = " +
+                    config.Str("env.false_positive") + " + " + config.Str("env.false_negative") +
+                    " >= 1: the verifier would carry no signal; allowed: a sum below 1");
+  }
+  if (rc.steps > 2147483647LL) {
+    throw UserError("key 'train.steps': " + std::to_string(rc.steps) +
+                    " is too large; allowed: at most 2147483647 (Philox counters are 32-bit)");
+  }
 
   const EstimatorEntry* est = EstimatorRegistry::Get().Find(config.Str("estimator.name"));
   ADVLAB_CHECK(est != nullptr);  // Config::Resolve validated the name
@@ -101,7 +131,9 @@ const std::vector<std::string>& MetricNames() {
       "accuracy",      "accuracy_bin0",  "accuracy_bin1",   "accuracy_bin2",
       "accuracy_bin3", "pass_at_k",      "entropy",         "kl_init",
       "train_reward",  "response_length", "zero_adv_frac", "same_reward_group_frac",
-      "kept_frac",     "tokens_backprop", "grad_norm"};
+      "kept_frac",     "tokens_backprop", "grad_norm",     "truncated_frac",
+      "response_length_correct", "response_length_wrong", "train_accuracy",
+      "grad_cosine",   "grad_rel_err",   "grad_var"};
   return names;
 }
 
@@ -129,18 +161,42 @@ void InitRun(const RunConfig& rc, RunState* st) {
   }
 }
 
-void Step(const RunConfig& rc, RunState* st) {
-  Batch& batch = st->batch;
-  const Task& task = *st->task;
-  batch.Clear();
-  task.DrawPrompts(st->step, st->rng, rc.batch_prompts, st->prompts.data());
-  task.Rollout(st->step, st->rng, st->policy.get(), st->prompts.data(), rc.batch_prompts,
-               rc.group_size, &batch);
-  st->estimator->Compute(&batch);
+void SampleBatch(const RunConfig& rc, RunState* st, const Philox& rng, int64_t step,
+                 Batch* batch) {
+  batch->Clear();
+  st->task->DrawPrompts(step, rng, rc.batch_prompts, st->prompts.data());
+  st->task->Rollout(step, rng, st->policy.get(), st->prompts.data(), rc.batch_prompts,
+                    rc.group_size, batch);
+  if (rc.false_positive > 0.0 || rc.false_negative > 0.0) {
+    // Observed reward: a correct response reads 0 with P(fn), a wrong one 1 with
+    // P(fp). One Philox word per rollout: {step, group, block of 4 rollouts}.
+    const uint32_t fp = static_cast<uint32_t>(rc.false_positive * 4294967296.0);
+    const uint32_t fn = static_cast<uint32_t>(rc.false_negative * 4294967296.0);
+    for (int g = 0; g < batch->num_groups(); ++g) {
+      const int b = batch->group_begin[g], e = batch->group_begin[g + 1];
+      Words4 w{};
+      for (int r = b; r < e; ++r) {
+        const int i = r - b;
+        if (i % 4 == 0) {
+          w = rng.Draw(Purpose::kVerifier, static_cast<uint32_t>(step), static_cast<uint32_t>(g),
+                       static_cast<uint32_t>(i / 4));
+        }
+        const uint32_t word = w.w[i % 4];
+        const bool ok = batch->correct[r] != 0;
+        batch->reward[r] = ok ? (word < fn ? 0.0 : 1.0) : (word < fp ? 1.0 : 0.0);
+      }
+    }
+  }
+}
 
+StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGrad* grad) {
+  // Diagnostic batches call this too: static estimators keep no state, so the
+  // extra calls change nothing (dynamic estimators will need a side-effect-free
+  // path here).
+  st->estimator->Compute(batch);
   // Loss coefficients: loss = sum_t coef_t * log pi(token_t), i.e. coef = -A * w.
-  const int R = batch.num_rollouts();
-  const int T = batch.num_tokens();
+  const int R = batch->num_rollouts();
+  const int T = batch->num_tokens();
   st->coef.resize(T);
   double seq_norm = 0.0;
   switch (rc.loss_agg) {
@@ -148,37 +204,46 @@ void Step(const RunConfig& rc, RunState* st) {
     case LossAgg::kSeqMeanTokenSum:
     case LossAgg::kSeqMeanTokenMean: seq_norm = static_cast<double>(R); break;
     case LossAgg::kSeqMeanTokenSumNorm:
-      seq_norm = rc.loss_scale > 0.0 ? rc.loss_scale : static_cast<double>(task.max_length());
+      seq_norm = rc.loss_scale > 0.0 ? rc.loss_scale : static_cast<double>(st->task->max_length());
       break;
   }
   // One pass over the groups: loss coefficients and the window statistics.
-  // Counts are integers; the reward sum runs in rollout order.
-  int64_t zero_adv = 0, backprop = 0, length_sum = 0, same_groups = 0;
-  double reward_sum = 0.0;
+  StepStats ss;
   const bool per_token_mean = rc.loss_agg == LossAgg::kSeqMeanTokenMean;
-  const double* ADVLAB_RESTRICT adv = batch.advantage.data();
-  const double* ADVLAB_RESTRICT reward = batch.reward.data();
-  const int32_t* ADVLAB_RESTRICT tb = batch.token_begin.data();
+  const double* ADVLAB_RESTRICT adv = batch->advantage.data();
+  const double* ADVLAB_RESTRICT reward = batch->reward.data();
+  const uint8_t* ADVLAB_RESTRICT correct = batch->correct.data();
+  const uint8_t* ADVLAB_RESTRICT truncated = batch->truncated.data();
+  const int32_t* ADVLAB_RESTRICT tb = batch->token_begin.data();
   double* ADVLAB_RESTRICT coef = st->coef.data();
-  for (int g = 0; g < batch.num_groups(); ++g) {
-    const int b = batch.group_begin[g], e = batch.group_begin[g + 1];
+  for (int g = 0; g < batch->num_groups(); ++g) {
+    const int b = batch->group_begin[g], e = batch->group_begin[g + 1];
     bool same = true;
     for (int r = b; r < e; ++r) {
       const double a = adv[r];
       const int len = tb[r + 1] - tb[r];
       const double c = per_token_mean ? -a / seq_norm / len : -a / seq_norm;
       for (int t = tb[r]; t < tb[r + 1]; ++t) coef[t] = c;
-      zero_adv += a == 0.0 ? 1 : 0;
-      backprop += a == 0.0 ? 0 : len;
-      length_sum += len;
-      reward_sum += reward[r];
+      ss.zero_adv += a == 0.0 ? 1 : 0;
+      ss.backprop += a == 0.0 ? 0 : len;
+      ss.length_sum += len;
+      ss.truncated += truncated[r];
+      ss.correct += correct[r];
+      ss.length_correct += correct[r] ? len : 0;
+      ss.reward_sum += reward[r];
       same = same && reward[r] == reward[b];
     }
-    same_groups += same ? 1 : 0;
+    ss.same_groups += same ? 1 : 0;
   }
+  grad->Clear();
+  st->policy->AccumulateGrad(*batch, coef, grad);
+  return ss;
+}
 
-  st->grad.Clear();
-  st->policy->AccumulateGrad(batch, st->coef.data(), &st->grad);
+void Step(const RunConfig& rc, RunState* st) {
+  st->task->Advance(st->step);
+  SampleBatch(rc, st, st->rng, st->step, &st->batch);
+  const StepStats ss = LossGradient(rc, st, &st->batch, &st->grad);
   const double gnorm = st->grad.Norm();
   const bool dense = st->optimizer->Step(st->grad, st->step + 1, st->policy->params());
   if (dense) {
@@ -188,21 +253,115 @@ void Step(const RunConfig& rc, RunState* st) {
   }
   st->step += 1;
 
+  const Batch& batch = st->batch;
   st->win_steps += 1;
-  st->win_rollouts += R;
+  st->win_rollouts += batch.num_rollouts();
   st->win_groups += batch.num_groups();
-  st->win_reward += reward_sum;
-  st->win_length += static_cast<double>(length_sum);
-  st->win_zero_adv += zero_adv;
-  st->win_same_groups += same_groups;
-  st->win_kept += R;
+  st->win_reward += ss.reward_sum;
+  st->win_length += static_cast<double>(ss.length_sum);
+  st->win_zero_adv += ss.zero_adv;
+  st->win_same_groups += ss.same_groups;
+  st->win_kept += batch.num_rollouts();
   st->win_grad_norm += gnorm;
-  st->tokens_backprop += backprop;
+  st->win_truncated += ss.truncated;
+  st->win_correct += ss.correct;
+  st->win_length_correct += static_cast<double>(ss.length_correct);
+  st->tokens_backprop += ss.backprop;
+}
+
+namespace {
+
+void ToDense(const SparseGrad& g, double sign, std::vector<double>* out) {
+  out->assign(g.value.size(), 0.0);
+  for (int32_t b : g.touched) {
+    const int64_t o = static_cast<int64_t>(b) * g.block_size;
+    for (int64_t i = 0; i < g.block_size; ++i) (*out)[o + i] = sign * g.value[o + i];
+  }
+}
+
+double Dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+}  // namespace
+
+void ExactObjectiveGradient(const RunConfig& rc, RunState* st, std::vector<double>* out) {
+  std::vector<int32_t> prompts;
+  std::vector<double> weights;
+  st->task->TrainingDistribution(&prompts, &weights);
+  // d/dtheta of fp + (1 - fp - fn) * success.
+  const double scale = 1.0 - rc.false_positive - rc.false_negative;
+  st->diag_terms.Clear();
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    st->task->SuccessGradientTerms(st->policy.get(), prompts[i], scale * weights[i],
+                                   &st->diag_terms);
+  }
+  SparseGrad& g = st->diag_grad;
+  if (g.value.size() != static_cast<size_t>(st->policy->num_params())) {
+    g.Init(st->policy->num_params(), st->policy->grad_block_size());
+  }
+  g.Clear();
+  st->policy->AccumulateGrad(st->diag_terms.batch, st->diag_terms.coef.data(), &g);
+  ToDense(g, 1.0, out);
+}
+
+void DiagnosedStep(const RunConfig& rc, RunState* st) {
+  st->task->Advance(st->step);
+  std::vector<double> exact;
+  ExactObjectiveGradient(rc, st, &exact);
+  const double exact_sq = Dot(exact, exact);
+
+  // S fresh batches at the same parameters. Keys (seed, j + 1): seeds are 32-bit,
+  // so the high key word 0 is the training stream and these never collide.
+  const int S = rc.diagnostic_samples;
+  const size_t n = exact.size();
+  std::vector<double> mean(n, 0.0), m2(n, 0.0), est;
+  double rel_err = 0.0;
+  if (st->diag_grad.value.size() != n) st->diag_grad.Init(st->policy->num_params(), st->policy->grad_block_size());
+  for (int j = 0; j < S; ++j) {
+    const Philox rng(rc.seed | (static_cast<uint64_t>(j + 1) << 32));
+    SampleBatch(rc, st, rng, st->step, &st->diag_batch);
+    LossGradient(rc, st, &st->diag_batch, &st->diag_grad);
+    ToDense(st->diag_grad, -1.0, &est);  // ascent direction
+    double err = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+      const double d = est[i] - exact[i];
+      err += d * d;
+      // Welford, in sample order.
+      const double delta = est[i] - mean[i];
+      mean[i] += delta / (j + 1);
+      m2[i] += delta * (est[i] - mean[i]);
+    }
+    rel_err += err;
+  }
+  double var = 0.0;
+  for (size_t i = 0; i < n; ++i) var += m2[i] / (S - 1);
+
+  // The training step itself, and its actual update.
+  std::vector<double> before(st->policy->params(), st->policy->params() + n);
+  Step(rc, st);
+  const double* after = st->policy->params();
+  double dot = 0.0, upd_sq = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    const double u = after[i] - before[i];
+    dot += u * exact[i];
+    upd_sq += u * u;
+  }
+  // Undefined (NaN) when the step did not move or the exact gradient vanishes.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const bool moved = upd_sq > 0.0, informative = exact_sq > 0.0;
+  st->diag_cosine = moved && informative ? dot / (std::sqrt(upd_sq) * std::sqrt(exact_sq)) : nan;
+  st->diag_rel_err = informative ? rel_err / S / exact_sq : nan;
+  st->diag_var = informative ? var / exact_sq : nan;
+  st->diag_valid = true;
 }
 
 void Evaluate(const RunConfig& rc, RunState* st, double* m) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   Task& task = *st->task;
+  task.Advance(st->step);
   Policy& policy = *st->policy;
   const int K = task.num_actions();
   const auto& eval = task.eval_prompts();
@@ -243,10 +402,30 @@ void Evaluate(const RunConfig& rc, RunState* st, double* m) {
   m[j++] = any ? static_cast<double>(st->win_kept) / st->win_rollouts : nan;
   m[j++] = static_cast<double>(st->tokens_backprop);
   m[j++] = any ? st->win_grad_norm / st->win_steps : nan;
+  m[j++] = any ? static_cast<double>(st->win_truncated) / st->win_rollouts : nan;
+  const int64_t wrong = st->win_rollouts - st->win_correct;
+  m[j++] = any && st->win_correct > 0 ? st->win_length_correct / st->win_correct : nan;
+  m[j++] = any && wrong > 0 ? (st->win_length - st->win_length_correct) / wrong : nan;
+  // Exact accuracy on the current training distribution (the true objective).
+  {
+    std::vector<int32_t> prompts;
+    std::vector<double> weights;
+    task.TrainingDistribution(&prompts, &weights);
+    double train_acc = 0.0;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      train_acc += weights[i] * task.SuccessProbability(&policy, prompts[i]);
+    }
+    m[j++] = train_acc;
+  }
+  m[j++] = st->diag_valid ? st->diag_cosine : nan;
+  m[j++] = st->diag_valid ? st->diag_rel_err : nan;
+  m[j++] = st->diag_valid ? st->diag_var : nan;
   ADVLAB_CHECK_EQ(j, static_cast<int>(MetricNames().size()));
   st->win_steps = st->win_rollouts = st->win_groups = 0;
-  st->win_reward = st->win_length = st->win_grad_norm = 0.0;
+  st->win_reward = st->win_length = st->win_grad_norm = st->win_length_correct = 0.0;
   st->win_zero_adv = st->win_same_groups = st->win_kept = 0;
+  st->win_truncated = st->win_correct = 0;
+  st->diag_valid = false;
 }
 
 RunRecord TrainRun(const RunConfig& rc) {
@@ -258,7 +437,13 @@ RunRecord TrainRun(const RunConfig& rc) {
   RunRecord rec;
   rec.values.assign(M * E, 0.0);
   for (size_t e = 0; e < E; ++e) {
-    while (st.step < evals[e]) Step(rc, &st);
+    while (st.step < evals[e]) {
+      if (rc.diagnostics && st.step + 1 == evals[e]) {
+        DiagnosedStep(rc, &st);
+      } else {
+        Step(rc, &st);
+      }
+    }
     Evaluate(rc, &st, col.data());
     for (size_t i = 0; i < M; ++i) rec.values[i * E + e] = col[i];
   }

@@ -7,6 +7,18 @@
 //   4. loss coefficients per token from the aggregation mode
 //   5. gradient of the loss, optimizer step
 //   6. every eval_every steps: metrics from the exact oracle
+//
+// Verifier noise (env.false_positive / env.false_negative) flips observed rewards
+// after step 2; batch.correct keeps the truth. With diagnostics.exact_gradient,
+// the last step before each eval point is also measured against the exact
+// gradient of the training objective J = E_{prompt ~ training distribution}
+// [observed reward] = fp + (1 - fp - fn) * success:
+//   grad_cosine   cosine between the step's actual parameter update and grad J
+//   grad_rel_err  mean over S fresh batches (same parameters, separate Philox
+//                 streams) of |g_hat - grad J|^2 / |grad J|^2, where g_hat is the
+//                 estimator's ascent direction (minus the loss gradient)
+//   grad_var      sum of per-parameter sample variances of g_hat over those S
+//                 batches, divided by |grad J|^2 (S = diagnostics.samples)
 #ifndef ADVLAB_SIM_LOOP_H_
 #define ADVLAB_SIM_LOOP_H_
 
@@ -36,6 +48,10 @@ struct RunConfig {
   LossAgg loss_agg = LossAgg::kTokenMean;
   double loss_scale = 0.0;  // seq-mean-token-sum-norm constant (0: task max length)
   int pass_k = 1;
+  double false_positive = 0.0;  // P(observed reward 1 | wrong)
+  double false_negative = 0.0;  // P(observed reward 0 | correct)
+  bool diagnostics = false;     // exact-gradient diagnostics at eval points
+  int diagnostic_samples = 8;
 
   // Reads and cross-checks the keys; throws UserError naming the keys.
   static RunConfig FromConfig(const Config& config);
@@ -69,13 +85,43 @@ struct RunState {
   int64_t win_same_groups = 0;    // groups whose rewards are all equal
   int64_t win_kept = 0;           // rollouts kept after filtering
   double win_grad_norm = 0.0;     // sum over steps of the gradient norm
+  int64_t win_truncated = 0;      // truncated rollouts
+  int64_t win_correct = 0;        // correct rollouts (truth, not the noisy reward)
+  double win_length_correct = 0;  // sum of lengths of correct rollouts
   int64_t tokens_backprop = 0;    // cumulative tokens with a non-zero coefficient
+  // Diagnostics of the last step before an eval (NaN when not measured).
+  double diag_cosine = 0.0;
+  double diag_rel_err = 0.0;
+  double diag_var = 0.0;
+  bool diag_valid = false;
+  Batch diag_batch;                // scratch for the diagnostic batches
+  SparseGrad diag_grad;            // scratch
+  GradientTerms diag_terms;        // scratch
+};
+
+// The window statistics of one step's batch.
+struct StepStats {
+  int64_t zero_adv = 0, backprop = 0, length_sum = 0, same_groups = 0, truncated = 0;
+  int64_t correct = 0, length_correct = 0;
+  double reward_sum = 0.0;
 };
 
 // Builds the task, policy, optimizer and estimator for a run.
 void InitRun(const RunConfig& rc, RunState* state);
 // One training step.
 void Step(const RunConfig& rc, RunState* state);
+// Step 2 (and noise): draws prompts and rollouts for step `step` from `rng` into
+// `batch`, at the current parameters.
+void SampleBatch(const RunConfig& rc, RunState* state, const Philox& rng, int64_t step,
+                 Batch* batch);
+// Steps 3-5 up to the gradient: advantages, loss coefficients and the loss
+// gradient of `batch` into `grad` (cleared first). Returns the batch statistics.
+StepStats LossGradient(const RunConfig& rc, RunState* state, Batch* batch, SparseGrad* grad);
+// Exact gradient of the training objective J at the current step and parameters
+// (dense, ascent direction).
+void ExactObjectiveGradient(const RunConfig& rc, RunState* state, std::vector<double>* out);
+// A step measured against the exact gradient (fills the diag_* fields).
+void DiagnosedStep(const RunConfig& rc, RunState* state);
 // Metrics at the current step, one value per MetricNames() entry; resets the
 // window accumulators.
 void Evaluate(const RunConfig& rc, RunState* state, double* metrics);

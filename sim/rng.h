@@ -1,7 +1,9 @@
 // Counter-based randomness: Philox4x32-10 (Salmon et al., SC'11, "Parallel random
 // numbers: as easy as 1, 2, 3"), from Random123.
 //
-// Key   = the run's 64-bit seed, as two 32-bit words (lo, hi).
+// Key   = the run's 64-bit seed, as two 32-bit words (lo, hi). Seeds are 32-bit
+//         (the `seed` key), so the high word names a stream: 0 = training,
+//         j + 1 = the j-th diagnostic batch (sim/loop.cc).
 // Counter = the coordinates of the draw: {a, b, c, purpose}, e.g.
 //           {step, prompt slot, rollout block, kRollout}.
 // A draw therefore never depends on a thread, a block or a loop order, and a run
@@ -32,6 +34,7 @@ enum class Purpose : uint32_t {
   kBootstrap = 5,   // analysis resampling (not a run's stream)      {config, rep, block}
   kDrift = 6,       // stochastic drift schedules                    {step, ...}
   kEval = 7,        // sampled evaluation                            {eval, ...}
+  kVerifier = 8,    // verifier noise                                {step, group, block}
 };
 
 struct Words4 {

@@ -1,6 +1,7 @@
 // Task: one instance of a task family (prompt pool, response model, verifier,
-// drift schedule, exact oracle), built once per run from (config, seed) and
-// immutable afterwards. Families live in envs/<family>/ and register by name.
+// drift schedule, exact oracle), built once per run from (config, seed). Its only
+// mutable state is the drift position, set by Advance(step): a pure function of
+// (config, seed, step). Families live in envs/<family>/ and register by name.
 #ifndef ADVLAB_SIM_TASK_H_
 #define ADVLAB_SIM_TASK_H_
 
@@ -21,6 +22,25 @@ class Policy;
 
 inline constexpr int kDifficultyBins = 4;  // metrics accuracy_bin0..3
 
+// Terms of an exact policy gradient: sum_i coef[i] * grad log pi(action_i |
+// state_i). Policies turn them into parameter gradients with AccumulateGrad, so
+// one oracle serves every policy kind. Only batch.token, batch.state and
+// batch.token_begin are used.
+struct GradientTerms {
+  Batch batch;
+  std::vector<double> coef;
+  void Clear() {
+    batch.Clear();
+    coef.clear();
+  }
+  void Add(int32_t state, int32_t action, double c) {
+    batch.state.push_back(state);
+    batch.token.push_back(action);
+    batch.token_begin.push_back(static_cast<int32_t>(batch.token.size()));
+    coef.push_back(c);
+  }
+};
+
 class Task {
  public:
   virtual ~Task() = default;
@@ -29,26 +49,40 @@ class Task {
   virtual int32_t num_states() const = 0;   // tabular decision states
   virtual int32_t num_actions() const = 0;  // size of the action set at a decision
   virtual int32_t max_length() const = 0;   // longest response in tokens
-  // Latent difficulty of a prompt in [0, 1].
+  // Latent difficulty of a prompt in [0, 1]; pools are ordered easy -> hard.
   virtual double difficulty(int32_t prompt) const = 0;
 
   // The "base model" prior: initial logits at a tabular state (num_actions()).
   virtual void InitialLogits(int32_t state, double* logits) const = 0;
+  // MLP input for a decision state: feature_dim() values.
+  virtual int32_t feature_dim() const = 0;
+  virtual void Features(int32_t state, double* out) const = 0;
 
-  // Draws `count` training prompts for step `step` from the drifting training
-  // distribution; a pure function of (config, seed, step, slot).
+  // Moves the drift (training window, answer versions) to `step`. Called before
+  // each step and each eval; cheap when steps increase.
+  virtual void Advance(int64_t step) = 0;
+
+  // Draws `count` training prompts for step `step` (the current step) from the
+  // drifting training distribution; a pure function of (config, seed, step, slot).
   virtual void DrawPrompts(int64_t step, const Philox& rng, int count, int32_t* prompts) const = 0;
+  // The training distribution at the current step: prompts and their
+  // probabilities (summing to 1), the exact counterpart of DrawPrompts.
+  virtual void TrainingDistribution(std::vector<int32_t>* prompts,
+                                    std::vector<double>* weights) const = 0;
 
   // Appends `count` groups of `group_size` rollouts (one group per prompt in
-  // `prompts`) sampled from `policy`, with their verifiable rewards.
+  // `prompts`) sampled from `policy`, with their (noise-free) rewards.
   virtual void Rollout(int64_t step, const Philox& rng, Policy* policy, const int32_t* prompts,
                        int count, int group_size, Batch* batch) const = 0;
 
   // Prompts of the held evaluation set (fixed for the run).
   virtual const std::vector<int32_t>& eval_prompts() const = 0;
   // Exact oracle: probability that one response sampled from `policy` to `prompt`
-  // is correct.
+  // is correct (under the current answers).
   virtual double SuccessProbability(Policy* policy, int32_t prompt) const = 0;
+  // Exact gradient: appends terms whose sum is weight * grad SuccessProbability.
+  virtual void SuccessGradientTerms(Policy* policy, int32_t prompt, double weight,
+                                    GradientTerms* out) const = 0;
   // Tabular state of the first decision of a prompt (for entropy / KL metrics).
   virtual int32_t FirstState(int32_t prompt) const = 0;
 };

@@ -22,15 +22,14 @@ ADVLAB_REGISTER_KEY(env_hard_logit,
                             -50, 50, false, {}, {}});
 
 ChoiceTask::ChoiceTask(const Config& config, uint64_t seed)
-    : num_prompts_(static_cast<int32_t>(config.Int("env.prompts"))),
+    : PoolTask(config, seed, static_cast<int32_t>(config.Int("env.prompts"))),
       num_answers_(static_cast<int32_t>(config.Int("env.answers"))),
       easy_logit_(config.Float("env.easy_logit")),
-      hard_logit_(config.Float("env.hard_logit")),
-      drift_(DriftSchedule::FromConfig(config, num_prompts_)) {
+      hard_logit_(config.Float("env.hard_logit")) {
   Philox rng(seed);
-  answer_.resize(num_prompts_);
-  eval_prompts_.resize(num_prompts_);
-  for (int32_t p = 0; p < num_prompts_; ++p) {
+  answer_.resize(num_prompts());
+  eval_prompts_.resize(num_prompts());
+  for (int32_t p = 0; p < num_prompts(); ++p) {
     answer_[p] = static_cast<int32_t>(
         UniformIndex(rng.Draw(Purpose::kPool, static_cast<uint32_t>(p), 0, 0).w[0],
                      static_cast<uint32_t>(num_answers_)));
@@ -44,16 +43,17 @@ void ChoiceTask::InitialLogits(int32_t state, double* logits) const {
   logits[answer_[state]] = easy_logit_ * (1.0 - d) + hard_logit_ * d;
 }
 
-void ChoiceTask::DrawPrompts(int64_t step, const Philox& rng, int count, int32_t* prompts) const {
-  const int32_t start = drift_.WindowStart(step);
-  const uint32_t width = static_cast<uint32_t>(drift_.width);
-  for (int slot = 0; slot < count; slot += 4) {
-    Words4 w = rng.Draw(Purpose::kPromptDraw, static_cast<uint32_t>(step),
-                        static_cast<uint32_t>(slot / 4), 0);
-    for (int j = 0; j < 4 && slot + j < count; ++j) {
-      prompts[slot + j] = start + static_cast<int32_t>(UniformIndex(w.w[j], width));
-    }
-  }
+int32_t ChoiceTask::answer(int32_t prompt) const {
+  const uint32_t v = answer_version(prompt);
+  if (v == 0) return answer_[prompt];
+  return static_cast<int32_t>(UniformIndex(
+      Philox(seed_).Draw(Purpose::kPool, static_cast<uint32_t>(prompt), v, 2).w[0],
+      static_cast<uint32_t>(num_answers_)));
+}
+
+void ChoiceTask::Features(int32_t state, double* out) const {
+  for (int32_t i = 0; i < num_prompts(); ++i) out[i] = 0.0;
+  out[state] = 1.0;
 }
 
 void ChoiceTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const int32_t* prompts,
@@ -100,7 +100,7 @@ void ChoiceTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const 
       acc += probs[k];
       cdf[k] = acc;
     }
-    const int32_t ans = answer_[p];
+    const int32_t ans = answer(p);
     batch->prompt[g0 + s] = p;
     for (int i = 0; i < G; i += 4) {
       const Words4 w = rng.Draw(Purpose::kRollout, static_cast<uint32_t>(step),
@@ -134,7 +134,14 @@ void ChoiceTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const 
 }
 
 double ChoiceTask::SuccessProbability(Policy* policy, int32_t prompt) const {
-  return policy->Probs(prompt)[answer_[prompt]];
+  return policy->Probs(prompt)[answer(prompt)];
+}
+
+void ChoiceTask::SuccessGradientTerms(Policy* policy, int32_t prompt, double weight,
+                                      GradientTerms* out) const {
+  // grad pi(a*) = pi(a*) grad log pi(a*): one term.
+  const int32_t a = answer(prompt);
+  out->Add(prompt, a, weight * policy->Probs(prompt)[a]);
 }
 
 ADVLAB_REGISTER_TASK(choice, "choice",

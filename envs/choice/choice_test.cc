@@ -127,11 +127,76 @@ TEST(ChoiceTest, DriftWindowsHaveTheDocumentedShape) {
                   {"train.steps", "101"}});
   ChoiceTask task(c, 0);
   int32_t prompts[64];
+  task.Advance(50);
   task.DrawPrompts(50, Philox(3), 64, prompts);
   for (int32_t p : prompts) {
     EXPECT_GE(p, 40);
     EXPECT_LT(p, 60);
   }
+}
+
+TEST(ChoiceTest, RandomWalkDriftIsABoundedReflectingWalk) {
+  Config c = Cfg({{"env.prompts", "100"}, {"env.drift", "random_walk"}, {"env.drift_width", "0.2"},
+                  {"env.drift_walk_step", "0.05"}, {"train.steps", "1000"}});
+  ChoiceTask task(c, 9);
+  std::vector<int32_t> starts;
+  for (int64_t t = 0; t <= 1000; ++t) starts.push_back(task.drift().WindowStart(t));
+  EXPECT_EQ(starts[0], 0);
+  int moved_up = 0;
+  for (size_t t = 1; t < starts.size(); ++t) {
+    EXPECT_GE(starts[t], 0);
+    EXPECT_LE(starts[t], 80);
+    const int d = starts[t] - starts[t - 1];
+    // +-5, or a reflection at an end.
+    EXPECT_TRUE(d == 5 || d == -5 || (starts[t - 1] < 5 && starts[t] < 5) ||
+                (starts[t - 1] > 75 && starts[t] > 75))
+        << "t=" << t << " " << starts[t - 1] << " -> " << starts[t];
+    moved_up += d > 0;
+  }
+  EXPECT_GT(moved_up, 300);  // a fair coin: ~500 of 1000
+  EXPECT_LT(moved_up, 700);
+  // A pure function of (config, seed, step): going back replays the same walk,
+  // another task instance agrees, another seed differs.
+  EXPECT_EQ(task.drift().WindowStart(400), starts[400]);
+  EXPECT_EQ(ChoiceTask(c, 9).drift().WindowStart(777), starts[777]);
+  int differ = 0;
+  ChoiceTask other(c, 10);
+  for (int64_t t = 0; t <= 1000; t += 50) differ += other.drift().WindowStart(t) != starts[t];
+  EXPECT_GT(differ, 5);
+}
+
+TEST(ChoiceTest, AnswersAreRedrawnAtTheConfiguredRate) {
+  Config c = Cfg({{"env.prompts", "200"}, {"env.answers", "8"}, {"env.answer_rate", "0.1"}});
+  ChoiceTask task(c, 4);
+  std::vector<int32_t> a0(200);
+  for (int p = 0; p < 200; ++p) a0[p] = task.answer(p);
+  task.Advance(5);
+  int versions_changed = 0, answers_changed = 0;
+  for (int p = 0; p < 200; ++p) {
+    versions_changed += task.answer_version(p) != 0;
+    answers_changed += task.answer(p) != a0[p];
+  }
+  // Period 10, phase uniform in [0, 10): a prompt has been redrawn by step 5 iff
+  // its phase is >= 5, so ~Binomial(200, 1/2) (sd 7); a redraw keeps the
+  // answer with probability 1/8.
+  EXPECT_GT(versions_changed, 70);
+  EXPECT_LT(versions_changed, 130);
+  EXPECT_GT(answers_changed, versions_changed * 6 / 10);
+  EXPECT_LE(answers_changed, versions_changed);
+  // By step 10 every prompt has been redrawn exactly once.
+  task.Advance(10);
+  for (int p = 0; p < 200; ++p) EXPECT_EQ(task.answer_version(p), 1u);
+  task.Advance(0);  // pure function of the step
+  for (int p = 0; p < 200; ++p) EXPECT_EQ(task.answer(p), a0[p]);
+  // The oracle follows the current answer.
+  TabularPolicy policy = TabularPolicy::FromTask(task);
+  task.Advance(10);
+  int differ = 0;
+  for (int p = 0; p < 10; ++p) {
+    differ += task.answer(p) != a0[p];
+    EXPECT_EQ(task.SuccessProbability(&policy, p), policy.Probs(p)[task.answer(p)]);
+  }
+  EXPECT_GT(differ, 0);
 }
 
 }  // namespace
