@@ -42,7 +42,7 @@ ADVLAB_REGISTER_KEY(train_loss_agg,
                             {}});
 ADVLAB_REGISTER_KEY(train_loss_scale,
                     KeySpec{"train.loss_scale", KeyType::kFloat, "0",
-                            "seq-mean-token-sum-norm divisor (0: the task's max length)", 0, 1e12,
+                            "seq-mean-token-sum-norm constant C, loss / (R C) (0: the task's max length)", 0, 1e12,
                             false, {}, {}});
 ADVLAB_REGISTER_KEY(policy_kind, KeySpec{"policy.kind", KeyType::kString, "tabular",
                                          "policy (`advlab list policies`)", -1e300, 1e300, false,
@@ -194,22 +194,15 @@ StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGr
   // extra calls change nothing (dynamic estimators will need a side-effect-free
   // path here).
   st->estimator->Compute(batch);
-  // Loss coefficients: loss = sum_t coef_t * log pi(token_t), i.e. coef = -A * w.
+  // Loss coefficients: loss = sum_t coef_t * log pi(token_t), coef = -A * w_t
+  // (sim/loss.h).
   const int R = batch->num_rollouts();
   const int T = batch->num_tokens();
   st->coef.resize(T);
-  double seq_norm = 0.0;
-  switch (rc.loss_agg) {
-    case LossAgg::kTokenMean: seq_norm = static_cast<double>(T); break;
-    case LossAgg::kSeqMeanTokenSum:
-    case LossAgg::kSeqMeanTokenMean: seq_norm = static_cast<double>(R); break;
-    case LossAgg::kSeqMeanTokenSumNorm:
-      seq_norm = rc.loss_scale > 0.0 ? rc.loss_scale : static_cast<double>(st->task->max_length());
-      break;
-  }
+  const double scale =
+      rc.loss_scale > 0.0 ? rc.loss_scale : static_cast<double>(st->task->max_length());
   // One pass over the groups: loss coefficients and the window statistics.
   StepStats ss;
-  const bool per_token_mean = rc.loss_agg == LossAgg::kSeqMeanTokenMean;
   const double* ADVLAB_RESTRICT adv = batch->advantage.data();
   const double* ADVLAB_RESTRICT reward = batch->reward.data();
   const uint8_t* ADVLAB_RESTRICT correct = batch->correct.data();
@@ -222,7 +215,7 @@ StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGr
     for (int r = b; r < e; ++r) {
       const double a = adv[r];
       const int len = tb[r + 1] - tb[r];
-      const double c = per_token_mean ? -a / seq_norm / len : -a / seq_norm;
+      const double c = -a * TokenWeight(rc.loss_agg, len, R, T, scale);
       for (int t = tb[r]; t < tb[r + 1]; ++t) coef[t] = c;
       ss.zero_adv += a == 0.0 ? 1 : 0;
       ss.backprop += a == 0.0 ? 0 : len;

@@ -30,13 +30,13 @@
 #include "sim/batch.h"
 #include "sim/config.h"
 #include "sim/estimator.h"
+#include "sim/loss.h"
 #include "sim/policy.h"
 #include "sim/rng.h"
 #include "sim/task.h"
 
 namespace advlab {
 
-enum class LossAgg { kTokenMean, kSeqMeanTokenSum, kSeqMeanTokenMean, kSeqMeanTokenSumNorm };
 
 struct RunConfig {
   Config config;  // every resolved key (family-specific ones included)
