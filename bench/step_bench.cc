@@ -71,6 +71,50 @@ void BM_Sweep(benchmark::State& state) {
 }
 BENCHMARK(BM_Sweep)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
 
+// Issue 3: `chain` with n = 8, m = 10 (all prompts depth 8), B = 64, G = 8,
+// tabular policy, grpo, SGD: generated tokens per second over whole runs.
+std::map<std::string, std::string> ChainWorkload() {
+  return {{"env.name", "chain"},          {"env.prompts", "1024"},     {"env.modulus", "10"},
+          {"env.chain_min_depth", "8"},   {"env.chain_max_depth", "8"}, {"env.ops", "8"},
+          {"train.batch_prompts", "64"},  {"train.group_size", "8"},    {"estimator.name", "grpo"},
+          {"optim.name", "sgd"},          {"optim.lr", "8"},            {"train.eval_every", "50"},
+          {"env.eval_prompts", "256"}};
+}
+
+void BM_ChainTrainRun(benchmark::State& state) {
+  auto keys = ChainWorkload();
+  keys["train.steps"] = std::to_string(state.range(0));
+  keys["diagnostics.exact_gradient"] = state.range(1) ? "true" : "false";
+  RunConfig rc = RunConfig::FromConfig(Config::Resolve(keys));
+  int64_t tokens = 0;
+  for (auto _ : state) {
+    RunRecord rec = TrainRun(rc);
+    benchmark::DoNotOptimize(rec.values.data());
+    tokens += state.range(0) * rc.batch_prompts * rc.group_size * 8;
+  }
+  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate);
+}
+// Args: steps, diagnostics (0/1). The diagnostics' cost is the ratio of the two
+// times (evaluated every 50 steps, diagnostics.samples = 8).
+BENCHMARK(BM_ChainTrainRun)->ArgNames({"steps", "diag"})->Args({500, 0})->Args({500, 1})
+    ->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+// Diagnostics overhead on the issue-2 `choice` workload, same layout.
+void BM_ChoiceDiagnostics(benchmark::State& state) {
+  auto keys = Workload();
+  keys["train.steps"] = "1000";
+  keys["diagnostics.exact_gradient"] = state.range(0) ? "true" : "false";
+  RunConfig rc = RunConfig::FromConfig(Config::Resolve(keys));
+  int64_t rollouts = 0;
+  for (auto _ : state) {
+    RunRecord rec = TrainRun(rc);
+    benchmark::DoNotOptimize(rec.values.data());
+    rollouts += 1000 * rc.batch_prompts * rc.group_size;
+  }
+  state.counters["rollouts/s"] = benchmark::Counter(static_cast<double>(rollouts), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ChoiceDiagnostics)->ArgName("diag")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
 }  // namespace
 }  // namespace advlab
 
