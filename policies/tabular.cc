@@ -5,6 +5,7 @@
 #include "sim/check.h"
 #include "sim/config.h"
 #include "sim/dmath.h"
+#include "sim/features.h"
 #include "sim/softmax.h"
 #include "sim/task.h"
 
@@ -28,9 +29,19 @@ TabularPolicy TabularPolicy::FromTask(const Task& task) {
   return policy;
 }
 
-ADVLAB_MULTIVERSION void TabularPolicy::Recompute(int32_t state) {
+namespace {
+
+// The softmax of one row, compiled for baseline x86-64 and AVX2 (runtime
+// dispatch; identical bits). Internal linkage: the dispatcher lives here only.
+ADVLAB_MULTIVERSION void SoftmaxRow(const double* z, int n, double* probs, double* logprobs) {
+  Softmax(z, n, probs, logprobs);
+}
+
+}  // namespace
+
+void TabularPolicy::Recompute(int32_t state) {
   const int64_t row = Row(state);
-  Softmax(logits_.data() + row, num_actions_, probs_.data() + row, logprobs_.data() + row);
+  SoftmaxRow(logits_.data() + row, num_actions_, probs_.data() + row, logprobs_.data() + row);
   fresh_[state] = 1;
 }
 

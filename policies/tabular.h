@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "sim/features.h"
 #include "sim/policy.h"
 
 namespace advlab {
@@ -49,7 +48,7 @@ class TabularPolicy : public Policy {
   void Ensure(int32_t state) {
     if (fresh_[state] == 0) Recompute(state);
   }
-  ADVLAB_MULTIVERSION void Recompute(int32_t state);
+  void Recompute(int32_t state);
 
   int32_t num_states_;
   int32_t num_actions_;

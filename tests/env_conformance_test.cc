@@ -197,6 +197,13 @@ TEST_P(EnvConformance, ShortTrainingRunIsDeterministic) {
     // wrong when a window has no such rollout, grad_cosine when the step made
     // no update (every group all-equal).
     if (names[i] == "response_length_correct" || names[i] == "response_length_wrong") continue;
+    if (names[i].rfind("accuracy_bin", 0) == 0) {  // defined iff the bin has eval prompts
+      const int bin = names[i].back() - '0';
+      bool populated = false;
+      for (int32_t p : task_->eval_prompts()) populated = populated || DifficultyBin(task_->difficulty(p)) == bin;
+      EXPECT_EQ(std::isfinite(a.values[i * E + E - 1]), populated) << names[i];
+      continue;
+    }
     if (names[i] == "grad_cosine") {
       int defined = 0;
       for (size_t e = 1; e < E; ++e) defined += std::isfinite(a.values[i * E + e]) ? 1 : 0;
