@@ -201,6 +201,9 @@ StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGr
   st->coef.resize(T);
   const double scale =
       rc.loss_scale > 0.0 ? rc.loss_scale : static_cast<double>(st->task->max_length());
+  // The weight depends on the rollout only under seq-mean-token-mean.
+  const bool per_token = rc.loss_agg == LossAgg::kSeqMeanTokenMean;
+  const double weight = TokenWeight(rc.loss_agg, 1, R, T, scale);
   // One pass over the groups: loss coefficients and the window statistics.
   StepStats ss;
   const double* ADVLAB_RESTRICT adv = batch->advantage.data();
@@ -215,7 +218,7 @@ StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGr
     for (int r = b; r < e; ++r) {
       const double a = adv[r];
       const int len = tb[r + 1] - tb[r];
-      const double c = -a * TokenWeight(rc.loss_agg, len, R, T, scale);
+      const double c = -a * (per_token ? TokenWeight(rc.loss_agg, len, R, T, scale) : weight);
       for (int t = tb[r]; t < tb[r + 1]; ++t) coef[t] = c;
       ss.zero_adv += a == 0.0 ? 1 : 0;
       ss.backprop += a == 0.0 ? 0 : len;

@@ -62,6 +62,16 @@ expect_error "bad2.ini:1: malformed section" run --config "$T/bad2.ini" --out "$
 printf '[train]\ngroup_sise = 4\n' >"$T/bad3.ini"
 expect_error "bad3.ini:2: unknown key 'train.group_size'\|bad3.ini:2: unknown key 'train.group_sise'" run --config "$T/bad3.ini" --out "$T/out.h5"
 expect_error "missing.ini: cannot open" run --config "$T/missing.ini" --out "$T/out.h5"
+# Issue 3: impossible family parameters and noise rates.
+expect_error "env.max_length" run --env.name=think --env.max_length=4 --env.max_required=6 --out "$T/out.h5"
+expect_error "key 'env.modulus'" run --env.name=chain --env.modulus=1 --out "$T/out.h5"
+expect_error "key 'env.chain_min_depth'" run --env.name=chain --env.chain_min_depth=0 --out "$T/out.h5"
+expect_error "env.chain_min_depth" run --env.name=chain --env.chain_min_depth=5 --env.chain_max_depth=3 --out "$T/out.h5"
+expect_error "key 'env.false_positive'" run --env.false_positive=1 --out "$T/out.h5"
+expect_error "key 'env.false_negative'" run --env.false_negative=-0.1 --out "$T/out.h5"
+expect_error "env.false_positive + env.false_negative" run --env.false_positive=0.5 --env.false_negative=0.5 --out "$T/out.h5"
+expect_error "did you mean 'random_walk'" run --env.drift=random_wlk --out "$T/out.h5"
+expect_error "env.max_length" sweep --env.name=think --grid env.max_required=2,20 --seeds 1 --out "$T/out.h5"
 expect_error "unknown command" rnu
 expect_error "unknown topic" list estimaters
 expect_error "nothere.h5: cannot open" digest "$T/nothere.h5"

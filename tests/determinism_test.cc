@@ -3,6 +3,7 @@
 // same run as its config alone.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -72,6 +73,31 @@ TEST(DeterminismTest, RunOfASweepEqualsTheSameConfigAlone) {
           << "run " << k << " metric " << sweep.metrics[i].name;
     }
   }
+}
+
+// Issue 3 features: every family, random-walk drift, verifier noise, answer
+// re-randomisation and exact-gradient diagnostics, on 1 and 3 threads.
+TEST(DeterminismTest, FamiliesNoiseDriftAndDiagnosticsDoNotDependOnThreads) {
+  std::map<std::string, std::string> keys = {
+      {"env.prompts", "48"},          {"env.answers", "4"},          {"env.modulus", "5"},
+      {"env.chain_max_depth", "4"},   {"env.max_length", "8"},       {"env.max_required", "4"},
+      {"env.eval_prompts", "16"},     {"env.drift", "random_walk"},  {"env.drift_walk_step", "0.1"},
+      {"env.false_positive", "0.05"}, {"env.false_negative", "0.1"}, {"env.answer_rate", "0.01"},
+      {"train.steps", "60"},          {"train.eval_every", "20"},    {"train.batch_prompts", "8"},
+      {"train.group_size", "4"},      {"optim.lr", "4"},             {"diagnostics.exact_gradient", "true"},
+      {"diagnostics.samples", "3"}};
+  SweepPlan plan = PlanSweep(keys,
+                             {{"env.name", {"choice", "chain", "think"}},
+                              {"train.loss_agg", {"token-mean", "seq-mean-token-mean"}}},
+                             2);
+  Results one = RunSweep(plan, 1), three = RunSweep(plan, 3);
+  for (size_t i = 0; i < one.metrics.size(); ++i) {
+    EXPECT_TRUE(SameBits(one.metrics[i].values, three.metrics[i].values)) << one.metrics[i].name;
+  }
+  // The diagnostics ran: grad_rel_err is defined at the last eval of every run.
+  const Metric* rel = one.FindMetric("grad_rel_err");
+  const size_t E = one.steps.size();
+  for (int64_t k = 0; k < one.num_runs; ++k) EXPECT_TRUE(std::isfinite(rel->values[k * E + E - 1])) << k;
 }
 
 TEST(DeterminismTest, SeedsAndConfigsChangeResults) {
