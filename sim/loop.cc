@@ -294,12 +294,27 @@ void ExactObjectiveGradient(const RunConfig& rc, RunState* st, std::vector<doubl
     st->task->SuccessGradientTerms(st->policy.get(), prompts[i], scale * weights[i],
                                    &st->diag_terms);
   }
+  // grad log pi(a | s) depends on (s, a) only: sum the terms per pair first (in
+  // term order), then hand the policy one term per pair (in pair order). Turns
+  // e.g. chain's P n m^2 terms into at most O m^2.
+  const int64_t A = st->task->num_actions();
+  const int64_t pairs = static_cast<int64_t>(st->task->num_states()) * A;
+  std::vector<double> table(pairs, 0.0);
+  const GradientTerms& terms = st->diag_terms;
+  for (size_t i = 0; i < terms.coef.size(); ++i) {
+    table[terms.batch.state[i] * A + terms.batch.token[i]] += terms.coef[i];
+  }
+  GradientTerms& merged = st->diag_merged;
+  merged.Clear();
+  for (int64_t k = 0; k < pairs; ++k) {
+    if (table[k] != 0.0) merged.Add(static_cast<int32_t>(k / A), static_cast<int32_t>(k % A), table[k]);
+  }
   SparseGrad& g = st->diag_grad;
   if (g.value.size() != static_cast<size_t>(st->policy->num_params())) {
     g.Init(st->policy->num_params(), st->policy->grad_block_size());
   }
   g.Clear();
-  st->policy->AccumulateGrad(st->diag_terms.batch, st->diag_terms.coef.data(), &g);
+  st->policy->AccumulateGrad(merged.batch, merged.coef.data(), &g);
   ToDense(g, 1.0, out);
 }
 

@@ -96,7 +96,8 @@ struct RunState {
   bool diag_valid = false;
   Batch diag_batch;                // scratch for the diagnostic batches
   SparseGrad diag_grad;            // scratch
-  GradientTerms diag_terms;        // scratch
+  GradientTerms diag_terms;        // scratch: the oracle's terms
+  GradientTerms diag_merged;       // scratch: the terms summed per (state, action)
 };
 
 // The window statistics of one step's batch.
