@@ -10,6 +10,7 @@
 #ifndef ADVLAB_SIM_BATCH_H_
 #define ADVLAB_SIM_BATCH_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -35,6 +36,23 @@ struct Batch {
   int num_tokens() const { return static_cast<int>(token.size()); }
   int group_size(int g) const { return group_begin[g + 1] - group_begin[g]; }
   int length(int r) const { return token_begin[r + 1] - token_begin[r]; }
+
+  // Appends room for `groups` groups holding `rollouts` rollouts in all (the
+  // caller writes every new entry). Token arrays are sized by ResizeTokens.
+  void GrowGroupsAndRollouts(int groups, int rollouts) {
+    const size_t g = prompt.size() + groups, r = reward.size() + rollouts;
+    prompt.resize(g);
+    group_begin.resize(g + 1);
+    token_begin.resize(r + 1);
+    reward.resize(r);
+    correct.resize(r);
+    truncated.resize(r);
+  }
+  void ResizeTokens(int tokens) {
+    token.resize(tokens);
+    state.resize(tokens);
+    logprob.resize(tokens);
+  }
 
   // Empties the batch, keeping capacity (a step allocates nothing once warm).
   void Clear() {

@@ -1,6 +1,5 @@
 #include "envs/chain/chain.h"
 
-#include <limits>
 #include <memory>
 #include <string>
 
@@ -8,6 +7,7 @@
 #include "sim/error.h"
 #include "sim/features.h"
 #include "sim/policy.h"
+#include "sim/sampling.h"
 
 namespace advlab {
 
@@ -225,21 +225,14 @@ struct CdfCache {
   ADVLAB_FORCEINLINE int32_t Slot(int32_t st) {
     return stamp[st] == generation ? slot[st] : Build(st);
   }
-  // The running sum of the probabilities in index order (a fixed summation
-  // order), padded with +inf (never <= u).
+  // The padded CDF of the state's distribution (sim/sampling.h).
   int32_t Build(int32_t st) {
     const int32_t sl = used++;
     stamp[st] = generation;
     slot[st] = sl;
     const double* probs = policy->Probs(st);
     logp[sl] = policy->LogProbs(st);
-    double* c = cdf + static_cast<int64_t>(sl) * kpad;
-    double acc = 0.0;
-    for (int k = 0; k < K - 1; ++k) {
-      acc += probs[k];
-      c[k] = acc;
-    }
-    for (int k = K - 1; k < kpad; ++k) c[k] = std::numeric_limits<double>::infinity();
+    BuildPaddedCdf(probs, K, kpad, cdf + static_cast<int64_t>(sl) * kpad);
     return sl;
   }
 };
@@ -283,22 +276,18 @@ ADVLAB_FORCEINLINE void SampleGroup(CdfCache& cache, const GroupArgs& g, const O
     int ok[4] = {1, 1, 1, 1};
     for (int t = 0; t < n; ++t) {
       const int32_t base = g.ops[t] * K;
-      int32_t st[4], sl[4], a[4];
+      int32_t st[4], sl[4];
+      int a[4];
       const double* c[4];
 #pragma GCC unroll 4
       for (int j = 0; j < 4; ++j) {
         st[j] = base + v[j];
         sl[j] = cache.Slot(st[j]);
         c[j] = cache.cdf + static_cast<int64_t>(sl[j]) * pad;
-        a[j] = 0;
       }
-      // Inverse CDF: a = #{k < K-1 : cdf[k] <= u}, by a branch-free binary
-      // search (the CDF is non-decreasing; the +inf padding is never counted).
-#pragma GCC unroll 16
-      for (int half = pad / 2; half > 0; half /= 2) {
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j) a[j] += c[j][a[j] + half - 1] <= ui[j * n + t] ? half : 0;
-      }
+      // Inverse CDF (sim/sampling.h), the four lanes side by side.
+      const double u4[4] = {ui[t], ui[n + t], ui[2 * n + t], ui[3 * n + t]};
+      SearchCdf4<kPad>(c, pad, u4, a);
       for (int j = 0; j < lanes; ++j) {
         const int idx = g.tok + (i0 + j) * n + t;
         o.token[idx] = a[j];
@@ -340,8 +329,7 @@ void ChainTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const i
                         int count, int group_size, Batch* batch) const {
   const int K = modulus_;
   const int G = group_size;
-  int kpad = 1;
-  while (kpad < K) kpad *= 2;
+  const int kpad = PaddedSize(K);
 
   thread_local RolloutScratch sc;
   if (static_cast<int32_t>(sc.stamp.size()) < num_states()) {
@@ -374,15 +362,8 @@ void ChainTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const i
   const int t0 = batch->num_tokens();
   const int R = count * G;
   const int T = static_cast<int>(total_tokens);
-  batch->prompt.resize(g0 + count);
-  batch->group_begin.resize(g0 + count + 1);
-  batch->token_begin.resize(r0 + R + 1);
-  batch->reward.resize(r0 + R);
-  batch->correct.resize(r0 + R);
-  batch->truncated.resize(r0 + R);
-  batch->token.resize(t0 + T);
-  batch->state.resize(t0 + T);
-  batch->logprob.resize(t0 + T);
+  batch->GrowGroupsAndRollouts(count, R);
+  batch->ResizeTokens(t0 + T);
   // Raw pointers: stores through them cannot alias the vectors' own fields.
   const Outputs out{batch->token.data(),         batch->state.data(),
                     batch->logprob.data(),       batch->token_begin.data() + r0 + 1,

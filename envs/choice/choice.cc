@@ -1,11 +1,11 @@
 #include "envs/choice/choice.h"
 
-#include <limits>
 #include <memory>
 
 #include "sim/config.h"
 #include "sim/error.h"
 #include "sim/policy.h"
+#include "sim/sampling.h"
 
 namespace advlab {
 
@@ -60,28 +60,19 @@ void ChoiceTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const 
                          int count, int group_size, Batch* batch) const {
   const int K = num_answers_;
   const int G = group_size;
-  // CDF padded to a power of two with +inf (never <= u), reused across steps (a
-  // run runs on one thread at a time).
-  int kpad = 1;
-  while (kpad < K) kpad *= 2;
+  // Padded CDF scratch (sim/sampling.h), reused across steps (a run runs on one
+  // thread at a time).
+  const int kpad = PaddedSize(K);
   thread_local std::vector<double> cdf_storage;
   if (static_cast<int>(cdf_storage.size()) < kpad) cdf_storage.resize(kpad);
   double* ADVLAB_RESTRICT cdf = cdf_storage.data();
-  for (int k = K - 1; k < kpad; ++k) cdf[k] = std::numeric_limits<double>::infinity();
 
   const int g0 = batch->num_groups();
   const int r0 = batch->num_rollouts();
   const int t0 = batch->num_tokens();
   const int n = count * G;
-  batch->prompt.resize(g0 + count);
-  batch->group_begin.resize(g0 + count + 1);
-  batch->token_begin.resize(r0 + n + 1);
-  batch->reward.resize(r0 + n);
-  batch->correct.resize(r0 + n);
-  batch->truncated.resize(r0 + n);
-  batch->token.resize(t0 + n);
-  batch->state.resize(t0 + n);
-  batch->logprob.resize(t0 + n);
+  batch->GrowGroupsAndRollouts(count, n);
+  batch->ResizeTokens(t0 + n);
   // Raw pointers: stores through them cannot alias the vectors' own fields.
   int32_t* ADVLAB_RESTRICT out_token = batch->token.data() + t0;
   int32_t* ADVLAB_RESTRICT out_state = batch->state.data() + t0;
@@ -95,27 +86,19 @@ void ChoiceTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const 
     const int32_t p = prompts[s];
     const double* ADVLAB_RESTRICT probs = policy->Probs(p);
     const double* ADVLAB_RESTRICT logp = policy->LogProbs(p);
-    double acc = 0.0;
-    for (int k = 0; k < K - 1; ++k) {  // in index order: a fixed summation order
-      acc += probs[k];
-      cdf[k] = acc;
-    }
+    BuildPaddedCdf(probs, K, kpad, cdf);
     const int32_t ans = answer(p);
     batch->prompt[g0 + s] = p;
     for (int i = 0; i < G; i += 4) {
       const Words4 w = rng.Draw(Purpose::kRollout, static_cast<uint32_t>(step),
                                 static_cast<uint32_t>(s), static_cast<uint32_t>(i / 4));
       const int m = G - i < 4 ? G - i : 4;
-      // Inverse-CDF sampling: a = #{k < K-1 : cdf[k] <= u}, found by a
-      // branch-free binary search (the CDF is non-decreasing, so the count is
-      // the first index whose CDF exceeds u; never K). The four rollouts of a
-      // Philox block search side by side: four independent dependency chains.
-      double u[4];
-      int sampled[4] = {0, 0, 0, 0};
-      for (int j = 0; j < 4; ++j) u[j] = U01(w.w[j]);
-      for (int half = kpad / 2; half > 0; half /= 2) {
-        for (int j = 0; j < 4; ++j) sampled[j] += cdf[sampled[j] + half - 1] <= u[j] ? half : 0;
-      }
+      // Inverse-CDF sampling (sim/sampling.h), the four rollouts of a Philox
+      // block side by side.
+      const double u[4] = {U01(w.w[0]), U01(w.w[1]), U01(w.w[2]), U01(w.w[3])};
+      const double* const rows[4] = {cdf, cdf, cdf, cdf};
+      int sampled[4];
+      SearchCdf4(rows, kpad, u, sampled);
       for (int j = 0; j < m; ++j) {
         const int a = sampled[j];
         const int r = s * G + i + j;  // == token index: one token per rollout

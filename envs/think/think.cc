@@ -10,6 +10,7 @@
 #include "sim/error.h"
 #include "sim/features.h"
 #include "sim/policy.h"
+#include "sim/sampling.h"
 
 namespace advlab {
 
@@ -108,10 +109,9 @@ void ThinkTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const i
   const int A = num_answers_ + 1;
   const int G = group_size;
   // Per-group scratch, reused across steps (a run runs on one thread at a time):
-  // one CDF row per position, padded to a power of two with +inf (never <= u),
-  // filled on first use in the group, so states no rollout reaches cost nothing.
-  int apad = 1;
-  while (apad < A) apad *= 2;
+  // one padded CDF row per position (sim/sampling.h), filled on first use in the
+  // group, so states no rollout reaches cost nothing.
+  const int apad = PaddedSize(A);
   thread_local std::vector<double> cdf_storage;
   thread_local std::vector<const double*> logp_storage;
   thread_local std::vector<uint8_t> ready_storage;
@@ -130,12 +130,7 @@ void ThinkTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const i
   const int r0 = batch->num_rollouts();
   const int t0 = batch->num_tokens();
   const int n = count * G;
-  batch->prompt.resize(g0 + count);
-  batch->group_begin.resize(g0 + count + 1);
-  batch->token_begin.resize(r0 + n + 1);
-  batch->reward.resize(r0 + n);
-  batch->correct.resize(r0 + n);
-  batch->truncated.resize(r0 + n);
+  batch->GrowGroupsAndRollouts(count, n);
   // Lengths are not known in advance: start at one token per rollout (plus room
   // for one full response) and double as needed; capacity persists across steps
   // (Batch::Clear keeps it), so a warm step allocates nothing. Raw pointers:
@@ -149,9 +144,7 @@ void ThinkTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const i
     int64_t size = 2 * static_cast<int64_t>(batch->token.size());
     if (size < need) size = need;
     if (size > std::numeric_limits<int32_t>::max()) size = std::numeric_limits<int32_t>::max();
-    batch->token.resize(size);
-    batch->state.resize(size);
-    batch->logprob.resize(size);
+    batch->ResizeTokens(static_cast<int>(size));
     out_token = batch->token.data();
     out_state = batch->state.data();
     out_logprob = batch->logprob.data();
@@ -182,13 +175,7 @@ void ThinkTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const i
       for (;;) {
         double* ADVLAB_RESTRICT cdf = cdf_rows + static_cast<int64_t>(t) * apad;
         if (!ready[t]) {
-          const double* ADVLAB_RESTRICT probs = policy->Probs(base + t);
-          double acc = 0.0;
-          for (int k = 0; k < A - 1; ++k) {  // in index order: a fixed summation order
-            acc += probs[k];
-            cdf[k] = acc;
-          }
-          for (int k = A - 1; k < apad; ++k) cdf[k] = std::numeric_limits<double>::infinity();
+          BuildPaddedCdf(policy->Probs(base + t), A, apad, cdf);
           logp_rows[t] = policy->LogProbs(base + t);
           ready[t] = 1;
         }
@@ -199,10 +186,7 @@ void ThinkTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const i
                        static_cast<uint32_t>(cached_block));
         }
         const double u = U01(w.w[q & 3]);
-        // Inverse CDF: a = #{k < A-1 : cdf[k] <= u}, by branch-free binary search
-        // (as in choice).
-        int a = 0;
-        for (int half = apad / 2; half > 0; half /= 2) a += cdf[a + half - 1] <= u ? half : 0;
+        const int a = SearchCdf(cdf, apad, u);  // inverse CDF (sim/sampling.h)
         out_token[pos] = a;
         out_state[pos] = base + t;
         out_logprob[pos] = logp_rows[t][a];
@@ -223,9 +207,7 @@ void ThinkTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const i
     }
     batch->group_begin[g0 + s + 1] = r0 + (s + 1) * G;
   }
-  batch->token.resize(pos);
-  batch->state.resize(pos);
-  batch->logprob.resize(pos);
+  batch->ResizeTokens(static_cast<int>(pos));
 }
 
 double ThinkTask::SuccessProbability(Policy* policy, int32_t prompt) const {
