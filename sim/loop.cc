@@ -65,6 +65,10 @@ ADVLAB_REGISTER_KEY(env_false_negative,
                     KeySpec{"env.false_negative", KeyType::kFloat, "0",
                             "verifier noise: P(reward 0 | correct response), in [0, 1)", 0.0, 1.0,
                             false, {}, {}, true});
+ADVLAB_REGISTER_KEY(optim_max_grad_norm,
+                    KeySpec{"optim.max_grad_norm", KeyType::kFloat, "0",
+                            "clip the gradient to this global L2 norm before the optimizer (0: off)",
+                            0.0, 1e300, false, {}, {}});
 ADVLAB_REGISTER_KEY(diagnostics_exact_gradient,
                     KeySpec{"diagnostics.exact_gradient", KeyType::kBool, "false",
                             "measure each eval's last update against the exact gradient", -1e300,
@@ -92,6 +96,7 @@ RunConfig RunConfig::FromConfig(const Config& config) {
   rc.false_positive = config.Float("env.false_positive");
   rc.false_negative = config.Float("env.false_negative");
   rc.diagnostics = config.Bool("diagnostics.exact_gradient");
+  rc.max_grad_norm = config.Float("optim.max_grad_norm");
   rc.diagnostic_samples = static_cast<int>(config.Int("diagnostics.samples"));
   if (rc.false_positive + rc.false_negative >= 1.0) {
     throw UserError("env.false_positive + env.false_negative = " +
@@ -240,7 +245,8 @@ void Step(const RunConfig& rc, RunState* st) {
   st->task->Advance(st->step);
   SampleBatch(rc, st, st->rng, st->step, &st->batch);
   const StepStats ss = LossGradient(rc, st, &st->batch, &st->grad);
-  const double gnorm = st->grad.Norm();
+  const double gnorm = st->grad.Norm();  // before clipping (the logged grad_norm)
+  if (rc.max_grad_norm > 0.0 && gnorm > rc.max_grad_norm) st->grad.Scale(rc.max_grad_norm / gnorm);
   const bool dense = st->optimizer->Step(st->grad, st->step + 1, st->policy->params());
   if (dense) {
     st->policy->ParamsChanged();

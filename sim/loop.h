@@ -50,6 +50,7 @@ struct RunConfig {
   int pass_k = 1;
   double false_positive = 0.0;  // P(observed reward 1 | wrong)
   double false_negative = 0.0;  // P(observed reward 0 | correct)
+  double max_grad_norm = 0.0;   // global-norm clipping threshold (0: off)
   bool diagnostics = false;     // exact-gradient diagnostics at eval points
   int diagnostic_samples = 8;
 

@@ -56,6 +56,13 @@ struct SparseGrad {
     }
     touched.clear();
   }
+  // Multiplies the touched blocks by c (global-norm clipping).
+  void Scale(double c) {
+    for (int32_t b : touched) {
+      double* v = value.data() + static_cast<int64_t>(b) * block_size;
+      for (int64_t i = 0; i < block_size; ++i) v[i] *= c;
+    }
+  }
   // Euclidean norm, summed block by block in touched order (a fixed order).
   double Norm() const {
     double sq = 0.0;
