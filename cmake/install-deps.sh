@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages advlab needs, only those missing (idempotent).
 # Run by `make test` and `make run`; safe to run again.
 set -eu
-PKGS="g++ cmake make git libboost-random-dev libboost-program-options-dev libeigen3-dev \
+PKGS="g++ clang cmake make git libboost-random-dev libboost-program-options-dev libeigen3-dev \
 libhdf5-dev librandom123-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev \
 python3 python3-h5py python3-matplotlib"
 missing=""

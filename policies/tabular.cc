@@ -12,8 +12,7 @@
 namespace advlab {
 
 TabularPolicy::TabularPolicy(int32_t num_states, int32_t num_actions)
-    : num_states_(num_states),
-      num_actions_(num_actions),
+    : num_actions_(num_actions),
       logits_(static_cast<size_t>(num_states) * num_actions, 0.0),
       probs_(logits_.size(), 0.0),
       logprobs_(logits_.size(), 0.0),

@@ -50,7 +50,6 @@ class TabularPolicy : public Policy {
   }
   void Recompute(int32_t state);
 
-  int32_t num_states_;
   int32_t num_actions_;
   std::vector<double> logits_;     // [states x actions] parameters z
   std::vector<double> probs_;      // [states x actions] cached pi(. | s)
