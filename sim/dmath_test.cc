@@ -159,6 +159,28 @@ TEST(DmathAccuracy, Log1p) {
   EXPECT_LT(stats.max_ulp, 0.56) << "worst x = " << stats.worst_x;  // measured 0.540
 }
 
+TEST(DmathAccuracy, Tanh) {
+  if (!kHaveWideLongDouble) GTEST_SKIP() << "long double is not wider than double";
+  SplitMix64 rng(6);
+  ErrStats stats;
+  auto check = [&](double x) {
+    stats.Add(x, UlpError(Tanh(x), std::tanh(static_cast<long double>(x))));
+  };
+  for (int i = 0; i < kN; ++i) check(rng.Uniform(-20.0, 20.0));
+  for (int i = 0; i < kN; ++i) check(rng.Uniform(-1.0, 1.0));
+  for (int i = 0; i < kN; ++i) check(rng.Uniform(-0.25, 0.25));
+  for (int i = 0; i < kN; ++i) check(rng.Binade(1, 1023 + 4, true));  // subnormal .. 32
+  for (int i = 0; i < kN / 4; ++i) check(FromBits(rng.Next() % AsBits(kMinNormal)));
+  for (int i = 0; i < kN / 4; ++i) check(rng.Uniform(18.5, 19.5));  // the cut to +-1
+  // Where n = rint(2|x| / ln2) steps (the reduction switches), both sides.
+  for (int j = 1; j <= 56; ++j) {
+    const double c = (j - 0.5) * 0.6931471805599453 * 0.5;
+    for (int i = 0; i < 2000; ++i) check(rng.Uniform(c - 1e-6, c + 1e-6));
+  }
+  Report("tanh", stats);
+  EXPECT_LT(stats.max_ulp, 0.65) << "worst x = " << stats.worst_x;  // measured 0.60
+}
+
 TEST(DmathSpecial, Exp) {
   EXPECT_EQ(AsBits(Exp(0.0)), AsBits(1.0));
   EXPECT_EQ(AsBits(Exp(-0.0)), AsBits(1.0));
@@ -245,6 +267,47 @@ TEST(DmathSpecial, Log1p) {
   }
 }
 
+TEST(DmathSpecial, Tanh) {
+  EXPECT_EQ(AsBits(Tanh(0.0)), AsBits(0.0));
+  EXPECT_EQ(AsBits(Tanh(-0.0)), AsBits(-0.0));
+  EXPECT_EQ(Tanh(kInf), 1.0);
+  EXPECT_EQ(Tanh(-kInf), -1.0);
+  EXPECT_TRUE(std::isnan(Tanh(kNan)));
+  EXPECT_TRUE(std::isnan(Tanh(-kNan)));
+  EXPECT_EQ(Tanh(kMax), 1.0);
+  EXPECT_EQ(Tanh(-kMax), -1.0);
+  EXPECT_EQ(Tanh(1e300), 1.0);
+  // Tiny inputs: tanh(x) = x (x^3/3 is far below half an ulp).
+  for (double x : {kMinSub, -kMinSub, 1e-310, kMinNormal, 1e-300, 1e-20, -1e-20, 0x1p-27}) {
+    EXPECT_EQ(AsBits(Tanh(x)), AsBits(x)) << x;
+  }
+  // The cut at |x| > 19.1 (tanh rounds to 1 from 19.06 on), both sides of it;
+  // below it, the doubles next to 1 (correctly rounded).
+  const double below1 = std::nextafter(1.0, 0.0);
+  EXPECT_EQ(Tanh(19.1), 1.0);
+  EXPECT_EQ(Tanh(std::nextafter(19.1, kInf)), 1.0);
+  EXPECT_EQ(Tanh(-19.1), -1.0);
+  EXPECT_EQ(Tanh(25.0), 1.0);
+  EXPECT_EQ(Tanh(19.07), 1.0);
+  EXPECT_EQ(Tanh(19.0), below1);
+  EXPECT_EQ(Tanh(19.05), below1);
+  EXPECT_EQ(Tanh(18.5), std::nextafter(below1, 0.0));
+  // Correctly rounded at these points (checked against long double).
+  for (double x : {0.125, 0.5, 1.0, 2.0, 3.0, 0.17328679513998632, 0.34657359027997264, 10.0,
+                   18.0, 1e-5, 0.01}) {
+    EXPECT_EQ(Tanh(x), static_cast<double>(std::tanh(static_cast<long double>(x)))) << x;
+  }
+}
+
+TEST(DmathSpecial, TanhIsOdd) {
+  SplitMix64 rng(7);
+  for (int i = 0; i < 200000; ++i) {
+    const double x = i % 2 ? rng.Uniform(-25.0, 25.0) : rng.Binade(1, 1023 + 5, false);
+    ASSERT_EQ(AsBits(Tanh(-x)), AsBits(Tanh(x)) ^ 0x8000000000000000ULL) << x;
+    ASSERT_LE(std::fabs(Tanh(x)), 1.0) << x;
+  }
+}
+
 TEST(DmathMonotone, SortedRandomInputs) {
   SplitMix64 rng(4);
   std::vector<double> xs(200000);
@@ -257,6 +320,9 @@ TEST(DmathMonotone, SortedRandomInputs) {
   for (double& x : xs) x = rng.Uniform(-1.0, 4.0);
   std::sort(xs.begin(), xs.end());
   for (size_t i = 1; i < xs.size(); ++i) ASSERT_LE(Log1p(xs[i - 1]), Log1p(xs[i])) << xs[i];
+  for (double& x : xs) x = rng.Uniform(-20.0, 20.0);
+  std::sort(xs.begin(), xs.end());
+  for (size_t i = 1; i < xs.size(); ++i) ASSERT_LE(Tanh(xs[i - 1]), Tanh(xs[i])) << xs[i];
 }
 
 // Consecutive doubles across the points where the range reduction switches.
@@ -281,6 +347,10 @@ TEST(DmathMonotone, ReductionBoundaries) {
   sweep(Log1p, 0.0);
   sweep(Log1p, 0.4142135623730951);
   sweep(Log1p, -0.2928932188134524);
+  // Tanh: where n = rint(2|x| / ln2) steps, and around the cut to +-1.
+  for (int j = 1; j <= 56; ++j) sweep(Tanh, (j - 0.5) * 0.6931471805599453 * 0.5);
+  sweep(Tanh, 19.1);
+  sweep(Tanh, 0.0);
 }
 
 // Golden values of OUR implementation (generated once from sim/dmath.h, not from
@@ -350,6 +420,51 @@ TEST(DmathPinned, BlockDigest) {
   EXPECT_EQ(h_exp, 0x1af01f0f771df421ULL) << std::hex << h_exp;
   EXPECT_EQ(h_log, 0x90ea0e5a49bd4c37ULL) << std::hex << h_log;
   EXPECT_EQ(h_log1p, 0x49aa98fb36e3f3d1ULL) << std::hex << h_log1p;
+}
+
+// Golden values of our Tanh (generated once from sim/dmath.h; identical under
+// g++ -O0, -O2, -O2 -mavx2, -O3 -march=x86-64-v4 and clang++ -O2).
+TEST(DmathPinned, TanhBits) {
+  struct Case {
+    double x;
+    uint64_t bits;
+  };
+  const Case kCases[] = {
+      {0.5, 0x3fdd9353d7568af3ULL},                  // 0.46211715726000974
+      {-0.5, 0xbfdd9353d7568af3ULL},                 // -0.46211715726000974
+      {1.0, 0x3fe85efab514f394ULL},                  // 0.76159415595576485
+      {0.1, 0x3fb983d7795f413aULL},                  // 0.099667994624955819
+      {0.125, 0x3fbfd5992bc4b835ULL},                // 0.12435300177159621
+      {0.17371087199394444, 0x3fc60396095907eeULL},  // 0.1719844384807056
+      {-2.5, 0xbfef9258260a71c2ULL},                 // -0.98661429815143031
+      {7.25, 0x3feffffde2760a41ULL},                 // 0.99999899130518355
+      {18.9, 0x3fefffffffffffffULL},                 // 0.99999999999999989
+      {1e-08, 0x3e45798ee2308c3aULL},                // 1e-08
+      {0.76159415595576485, 0x3fe48b63064776b4ULL},  // 0.64201499201199974
+      {0.003, 0x3f68936fe7784984ULL},                // 0.0029999910000323999
+  };
+  for (const Case& c : kCases) {
+    const double y = Tanh(c.x);
+    EXPECT_EQ(AsBits(y), c.bits) << "tanh(" << std::setprecision(17) << c.x << ") = 0x" << std::hex
+                                 << AsBits(y);
+  }
+}
+
+// As BlockDigest, for Tanh in blocks of 16 (the vectorised loop in optimised
+// builds): pins every bit of 2 * 65536 results.
+TEST(DmathPinned, TanhBlockDigest) {
+  SplitMix64 rng(8);
+  uint64_t h = 0xcbf29ce484222325ULL;
+  double in[16], out[16];
+  for (int b = 0; b < 4096; ++b) {
+    for (double& v : in) v = rng.Uniform(-8.0, 8.0);
+    for (int k = 0; k < 16; ++k) out[k] = Tanh(in[k]);
+    for (double y : out) h = Mix(h, y);
+    for (double& v : in) v = rng.Uniform(-0.3, 0.3);
+    for (int k = 0; k < 16; ++k) out[k] = Tanh(in[k]);
+    for (double y : out) h = Mix(h, y);
+  }
+  EXPECT_EQ(h, 0xdeaea4622d470e80ULL) << std::hex << h;
 }
 
 }  // namespace

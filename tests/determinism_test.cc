@@ -75,8 +75,9 @@ TEST(DeterminismTest, RunOfASweepEqualsTheSameConfigAlone) {
   }
 }
 
-// Issue 3 features: every family, random-walk drift, verifier noise, answer
-// re-randomisation and exact-gradient diagnostics, on 1 and 3 threads.
+// Issues 3-4: every family and policy, random-walk drift, verifier noise,
+// answer re-randomisation, clipping and exact-gradient diagnostics, on 1 and 3
+// threads.
 TEST(DeterminismTest, FamiliesNoiseDriftAndDiagnosticsDoNotDependOnThreads) {
   std::map<std::string, std::string> keys = {
       {"env.prompts", "48"},          {"env.answers", "4"},          {"env.modulus", "5"},
@@ -86,8 +87,11 @@ TEST(DeterminismTest, FamiliesNoiseDriftAndDiagnosticsDoNotDependOnThreads) {
       {"train.steps", "60"},          {"train.eval_every", "20"},    {"train.batch_prompts", "8"},
       {"train.group_size", "4"},      {"optim.lr", "4"},             {"diagnostics.exact_gradient", "true"},
       {"diagnostics.samples", "3"}};
+  keys["optim.max_grad_norm"] = "0.5";
+  keys["policy.hidden"] = "8";
   SweepPlan plan = PlanSweep(keys,
                              {{"env.name", {"choice", "chain", "think"}},
+                              {"policy.kind", {"tabular", "mlp"}},
                               {"train.loss_agg", {"token-mean", "seq-mean-token-mean"}}},
                              2);
   Results one = RunSweep(plan, 1), three = RunSweep(plan, 3);
