@@ -72,6 +72,12 @@ expect_error "key 'env.false_negative'" run --env.false_negative=-0.1 --out "$T/
 expect_error "env.false_positive + env.false_negative" run --env.false_positive=0.5 --env.false_negative=0.5 --out "$T/out.h5"
 expect_error "did you mean 'random_walk'" run --env.drift=random_wlk --out "$T/out.h5"
 expect_error "env.max_length" sweep --env.name=think --grid env.max_required=2,20 --seeds 1 --out "$T/out.h5"
+# Issue 4: MLP keys.
+expect_error "key 'policy.hidden'" run --policy.kind=mlp --policy.hidden=0 --out "$T/out.h5"
+expect_error "key 'policy.layers'" run --policy.kind=mlp --policy.layers=3 --out "$T/out.h5"
+expect_error "key 'policy.activation'" run --policy.kind=mlp --policy.activation=sigmoid --out "$T/out.h5"
+expect_error "did you mean 'mlp'" run --policy.kind=mpl --out "$T/out.h5"
+expect_error "key 'optim.max_grad_norm'" run --optim.max_grad_norm=-1 --out "$T/out.h5"
 expect_error "unknown command" rnu
 expect_error "unknown topic" list estimaters
 expect_error "nothere.h5: cannot open" digest "$T/nothere.h5"
