@@ -29,16 +29,27 @@
 #include <vector>
 
 #include "policies/mlp.h"
+#include "policies/testing.h"
 #include "sim/rng.h"
 #include "sim/task.h"
 
 namespace advlab {
 namespace {
 
-class BenchTask : public Task {
+// Dense random features in [-1, 1) and a sparse prior, tabulated once.
+class BenchTask : public test_util::PolicyOnlyTask {
  public:
   BenchTask(int32_t states, int32_t actions, int32_t features)
-      : states_(states),
+      : PolicyOnlyTask(
+            states, actions, features,
+            [this](int32_t state, double* out) {
+              const double* x = x_.data() + static_cast<size_t>(state) * features_;
+              for (int32_t i = 0; i < features_; ++i) out[i] = x[i];
+            },
+            [this](int32_t state, double* logits) {
+              const double* p = prior_.data() + static_cast<size_t>(state) * actions_;
+              for (int32_t k = 0; k < actions_; ++k) logits[k] = p[k];
+            }),
         actions_(actions),
         features_(features),
         x_(static_cast<size_t>(states) * features),
@@ -49,39 +60,10 @@ class BenchTask : public Task {
     }
     for (size_t i = 0; i < prior_.size(); ++i) prior_[i] = (i % 5 == 0) ? 1.5 : 0.0;
   }
-  int32_t num_prompts() const override { return states_; }
-  int32_t num_states() const override { return states_; }
-  int32_t num_actions() const override { return actions_; }
-  int32_t max_length() const override { return 1; }
-  double difficulty(int32_t) const override { return 0.5; }
-  void InitialLogits(int32_t state, double* logits) const override {
-    const double* p = prior_.data() + static_cast<size_t>(state) * actions_;
-    for (int32_t k = 0; k < actions_; ++k) logits[k] = p[k];
-  }
-  int32_t feature_dim() const override { return features_; }
-  void Features(int32_t state, double* out) const override {
-    const double* x = x_.data() + static_cast<size_t>(state) * features_;
-    for (int32_t i = 0; i < features_; ++i) out[i] = x[i];
-  }
-  void Advance(int64_t) override {}
-  void DrawPrompts(int64_t, const Philox&, int, int32_t*) const override { std::abort(); }
-  void TrainingDistribution(std::vector<int32_t>*, std::vector<double>*) const override {
-    std::abort();
-  }
-  void Rollout(int64_t, const Philox&, Policy*, const int32_t*, int, int, Batch*) const override {
-    std::abort();
-  }
-  const std::vector<int32_t>& eval_prompts() const override { return eval_; }
-  double SuccessProbability(Policy*, int32_t) const override { std::abort(); }
-  void SuccessGradientTerms(Policy*, int32_t, double, GradientTerms*) const override {
-    std::abort();
-  }
-  int32_t FirstState(int32_t prompt) const override { return prompt; }
 
  private:
-  int32_t states_, actions_, features_;
+  int32_t actions_, features_;
   std::vector<double> x_, prior_;
-  std::vector<int32_t> eval_;
 };
 
 constexpr int kStates = 4096;

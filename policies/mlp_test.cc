@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "policies/tabular.h"
+#include "policies/testing.h"
 #include "sim/config.h"
 #include "sim/error.h"
 #include "sim/loop.h"
@@ -24,60 +25,30 @@
 namespace advlab {
 namespace {
 
-// A task that only has what a policy reads: states, actions, a prior and
-// feature vectors (dense, with some exact zeros to exercise the skipped terms).
-// Constructed directly, never registered.
-class StubTask : public Task {
+// Dense features with some exact zeros (to exercise the skipped terms) and a
+// varied prior, as pure functions of the state.
+class StubTask : public test_util::PolicyOnlyTask {
  public:
   StubTask(int32_t states, int32_t actions, int32_t features)
-      : states_(states), actions_(actions), features_(features) {}
-
-  int32_t num_prompts() const override { return states_; }
-  int32_t num_states() const override { return states_; }
-  int32_t num_actions() const override { return actions_; }
-  int32_t max_length() const override { return 1; }
-  double difficulty(int32_t) const override { return 0.5; }
-  void InitialLogits(int32_t state, double* logits) const override {
-    for (int32_t k = 0; k < actions_; ++k) logits[k] = 0.25 * ((state * 7 + k * 3) % 5) - 0.5;
-  }
-  int32_t feature_dim() const override { return features_; }
-  void Features(int32_t state, double* out) const override {
-    for (int32_t i = 0; i < features_; ++i) {
-      const uint32_t w =
-          Philox::Block(static_cast<uint32_t>(state), static_cast<uint32_t>(i), 0, 99, 1, 2).w[0];
-      out[i] = (i + state) % 4 == 3 ? 0.0 : 2.0 * U01(w) - 1.0;
-    }
-  }
-  void Advance(int64_t) override {}
-  void DrawPrompts(int64_t, const Philox&, int, int32_t*) const override { std::abort(); }
-  void TrainingDistribution(std::vector<int32_t>*, std::vector<double>*) const override {
-    std::abort();
-  }
-  void Rollout(int64_t, const Philox&, Policy*, const int32_t*, int, int, Batch*) const override {
-    std::abort();
-  }
-  const std::vector<int32_t>& eval_prompts() const override { return eval_; }
-  double SuccessProbability(Policy*, int32_t) const override { std::abort(); }
-  void SuccessGradientTerms(Policy*, int32_t, double, GradientTerms*) const override {
-    std::abort();
-  }
-  int32_t FirstState(int32_t prompt) const override { return prompt; }
-
- private:
-  int32_t states_, actions_, features_;
-  std::vector<int32_t> eval_;
+      : PolicyOnlyTask(
+            states, actions, features,
+            [features](int32_t state, double* out) {
+              for (int32_t i = 0; i < features; ++i) {
+                const uint32_t w = Philox::Block(static_cast<uint32_t>(state),
+                                                 static_cast<uint32_t>(i), 0, 99, 1, 2)
+                                       .w[0];
+                out[i] = (i + state) % 4 == 3 ? 0.0 : 2.0 * U01(w) - 1.0;
+              }
+            },
+            [actions](int32_t state, double* logits) {
+              for (int32_t k = 0; k < actions; ++k) {
+                logits[k] = 0.25 * ((state * 7 + k * 3) % 5) - 0.5;
+              }
+            }) {}
 };
 
 Batch MakeBatch(const std::vector<std::pair<int, int>>& state_token) {
-  Batch b;
-  b.Clear();
-  for (auto [s, a] : state_token) {
-    b.state.push_back(s);
-    b.token.push_back(a);
-    b.logprob.push_back(0);
-    b.token_begin.push_back(static_cast<int32_t>(b.token.size()));
-  }
-  return b;
+  return test_util::MakeTokenBatch(state_token);
 }
 
 MlpPolicy::Options Opts(int hidden, int layers, MlpPolicy::Activation act, double init_scale,

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "policies/optim.h"
+#include "policies/testing.h"
 
 namespace advlab {
 namespace {
@@ -25,15 +26,7 @@ long double Objective(const std::vector<double>& z, int K, const Batch& b, const
 }
 
 Batch MakeBatch(const std::vector<std::pair<int, int>>& state_token) {
-  Batch b;
-  b.Clear();
-  for (auto [s, a] : state_token) {
-    b.state.push_back(s);
-    b.token.push_back(a);
-    b.logprob.push_back(0);
-    b.token_begin.push_back(static_cast<int32_t>(b.token.size()));
-  }
-  return b;
+  return test_util::MakeTokenBatch(state_token);
 }
 
 TEST(TabularTest, GradientMatchesCentralFiniteDifferences) {

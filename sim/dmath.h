@@ -190,9 +190,19 @@ ADVLAB_HD ADVLAB_FORCEINLINE double LogSpecial(double x, double y) {
   return y;
 }
 
-}  // namespace detail
+// The reduction shared by Exp and Tanh: x = n ln2 + r + r_err (Cody-Waite; n =
+// rint(x / ln2) by the magic add, t = n + kRoundMagic kept for Pow2FromMagic) and
+// the pieces of exp(r) = 1 + r + half_rh2 + tail: r = rh + rl with rh of 26 bits
+// (Veltkamp split), so rh^2/2 is exact; tail = (rh rl + rl^2/2) + r^3 q3(r),
+// q3(r) = sum_{k=3..14} r^(k-3)/k! by Estrin's scheme, small enough that its
+// rounding errors are far below an ulp of the result. r_err is the rounding
+// error of r (exact when |hi| >= |lo|; otherwise r is tiny and it does not
+// matter): exp(r + r_err) ~= exp(r) + r_err exp(r).
+struct ExpReduction {
+  double t, n, r, r_err, half_rh2, tail;
+};
 
-ADVLAB_HD ADVLAB_FORCEINLINE double Exp(double x) {
+ADVLAB_HD ADVLAB_FORCEINLINE ExpReduction ReduceExp(double x) {
   // Taylor coefficients 1/k!, k = 3..14, correctly rounded.
   constexpr double kC3 = 0x1.5555555555555p-3;
   constexpr double kC4 = 0x1.5555555555555p-5;
@@ -206,6 +216,30 @@ ADVLAB_HD ADVLAB_FORCEINLINE double Exp(double x) {
   constexpr double kC12 = 0x1.1eed8eff8d898p-29;
   constexpr double kC13 = 0x1.6124613a86d09p-33;
   constexpr double kC14 = 0x1.93974a8c07c9dp-37;
+  ExpReduction e;
+  e.t = x * kInvLn2 + kRoundMagic;
+  e.n = e.t - kRoundMagic;                    // rint(x / ln2)
+  const double hi = x - e.n * kLn2Hi;         // exact
+  const double lo = e.n * kLn2Lo;
+  e.r = hi - lo;                              // |r| <= ~0.347
+  e.r_err = (hi - e.r) - lo;
+  const double r = e.r;
+  const double rh = SplitHigh(r);
+  const double rl = r - rh;
+  e.half_rh2 = 0.5 * (rh * rh);
+  const double r2 = r * r;
+  const double r4 = r2 * r2;
+  const double r8 = r4 * r4;
+  const double q3 = ((kC3 + kC4 * r) + (kC5 + kC6 * r) * r2) +
+                    ((kC7 + kC8 * r) + (kC9 + kC10 * r) * r2) * r4 +
+                    ((kC11 + kC12 * r) + (kC13 + kC14 * r) * r2) * r8;
+  e.tail = (rh * rl + 0.5 * (rl * rl)) + (r2 * r) * q3;
+  return e;
+}
+
+}  // namespace detail
+
+ADVLAB_HD ADVLAB_FORCEINLINE double Exp(double x) {
   using detail::kRoundMagic;
 
   // Clamp |x| to 746 (exp(746) overflows, exp(-746) underflows, both naturally
@@ -224,29 +258,9 @@ ADVLAB_HD ADVLAB_FORCEINLINE double Exp(double x) {
     const uint64_t clamp = (uint64_t{0} - ((kBoundBits - abs_bits) >> 63)) & ~is_nan;
     x = FromBits((bits & ~clamp) | (((bits & ~kAbsMask) | kBoundBits) & clamp));
   }
-  const double t = x * detail::kInvLn2 + kRoundMagic;
-  const double n = t - kRoundMagic;          // rint(x / ln2), |n| <= 1076
-  const double hi = x - n * detail::kLn2Hi;  // exact
-  const double lo = n * detail::kLn2Lo;
-  const double r = hi - lo;  // |r| <= ~0.347
-  // Rounding error of r (exact when |hi| >= |lo|; otherwise r is tiny and the
-  // error does not matter). exp(r + r_err) ~= exp(r) + r_err * exp(r).
-  const double r_err = (hi - r) - lo;
-
-  // r^2/2 exactly: r = rh + rl with rh of 26 bits (Veltkamp split), rh*rh exact.
-  const double rh = detail::SplitHigh(r);
-  const double rl = r - rh;
-  const double half_rh2 = 0.5 * (rh * rh);
-  // exp(r) - 1 - r - rh^2/2 = (rh*rl + rl^2/2) + r^3 * q3(r): small, so its
-  // rounding errors are far below an ulp of the result.
-  // q3(r) = sum_{k=3..14} r^(k-3)/k!, Estrin's scheme (short dependency chains).
-  const double r2 = r * r;
-  const double r4 = r2 * r2;
-  const double r8 = r4 * r4;
-  const double q3 = ((kC3 + kC4 * r) + (kC5 + kC6 * r) * r2) +
-                    ((kC7 + kC8 * r) + (kC9 + kC10 * r) * r2) * r4 +
-                    ((kC11 + kC12 * r) + (kC13 + kC14 * r) * r2) * r8;
-  const double tail = (rh * rl + 0.5 * (rl * rl)) + (r2 * r) * q3;
+  const detail::ExpReduction red = detail::ReduceExp(x);  // |n| <= 1076
+  const double n = red.n, r = red.r, r_err = red.r_err;
+  const double half_rh2 = red.half_rh2, tail = red.tail;
 
   // 1 + r + rh^2/2 as s2 + (e1 + e2) by two Fast2Sums (|1| >= |r|, s1 >= rh^2/2),
   // so the only rounding of size 1/2 ulp is the last addition.
@@ -293,21 +307,8 @@ ADVLAB_HD inline double Log1p(double x) {
 
 ADVLAB_HD ADVLAB_FORCEINLINE double Tanh(double x) {
   // 1/k!, k = 3..14, as in Exp.
-  constexpr double kC3 = 0x1.5555555555555p-3;
-  constexpr double kC4 = 0x1.5555555555555p-5;
-  constexpr double kC5 = 0x1.1111111111111p-7;
-  constexpr double kC6 = 0x1.6c16c16c16c17p-10;
-  constexpr double kC7 = 0x1.a01a01a01a01ap-13;
-  constexpr double kC8 = 0x1.a01a01a01a01ap-16;
-  constexpr double kC9 = 0x1.71de3a556c734p-19;
-  constexpr double kC10 = 0x1.27e4fb7789f5cp-22;
-  constexpr double kC11 = 0x1.ae64567f544e4p-26;
-  constexpr double kC12 = 0x1.1eed8eff8d898p-29;
-  constexpr double kC13 = 0x1.6124613a86d09p-33;
-  constexpr double kC14 = 0x1.93974a8c07c9dp-37;
   constexpr uint64_t kSignMask = 0x8000000000000000ULL;
   constexpr uint64_t kBoundBits = 0x403319999999999aULL;  // 19.1
-  using detail::kRoundMagic;
 
   const uint64_t bits = AsBits(x);
   const uint64_t sign = bits & kSignMask;
@@ -321,24 +322,11 @@ ADVLAB_HD ADVLAB_FORCEINLINE double Tanh(double x) {
 
   // Reduction as in Exp: 2a = n ln2 + r + r_err.
   const double y = 2.0 * a;  // exact
-  const double t = y * detail::kInvLn2 + kRoundMagic;
-  const double n = t - kRoundMagic;          // 0 <= n <= 55
-  const double hi = y - n * detail::kLn2Hi;  // exact
-  const double lo = n * detail::kLn2Lo;
-  const double r = hi - lo;  // |r| <= ~0.347
-  const double r_err = (hi - r) - lo;
+  const detail::ExpReduction red = detail::ReduceExp(y);  // 0 <= n <= 55
+  const double t = red.t, r = red.r, r_err = red.r_err;
+  const double half_rh2 = red.half_rh2, tail = red.tail;
   // expm1(r + r_err) = s1 + p_lo: r + rh^2/2 by a Fast2Sum (|r| >= r^2/2, rh^2
   // exact), the rest (Exp's tail, r_err * exp(r)) is small.
-  const double rh = detail::SplitHigh(r);
-  const double rl = r - rh;
-  const double half_rh2 = 0.5 * (rh * rh);
-  const double r2 = r * r;
-  const double r4 = r2 * r2;
-  const double r8 = r4 * r4;
-  const double q3 = ((kC3 + kC4 * r) + (kC5 + kC6 * r) * r2) +
-                    ((kC7 + kC8 * r) + (kC9 + kC10 * r) * r2) * r4 +
-                    ((kC11 + kC12 * r) + (kC13 + kC14 * r) * r2) * r8;
-  const double tail = (rh * rl + 0.5 * (rl * rl)) + (r2 * r) * q3;
   const double s1 = r + half_rh2;
   const double e1 = (r - s1) + half_rh2;
   const double p_lo = e1 + (tail + r_err * (1.0 + r));
