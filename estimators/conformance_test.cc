@@ -4,7 +4,10 @@
 // binary groups, shift invariance, and no heap allocation once warm.
 //
 // Dynamic estimators (state across steps) are allowed: every property below uses
-// fresh instances from make(), except the allocation check, which warms one up.
+// fresh instances from make(), except the allocation check, which warms one up,
+// and the purity check, which feeds one instance several batches: an estimator
+// that keeps state must say so in kStateful, and is then checked for replay
+// determinism instead (fresh instances fed the same batches agree bit for bit).
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -24,7 +27,10 @@
 #include "estimators/testing.h"
 
 #include "sim/batch.h"
+#include "sim/config.h"
 #include "sim/estimator.h"
+#include "sim/policy.h"
+#include "sim/task.h"
 
 // ---- heap-allocation counter (replaces the global operator new) ---------------
 // Counts only while g_count_allocations is set, i.e. around one Compute call.
@@ -88,10 +94,30 @@ class EstimatorConformance : public testing::TestWithParam<std::string> {
     EXPECT_NE(e, nullptr);
     return *e;
   }
+  // A fresh instance, bound as in training. Estimators that read the exact
+  // oracle (needs_task) get a real `choice` task with a pool larger than any
+  // batch here (prompt = group index) and its tabular policy; the others stay
+  // unbound, as in `advlab advantage`.
+  std::unique_ptr<Estimator> Make() const {
+    std::unique_ptr<Estimator> e = entry().make();
+    if (entry().needs_task) {
+      if (!task_) {
+        config_ = Config::Resolve({{"env.name", "choice"}, {"env.prompts", "64"}});
+        task_ = TaskRegistry::Get().Find("choice")->make(config_, 3);
+        policy_ = PolicyRegistry::Get().Find("tabular")->make(config_, *task_);
+      }
+      e->Bind(EstimatorContext{&config_, task_.get(), policy_.get(), 0.0, 0.0});
+    }
+    return e;
+  }
+  mutable Config config_;
+  mutable std::unique_ptr<Task> task_;
+  mutable std::unique_ptr<Policy> policy_;
+
   // Advantages of a fresh instance on `groups`.
   std::vector<double> Run(const Groups& groups) const {
     Batch batch = MakeBatch(groups);
-    entry().make()->Compute(&batch);
+    Make()->Compute(&batch);
     EXPECT_EQ(batch.advantage.size(), batch.reward.size());
     return batch.advantage;
   }
@@ -110,7 +136,7 @@ TEST_P(EstimatorConformance, EntryIsWellFormed) {
 TEST_P(EstimatorConformance, FillsEveryRolloutWithFiniteValues) {
   Batch batch = MakeBatch(kMixed);
   batch.advantage.assign(3, std::nan(""));  // stale, wrong size: must be resized
-  entry().make()->Compute(&batch);
+  Make()->Compute(&batch);
   ASSERT_EQ(batch.advantage.size(), static_cast<size_t>(batch.num_rollouts()));
   for (int r = 0; r < batch.num_rollouts(); ++r) {
     EXPECT_TRUE(std::isfinite(batch.advantage[r])) << "rollout " << r;
@@ -120,7 +146,7 @@ TEST_P(EstimatorConformance, FillsEveryRolloutWithFiniteValues) {
 TEST_P(EstimatorConformance, WritesOnlyTheAdvantage) {
   Batch batch = MakeBatch(kMixed);
   const Batch before = batch;
-  entry().make()->Compute(&batch);
+  Make()->Compute(&batch);
   EXPECT_EQ(batch.prompt, before.prompt);
   EXPECT_EQ(batch.group_begin, before.group_begin);
   EXPECT_EQ(batch.token_begin, before.token_begin);
@@ -164,7 +190,11 @@ TEST_P(EstimatorConformance, GroupOrderOnlyPermutes) {
   for (const std::vector<size_t>& perm : orders) {
     Groups permuted;
     for (size_t g : perm) permuted.push_back(kMixed[g]);
-    const std::vector<double> a = Run(permuted);
+    // Each group keeps its prompt (a prompt-dependent baseline must follow it).
+    Batch batch = MakeBatch(permuted);
+    for (size_t k = 0; k < perm.size(); ++k) batch.prompt[k] = static_cast<int32_t>(perm[k]);
+    Make()->Compute(&batch);
+    const std::vector<double>& a = batch.advantage;
     size_t r = 0;
     for (size_t g : perm) {
       for (size_t i = 0; i < kMixed[g].size(); ++i, ++r) {
@@ -176,19 +206,94 @@ TEST_P(EstimatorConformance, GroupOrderOnlyPermutes) {
   }
 }
 
+// Estimators that keep state across Compute calls (a running baseline, ...):
+// calling one twice on the same batch legitimately gives different advantages.
+const std::set<std::string> kStateful = {
+    // Running per-prompt (or global) mean of past rewards, updated every call.
+    "ema_baseline",
+};
+
+Groups RandomGroups(std::mt19937_64& rng, int count) {
+  Groups groups;
+  for (int g = 0; g < count; ++g) {
+    groups.push_back(std::vector<double>(1 + rng() % 6, 0.0));
+    for (double& v : groups.back()) v = static_cast<double>(rng() % 5) * 0.25;
+  }
+  return groups;
+}
+
+// A stateless estimator is a pure function of the batch: one instance gives the
+// same bits as a fresh one, whatever it computed before. A stateful one (listed
+// in kStateful) must instead replay: two fresh instances fed the same sequence
+// of batches give the same bits at every step.
+TEST_P(EstimatorConformance, IsPureOrReplaysWhenStateful) {
+  std::mt19937_64 rng(5);
+  std::vector<Groups> steps = {kMixed};
+  for (int t = 0; t < 3; ++t) steps.push_back(RandomGroups(rng, 5));
+  steps.push_back(kMixed);
+  if (kStateful.count(GetParam()) == 0) {
+    std::unique_ptr<Estimator> reused = Make();
+    for (size_t t = 0; t < steps.size(); ++t) {
+      Batch batch = MakeBatch(steps[t]);
+      reused->Compute(&batch);
+      const std::vector<double> fresh = Run(steps[t]);
+      ASSERT_EQ(batch.advantage.size(), fresh.size());
+      for (size_t i = 0; i < fresh.size(); ++i) {
+        EXPECT_EQ(std::bit_cast<uint64_t>(batch.advantage[i]), std::bit_cast<uint64_t>(fresh[i]))
+            << "step " << t << " rollout " << i
+            << ": state kept across calls; list the estimator in kStateful if intended";
+      }
+    }
+  } else {
+    std::unique_ptr<Estimator> x = Make(), y = Make();
+    for (size_t t = 0; t < steps.size(); ++t) {
+      Batch bx = MakeBatch(steps[t]), by = MakeBatch(steps[t]);
+      x->Compute(&bx);
+      y->Compute(&by);
+      ASSERT_EQ(bx.advantage.size(), by.advantage.size());
+      for (size_t i = 0; i < bx.advantage.size(); ++i) {
+        EXPECT_EQ(std::bit_cast<uint64_t>(bx.advantage[i]),
+                  std::bit_cast<uint64_t>(by.advantage[i]))
+            << "step " << t << " rollout " << i;
+      }
+    }
+  }
+}
+
+// Group estimators whose all-equal groups legitimately get a non-zero advantage.
+// They must still give every rollout of every all-equal binary group one and
+// the same value (a batch constant, no per-group leak).
+const std::set<std::string> kZeroSignalLeaks = {
+    // Batch-wide token-weighted whitening of the centred rewards: a zero-variance
+    // group gets -m/std, m the batch's token-weighted mean of the centred values,
+    // non-zero when lengths differ or a singleton passes its raw reward
+    // (estimators.md §2.8, §11.5; S2 gives +0.038458).
+    "reinforce_pp_baseline",
+};
+
 TEST_P(EstimatorConformance, AllEqualBinaryGroupIsExactlyZero) {
   if (!entry().needs_groups) GTEST_SKIP() << "not a group estimator";
+  const bool leaks = kZeroSignalLeaks.count(GetParam()) > 0;
   Groups groups = kMixed;
   for (int size : {2, 4, 8, 16}) {
     groups.push_back(std::vector<double>(static_cast<size_t>(size), 1.0));
     groups.push_back(std::vector<double>(static_cast<size_t>(size), 0.0));
   }
   const std::vector<double> a = Run(groups);
+  bool have_first = false;
+  double first = 0.0;
   size_t r = 0;
   for (size_t g = 0; g < groups.size(); ++g) {
     for (size_t i = 0; i < groups[g].size(); ++i, ++r) {
-      if (IsBinaryAllEqual(groups[g])) {
+      if (!IsBinaryAllEqual(groups[g])) continue;
+      if (!leaks) {
         EXPECT_EQ(a[r], 0.0) << "group " << g << " rollout " << i;
+      } else if (!have_first) {
+        have_first = true;
+        first = a[r];
+      } else {
+        EXPECT_EQ(a[r], first) << "group " << g << " rollout " << i
+                               << ": zero-variance groups must share one batch constant";
       }
     }
   }
@@ -201,6 +306,13 @@ TEST_P(EstimatorConformance, AllEqualBinaryGroupIsExactlyZero) {
 // turn ~1e-16 of rounding into ~1e-10 (the §12.5 [0.3]*7 trap, not a leak).
 const std::set<std::string> kNotShiftInvariant = {
     // Add a group estimator here only with a reason (e.g. a rule on R != 0).
+    // alpha = N / #{R_i != 0} over the batch: a shift changes which rewards are
+    // zero, so it rescales every group (estimators.md §2.10).
+    "gpg",
+    // A singleton's centred value is its raw reward (mu = 0) and enters the
+    // batch-wide whitening, so shifting it moves every advantage; without
+    // singletons it is shift-invariant (static_test.cc checks that).
+    "reinforce_pp_baseline",
 };
 
 TEST_P(EstimatorConformance, GroupAdvantagesAreShiftInvariant) {
@@ -241,7 +353,7 @@ TEST_P(EstimatorConformance, ComputeIsAllocationFreeAfterWarmUp) {
     for (double& v : x) v = static_cast<double>(rng() % 2);
   }
   Batch batch = MakeBatch(groups);
-  std::unique_ptr<Estimator> estimator = entry().make();
+  std::unique_ptr<Estimator> estimator = Make();
   estimator->Compute(&batch);
   estimator->Compute(&batch);
   for (double& v : batch.reward) v = static_cast<double>(rng() % 2);  // a new step
@@ -265,6 +377,14 @@ INSTANTIATE_TEST_SUITE_P(
       }
       return id;
     });
+
+TEST(EstimatorConformanceLists, NameRegisteredEstimators) {
+  for (const std::set<std::string>* list : {&kStateful, &kZeroSignalLeaks, &kNotShiftInvariant}) {
+    for (const std::string& name : *list) {
+      EXPECT_NE(EstimatorRegistry::Get().Find(name), nullptr) << name << " is not registered";
+    }
+  }
+}
 
 TEST(EstimatorRegistryContents, HasTheVerlBasics) {
   for (const char* name : {"reinforce", "grpo", "dr_grpo", "rloo"}) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "analysis/summary.h"
+#include "experiments/advantage.h"
 #include "experiments/h5io.h"
 #include "experiments/options.h"
 #include "experiments/sweep.h"
@@ -29,6 +30,8 @@ constexpr char kUsage[] =
     "                 [--threads T] --out FILE.h5 [--force]\n"
     "  advlab analyze FILE.h5 [--metric accuracy] [--threshold 0.8] [--csv]\n"
     "  advlab digest  FILE.h5\n"
+    "  advlab advantage --estimator NAME|all [--group-size G] [--lengths FILE] [--json]\n"
+    "                 (rewards on stdin, one group per line -> advantages)\n"
     "  advlab list    envs|estimators|policies|optimizers|keys\n"
     "  advlab version\n"
     "\n"
@@ -136,6 +139,7 @@ int Main(int argc, char** argv) {
   if (cmd == "run") return RunOrSweep(rest, false);
   if (cmd == "sweep") return RunOrSweep(rest, true);
   if (cmd == "analyze") return Analyze(rest);
+  if (cmd == "advantage") return AdvantageCommand(rest, std::cin, std::cout);
   if (cmd == "digest") {
     if (rest.size() != 1) throw UserError("digest: exactly one FILE.h5 expected");
     std::printf("%s  %s\n", DigestResultsFile(rest[0]).c_str(), rest[0].c_str());
@@ -153,7 +157,7 @@ int Main(int argc, char** argv) {
     for (const auto& kv : BuildProvenance()) std::printf("  %s: %s\n", kv.first.c_str(), kv.second.c_str());
     return 0;
   }
-  std::string hint = ClosestName(cmd, {"run", "sweep", "analyze", "digest", "list", "version", "help"});
+  std::string hint = ClosestName(cmd, {"run", "sweep", "analyze", "advantage", "digest", "list", "version", "help"});
   throw UserError("unknown command '" + cmd + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
                   "; run `advlab help`");
 }

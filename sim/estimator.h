@@ -16,9 +16,32 @@
 
 namespace advlab {
 
+class Policy;
+class Task;
+
+class Config;
+
+// What an estimator may read besides the batch: the run's resolved config (its
+// own keys, e.g. estimator.ema_beta), the task's exact oracle, the current
+// (sampling) policy and the verifier's noise rates. Bound once per run; unbound
+// (all null) in `advlab advantage`, where estimators use their defaults.
+struct EstimatorContext {
+  const Config* config = nullptr;
+  Task* task = nullptr;
+  Policy* policy = nullptr;
+  double false_positive = 0.0;
+  double false_negative = 0.0;
+};
+
 class Estimator {
  public:
   virtual ~Estimator() = default;
+  // Called once before training (estimators that read the oracle keep it).
+  virtual void Bind(const EstimatorContext& context) {}
+  // A copy with the same state, for computations that must not advance it
+  // (the exact-gradient diagnostics' extra batches). Estimators that keep no
+  // state across calls return nullptr: they can be used as they are.
+  virtual std::unique_ptr<Estimator> Clone() const { return nullptr; }
   // Writes batch->advantage[r] for every rollout r (resizing it to the number of
   // rollouts) from the rewards, groups and lengths of the batch.
   virtual void Compute(Batch* batch) = 0;
@@ -31,6 +54,9 @@ struct EstimatorEntry {
   // a training config with train.group_size = 1 is then rejected as a mistake.
   bool needs_groups = false;
   std::function<std::unique_ptr<Estimator>()> make;
+  // True when Compute needs a bound task and policy (exact-oracle baselines):
+  // such estimators cannot run on bare rewards (`advlab advantage`).
+  bool needs_task = false;
 };
 
 using EstimatorRegistry = Registry<EstimatorEntry>;

@@ -151,6 +151,8 @@ void InitRun(const RunConfig& rc, RunState* st) {
   st->optimizer =
       OptimizerRegistry::Get().Find(c.Str("optim.name"))->make(c, st->policy->num_params());
   st->estimator = EstimatorRegistry::Get().Find(c.Str("estimator.name"))->make();
+  st->estimator->Bind(EstimatorContext{&rc.config, st->task.get(), st->policy.get(),
+                                       rc.false_positive, rc.false_negative});
   st->grad.Init(st->policy->num_params(), st->policy->grad_block_size());
   st->prompts.assign(rc.batch_prompts, 0);
 
@@ -194,11 +196,9 @@ void SampleBatch(const RunConfig& rc, RunState* st, const Philox& rng, int64_t s
   }
 }
 
-StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGrad* grad) {
-  // Diagnostic batches call this too: static estimators keep no state, so the
-  // extra calls change nothing (dynamic estimators will need a side-effect-free
-  // path here).
-  st->estimator->Compute(batch);
+StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGrad* grad,
+                       Estimator* estimator) {
+  (estimator != nullptr ? estimator : st->estimator.get())->Compute(batch);
   // Loss coefficients: loss = sum_t coef_t * log pi(token_t), coef = -A * w_t
   // (sim/loss.h).
   const int R = batch->num_rollouts();
@@ -340,7 +340,11 @@ void DiagnosedStep(const RunConfig& rc, RunState* st) {
   for (int j = 0; j < S; ++j) {
     const Philox rng(rc.seed | (static_cast<uint64_t>(j + 1) << 32));
     SampleBatch(rc, st, rng, st->step, &st->diag_batch);
-    LossGradient(rc, st, &st->diag_batch, &st->diag_grad);
+    // A stateful estimator works on a copy: the diagnostics must not advance
+    // the state training goes on with.
+    // (Step runs the same LossGradient on the original after the samples.)
+    std::unique_ptr<Estimator> copy = st->estimator->Clone();
+    LossGradient(rc, st, &st->diag_batch, &st->diag_grad, copy.get());
     ToDense(st->diag_grad, -1.0, &est);  // ascent direction
     double err = 0.0;
     for (size_t i = 0; i < n; ++i) {

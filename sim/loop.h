@@ -116,9 +116,11 @@ void Step(const RunConfig& rc, RunState* state);
 // `batch`, at the current parameters.
 void SampleBatch(const RunConfig& rc, RunState* state, const Philox& rng, int64_t step,
                  Batch* batch);
-// Steps 3-5 up to the gradient: advantages, loss coefficients and the loss
-// gradient of `batch` into `grad` (cleared first). Returns the batch statistics.
-StepStats LossGradient(const RunConfig& rc, RunState* state, Batch* batch, SparseGrad* grad);
+// Steps 3-5 up to the gradient: advantages (by `estimator`, default the run's),
+// loss coefficients and the loss gradient of `batch` into `grad` (cleared
+// first). Returns the batch statistics.
+StepStats LossGradient(const RunConfig& rc, RunState* state, Batch* batch, SparseGrad* grad,
+                       Estimator* estimator = nullptr);
 // Exact gradient of the training objective J at the current step and parameters
 // (dense, ascent direction).
 void ExactObjectiveGradient(const RunConfig& rc, RunState* state, std::vector<double>* out);

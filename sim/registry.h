@@ -14,7 +14,8 @@
 
 namespace advlab {
 
-// Levenshtein distance, for "did you mean" suggestions.
+// Edit distance with adjacent swaps (optimal string alignment), for "did you
+// mean" suggestions.
 int EditDistance(const std::string& a, const std::string& b);
 // The closest of `candidates` to `name`, or "" when none is reasonably close.
 std::string ClosestName(const std::string& name, const std::vector<std::string>& candidates);

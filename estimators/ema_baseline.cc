@@ -1,0 +1,93 @@
+#include "estimators/ema_baseline.h"
+
+#include <algorithm>
+#include <memory>
+#include <span>
+
+#include "estimators/group_stats.h"
+#include "sim/check.h"
+#include "sim/config.h"
+#include "sim/error.h"
+
+namespace advlab {
+
+ADVLAB_REGISTER_KEY(estimator_ema_beta,
+                    KeySpec{"estimator.ema_beta", KeyType::kFloat, "0.9",
+                            "ema_baseline: decay of the running baseline, b <- beta b + "
+                            "(1 - beta) group mean, in [0, 1)",
+                            0.0, 1.0, false, {}, {}, true});
+ADVLAB_REGISTER_KEY(estimator_ema_scope,
+                    KeySpec{"estimator.ema_scope", KeyType::kString, "prompt",
+                            "ema_baseline: one running baseline per prompt (prompt) or one for "
+                            "all prompts (global)",
+                            -1e300, 1e300, false, {"prompt", "global"}, {}});
+
+EmaBaselineEstimator::EmaBaselineEstimator(double beta, EmaScope scope)
+    : beta_(beta), scope_(scope) {
+  ADVLAB_CHECK(beta >= 0.0 && beta < 1.0);
+}
+
+EmaScope EmaBaselineEstimator::ParseScope(const std::string& text) {
+  if (text == "prompt") return EmaScope::kPrompt;
+  if (text == "global") return EmaScope::kGlobal;
+  throw UserError("key 'estimator.ema_scope': unknown value '" + text +
+                  "'; allowed: prompt, global");
+}
+
+void EmaBaselineEstimator::Bind(const EstimatorContext& context) {
+  ADVLAB_CHECK(seen_.empty());  // before any Compute: the state is still empty
+  if (context.config == nullptr) return;
+  const double beta = context.config->Float("estimator.ema_beta");
+  ADVLAB_CHECK(beta >= 0.0 && beta < 1.0);  // the key's range
+  beta_ = beta;
+  scope_ = ParseScope(context.config->Str("estimator.ema_scope"));
+}
+
+size_t EmaBaselineEstimator::Slot(int32_t prompt) const {
+  if (scope_ == EmaScope::kGlobal) return 0;
+  ADVLAB_CHECK_GE(prompt, 0);
+  return static_cast<size_t>(prompt);
+}
+
+bool EmaBaselineEstimator::HasBaseline(int32_t prompt) const {
+  const size_t s = Slot(prompt);
+  return s < seen_.size() && seen_[s] != 0;
+}
+
+double EmaBaselineEstimator::Baseline(int32_t prompt) const {
+  ADVLAB_CHECK(HasBaseline(prompt));
+  return baseline_[Slot(prompt)];
+}
+
+void EmaBaselineEstimator::Compute(Batch* batch) {
+  ADVLAB_CHECK(batch != nullptr);
+  const Batch& b = *batch;
+  int g = 0;  // ForEachGroup visits the groups in order
+  ForEachGroup(batch, [this, &b, &g](std::span<const double> rewards, double* adv) {
+    const int32_t prompt = b.prompt[g++];
+    if (rewards.empty()) return;  // no rollouts: nothing observed, no update
+    const double mean = GroupMean(rewards);
+    const size_t s = Slot(prompt);
+    if (s >= seen_.size()) {
+      // Grow geometrically so that a run allocates O(log prompts) times.
+      const size_t size = std::max(s + 1, 2 * seen_.size());
+      seen_.resize(size, 0);
+      baseline_.resize(size, 0.0);
+    }
+    if (seen_[s] == 0) {
+      seen_[s] = 1;
+      baseline_[s] = mean;  // first observation: the group's own mean
+    }
+    const double baseline = baseline_[s];
+    for (size_t i = 0; i < rewards.size(); ++i) adv[i] = rewards[i] - baseline;
+    baseline_[s] = beta_ * baseline + (1.0 - beta_) * mean;
+  });
+}
+
+ADVLAB_REGISTER_ESTIMATOR(
+    ema_baseline, "ema_baseline",
+    "REINFORCE with a running baseline: A = R - b_p, then b_p <- beta b_p + (1 - beta) group "
+    "mean (stateful; estimator.ema_beta, estimator.ema_scope)",
+    false, [] { return std::make_unique<EmaBaselineEstimator>(); });
+
+}  // namespace advlab

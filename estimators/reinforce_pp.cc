@@ -1,0 +1,80 @@
+#include "estimators/reinforce_pp.h"
+
+#include <cmath>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "estimators/group_stats.h"
+#include "sim/check.h"
+#include "sim/error.h"
+
+namespace advlab {
+namespace {
+
+// verl masked_whiten of the per-rollout values in batch->advantage, each
+// broadcast over its rollout's tokens; in place. `name` prefixes the error.
+void TokenWeightedWhitenInPlace(Batch* batch, const char* name) {
+  const Batch& b = *batch;
+  std::vector<double>& c = batch->advantage;
+  const int rollouts = b.num_rollouts();
+  ADVLAB_CHECK_EQ(b.token_begin.size(), static_cast<size_t>(rollouts) + 1);
+  ADVLAB_CHECK_EQ(c.size(), static_cast<size_t>(rollouts));
+
+  double n = 0.0, weighted = 0.0;
+  for (int r = 0; r < rollouts; ++r) {
+    const double len = static_cast<double>(b.length(r));
+    n += len;
+    weighted += len * c[r];
+  }
+  if (n < 2.0) {
+    throw UserError(std::string(name) +
+                    (n == 1.0 ? ": the batch has a single valid token"
+                              : ": the batch has no valid token") +
+                    "; whitening needs at least 2");
+  }
+  const double mean = weighted / (n + ReinforcePlusPlusEstimator::kEpsilon);
+  double ss = 0.0;
+  for (int r = 0; r < rollouts; ++r) {
+    const double d = c[r] - mean;
+    ss += static_cast<double>(b.length(r)) * (d * d);
+  }
+  const double var = ss / (n + ReinforcePlusPlusEstimator::kEpsilon) * (n / (n - 1.0));
+  const double stddev = std::sqrt(var + ReinforcePlusPlusEstimator::kEpsilon);
+  for (int r = 0; r < rollouts; ++r) {
+    // verl multiplies by the mask: a rollout without tokens carries nothing.
+    c[r] = b.length(r) > 0 ? (c[r] - mean) / stddev : 0.0;
+  }
+}
+
+}  // namespace
+
+void ReinforcePlusPlusEstimator::Compute(Batch* batch) {
+  ADVLAB_CHECK(batch != nullptr);
+  if (subtract_group_mean_) {
+    ForEachGroup(batch, [](std::span<const double> rewards, double* adv) {
+      const size_t n = rewards.size();
+      const double mean = n > 1 ? GroupMean(rewards) : 0.0;  // verl: singleton mean 0
+      for (size_t i = 0; i < n; ++i) adv[i] = rewards[i] - mean;
+    });
+    TokenWeightedWhitenInPlace(batch, "reinforce_pp_baseline");
+  } else {
+    batch->advantage.assign(batch->reward.begin(), batch->reward.end());
+    TokenWeightedWhitenInPlace(batch, "reinforce_pp");
+  }
+}
+
+ADVLAB_REGISTER_ESTIMATOR(
+    reinforce_pp, "reinforce_pp",
+    "REINFORCE++ (gamma 1): A = R whitened over all valid tokens of the batch "
+    "(verl reinforce_plus_plus)",
+    false, [] { return std::make_unique<ReinforcePlusPlusEstimator>(false); });
+
+ADVLAB_REGISTER_ESTIMATOR(
+    reinforce_pp_baseline, "reinforce_pp_baseline",
+    "REINFORCE++-baseline: A = (R - group mean) whitened over all valid tokens of the batch "
+    "(verl reinforce_plus_plus_baseline)",
+    true, [] { return std::make_unique<ReinforcePlusPlusEstimator>(true); });
+
+}  // namespace advlab

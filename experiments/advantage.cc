@@ -1,0 +1,540 @@
+#include "experiments/advantage.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <system_error>
+
+#include "sim/check.h"
+#include "sim/error.h"
+#include "sim/estimator.h"
+#include "sim/registry.h"
+
+namespace advlab {
+
+const char kAdvantageUsage[] =
+    "usage: advlab advantage --estimator NAME|all [--group-size G] [--lengths FILE] [--json]\n"
+    "\n"
+    "Reads groups of rewards from stdin, one group per line, and prints the advantage\n"
+    "the estimator gives each rollout (the same Compute call as training).\n"
+    "\n"
+    "  --estimator NAME  a registered estimator (`advlab list estimators`), or `all`\n"
+    "                    for every estimator that runs on rewards alone\n"
+    "  --group-size G    require exactly G rewards on every line\n"
+    "  --lengths FILE    each rollout's length in tokens: same layout as stdin,\n"
+    "                    positive integers\n"
+    "  --json            one JSON object {\"estimator\": ..., \"advantages\": ...}\n"
+    "\n"
+    "Input: whitespace-separated finite decimals; `reward:length` gives a rollout's\n"
+    "length inline (default 1). Blank lines and lines starting with # are skipped.\n"
+    "\n"
+    "  $ printf '1 0 0 1\\n0 0 0 1\\n' | advlab advantage --estimator grpo\n";
+
+namespace {
+
+constexpr char kStdinName[] = "stdin";
+
+// One non-blank, non-comment line: its 1-based number and its tokens.
+struct DataLine {
+  int line = 0;
+  std::vector<std::string> tokens;
+};
+
+std::vector<DataLine> ReadDataLines(std::istream& in) {
+  std::vector<DataLine> lines;
+  std::string text;
+  int number = 0;
+  while (std::getline(in, text)) {
+    ++number;
+    std::istringstream words(text);  // splits on any whitespace, '\r' included
+    DataLine dl;
+    dl.line = number;
+    std::string word;
+    while (words >> word) dl.tokens.push_back(word);
+    if (dl.tokens.empty() || dl.tokens[0][0] == '#') continue;
+    lines.push_back(std::move(dl));
+  }
+  return lines;
+}
+
+std::string Where(const std::string& source, int line, int column) {
+  return source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
+}
+
+enum class NumberStatus { kOk, kNotNumber, kNotFinite };
+
+// A finite decimal (optional sign, digits, point, exponent); no hex, no inf/nan.
+NumberStatus ParseReward(const std::string& text, double* value) {
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  if (first != last && *first == '+') ++first;  // from_chars takes no '+'
+  if (first == last || *first == '+') return NumberStatus::kNotNumber;
+  const auto [ptr, ec] = std::from_chars(first, last, *value, std::chars_format::general);
+  if (ptr != last) return NumberStatus::kNotNumber;
+  if (ec == std::errc::result_out_of_range) {
+    // Overflow (1e999) or underflow (1e-999): strtod tells which.
+    *value = std::strtod(std::string(first, last).c_str(), nullptr);
+  } else if (ec != std::errc()) {
+    return NumberStatus::kNotNumber;
+  }
+  return std::isfinite(*value) ? NumberStatus::kOk : NumberStatus::kNotFinite;
+}
+
+enum class LengthStatus { kOk, kNotPositiveInteger, kTooLarge };
+
+// An integer >= 1 in plain digits, at most kMaxRolloutLength.
+LengthStatus ParseLength(const std::string& text, int* value) {
+  if (text.empty() || !std::all_of(text.begin(), text.end(), [](char c) {
+        return c >= '0' && c <= '9';
+      })) {
+    return LengthStatus::kNotPositiveInteger;
+  }
+  long long v = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec == std::errc::result_out_of_range) return LengthStatus::kTooLarge;
+  if (ec != std::errc() || ptr != text.data() + text.size()) return LengthStatus::kNotPositiveInteger;
+  if (v < 1) return LengthStatus::kNotPositiveInteger;
+  if (v > kMaxRolloutLength) return LengthStatus::kTooLarge;
+  *value = static_cast<int>(v);
+  return LengthStatus::kOk;
+}
+
+// The lengths file: per data line, the lengths (checked) and the line number.
+struct LengthLines {
+  std::vector<std::vector<int>> lengths;
+  std::vector<int> line;
+};
+
+LengthLines ReadLengthsFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) throw UserError(path + ": cannot open (--lengths)");
+  LengthLines out;
+  for (const DataLine& dl : ReadDataLines(file)) {
+    std::vector<int> row;
+    for (size_t c = 0; c < dl.tokens.size(); ++c) {
+      int v = 0;
+      switch (ParseLength(dl.tokens[c], &v)) {
+        case LengthStatus::kOk:
+          break;
+        case LengthStatus::kNotPositiveInteger:
+          throw UserError(Where(path, dl.line, static_cast<int>(c) + 1) + "'" + dl.tokens[c] +
+                          "' is not a length; allowed: an integer >= 1");
+        case LengthStatus::kTooLarge:
+          throw UserError(Where(path, dl.line, static_cast<int>(c) + 1) + "length '" +
+                          dl.tokens[c] + "' is above the limit " +
+                          std::to_string(kMaxRolloutLength));
+      }
+      row.push_back(v);
+    }
+    out.lengths.push_back(std::move(row));
+    out.line.push_back(dl.line);
+  }
+  return out;
+}
+
+std::string Plural(size_t n, const std::string& word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+// True when the entry's Compute needs a bound task (exact-oracle baselines). The
+// field is read only where EstimatorEntry has it.
+template <class Entry>
+bool NeedsTask(const Entry& entry) {
+  if constexpr (requires { entry.needs_task; }) {
+    return static_cast<bool>(entry.needs_task);
+  } else {
+    return false;
+  }
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+// "all" and every estimator that runs on rewards alone: what --estimator allows.
+std::vector<std::string> AllowedEstimators() {
+  std::vector<std::string> allowed = {"all"};
+  for (const auto& n : BareRewardEstimatorNames()) allowed.push_back(n);
+  return allowed;
+}
+
+// The estimators named by --estimator, in registry order for `all`.
+std::vector<std::string> ResolveEstimators(const std::string& name) {
+  const std::vector<std::string> allowed = AllowedEstimators();
+  if (name == "all") return BareRewardEstimatorNames();
+  const EstimatorEntry* entry = EstimatorRegistry::Get().Find(name);
+  if (entry == nullptr) {
+    const std::string hint = ClosestName(name, allowed);
+    throw UserError("--estimator: unknown estimator '" + name + "'" +
+                    (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+                    "; allowed: " + JoinNames(allowed));
+  }
+  if (NeedsTask(*entry)) {
+    throw UserError("--estimator: '" + name +
+                    "' needs a task's exact oracle and cannot run on bare rewards; allowed: " +
+                    JoinNames(allowed));
+  }
+  return {name};
+}
+
+// Training binds every estimator to its run before the first Compute; here there
+// is no run, so the context is the unbound one (all null: estimators use their
+// defaults). Done only where Estimator has Bind.
+template <class E>
+void BindUnbound(E& estimator) {
+  if constexpr (requires { estimator.Bind({}); }) estimator.Bind({});
+}
+
+// The advantages the registered estimator `name` gives the batch: a fresh
+// estimator and a copy of the batch, then Bind and Compute, as in training.
+std::vector<double> RunEstimator(const std::string& name, const Batch& batch) {
+  const EstimatorEntry* entry = EstimatorRegistry::Get().Find(name);
+  ADVLAB_CHECK(entry != nullptr);
+  Batch b = batch;
+  std::unique_ptr<Estimator> estimator = entry->make();
+  BindUnbound(*estimator);
+  estimator->Compute(&b);
+  ADVLAB_CHECK_EQ(b.advantage.size(), b.reward.size());
+  return b.advantage;
+}
+
+int ParseGroupSize(const std::string& text) {
+  int v = 0;
+  if (ParseLength(text, &v) != LengthStatus::kOk) {
+    throw UserError("--group-size: invalid value '" + text + "'; allowed: an integer from 1 to " +
+                    std::to_string(kMaxRolloutLength));
+  }
+  return v;
+}
+
+// ---- output -------------------------------------------------------------------
+
+std::string FormatFixed(double a) {
+  if (std::isnan(a)) return "nan";
+  if (std::isinf(a)) return a > 0 ? "inf" : "-inf";
+  if (a == 0.0) a = 0.0;  // no "-0.000000" for an exact zero
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.6f", a);
+  return buf;
+}
+
+std::string FormatJsonNumber(double a) {
+  if (!std::isfinite(a)) return "null";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.17g", a);
+  return buf;
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+// [[a, b, ...], [...]]: one inner list per group.
+std::string JsonGroups(const Batch& batch, const std::vector<double>& adv) {
+  std::string s = "[";
+  for (int g = 0; g < batch.num_groups(); ++g) {
+    s += g == 0 ? "[" : ", [";
+    for (int r = batch.group_begin[g]; r < batch.group_begin[g + 1]; ++r) {
+      if (r > batch.group_begin[g]) s += ", ";
+      s += FormatJsonNumber(adv[static_cast<size_t>(r)]);
+    }
+    s += "]";
+  }
+  return s + "]";
+}
+
+void WriteJson(const std::string& estimator, const std::vector<std::string>& names,
+               const RewardTable& table, const std::vector<std::vector<double>>& adv,
+               std::ostream& out) {
+  out << "{\"estimator\": " << JsonString(estimator) << ", \"advantages\": ";
+  if (estimator == "all") {
+    out << "{";
+    for (size_t e = 0; e < names.size(); ++e) {
+      out << (e == 0 ? "" : ", ") << JsonString(names[e]) << ": " << JsonGroups(table.batch, adv[e]);
+    }
+    out << "}";
+  } else {
+    out << JsonGroups(table.batch, adv[0]);
+  }
+  out << "}\n";
+}
+
+// One block per group: the rewards as typed, the lengths (when any is not 1),
+// then one row of advantages per estimator; every cell right-aligned to one width
+// over the whole output so that columns line up across groups.
+void WriteText(const std::string& estimator, const std::vector<std::string>& names,
+               const RewardTable& table, const std::vector<std::vector<double>>& adv,
+               std::ostream& out) {
+  const Batch& batch = table.batch;
+  bool show_lengths = false;
+  for (int r = 0; r < batch.num_rollouts(); ++r) show_lengths |= batch.length(r) != 1;
+
+  std::vector<std::vector<std::string>> cells(names.size());  // [estimator][rollout]
+  size_t width = 1;
+  for (size_t e = 0; e < names.size(); ++e) {
+    for (double a : adv[e]) {
+      cells[e].push_back(FormatFixed(a));
+      width = std::max(width, cells[e].back().size());
+    }
+  }
+  for (const auto& row : table.typed) {
+    for (const auto& t : row) width = std::max(width, t.size());
+  }
+  for (int r = 0; r < batch.num_rollouts() && show_lengths; ++r) {
+    width = std::max(width, std::to_string(batch.length(r)).size());
+  }
+  size_t label = std::string("reward").size();
+  for (const auto& n : names) label = std::max(label, n.size());
+
+  auto row = [&](const std::string& name, int g, auto cell) {
+    std::string s = "  " + name + std::string(label - name.size(), ' ');
+    for (int r = batch.group_begin[g]; r < batch.group_begin[g + 1]; ++r) {
+      const std::string c = cell(r);
+      s += "  " + std::string(width - std::min(width, c.size()), ' ') + c;
+    }
+    out << s << "\n";
+  };
+
+  out << (estimator == "all" ? "estimators (all): " : "estimator: ") << JoinNames(names) << "  ("
+      << Plural(static_cast<size_t>(batch.num_groups()), "group") << ", "
+      << Plural(static_cast<size_t>(batch.num_rollouts()), "rollout") << ", "
+      << Plural(static_cast<size_t>(batch.num_tokens()), "token") << ")\n";
+  out << "per input line: the rewards as typed, "
+      << (show_lengths ? "the lengths in tokens, " : "")
+      << "then each rollout's advantage A (6 decimals; --json for all digits)\n";
+  for (int g = 0; g < batch.num_groups(); ++g) {
+    out << "\n" << kStdinName << ":" << table.line[static_cast<size_t>(g)] << "  (group " << g + 1
+        << ", G = " << batch.group_size(g) << ")\n";
+    const int first = batch.group_begin[g];
+    row("reward", g, [&](int r) { return table.typed[static_cast<size_t>(g)][static_cast<size_t>(r - first)]; });
+    if (show_lengths) row("length", g, [&](int r) { return std::to_string(batch.length(r)); });
+    for (size_t e = 0; e < names.size(); ++e) {
+      row(names[e], g, [&](int r) { return cells[e][static_cast<size_t>(r)]; });
+    }
+  }
+}
+
+}  // namespace
+
+RewardTable ParseRewardTable(std::istream& in, const std::string& lengths_file, int group_size) {
+  const std::vector<DataLine> lines = ReadDataLines(in);
+  if (lines.empty()) throw UserError(std::string(kStdinName) + ": no rewards");
+  LengthLines file_lengths;
+  const bool have_file = !lengths_file.empty();
+  if (have_file) file_lengths = ReadLengthsFile(lengths_file);
+
+  RewardTable table;
+  Batch& b = table.batch;
+  b.Clear();
+  std::vector<int> lengths;  // [rollouts]
+  long long total_tokens = 0;
+  for (size_t k = 0; k < lines.size(); ++k) {
+    const DataLine& dl = lines[k];
+    const int n = static_cast<int>(dl.tokens.size());
+    std::vector<std::string> typed;
+    std::vector<int> group_lengths;
+    for (int c = 0; c < n; ++c) {
+      const std::string& token = dl.tokens[static_cast<size_t>(c)];
+      const std::string where = Where(kStdinName, dl.line, c + 1);
+      const size_t colon = token.find(':');
+      const std::string reward_text = token.substr(0, colon);
+      // Inside a reward:length pair, name the pair and the part that is wrong.
+      const std::string pair = colon == std::string::npos ? "" : "'" + token + "': ";
+      double reward = 0.0;
+      switch (ParseReward(reward_text, &reward)) {
+        case NumberStatus::kOk:
+          break;
+        case NumberStatus::kNotNumber:
+          throw UserError(where + pair + "'" + reward_text + "' is not a number");
+        case NumberStatus::kNotFinite:
+          throw UserError(where + pair + "'" + reward_text +
+                          "' is not a finite number; allowed: finite decimals");
+      }
+      int length = 0;  // 0: not given inline
+      if (colon != std::string::npos) {
+        const std::string length_text = token.substr(colon + 1);
+        switch (ParseLength(length_text, &length)) {
+          case LengthStatus::kOk:
+            break;
+          case LengthStatus::kNotPositiveInteger:
+            throw UserError(where + pair + "length '" + length_text +
+                            "' is not an integer >= 1");
+          case LengthStatus::kTooLarge:
+            throw UserError(where + pair + "length '" + length_text + "' is above the limit " +
+                            std::to_string(kMaxRolloutLength));
+        }
+      }
+      typed.push_back(reward_text);
+      b.reward.push_back(reward);
+      group_lengths.push_back(length);
+    }
+    if (group_size > 0 && n != group_size) {
+      throw UserError(Where(kStdinName, dl.line, std::min(n, group_size) + 1) + "line has " +
+                      Plural(static_cast<size_t>(n), "reward") + "; --group-size is " +
+                      std::to_string(group_size));
+    }
+    if (have_file) {
+      if (k >= file_lengths.lengths.size()) {
+        throw UserError(Where(kStdinName, dl.line, 1) + "no line of lengths for this group in " +
+                        lengths_file + " (it has " +
+                        Plural(file_lengths.lengths.size(), "line") + " of lengths, stdin has " +
+                        Plural(lines.size(), "group") + ")");
+      }
+      const std::vector<int>& fl = file_lengths.lengths[k];
+      const int fline = file_lengths.line[k];
+      const int m = static_cast<int>(fl.size());
+      if (m != n) {
+        throw UserError(Where(lengths_file, fline, std::min(m, n) + 1) +
+                        (m > n ? "extra length" : "missing length") + ": " +
+                        Plural(static_cast<size_t>(m), "length") + " for " +
+                        Plural(static_cast<size_t>(n), "reward") + " on " + kStdinName + ":" +
+                        std::to_string(dl.line));
+      }
+      for (int c = 0; c < n; ++c) {
+        int& length = group_lengths[static_cast<size_t>(c)];
+        const int from_file = fl[static_cast<size_t>(c)];
+        if (length != 0 && length != from_file) {
+          throw UserError(Where(kStdinName, dl.line, c + 1) + "'" +
+                          dl.tokens[static_cast<size_t>(c)] + "' gives length " +
+                          std::to_string(length) + " but " + lengths_file + ":" +
+                          std::to_string(fline) + ":" + std::to_string(c + 1) + " gives " +
+                          std::to_string(from_file));
+        }
+        length = from_file;
+      }
+    }
+    for (int c = 0; c < n; ++c) {
+      int& length = group_lengths[static_cast<size_t>(c)];
+      if (length == 0) length = 1;
+      total_tokens += length;
+      if (total_tokens > kMaxTotalTokens) {
+        throw UserError(Where(kStdinName, dl.line, c + 1) + "more than " +
+                        std::to_string(kMaxTotalTokens) + " tokens in all");
+      }
+      lengths.push_back(length);
+    }
+    b.prompt.push_back(static_cast<int32_t>(k));
+    b.group_begin.push_back(static_cast<int32_t>(b.reward.size()));
+    table.typed.push_back(std::move(typed));
+    table.line.push_back(dl.line);
+  }
+  if (have_file && file_lengths.lengths.size() > lines.size()) {
+    throw UserError(Where(lengths_file, file_lengths.line[lines.size()], 1) +
+                    "extra line of lengths: " + kStdinName + " has " +
+                    Plural(lines.size(), "group"));
+  }
+
+  const size_t rollouts = b.reward.size();
+  b.correct.resize(rollouts);
+  b.truncated.assign(rollouts, 0);
+  for (size_t r = 0; r < rollouts; ++r) {
+    b.correct[r] = b.reward[r] > 0.0 ? 1 : 0;
+    b.token_begin.push_back(b.token_begin.back() + lengths[r]);
+  }
+  b.ResizeTokens(static_cast<int>(total_tokens));  // tokens, states, logprobs: 0
+  return table;
+}
+
+Batch ParseRewardGroups(std::istream& in, const std::string& lengths_file, int group_size) {
+  return ParseRewardTable(in, lengths_file, group_size).batch;
+}
+
+std::vector<std::string> BareRewardEstimatorNames() {
+  std::vector<std::string> names;
+  for (const EstimatorEntry* e : EstimatorRegistry::Get().All()) {
+    if (e->name != "all" && !NeedsTask(*e)) names.push_back(e->name);
+  }
+  return names;
+}
+
+int AdvantageCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out) {
+  static const std::vector<std::string> kOptions = {"--estimator", "--group-size", "--lengths",
+                                                    "--json", "--help"};
+  std::string estimator, lengths_file;
+  int group_size = 0;
+  bool json = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i];
+    std::string inline_value;
+    bool has_inline_value = false;
+    if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos) {
+      inline_value = a.substr(a.find('=') + 1);
+      a = a.substr(0, a.find('='));
+      has_inline_value = true;
+    }
+    auto value = [&]() -> std::string {
+      if (has_inline_value) return inline_value;
+      if (i + 1 >= args.size()) throw UserError(a + " needs a value");
+      return args[++i];
+    };
+    if (a == "--estimator") {
+      estimator = value();
+      if (estimator.empty()) throw UserError("--estimator needs a value");
+    } else if (a == "--group-size") {
+      group_size = ParseGroupSize(value());
+    } else if (a == "--lengths") {
+      lengths_file = value();
+      if (lengths_file.empty()) throw UserError("--lengths needs a value");
+    } else if ((a == "--json" || a == "--help" || a == "-h") && !has_inline_value) {
+      if (a == "--json") {
+        json = true;
+      } else {
+        out << kAdvantageUsage;
+        return 0;
+      }
+    } else if (!a.empty() && a[0] == '-') {
+      const std::string hint = ClosestName(a, kOptions);
+      throw UserError("advantage: unknown option '" + args[i] + "'" +
+                      (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+                      "; allowed: " + JoinNames(kOptions));
+    } else {
+      throw UserError("advantage: unexpected argument '" + a +
+                      "'; rewards are read from stdin, one group per line");
+    }
+  }
+  if (estimator.empty()) {
+    throw UserError("advantage: --estimator NAME is required; allowed: " +
+                    JoinNames(AllowedEstimators()));
+  }
+  const std::vector<std::string> names = ResolveEstimators(estimator);
+  if (names.empty()) throw UserError("--estimator all: no registered estimator runs on rewards alone");
+  const RewardTable table = ParseRewardTable(in, lengths_file, group_size);
+
+  std::vector<std::vector<double>> adv;
+  for (const auto& name : names) {
+    try {
+      adv.push_back(RunEstimator(name, table.batch));
+    } catch (const UserError& e) {
+      if (estimator != "all") throw;
+      throw UserError("estimator '" + name + "': " + e.what());
+    }
+  }
+  if (json) {
+    WriteJson(estimator, names, table, adv, out);
+  } else {
+    WriteText(estimator, names, table, adv, out);
+  }
+  return 0;
+}
+
+}  // namespace advlab

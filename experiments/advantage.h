@@ -1,0 +1,67 @@
+// `advlab advantage`: inspect any estimator by hand.
+//
+// Reads groups of rewards from stdin (one group per line, whitespace-separated
+// finite decimals; a token `reward:length` gives that rollout's length in tokens,
+// default 1; blank lines and lines starting with # are skipped), builds one Batch
+// exactly as training lays it out, creates the estimator from the registry and
+// calls Compute on it (the same code path as `advlab run`), then prints the
+// advantages under the rewards (text) or as one JSON object (--json).
+//
+//   $ printf '1 0 0 1\n0 0 0 1\n' | advlab advantage --estimator grpo
+//   advlab advantage: estimator grpo; 2 groups, 8 rollouts, 8 tokens
+//   ...
+//
+// Bad input is a UserError naming "stdin:LINE:COLUMN" (or "FILE:LINE:COLUMN" for
+// --lengths), with COLUMN the 1-based index of the offending token on its line.
+#ifndef ADVLAB_EXPERIMENTS_ADVANTAGE_H_
+#define ADVLAB_EXPERIMENTS_ADVANTAGE_H_
+
+#include <istream>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "sim/batch.h"
+
+namespace advlab {
+
+// Usage text printed by `advlab advantage --help`.
+extern const char kAdvantageUsage[];
+
+// Limits that keep a typo (an extra digit in a length) from allocating gigabytes.
+inline constexpr int kMaxRolloutLength = 1000000;
+inline constexpr int kMaxTotalTokens = 10000000;
+
+// The groups read from stdin: the batch (one group per data line, prompt = group
+// index, token arrays sized by the lengths with states/tokens/logprobs 0, correct
+// = reward > 0, advantage empty) and, for printing, the rewards as typed.
+struct RewardTable {
+  Batch batch;
+  std::vector<std::vector<std::string>> typed;  // [groups][rollouts] reward text
+  std::vector<int> line;                        // [groups] 1-based stdin line
+};
+
+// Parses `in` (named "stdin" in messages). `lengths_file` ("" for none) is a file
+// with the same layout giving each rollout's length (integers >= 1); an inline
+// `reward:length` wins over nothing but must agree with the file where both give
+// one. `group_size` > 0 requires exactly that many rewards on every line; 0 means
+// any count >= 1. Throws UserError on malformed input and on an empty input
+// ("stdin: no rewards").
+RewardTable ParseRewardTable(std::istream& in, const std::string& lengths_file, int group_size);
+
+// The batch of ParseRewardTable alone.
+Batch ParseRewardGroups(std::istream& in, const std::string& lengths_file, int group_size);
+
+// Registered estimators that can run on rewards alone (not those needing a bound
+// task, such as `oracle`), in registry order: what `--estimator all` shows.
+std::vector<std::string> BareRewardEstimatorNames();
+
+// `advlab advantage ARGS` (args are everything after the word "advantage"): reads
+// groups of rewards from `in`, writes the table or JSON to `out` and returns the
+// exit status (0). Throws UserError on bad options or input, and passes on an
+// estimator's own UserError.
+int AdvantageCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out);
+
+}  // namespace advlab
+
+#endif  // ADVLAB_EXPERIMENTS_ADVANTAGE_H_

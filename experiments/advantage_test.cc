@@ -1,0 +1,520 @@
+// Tests of `advlab advantage`: the batch it builds from text, the advantages it
+// prints (estimators.md §12.1 for grpo), its JSON, and its error messages.
+#include "experiments/advantage.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "estimators/testing.h"
+#include "sim/batch.h"
+#include "sim/error.h"
+#include "sim/estimator.h"
+
+namespace advlab {
+namespace {
+
+// A test-only estimator that, like a whitening estimator, refuses a batch it
+// cannot normalise (fewer than 2 tokens): its UserError must reach the user.
+class TwoTokensEstimator : public Estimator {
+ public:
+  void Compute(Batch* batch) override {
+    if (batch->num_tokens() < 2) {
+      throw UserError("estimator 'test_two_tokens' needs at least 2 tokens in the batch");
+    }
+    batch->advantage.assign(batch->reward.begin(), batch->reward.end());
+  }
+};
+
+ADVLAB_REGISTER_ESTIMATOR(test_two_tokens, "test_two_tokens",
+                          "test only: A = R, refuses a batch of fewer than 2 tokens", false,
+                          [] { return std::make_unique<TwoTokensEstimator>(); });
+
+struct Outcome {
+  int status = -1;
+  std::string out;
+  std::string error;  // the UserError message, "" when none was thrown
+};
+
+Outcome RunCommand(const std::vector<std::string>& args, const std::string& input) {
+  std::istringstream in(input);
+  std::ostringstream out;
+  Outcome o;
+  try {
+    o.status = AdvantageCommand(args, in, out);
+  } catch (const UserError& e) {
+    o.error = e.what();
+  }
+  o.out = out.str();
+  return o;
+}
+
+std::string ParseError(const std::string& input, const std::string& lengths_file = "",
+                       int group_size = 0) {
+  std::istringstream in(input);
+  try {
+    ParseRewardGroups(in, lengths_file, group_size);
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream s(text);
+  std::string line;
+  while (std::getline(s, line)) lines.push_back(line);
+  return lines;
+}
+
+std::vector<std::string> Words(const std::string& line) {
+  std::vector<std::string> words;
+  std::istringstream s(line);
+  std::string w;
+  while (s >> w) words.push_back(w);
+  return words;
+}
+
+// The rows of the text output whose first word is `label`, as words.
+std::vector<std::vector<std::string>> Rows(const std::string& text, const std::string& label) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& line : Lines(text)) {
+    std::vector<std::string> w = Words(line);
+    if (!w.empty() && w[0] == label && line.rfind("  ", 0) == 0) {
+      rows.emplace_back(w.begin() + 1, w.end());
+    }
+  }
+  return rows;
+}
+
+std::string WriteTempFile(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "advantage_test_" + name;
+  std::ofstream f(path);
+  f << text;
+  return path;
+}
+
+// A strict little reader for the one JSON shape the command writes:
+//   {"estimator": S, "advantages": LISTS}  or  {..., "advantages": {S: LISTS, ...}}
+// where LISTS is [[number|null, ...], ...]. Fails the test on anything else.
+class AdvantageJson {
+ public:
+  explicit AdvantageJson(const std::string& text) : s_(text) {}
+
+  bool Parse() {
+    if (!Eat('{') || String() != "estimator" || !Eat(':')) return false;
+    estimator = String();
+    if (!Eat(',') || String() != "advantages" || !Eat(':')) return false;
+    Ws();
+    if (p_ < s_.size() && s_[p_] == '{') {
+      ++p_;
+      do {
+        std::string name = String();
+        if (!Eat(':')) return false;
+        by_name.emplace_back(name, Lists());
+      } while (Eat(','));
+      if (!Eat('}')) return false;
+    } else {
+      by_name.emplace_back(estimator, Lists());
+    }
+    if (!Eat('}')) return false;
+    Ws();
+    return ok_ && p_ == s_.size();
+  }
+
+  std::string estimator;
+  std::vector<std::pair<std::string, std::vector<std::vector<double>>>> by_name;
+
+ private:
+  void Ws() {
+    while (p_ < s_.size() && (s_[p_] == ' ' || s_[p_] == '\n')) ++p_;
+  }
+  bool Eat(char c) {
+    Ws();
+    if (p_ < s_.size() && s_[p_] == c) {
+      ++p_;
+      return true;
+    }
+    return false;
+  }
+  std::string String() {
+    if (!Eat('"')) return ok_ = false, "";
+    const size_t end = s_.find('"', p_);
+    if (end == std::string::npos) return ok_ = false, "";
+    std::string v = s_.substr(p_, end - p_);
+    p_ = end + 1;
+    return v;
+  }
+  double Number() {
+    Ws();
+    if (s_.compare(p_, 4, "null") == 0) {
+      p_ += 4;
+      return std::numeric_limits<double>::quiet_NaN();
+    }
+    const char* begin = s_.c_str() + p_;
+    char* end = nullptr;
+    const double v = std::strtod(begin, &end);
+    if (end == begin) ok_ = false;
+    p_ += static_cast<size_t>(end - begin);
+    return v;
+  }
+  std::vector<std::vector<double>> Lists() {
+    std::vector<std::vector<double>> lists;
+    if (!Eat('[')) return ok_ = false, lists;
+    do {
+      if (!Eat('[')) return ok_ = false, lists;
+      std::vector<double> row;
+      do row.push_back(Number());
+      while (ok_ && Eat(','));
+      if (!Eat(']')) return ok_ = false, lists;
+      lists.push_back(std::move(row));
+    } while (Eat(','));
+    if (!Eat(']')) ok_ = false;
+    return lists;
+  }
+
+  const std::string& s_;
+  size_t p_ = 0;
+  bool ok_ = true;
+};
+
+// The advantages the registered estimator gives the batch of `input`, per group.
+std::vector<std::vector<double>> Expected(const std::string& name, const std::string& input) {
+  std::istringstream in(input);
+  Batch b = ParseRewardGroups(in, "", 0);
+  EstimatorRegistry::Get().Find(name)->make()->Compute(&b);
+  std::vector<std::vector<double>> groups;
+  for (int g = 0; g < b.num_groups(); ++g) {
+    groups.emplace_back(b.advantage.begin() + b.group_begin[g],
+                        b.advantage.begin() + b.group_begin[g + 1]);
+  }
+  return groups;
+}
+
+// Equal to 9 significant digits (the JSON promise) group by group.
+void ExpectSame9(const std::vector<std::vector<double>>& got,
+                 const std::vector<std::vector<double>>& want, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (size_t g = 0; g < got.size(); ++g) {
+    ASSERT_EQ(got[g].size(), want[g].size()) << what << " group " << g;
+    for (size_t i = 0; i < got[g].size(); ++i) {
+      EXPECT_NEAR(got[g][i], want[g][i], 1e-9 * std::max(1.0, std::fabs(want[g][i])))
+          << what << " [" << g << "][" << i << "]";
+    }
+  }
+}
+
+constexpr char kS1[] = "1 0 0 1\n1 1 1 1\n0 0 0 1\n";  // estimators.md §12.1
+
+// ---- the batch ----------------------------------------------------------------
+
+TEST(ParseRewardGroups, LaysOutTheBatchLikeTraining) {
+  std::istringstream in(kS1);
+  const Batch got = ParseRewardGroups(in, "", 4);
+  const Batch want = test_util::MakeGroupBatch({{1, 0, 0, 1}, {1, 1, 1, 1}, {0, 0, 0, 1}});
+  EXPECT_EQ(got.prompt, want.prompt);
+  EXPECT_EQ(got.group_begin, want.group_begin);
+  EXPECT_EQ(got.token_begin, want.token_begin);
+  EXPECT_EQ(got.reward, want.reward);
+  EXPECT_EQ(got.correct, want.correct);
+  EXPECT_EQ(got.truncated, want.truncated);
+  EXPECT_EQ(got.token, want.token);
+  EXPECT_EQ(got.state, want.state);
+  EXPECT_EQ(got.logprob, want.logprob);
+  EXPECT_TRUE(got.advantage.empty());
+}
+
+TEST(ParseRewardGroups, SkipsBlankAndCommentLinesAndKeepsTyping) {
+  std::istringstream in("# header\n\n  \t\n0.5 -1.25e0 +2\r\n  # indented comment\n.25\n");
+  const RewardTable t = ParseRewardTable(in, "", 0);
+  EXPECT_EQ(t.batch.num_groups(), 2);
+  EXPECT_EQ(t.batch.reward, (std::vector<double>{0.5, -1.25, 2.0, 0.25}));
+  EXPECT_EQ(t.batch.correct, (std::vector<uint8_t>{1, 0, 1, 1}));
+  EXPECT_EQ(t.line, (std::vector<int>{4, 6}));
+  EXPECT_EQ(t.typed[0], (std::vector<std::string>{"0.5", "-1.25e0", "+2"}));
+  EXPECT_EQ(t.batch.prompt, (std::vector<int32_t>{0, 1}));
+}
+
+TEST(ParseRewardGroups, InlineLengthsSizeTheTokenArrays) {
+  std::istringstream in("1:3 0 0:2\n1:1\n");
+  const Batch b = ParseRewardGroups(in, "", 0);
+  EXPECT_EQ(b.token_begin, (std::vector<int32_t>{0, 3, 4, 6, 7}));
+  EXPECT_EQ(b.group_begin, (std::vector<int32_t>{0, 3, 4}));
+  EXPECT_EQ(b.num_tokens(), 7);
+  EXPECT_EQ(b.token, std::vector<int32_t>(7, 0));
+  EXPECT_EQ(b.state, std::vector<int32_t>(7, 0));
+  EXPECT_EQ(b.logprob, std::vector<double>(7, 0.0));
+  EXPECT_EQ(b.reward, (std::vector<double>{1, 0, 0, 1}));
+}
+
+TEST(ParseRewardGroups, LengthsFileSetsTheLengths) {
+  const std::string path = WriteTempFile("lengths_ok", "# lengths\n2 5 1\n\n4\n");
+  std::istringstream in("1 0 0\n# skipped\n0.5:4\n");  // an inline length that agrees
+  const Batch b = ParseRewardGroups(in, path, 0);
+  EXPECT_EQ(b.token_begin, (std::vector<int32_t>{0, 2, 7, 8, 12}));
+  EXPECT_EQ(b.num_tokens(), 12);
+  std::remove(path.c_str());
+}
+
+// ---- the advantages -------------------------------------------------------------
+
+TEST(AdvantageCommand, GrpoS1Text) {
+  const Outcome o = RunCommand({"--estimator", "grpo", "--group-size", "4"}, kS1);
+  ASSERT_EQ(o.error, "");
+  EXPECT_EQ(o.status, 0);
+  EXPECT_EQ(Lines(o.out)[0].rfind("estimator: grpo", 0), 0u) << o.out;
+  using W = std::vector<std::string>;
+  EXPECT_EQ(Rows(o.out, "reward"), (std::vector<W>{{"1", "0", "0", "1"},
+                                                   {"1", "1", "1", "1"},
+                                                   {"0", "0", "0", "1"}}));
+  EXPECT_EQ(Rows(o.out, "grpo"),
+            (std::vector<W>{{"0.866024", "-0.866024", "-0.866024", "0.866024"},
+                            {"0.000000", "0.000000", "0.000000", "0.000000"},
+                            {"-0.499999", "-0.499999", "-0.499999", "1.499997"}}));
+  EXPECT_TRUE(Rows(o.out, "length").empty()) << "all lengths are 1";
+}
+
+TEST(AdvantageCommand, TextColumnsAreRightAligned) {
+  const Outcome o = RunCommand({"--estimator", "grpo"}, "1 0 0 1\n0.25 1\n");
+  ASSERT_EQ(o.error, "");
+  // Every reward / advantage row ends its cells at the same columns: the rows of
+  // a group have the same length, and each cell's last character lines up.
+  const std::vector<std::string> lines = Lines(o.out);
+  std::vector<std::string> rows;
+  for (const auto& l : lines) {
+    if (l.rfind("  reward", 0) == 0 || l.rfind("  grpo", 0) == 0) rows.push_back(l);
+  }
+  ASSERT_EQ(rows.size(), 4u) << o.out;
+  EXPECT_EQ(rows[0].size(), rows[1].size()) << o.out;
+  EXPECT_EQ(rows[2].size(), rows[3].size()) << o.out;
+  for (const auto& r : rows) {
+    // Past the labels ("  reward"), the cell ends of group 2 are cell ends of every row.
+    for (size_t c = 8; c < std::min(r.size(), rows[2].size()); ++c) {
+      if (rows[2][c] != ' ' && (c + 1 == rows[2].size() || rows[2][c + 1] == ' ')) {
+        EXPECT_NE(r[c], ' ') << "column " << c << " of '" << r << "'\n" << o.out;
+      }
+    }
+  }
+}
+
+TEST(AdvantageCommand, GrpoJsonRoundTrips) {
+  const Outcome o = RunCommand({"--estimator", "grpo", "--json"}, kS1);
+  ASSERT_EQ(o.error, "");
+  AdvantageJson j(o.out);
+  ASSERT_TRUE(j.Parse()) << o.out;
+  EXPECT_EQ(j.estimator, "grpo");
+  ASSERT_EQ(j.by_name.size(), 1u);
+  ExpectSame9(j.by_name[0].second, Expected("grpo", kS1), "grpo json");
+  EXPECT_NEAR(j.by_name[0].second[0][0], 0.866024, 5e-7);
+  EXPECT_NEAR(j.by_name[0].second[2][3], 1.499997, 5e-7);
+  EXPECT_EQ(o.out.back(), '\n');
+  EXPECT_EQ(Lines(o.out).size(), 1u) << "one JSON object on one line";
+}
+
+TEST(AdvantageCommand, AllJsonHasEveryEstimatorInRegistryOrder) {
+  const std::string input = "1 0 0 1\n0.3 0.7 0.2\n";
+  const Outcome o = RunCommand({"--json", "--estimator=all"}, input);
+  ASSERT_EQ(o.error, "");
+  AdvantageJson j(o.out);
+  ASSERT_TRUE(j.Parse()) << o.out;
+  EXPECT_EQ(j.estimator, "all");
+  const std::vector<std::string> names = BareRewardEstimatorNames();
+  ASSERT_EQ(j.by_name.size(), names.size());
+  for (size_t e = 0; e < names.size(); ++e) {
+    EXPECT_EQ(j.by_name[e].first, names[e]);
+    ExpectSame9(j.by_name[e].second, Expected(names[e], input), names[e]);
+  }
+}
+
+TEST(AdvantageCommand, AllTextPrintsEveryRegisteredEstimator) {
+  const Outcome o = RunCommand({"--estimator", "all"}, kS1);
+  ASSERT_EQ(o.error, "");
+  for (const EstimatorEntry* e : EstimatorRegistry::Get().All()) {
+    if (e->name == "oracle") continue;  // needs a task: see TaskEstimatorsAreLeftOut
+    const auto rows = Rows(o.out, e->name);
+    ASSERT_EQ(rows.size(), 3u) << e->name << "\n" << o.out;
+    EXPECT_EQ(rows[0].size(), 4u) << e->name;
+    EXPECT_NE(Lines(o.out)[0].find(e->name), std::string::npos) << "header names " << e->name;
+  }
+  EXPECT_EQ(Rows(o.out, "grpo")[0][0], "0.866024");
+  EXPECT_EQ(Rows(o.out, "rloo")[0][0], "0.666667");
+  EXPECT_EQ(Rows(o.out, "reinforce")[1][0], "1.000000");
+}
+
+TEST(AdvantageCommand, TaskEstimatorsAreLeftOut) {
+  if (EstimatorRegistry::Get().Find("oracle") == nullptr) GTEST_SKIP() << "no oracle registered";
+  for (const auto& n : BareRewardEstimatorNames()) EXPECT_NE(n, "oracle");
+  const Outcome o = RunCommand({"--estimator", "oracle"}, kS1);
+  EXPECT_NE(o.error.find("'oracle' needs a task's exact oracle"), std::string::npos) << o.error;
+}
+
+TEST(AdvantageCommand, SingletonGroupsFollowVerl) {
+  const Outcome o = RunCommand({"--estimator", "grpo"}, "1\n0.7\n");
+  ASSERT_EQ(o.error, "");
+  using W = std::vector<std::string>;
+  EXPECT_EQ(Rows(o.out, "grpo"), (std::vector<W>{{"0.999999"}, {"0.699999"}}));
+}
+
+TEST(AdvantageCommand, LengthsShowAndReachTheEstimator) {
+  const Outcome shown = RunCommand({"--estimator", "reinforce"}, "1:3 0\n");
+  ASSERT_EQ(shown.error, "");
+  EXPECT_EQ(Rows(shown.out, "length"), (std::vector<std::vector<std::string>>{{"3", "1"}}));
+  EXPECT_EQ(Rows(shown.out, "reward"), (std::vector<std::vector<std::string>>{{"1", "0"}}));
+
+  // opo's baseline is the length-weighted mean (verl compute_opo_outcome_advantage):
+  // [1 (1 token), 0 (3 tokens)] -> b = 1/4 -> A = [0.75, -0.25].
+  if (EstimatorRegistry::Get().Find("opo") == nullptr) GTEST_SKIP() << "no opo registered";
+  const std::string path = WriteTempFile("lengths_opo", "1 3\n");
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--estimator", "opo", "--json"},
+           {"--estimator", "opo", "--json", "--lengths", path}}) {
+    const Outcome o = RunCommand(args, args.size() == 3 ? "1:1 0:3\n" : "1 0\n");
+    ASSERT_EQ(o.error, "");
+    AdvantageJson j(o.out);
+    ASSERT_TRUE(j.Parse()) << o.out;
+    ExpectSame9(j.by_name[0].second, {{0.75, -0.25}}, "opo with lengths");
+  }
+  const Outcome unit = RunCommand({"--estimator", "opo", "--json"}, "1 0\n");
+  AdvantageJson j(unit.out);
+  ASSERT_TRUE(j.Parse()) << unit.out;
+  ExpectSame9(j.by_name[0].second, {{0.5, -0.5}}, "opo, unit lengths");
+  std::remove(path.c_str());
+}
+
+TEST(AdvantageCommand, EstimatorUserErrorPropagates) {
+  EXPECT_EQ(RunCommand({"--estimator", "test_two_tokens"}, "1\n").error,
+            "estimator 'test_two_tokens' needs at least 2 tokens in the batch");
+  EXPECT_EQ(RunCommand({"--estimator", "test_two_tokens"}, "1:2\n").error, "");
+  // With `all`, the first estimator (registry order) that refuses names itself.
+  std::string first_error;
+  for (const auto& n : BareRewardEstimatorNames()) {
+    const std::string e = RunCommand({"--estimator", n}, "1\n").error;
+    if (!e.empty()) {
+      first_error = "estimator '" + n + "': " + e;
+      break;
+    }
+  }
+  EXPECT_EQ(RunCommand({"--estimator", "all"}, "1\n").error, first_error);
+  EXPECT_NE(first_error, "");
+}
+
+TEST(AdvantageCommand, WhiteningEstimatorRefusesOneToken) {
+  if (EstimatorRegistry::Get().Find("reinforce_pp") == nullptr) {
+    GTEST_SKIP() << "no reinforce_pp registered";
+  }
+  // The message is the estimator's own, as Compute throws it in training.
+  std::string want;
+  Batch b = test_util::MakeGroupBatch({{1.0}});
+  try {
+    EstimatorRegistry::Get().Find("reinforce_pp")->make()->Compute(&b);
+  } catch (const UserError& e) {
+    want = e.what();
+  }
+  ASSERT_NE(want, "");
+  EXPECT_EQ(RunCommand({"--estimator", "reinforce_pp"}, "1\n").error, want);
+  EXPECT_EQ(RunCommand({"--estimator", "reinforce_pp"}, "1:2\n").error, "");
+}
+
+TEST(AdvantageCommand, Help) {
+  const Outcome o = RunCommand({"--help"}, "");
+  EXPECT_EQ(o.status, 0);
+  EXPECT_NE(o.out.find("usage: advlab advantage --estimator"), std::string::npos);
+}
+
+// ---- errors ---------------------------------------------------------------------
+
+TEST(AdvantageErrors, BadTokensNameLineAndColumn) {
+  EXPECT_EQ(ParseError("1 0 0 1\n1 abc 0 1\n"), "stdin:2:2: 'abc' is not a number");
+  EXPECT_EQ(ParseError("1 0 0 1\n\n# c\n1 0 abc\n"), "stdin:4:3: 'abc' is not a number");
+  EXPECT_EQ(ParseError("1 0 nan\n"),
+            "stdin:1:3: 'nan' is not a finite number; allowed: finite decimals");
+  EXPECT_EQ(ParseError("-inf\n"),
+            "stdin:1:1: '-inf' is not a finite number; allowed: finite decimals");
+  EXPECT_EQ(ParseError("1 1e999\n"),
+            "stdin:1:2: '1e999' is not a finite number; allowed: finite decimals");
+  EXPECT_EQ(ParseError("0x1\n"), "stdin:1:1: '0x1' is not a number");
+  EXPECT_EQ(ParseError("1,0\n"), "stdin:1:1: '1,0' is not a number");
+  EXPECT_EQ(ParseError("++1\n"), "stdin:1:1: '++1' is not a number");
+  EXPECT_EQ(ParseError("1 x:2\n"), "stdin:1:2: 'x:2': 'x' is not a number");
+  EXPECT_EQ(ParseError("1:0 1\n"), "stdin:1:1: '1:0': length '0' is not an integer >= 1");
+  EXPECT_EQ(ParseError("1 1:2.5\n"), "stdin:1:2: '1:2.5': length '2.5' is not an integer >= 1");
+  EXPECT_EQ(ParseError("1 1:-2\n"), "stdin:1:2: '1:-2': length '-2' is not an integer >= 1");
+  EXPECT_EQ(ParseError("1 1:\n"), "stdin:1:2: '1:': length '' is not an integer >= 1");
+  EXPECT_EQ(ParseError("1:99999999999999999999\n"),
+            "stdin:1:1: '1:99999999999999999999': length '99999999999999999999' is above the "
+            "limit 1000000");
+  EXPECT_EQ(ParseError("1e-999 1\n"), "");  // underflows to 0: finite
+}
+
+TEST(AdvantageErrors, GroupSizeMismatchNamesTheLine) {
+  EXPECT_EQ(ParseError("1 0 0 1\n1 0 0\n", "", 4), "stdin:2:4: line has 3 rewards; --group-size is 4");
+  EXPECT_EQ(ParseError("1 0 0 1 1\n", "", 4), "stdin:1:5: line has 5 rewards; --group-size is 4");
+  EXPECT_EQ(RunCommand({"--estimator", "grpo", "--group-size", "2"}, "1\n").error,
+            "stdin:1:2: line has 1 reward; --group-size is 2");
+}
+
+TEST(AdvantageErrors, EmptyInput) {
+  EXPECT_EQ(ParseError(""), "stdin: no rewards");
+  EXPECT_EQ(ParseError("# nothing\n\n   \n"), "stdin: no rewards");
+  EXPECT_EQ(RunCommand({"--estimator", "grpo"}, "").error, "stdin: no rewards");
+}
+
+TEST(AdvantageErrors, LengthsFileLayout) {
+  const std::string bad = WriteTempFile("lengths_bad", "2 x\n");
+  EXPECT_EQ(ParseError("1 0\n", bad), bad + ":1:2: 'x' is not a length; allowed: an integer >= 1");
+  const std::string zero = WriteTempFile("lengths_zero", "# c\n2 0\n");
+  EXPECT_EQ(ParseError("1 0\n", zero),
+            zero + ":2:2: '0' is not a length; allowed: an integer >= 1");
+  const std::string two = WriteTempFile("lengths_two", "2 3\n4 5 6\n");
+  EXPECT_EQ(ParseError("1 0\n1 0\n", two),
+            two + ":2:3: extra length: 3 lengths for 2 rewards on stdin:2");
+  EXPECT_EQ(ParseError("1 0\n1 0 1 1\n", two),
+            two + ":2:4: missing length: 3 lengths for 4 rewards on stdin:2");
+  EXPECT_EQ(ParseError("1 0\n1 0 1\n\n1\n", two),
+            "stdin:4:1: no line of lengths for this group in " + two +
+                " (it has 2 lines of lengths, stdin has 3 groups)");
+  EXPECT_EQ(ParseError("1 0\n", two), two + ":2:1: extra line of lengths: stdin has 1 group");
+  EXPECT_EQ(ParseError("1 0:7\n1 0 1\n", two),
+            "stdin:1:2: '0:7' gives length 7 but " + two + ":1:2 gives 3");
+  EXPECT_EQ(ParseError("1\n", ::testing::TempDir() + "advantage_test_missing"),
+            ::testing::TempDir() + "advantage_test_missing: cannot open (--lengths)");
+  for (const auto& p : {bad, zero, two}) std::remove(p.c_str());
+}
+
+TEST(AdvantageErrors, UnknownEstimatorSuggests) {
+  const std::string e = RunCommand({"--estimator", "grpoo"}, kS1).error;
+  EXPECT_EQ(e.rfind("--estimator: unknown estimator 'grpoo' (did you mean 'grpo'?); allowed: all, ",
+                    0),
+            0u)
+      << e;
+  for (const auto& n : BareRewardEstimatorNames()) EXPECT_NE(e.find(n), std::string::npos) << n;
+  EXPECT_EQ(RunCommand({"--estimator", "zzzzzzzzzz"}, kS1).error.find("did you mean"), std::string::npos);
+}
+
+TEST(AdvantageErrors, Options) {
+  EXPECT_EQ(RunCommand({}, kS1).error.rfind("advantage: --estimator NAME is required; allowed: all, ", 0),
+            0u);
+  EXPECT_EQ(RunCommand({"--estimator"}, kS1).error, "--estimator needs a value");
+  EXPECT_EQ(RunCommand({"--estimator", "grpo", "--group-size", "0"}, kS1).error,
+            "--group-size: invalid value '0'; allowed: an integer from 1 to 1000000");
+  EXPECT_EQ(RunCommand({"--estimator", "grpo", "--group-size=x"}, kS1).error,
+            "--group-size: invalid value 'x'; allowed: an integer from 1 to 1000000");
+  EXPECT_EQ(RunCommand({"--estimator", "grpo", "--jsno"}, kS1).error,
+            "advantage: unknown option '--jsno' (did you mean '--json'?); allowed: --estimator, "
+            "--group-size, --lengths, --json, --help");
+  EXPECT_EQ(RunCommand({"--estimator", "grpo", "rewards.txt"}, kS1).error,
+            "advantage: unexpected argument 'rewards.txt'; rewards are read from stdin, one group "
+            "per line");
+}
+
+}  // namespace
+}  // namespace advlab

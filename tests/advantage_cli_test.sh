@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# End-to-end tests of `advlab advantage`: rewards on stdin, advantages on stdout
+# (text or JSON); bad input gives one stderr line naming stdin:LINE:COLUMN (or the
+# option) and exit status 2.
+set -u
+ADVLAB=${1:?usage: advantage_cli_test.sh path/to/advlab}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+PY=/usr/bin/python3
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# run_ok "input" args...: exit 0, nothing on stderr; stdout in $T/stdout.
+run_ok() {
+  local input=$1; shift
+  printf '%b' "$input" | "$ADVLAB" advantage "$@" >"$T/stdout" 2>"$T/stderr"
+  local rc=$?
+  [ $rc -eq 0 ] || { fail "exit $rc (want 0): advantage $*"; cat "$T/stderr"; }
+  [ -s "$T/stderr" ] && { fail "stderr not empty: advantage $*"; cat "$T/stderr"; }
+  return 0
+}
+
+# expect_error "pattern" "input" args...: exit 2, exactly one stderr line, it
+# starts with "advlab: error: " and matches pattern (a fixed string).
+expect_error() {
+  local pattern=$1 input=$2; shift 2
+  printf '%b' "$input" | "$ADVLAB" advantage "$@" >"$T/stdout" 2>"$T/stderr"
+  local rc=$?
+  local lines; lines=$(wc -l <"$T/stderr")
+  [ $rc -eq 2 ] || fail "exit $rc (want 2): advantage $* <<< '$input'"
+  [ "$lines" -eq 1 ] || { fail "stderr has $lines lines (want 1): advantage $*"; cat "$T/stderr"; }
+  grep -q '^advlab: error: ' "$T/stderr" || { fail "stderr lacks 'advlab: error: ': $*"; cat "$T/stderr"; }
+  grep -qF -- "$pattern" "$T/stderr" || { fail "stderr lacks '$pattern': advantage $*"; cat "$T/stderr"; }
+}
+
+# Text: estimators.md §12.1 values for grpo.
+run_ok '1 0 0 1\n0 0 0 1\n' --estimator grpo --group-size 4
+for v in 0.866024 -0.866024 -0.499999 1.499997; do
+  grep -qF -- "$v" "$T/stdout" || { fail "grpo text lacks $v"; cat "$T/stdout"; }
+done
+head -1 "$T/stdout" | grep -q 'grpo' || fail "no header naming grpo"
+
+# JSON: one valid object; the numbers are the same advantages to 9+ digits.
+run_ok '1 0 0 1\n1 1 1 1\n0 0 0 1\n' --estimator grpo --json
+$PY -c 'import json,sys; json.load(sys.stdin)' <"$T/stdout" || { fail "grpo --json is not JSON"; cat "$T/stdout"; }
+$PY - "$T/stdout" <<'PY' || fail "grpo --json values"
+import json, math, statistics, sys
+d = json.load(open(sys.argv[1]))
+assert d["estimator"] == "grpo", d
+want = []
+for g in [[1, 0, 0, 1], [1, 1, 1, 1], [0, 0, 0, 1]]:
+    mu, sd = statistics.mean(g), statistics.stdev(g)
+    want.append([(r - mu) / (sd + 1e-6) for r in g])
+got = d["advantages"]
+assert len(got) == 3 and all(len(x) == 4 for x in got), got
+for a, b in zip(sum(got, []), sum(want, [])):
+    assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), (a, b)
+PY
+
+# --estimator all --json: an object of estimator -> one list per line.
+run_ok '1 0 0 1\n0:3 1\n' --estimator all --json
+$PY -c 'import json,sys; json.load(sys.stdin)' <"$T/stdout" || { fail "all --json is not JSON"; cat "$T/stdout"; }
+$PY - "$T/stdout" <<'PY' || fail "all --json layout"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["estimator"] == "all", d
+adv = d["advantages"]
+for name in ["reinforce", "grpo", "dr_grpo", "rloo"]:
+    assert name in adv, (name, list(adv))
+    assert [len(x) for x in adv[name]] == [4, 2], (name, adv[name])
+assert list(adv) == sorted(adv), list(adv)  # registry order
+PY
+
+# Lengths: inline reward:length, a --lengths file, comments and blank lines.
+run_ok '# two groups\n1:3 0\n\n0.5 0.25:2\n' --estimator dr_grpo
+grep -q '^  length' "$T/stdout" || { fail "lengths row missing"; cat "$T/stdout"; }
+printf '3 1\n# c\n1 2\n' >"$T/lengths.txt"
+run_ok '1 0\n0.5 0.25\n' --estimator rloo --lengths "$T/lengths.txt" --json
+$PY -c 'import json,sys; json.load(sys.stdin)' <"$T/stdout" || fail "--lengths --json is not JSON"
+
+# Help.
+"$ADVLAB" advantage --help >"$T/stdout" 2>&1 || fail "--help exit"
+grep -q 'usage: advlab advantage' "$T/stdout" || fail "--help text"
+
+# Bad input: one line naming stdin:LINE:COLUMN.
+expect_error "stdin:2:3: 'abc' is not a number" '1 0 0 1\n1 0 abc 1\n' --estimator grpo
+expect_error "stdin:3:1: 'nan' is not a finite number" '1 0\n# c\nnan 1\n' --estimator grpo
+expect_error "stdin:1:2: 'inf' is not a finite number" '1 inf\n' --estimator grpo
+expect_error "stdin:1:2: '1:0': length '0' is not an integer >= 1" '1 1:0\n' --estimator grpo
+expect_error "stdin:1:1: '1:2.5': length '2.5' is not an integer >= 1" '1:2.5 0\n' --estimator grpo
+expect_error "stdin:2:4: line has 3 rewards; --group-size is 4" '1 0 0 1\n0 0 1\n' --estimator grpo --group-size 4
+expect_error "stdin: no rewards" '' --estimator grpo
+expect_error "stdin: no rewards" '# nothing\n\n' --estimator grpo
+printf '1 2 3\n' >"$T/bad_lengths.txt"
+expect_error "bad_lengths.txt:1:3: extra length" '1 0\n' --estimator grpo --lengths "$T/bad_lengths.txt"
+expect_error "missing.txt: cannot open" '1 0\n' --estimator grpo --lengths "$T/missing.txt"
+# Options.
+expect_error "did you mean 'grpo'" '1 0\n' --estimator grpoo
+expect_error "allowed: all, " '1 0\n' --estimator nothing_like_it
+expect_error "--estimator NAME is required" '1 0\n'
+expect_error "--group-size: invalid value '0'" '1 0\n' --estimator grpo --group-size 0
+expect_error "did you mean '--json'" '1 0\n' --estimator grpo --jsno
+
+if [ $fails -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
+echo "advantage_cli_test: all passed"
