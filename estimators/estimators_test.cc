@@ -22,7 +22,8 @@
 namespace advlab {
 namespace {
 
-constexpr double k6dp = 5e-7;  // half a unit in the 6th decimal
+using test_util::ExpectNear6;
+using test_util::k6dp;
 
 Batch MakeBatch(const std::vector<std::vector<double>>& groups) {
   return test_util::MakeGroupBatch(groups);
@@ -31,21 +32,7 @@ Batch MakeBatch(const std::vector<std::vector<double>>& groups) {
 // Advantages of the registered estimator `name` on `groups`.
 std::vector<double> Advantages(const std::string& name,
                                const std::vector<std::vector<double>>& groups) {
-  const EstimatorEntry* entry = EstimatorRegistry::Get().Find(name);
-  EXPECT_NE(entry, nullptr) << name;
-  if (entry == nullptr) return {};
-  Batch batch = MakeBatch(groups);
-  entry->make()->Compute(&batch);
-  EXPECT_EQ(batch.advantage.size(), batch.reward.size());
-  return batch.advantage;
-}
-
-void ExpectNear6(const std::vector<double>& got, const std::vector<double>& want,
-                 const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  for (size_t i = 0; i < got.size(); ++i) {
-    EXPECT_NEAR(got[i], want[i], k6dp) << what << " [" << i << "]";
-  }
+  return test_util::RegisteredAdvantages(name, MakeBatch(groups));
 }
 
 // A uniform double in [lo, hi) from a fully specified engine (std::mt19937_64 is

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -28,7 +29,8 @@
 namespace advlab {
 namespace {
 
-constexpr double k6dp = 5e-7;  // half a unit in the 6th decimal
+using test_util::ExpectNear6;
+using test_util::k6dp;
 
 using Groups = std::vector<std::vector<double>>;
 using Lengths = std::vector<std::vector<int>>;
@@ -64,20 +66,7 @@ Lengths Ones(const Groups& groups) {
 }
 
 std::vector<double> Advantages(const std::string& name, Batch batch) {
-  const EstimatorEntry* entry = EstimatorRegistry::Get().Find(name);
-  EXPECT_NE(entry, nullptr) << name;
-  if (entry == nullptr) return {};
-  entry->make()->Compute(&batch);
-  EXPECT_EQ(batch.advantage.size(), batch.reward.size());
-  return batch.advantage;
-}
-
-void ExpectNear6(const std::vector<double>& got, const std::vector<double>& want,
-                 const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  for (size_t i = 0; i < got.size(); ++i) {
-    EXPECT_NEAR(got[i], want[i], k6dp) << what << " [" << i << "]";
-  }
+  return test_util::RegisteredAdvantages(name, std::move(batch));
 }
 
 void ExpectNear(const std::vector<double>& got, const std::vector<double>& want, double tol,

@@ -2,9 +2,13 @@
 #ifndef ADVLAB_ESTIMATORS_TESTING_H_
 #define ADVLAB_ESTIMATORS_TESTING_H_
 
+#include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "sim/batch.h"
+#include "sim/estimator.h"
 
 namespace advlab::test_util {
 
@@ -27,6 +31,28 @@ inline Batch MakeGroupBatch(const std::vector<std::vector<double>>& groups) {
     b.group_begin.push_back(static_cast<int32_t>(b.reward.size()));
   }
   return b;
+}
+
+// Half a unit in the 6th decimal: the precision of the reference vectors.
+inline constexpr double k6dp = 5e-7;
+
+// Advantages of a fresh instance of the registered estimator `name` on `batch`.
+inline std::vector<double> RegisteredAdvantages(const std::string& name, Batch batch) {
+  const EstimatorEntry* entry = EstimatorRegistry::Get().Find(name);
+  EXPECT_NE(entry, nullptr) << name;
+  if (entry == nullptr) return {};
+  entry->make()->Compute(&batch);
+  EXPECT_EQ(batch.advantage.size(), batch.reward.size());
+  return batch.advantage;
+}
+
+// got == want to 6 decimals, element by element.
+inline void ExpectNear6(const std::vector<double>& got, const std::vector<double>& want,
+                        const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_NEAR(got[i], want[i], k6dp) << what << " [" << i << "]";
+  }
 }
 
 }  // namespace advlab::test_util
