@@ -169,12 +169,24 @@ std::vector<std::string> AllowedEstimators() {
 std::vector<std::string> ResolveEstimators(const std::string& name) {
   const std::vector<std::string> allowed = AllowedEstimators();
   if (name == "all") return BareRewardEstimatorNames();
-  const EstimatorEntry* entry = EstimatorRegistry::Get().Find(name);
+  // A base estimator, optionally with +modifiers (grpo+adora): the same parser
+  // as the estimator.name key, with "--estimator" in its messages.
+  EstimatorSpec spec;
+  const EstimatorEntry* entry = EstimatorRegistry::Get().Find(name.substr(0, name.find('+')));
   if (entry == nullptr) {
-    const std::string hint = ClosestName(name, allowed);
-    throw UserError("--estimator: unknown estimator '" + name + "'" +
+    const std::string base = name.substr(0, name.find('+'));
+    const std::string hint = ClosestName(base, allowed);
+    throw UserError("--estimator: unknown estimator '" + base + "'" +
                     (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
                     "; allowed: " + JoinNames(allowed));
+  }
+  try {
+    spec = ParseEstimatorName(name);
+  } catch (const UserError& e) {
+    std::string msg = e.what();
+    const std::string key = "key 'estimator.name': ";
+    if (msg.rfind(key, 0) == 0) msg = "--estimator: " + msg.substr(key.size());
+    throw UserError(msg);
   }
   if (NeedsTask(*entry)) {
     throw UserError("--estimator: '" + name +
@@ -195,10 +207,8 @@ void BindUnbound(E& estimator) {
 // The advantages the registered estimator `name` gives the batch: a fresh
 // estimator and a copy of the batch, then Bind and Compute, as in training.
 std::vector<double> RunEstimator(const std::string& name, const Batch& batch) {
-  const EstimatorEntry* entry = EstimatorRegistry::Get().Find(name);
-  ADVLAB_CHECK(entry != nullptr);
   Batch b = batch;
-  std::unique_ptr<Estimator> estimator = entry->make();
+  std::unique_ptr<Estimator> estimator = MakeEstimator(name);
   BindUnbound(*estimator);
   estimator->Compute(&b);
   ADVLAB_CHECK_EQ(b.advantage.size(), b.reward.size());

@@ -32,7 +32,7 @@ constexpr char kUsage[] =
     "  advlab digest  FILE.h5\n"
     "  advlab advantage --estimator NAME|all [--group-size G] [--lengths FILE] [--json]\n"
     "                 (rewards on stdin, one group per line -> advantages)\n"
-    "  advlab list    envs|estimators|policies|optimizers|keys\n"
+    "  advlab list    envs|estimators|modifiers|policies|optimizers|keys\n"
     "  advlab version\n"
     "\n"
     "Keys are dotted (seed, env.name, train.group_size, optim.lr, estimator.name, ...);\n"
@@ -46,6 +46,8 @@ void PrintList(const std::string& topic) {
     for (const auto* e : TaskRegistry::Get().All()) print(e->name, e->description);
   } else if (topic == "estimators") {
     for (const auto* e : EstimatorRegistry::Get().All()) print(e->name, e->description);
+  } else if (topic == "modifiers") {
+    for (const auto* e : ModifierRegistry::Get().All()) print(e->name, e->description);
   } else if (topic == "policies") {
     for (const auto* e : PolicyRegistry::Get().All()) print(e->name, e->description);
   } else if (topic == "optimizers") {
@@ -56,10 +58,10 @@ void PrintList(const std::string& topic) {
     }
   } else {
     std::string hint =
-        ClosestName(topic, {"envs", "estimators", "policies", "optimizers", "keys"});
+        ClosestName(topic, {"envs", "estimators", "modifiers", "policies", "optimizers", "keys"});
     throw UserError("list: unknown topic '" + topic + "'" +
                     (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
-                    "; allowed: envs, estimators, policies, optimizers, keys");
+                    "; allowed: envs, estimators, modifiers, policies, optimizers, keys");
   }
 }
 
@@ -147,7 +149,7 @@ int Main(int argc, char** argv) {
   }
   if (cmd == "list") {
     if (rest.size() != 1) {
-      throw UserError("list: one topic expected; allowed: envs, estimators, policies, optimizers, keys");
+      throw UserError("list: one topic expected; allowed: envs, estimators, modifiers, policies, optimizers, keys");
     }
     PrintList(rest[0]);
     return 0;

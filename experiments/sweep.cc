@@ -10,6 +10,8 @@
 
 #include "sim/check.h"
 #include "sim/error.h"
+#include "sim/estimator.h"
+#include "sim/task.h"
 
 #ifndef ADVLAB_GIT_COMMIT
 #define ADVLAB_GIT_COMMIT "unknown"
@@ -63,8 +65,13 @@ SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
       throw UserError("--grid: every run of a sweep must have the same eval steps, so "
                       "train.steps and train.eval_every cannot be swept; run one sweep per value");
     }
-    // Build the task once per grid point: family-specific checks happen here.
-    TaskRegistry::Get().Find(c.Str("env.name"))->make(c, static_cast<uint64_t>(base_seed));
+    // Build the task once per grid point: family-specific checks happen here,
+    // and the modifiers check that the task has what they read.
+    std::unique_ptr<Task> task =
+        TaskRegistry::Get().Find(c.Str("env.name"))->make(c, static_cast<uint64_t>(base_seed));
+    for (const ModifierEntry* m : ParseEstimatorName(c.Str("estimator.name")).modifiers) {
+      if (m->check) m->check(c, *task);
+    }
   }
   return plan;
 }

@@ -26,6 +26,10 @@ struct Batch {
   std::vector<uint8_t> correct;      // [rollouts] 1 if the response was right
   std::vector<uint8_t> truncated;    // [rollouts] 1 if cut at the length limit
   std::vector<double> advantage;     // [rollouts] sequence advantage (estimator output)
+  std::vector<uint8_t> kept;         // [rollouts] 0: dropped from the update by a filter
+                                     //   (set by estimators/modifiers; empty = all kept)
+  int64_t tas_groups = -1;           // groups ADORA judged temporarily advantageous
+                                     //   this step (-1: no ADORA)
   // ---- tokens ---------------------------------------------------------------
   std::vector<int32_t> token;        // [tokens] chosen action id
   std::vector<int32_t> state;        // [tokens] tabular state id of the decision
@@ -63,6 +67,8 @@ struct Batch {
     correct.clear();
     truncated.clear();
     advantage.clear();
+    kept.clear();
+    tas_groups = -1;
     token.clear();
     state.clear();
     logprob.clear();

@@ -74,6 +74,10 @@ std::string CanonicalValue(const KeySpec& s, const std::string& text) {
       BadValue(s, text, "true or false");
     }
     case KeyType::kString: {
+      if (s.validate) {
+        s.validate(text);
+        return text;
+      }
       std::vector<std::string> allowed = AllowedValues(s);
       if (allowed.empty()) return text;
       for (const auto& a : allowed)

@@ -35,6 +35,9 @@ struct KeySpec {
   std::vector<std::string> choices;
   std::function<std::vector<std::string>()> dynamic_choices;
   bool max_exclusive = false;  // refuse the upper bound itself (e.g. rates in [0, 1))
+  // A string key with a grammar beyond a list (estimator.name = base+modifier):
+  // throws UserError for a bad value. Replaces the choices check when set.
+  std::function<void(const std::string& value)> validate;
 };
 
 using KeyRegistry = Registry<KeySpec>;

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sim/batch.h"
 #include "sim/registry.h"
@@ -60,6 +61,49 @@ struct EstimatorEntry {
 };
 
 using EstimatorRegistry = Registry<EstimatorEntry>;
+
+// Modifier: composes with a base estimator by name ("grpo+adora",
+// "rloo+dash", "grpo+adora+dash"), applied in order after the base estimator
+// computed the advantages. It may rescale advantages (ADORA's per-prompt weights)
+// or drop rollouts from the update (batch->kept = 0: DASH's filter).
+class Modifier {
+ public:
+  virtual ~Modifier() = default;
+  virtual void Bind(const EstimatorContext& context) {}
+  virtual void Apply(Batch* batch) = 0;
+  // A copy with the same state (see Estimator::Clone); nullptr when stateless.
+  virtual std::unique_ptr<Modifier> Clone() const { return nullptr; }
+};
+
+struct ModifierEntry {
+  std::string name;
+  std::string description;  // one line
+  bool needs_groups = false;  // reads group statistics (refuses train.group_size = 1)
+  std::function<std::unique_ptr<Modifier>()> make;
+  // Refuses (UserError) a config whose task lacks what the modifier reads, e.g.
+  // ADORA's length criterion on one-token responses. May be empty.
+  std::function<void(const Config& config, const Task& task)> check;
+};
+
+using ModifierRegistry = Registry<ModifierEntry>;
+
+#define ADVLAB_REGISTER_MODIFIER(ident, ...)                      \
+  static const bool advlab_modifier_registered_##ident =          \
+      ::advlab::ModifierRegistry::Get().Add(::advlab::ModifierEntry{__VA_ARGS__})
+
+// "base+mod1+mod2": the base estimator and its modifiers, in order. Throws
+// UserError naming the unknown part (with the closest name) or a repeated one.
+struct EstimatorSpec {
+  const EstimatorEntry* base = nullptr;
+  std::vector<const ModifierEntry*> modifiers;
+  bool needs_groups() const;
+  bool needs_task() const { return base->needs_task; }
+};
+EstimatorSpec ParseEstimatorName(const std::string& name);
+
+// The estimator a name stands for: the base, or a composite applying the
+// modifiers after it.
+std::unique_ptr<Estimator> MakeEstimator(const std::string& name);
 
 #define ADVLAB_REGISTER_ESTIMATOR(ident, ...)                       \
   static const bool advlab_estimator_registered_##ident =           \

@@ -50,9 +50,12 @@ ADVLAB_REGISTER_KEY(policy_kind, KeySpec{"policy.kind", KeyType::kString, "tabul
 ADVLAB_REGISTER_KEY(optim_name, KeySpec{"optim.name", KeyType::kString, "sgd",
                                         "optimizer: sgd or adam", -1e300, 1e300, false, {},
                                         NamesOf<OptimizerRegistry>});
-ADVLAB_REGISTER_KEY(estimator_name, KeySpec{"estimator.name", KeyType::kString, "grpo",
-                                            "advantage estimator (`advlab list estimators`)",
-                                            -1e300, 1e300, false, {}, NamesOf<EstimatorRegistry>});
+ADVLAB_REGISTER_KEY(estimator_name,
+                    KeySpec{"estimator.name", KeyType::kString, "grpo",
+                            "advantage estimator, optionally +modifiers, e.g. grpo+adora "
+                            "(`advlab list estimators`, `advlab list modifiers`)",
+                            -1e300, 1e300, false, {}, NamesOf<EstimatorRegistry>, false,
+                            [](const std::string& v) { ParseEstimatorName(v); }});
 ADVLAB_REGISTER_KEY(eval_pass_k, KeySpec{"eval.pass_k", KeyType::kInt, "8",
                                          "k of the pass@k metric (exact: 1 - (1 - p)^k)", 1, 1e6,
                                          false, {}, {}});
@@ -108,11 +111,10 @@ RunConfig RunConfig::FromConfig(const Config& config) {
                     " is too large; allowed: at most 2147483647 (Philox counters are 32-bit)");
   }
 
-  const EstimatorEntry* est = EstimatorRegistry::Get().Find(config.Str("estimator.name"));
-  ADVLAB_CHECK(est != nullptr);  // Config::Resolve validated the name
-  if (est->needs_groups && rc.group_size < 2) {
+  const EstimatorSpec est = ParseEstimatorName(config.Str("estimator.name"));
+  if (est.needs_groups() && rc.group_size < 2) {
     throw UserError("train.group_size = " + std::to_string(rc.group_size) + " with estimator.name = " +
-                    est->name +
+                    config.Str("estimator.name") +
                     ", which compares the rollouts of a group: use train.group_size >= 2 (or "
                     "estimator.name = reinforce)");
   }
@@ -138,7 +140,7 @@ const std::vector<std::string>& MetricNames() {
       "train_reward",  "response_length", "zero_adv_frac", "same_reward_group_frac",
       "kept_frac",     "tokens_backprop", "grad_norm",     "truncated_frac",
       "response_length_correct", "response_length_wrong", "train_accuracy",
-      "grad_cosine",   "grad_rel_err",   "grad_var"};
+      "grad_cosine",   "grad_rel_err",   "grad_var",      "tas_frac"};
   return names;
 }
 
@@ -150,7 +152,7 @@ void InitRun(const RunConfig& rc, RunState* st) {
   st->policy = PolicyRegistry::Get().Find(c.Str("policy.kind"))->make(c, *st->task);
   st->optimizer =
       OptimizerRegistry::Get().Find(c.Str("optim.name"))->make(c, st->policy->num_params());
-  st->estimator = EstimatorRegistry::Get().Find(c.Str("estimator.name"))->make();
+  st->estimator = MakeEstimator(c.Str("estimator.name"));
   st->estimator->Bind(EstimatorContext{&rc.config, st->task.get(), st->policy.get(),
                                        rc.false_positive, rc.false_negative});
   st->grad.Init(st->policy->num_params(), st->policy->grad_block_size());
@@ -199,16 +201,29 @@ void SampleBatch(const RunConfig& rc, RunState* st, const Philox& rng, int64_t s
 StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGrad* grad,
                        Estimator* estimator) {
   (estimator != nullptr ? estimator : st->estimator.get())->Compute(batch);
+  // Rollouts a filter dropped get no coefficient and leave the normalisers.
+  const bool filtered = !batch->kept.empty();
   // Loss coefficients: loss = sum_t coef_t * log pi(token_t), coef = -A * w_t
   // (sim/loss.h).
-  const int R = batch->num_rollouts();
-  const int T = batch->num_tokens();
+  int R = batch->num_rollouts();
+  int T = batch->num_tokens();
   st->coef.resize(T);
+  const int all_rollouts = R;
+  if (filtered) {
+    R = 0;
+    T = 0;
+    for (int r = 0; r < batch->num_rollouts(); ++r) {
+      if (batch->kept[r]) {
+        R += 1;
+        T += batch->length(r);
+      }
+    }
+  }
   const double scale =
       rc.loss_scale > 0.0 ? rc.loss_scale : static_cast<double>(st->task->max_length());
   // The weight depends on the rollout only under seq-mean-token-mean.
   const bool per_token = rc.loss_agg == LossAgg::kSeqMeanTokenMean;
-  const double weight = TokenWeight(rc.loss_agg, 1, R, T, scale);
+  const double weight = R > 0 ? TokenWeight(rc.loss_agg, 1, R, T, scale) : 0.0;
   // One pass over the groups: loss coefficients and the window statistics.
   StepStats ss;
   const double* ADVLAB_RESTRICT adv = batch->advantage.data();
@@ -221,12 +236,14 @@ StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGr
     const int b = batch->group_begin[g], e = batch->group_begin[g + 1];
     bool same = true;
     for (int r = b; r < e; ++r) {
-      const double a = adv[r];
+      const bool keep = !filtered || batch->kept[r] != 0;
+      const double a = keep ? adv[r] : 0.0;
       const int len = tb[r + 1] - tb[r];
-      const double c = -a * (per_token ? TokenWeight(rc.loss_agg, len, R, T, scale) : weight);
+      const double c = a == 0.0 ? 0.0 : -a * (per_token ? TokenWeight(rc.loss_agg, len, R, T, scale) : weight);
       for (int t = tb[r]; t < tb[r + 1]; ++t) coef[t] = c;
-      ss.zero_adv += a == 0.0 ? 1 : 0;
+      ss.zero_adv += adv[r] == 0.0 ? 1 : 0;
       ss.backprop += a == 0.0 ? 0 : len;
+      ss.kept += keep ? 1 : 0;
       ss.length_sum += len;
       ss.truncated += truncated[r];
       ss.correct += correct[r];
@@ -263,7 +280,11 @@ void Step(const RunConfig& rc, RunState* st) {
   st->win_length += static_cast<double>(ss.length_sum);
   st->win_zero_adv += ss.zero_adv;
   st->win_same_groups += ss.same_groups;
-  st->win_kept += batch.num_rollouts();
+  st->win_kept += ss.kept;
+  if (batch.tas_groups >= 0) {
+    st->win_tas_groups += batch.tas_groups;
+    st->win_tas_total += batch.num_groups();
+  }
   st->win_grad_norm += gnorm;
   st->win_truncated += ss.truncated;
   st->win_correct += ss.correct;
@@ -441,11 +462,13 @@ void Evaluate(const RunConfig& rc, RunState* st, double* m) {
   m[j++] = st->diag_valid ? st->diag_cosine : nan;
   m[j++] = st->diag_valid ? st->diag_rel_err : nan;
   m[j++] = st->diag_valid ? st->diag_var : nan;
+  m[j++] = st->win_tas_total > 0 ? static_cast<double>(st->win_tas_groups) / st->win_tas_total : nan;
   ADVLAB_CHECK_EQ(j, static_cast<int>(MetricNames().size()));
   st->win_steps = st->win_rollouts = st->win_groups = 0;
   st->win_reward = st->win_length = st->win_grad_norm = st->win_length_correct = 0.0;
   st->win_zero_adv = st->win_same_groups = st->win_kept = 0;
   st->win_truncated = st->win_correct = 0;
+  st->win_tas_groups = st->win_tas_total = 0;
   st->diag_valid = false;
 }
 

@@ -85,6 +85,8 @@ struct RunState {
   int64_t win_zero_adv = 0;       // rollouts with advantage exactly 0
   int64_t win_same_groups = 0;    // groups whose rewards are all equal
   int64_t win_kept = 0;           // rollouts kept after filtering
+  int64_t win_tas_groups = 0;     // ADORA: groups judged temporarily advantageous
+  int64_t win_tas_total = 0;      // ADORA: groups judged
   double win_grad_norm = 0.0;     // sum over steps of the gradient norm
   int64_t win_truncated = 0;      // truncated rollouts
   int64_t win_correct = 0;        // correct rollouts (truth, not the noisy reward)
@@ -104,7 +106,7 @@ struct RunState {
 // The window statistics of one step's batch.
 struct StepStats {
   int64_t zero_adv = 0, backprop = 0, length_sum = 0, same_groups = 0, truncated = 0;
-  int64_t correct = 0, length_correct = 0;
+  int64_t correct = 0, length_correct = 0, kept = 0;
   double reward_sum = 0.0;
 };
 

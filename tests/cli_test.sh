@@ -78,6 +78,14 @@ expect_error "key 'policy.layers'" run --policy.kind=mlp --policy.layers=3 --out
 expect_error "key 'policy.activation'" run --policy.kind=mlp --policy.activation=sigmoid --out "$T/out.h5"
 expect_error "did you mean 'mlp'" run --policy.kind=mpl --out "$T/out.h5"
 expect_error "key 'optim.max_grad_norm'" run --optim.max_grad_norm=-1 --out "$T/out.h5"
+# Issue 5: estimators and modifiers.
+expect_error "did you mean 'adora'" run --estimator.name=grpo+adorra --out "$T/out.h5"
+expect_error "given twice" run --estimator.name=grpo+dash+dash --out "$T/out.h5"
+expect_error "estimator.adora_criterion = length" run --estimator.name=grpo+adora --estimator.adora_criterion=length --out "$T/out.h5"
+expect_error "key 'estimator.dash_threshold'" run --estimator.name=grpo+dash --estimator.dash_threshold=-0.1 --out "$T/out.h5"
+expect_error "key 'estimator.adora_tau'" run --estimator.name=grpo+adora --estimator.adora_tau=1.5 --out "$T/out.h5"
+expect_error "train.group_size = 1" run --estimator.name=reinforce+adora --train.group_size=1 --out "$T/out.h5"
+expect_error "key 'estimator.ema_beta'" run --estimator.name=ema_baseline --estimator.ema_beta=1 --out "$T/out.h5"
 expect_error "unknown command" rnu
 expect_error "unknown topic" list estimaters
 expect_error "nothere.h5: cannot open" digest "$T/nothere.h5"

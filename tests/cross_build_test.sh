@@ -33,6 +33,11 @@ compare families sweep --env.prompts=32 --train.steps=80 --train.eval_every=20 -
   --optim.max_grad_norm=0.5 --env.modulus=5 --env.chain_max_depth=4 --env.max_length=8 \
   --env.max_required=4 --diagnostics.exact_gradient=true --diagnostics.samples=3 \
   --grid env.name=choice,chain,think --grid optim.name=sgd,adam --seeds 2 --threads 2
+# Estimators beyond grpo: stateful, oracle, whitening, and modifiers.
+compare estimators2 sweep --env.prompts=32 --train.steps=80 --train.eval_every=20 --optim.lr=4 \
+  --env.name=think --env.max_length=8 --env.max_required=4 --estimator.adora_criterion=both \
+  --grid estimator.name=ema_baseline,oracle,opo,gpg,reinforce_pp,reinforce_pp_baseline,grpo+adora,rloo+adora+dash \
+  --seeds 1 --threads 2
 # The MLP policy (both activations, 1 and 2 layers) on every family.
 compare mlp sweep --env.prompts=32 --train.steps=60 --train.eval_every=20 --optim.lr=2 \
   --policy.kind=mlp --policy.hidden=16 --policy.out_init_scale=0.5 --optim.max_grad_norm=1 \

@@ -48,5 +48,31 @@ TEST(TrainingTest, GlobalNormClippingBoundsTheUpdate) {
   EXPECT_EQ(loose_update, free_update);
 }
 
+// DASH's filter: dropped rollouts get no coefficient and leave the token-mean
+// normaliser, so the loss is exactly the kept rollouts' own token mean.
+TEST(TrainingTest, FilteredRolloutsLeaveTheLoss) {
+  RunConfig rc = RunConfig::FromConfig(Config::Resolve({{"env.prompts", "32"},
+                                                        {"estimator.name", "grpo+dash"},
+                                                        {"train.batch_prompts", "16"}}));
+  RunState st;
+  InitRun(rc, &st);
+  st.task->Advance(0);
+  SampleBatch(rc, &st, st.rng, 0, &st.batch);
+  const StepStats ss = LossGradient(rc, &st, &st.batch, &st.grad);
+  const Batch& b = st.batch;
+  ASSERT_EQ(b.kept.size(), static_cast<size_t>(b.num_rollouts()));
+  int kept = 0;
+  for (uint8_t k : b.kept) kept += k;
+  ASSERT_GT(kept, 0);
+  ASSERT_LT(kept, b.num_rollouts());  // this batch has all-equal groups to drop
+  EXPECT_EQ(ss.kept, kept);
+  std::vector<double> coef(b.num_tokens(), 0.0);
+  for (int r = 0; r < b.num_rollouts(); ++r) {
+    if (b.kept[r] && b.advantage[r] != 0.0) coef[r] = -b.advantage[r] * (1.0 / kept);
+  }
+  for (int t = 0; t < b.num_tokens(); ++t) EXPECT_EQ(st.coef[t], coef[t]) << t;
+  EXPECT_EQ(ss.backprop, kept);  // one token per kept rollout, all with A != 0
+}
+
 }  // namespace
 }  // namespace advlab

@@ -1,0 +1,117 @@
+#include "estimators/adora.h"
+
+#include <limits>
+#include <memory>
+
+#include "sim/config.h"
+#include "sim/error.h"
+#include "sim/task.h"
+
+namespace advlab {
+
+ADVLAB_REGISTER_KEY(estimator_adora_criterion,
+                    KeySpec{"estimator.adora_criterion", KeyType::kString, "difficulty",
+                            "adora: TAS criterion: length, difficulty or both", -1e300, 1e300,
+                            false, {"length", "difficulty", "both"}, {}});
+ADVLAB_REGISTER_KEY(estimator_adora_mode,
+                    KeySpec{"estimator.adora_mode", KeyType::kString, "amplify",
+                            "adora: attenuate TDS prompts or amplify TAS prompts", -1e300, 1e300,
+                            false, {"attenuate", "amplify"}, {}});
+ADVLAB_REGISTER_KEY(estimator_adora_variant,
+                    KeySpec{"estimator.adora_variant", KeyType::kString, "paper",
+                            "adora: paper, or code (the released code's empty-set handling)",
+                            -1e300, 1e300, false, {"paper", "code"}, {}});
+ADVLAB_REGISTER_KEY(estimator_adora_tau,
+                    KeySpec{"estimator.adora_tau", KeyType::kFloat, "0.5",
+                            "adora: difficulty criterion, TAS iff success rate <= tau", 0.0, 1.0,
+                            false, {}, {}});
+ADVLAB_REGISTER_KEY(estimator_adora_lambda,
+                    KeySpec{"estimator.adora_lambda", KeyType::kFloat, "0.1",
+                            "adora: weight of TDS prompts in attenuate mode", 0.0, 1.0, false, {},
+                            {}});
+ADVLAB_REGISTER_KEY(estimator_adora_weight,
+                    KeySpec{"estimator.adora_weight", KeyType::kFloat, "2",
+                            "adora: weight of TAS prompts in amplify mode", 0.0, 1e6, true, {},
+                            {}});
+
+void AdoraModifier::Bind(const EstimatorContext& context) {
+  if (context.config == nullptr) return;
+  const Config& c = *context.config;
+  const std::string& crit = c.Str("estimator.adora_criterion");
+  options_.criterion = crit == "length"   ? AdoraOptions::Criterion::kLength
+                       : crit == "both"   ? AdoraOptions::Criterion::kBoth
+                                          : AdoraOptions::Criterion::kDifficulty;
+  options_.mode = c.Str("estimator.adora_mode") == "attenuate" ? AdoraOptions::Mode::kAttenuate
+                                                               : AdoraOptions::Mode::kAmplify;
+  options_.variant = c.Str("estimator.adora_variant") == "code" ? AdoraOptions::Variant::kCode
+                                                                : AdoraOptions::Variant::kPaper;
+  options_.tau = c.Float("estimator.adora_tau");
+  options_.lambda = c.Float("estimator.adora_lambda");
+  options_.weight = c.Float("estimator.adora_weight");
+}
+
+bool AdoraModifier::IsTas(const Batch& batch, int g) const {
+  const int b = batch.group_begin[g], e = batch.group_begin[g + 1];
+  bool length_tas = true, difficulty_tas = true;
+  if (options_.criterion != AdoraOptions::Criterion::kDifficulty) {
+    int max_correct = -1;  // -1: no correct rollout
+    int64_t wrong_sum = 0, wrong_n = 0;
+    for (int r = b; r < e; ++r) {
+      const int len = batch.length(r);
+      if (batch.reward[r] > 0.5) {
+        max_correct = len > max_correct ? len : max_correct;
+      } else if (!batch.truncated[r]) {
+        wrong_sum += len;
+        wrong_n += 1;
+      }
+    }
+    const bool code = options_.variant == AdoraOptions::Variant::kCode;
+    if (max_correct < 0) {
+      length_tas = !code;  // code: max over an empty set is -inf
+    } else if (wrong_n == 0) {
+      length_tas = true;   // mean over an empty set is -inf
+    } else {
+      // max_correct > wrong_sum / wrong_n, in integers (exact).
+      length_tas = static_cast<int64_t>(max_correct) * wrong_n > wrong_sum;
+    }
+  }
+  if (options_.criterion != AdoraOptions::Criterion::kLength) {
+    int successes = 0;
+    for (int r = b; r < e; ++r) successes += batch.reward[r] > 0.5 ? 1 : 0;
+    difficulty_tas = static_cast<double>(successes) / (e - b) <= options_.tau;
+  }
+  return length_tas && difficulty_tas;
+}
+
+void AdoraModifier::Apply(Batch* batch) {
+  int64_t tas = 0;
+  for (int g = 0; g < batch->num_groups(); ++g) {
+    const bool is_tas = IsTas(*batch, g);
+    tas += is_tas ? 1 : 0;
+    const double w = options_.mode == AdoraOptions::Mode::kAttenuate
+                         ? (is_tas ? 1.0 : options_.lambda)
+                         : (is_tas ? options_.weight : 1.0);
+    if (w == 1.0) continue;  // x * 1 == x: skipping changes no bit
+    for (int r = batch->group_begin[g]; r < batch->group_begin[g + 1]; ++r) {
+      batch->advantage[r] *= w;
+    }
+  }
+  batch->tas_groups = tas;
+}
+
+ADVLAB_REGISTER_MODIFIER(
+    adora, "adora",
+    "ADORA: per-prompt weight from this step's rollouts (TAS/TDS by length and/or difficulty; "
+    "attenuate or amplify)",
+    true, [] { return std::make_unique<AdoraModifier>(); },
+    [](const Config& c, const Task& task) {
+      if (c.Str("estimator.adora_criterion") != "difficulty" && task.max_length() == 1) {
+        throw UserError("estimator.name = " + c.Str("estimator.name") +
+                        " with estimator.adora_criterion = " + c.Str("estimator.adora_criterion") +
+                        " reads response lengths, but env.name = " + c.Str("env.name") +
+                        " answers with one token; allowed: estimator.adora_criterion = difficulty, "
+                        "or a multi-token task (chain, think)");
+      }
+    });
+
+}  // namespace advlab

@@ -1,0 +1,66 @@
+// adora: Advantage Dynamics via Online Rollout Adaptation (Ren et al., arXiv
+// 2602.10019; blog Mar 2025; code ShadeCloak/ADORA). papers.md §1.
+//
+// A per-prompt weight, recomputed from each step's fresh rollouts, multiplies the
+// base estimator's advantages of the group: A_i <- w_s A_i. A prompt is a
+// temporarily advantageous sample (TAS) or a disadvantageous one (TDS):
+//   length criterion      TAS iff max_{i correct} L_i > mean_{j wrong, not truncated} L_j
+//   difficulty criterion  TAS iff (1/G) sum_i c_i <= tau            (tau = 0.5)
+//   both                  TAS iff both hold
+// and the weight is, by mode:
+//   attenuate  w = 1 (TAS), lambda (TDS)     (lambda = 0.1; the VLM / blog version)
+//   amplify    w = weight (TAS), 1 (TDS)     (weight = 2.0; the paper's LLM version)
+// Keys: estimator.adora_criterion (length | difficulty | both, default
+// difficulty), estimator.adora_mode (attenuate | amplify, default amplify),
+// estimator.adora_tau, estimator.adora_lambda, estimator.adora_weight,
+// estimator.adora_variant (paper | code).
+//
+// "Correct" is what the trainer sees: observed reward > 0.5 (with verifier noise,
+// not the truth). Empty sets under the length criterion:
+//   paper variant: no correct rollout -> TAS (weight unchanged; with binary
+//     rewards such a group has zero advantage anyway); no wrong non-truncated
+//     rollout -> TAS.
+//   code variant (ADORA/verl core_algos.py compute_grpo_outcome_advantage_ADORA):
+//     an empty set is -inf, so no correct rollout -> TDS (attenuated) and no wrong
+//     one -> TAS. It matters when rewards carry partial credit or noise.
+// A weight constant within a group keeps its advantages' sum, so a group-mean
+// baseline stays valid: the update is the gradient of the reweighted objective
+// sum_s w_s J_s. Under Adam a uniform rescaling does nothing; only the relative
+// weighting of TAS and TDS prompts matters (papers.md §1.6). The share of TAS
+// prompts is logged (metric tas_frac).
+#ifndef ADVLAB_ESTIMATORS_ADORA_H_
+#define ADVLAB_ESTIMATORS_ADORA_H_
+
+#include "sim/estimator.h"
+
+namespace advlab {
+
+struct AdoraOptions {
+  enum class Criterion { kLength, kDifficulty, kBoth };
+  enum class Mode { kAttenuate, kAmplify };
+  enum class Variant { kPaper, kCode };
+  Criterion criterion = Criterion::kDifficulty;
+  Mode mode = Mode::kAmplify;
+  Variant variant = Variant::kPaper;
+  double tau = 0.5;
+  double lambda = 0.1;
+  double weight = 2.0;
+};
+
+class AdoraModifier : public Modifier {
+ public:
+  AdoraModifier() = default;
+  explicit AdoraModifier(const AdoraOptions& options) : options_(options) {}
+  // Reads the estimator.adora_* keys when a config is bound.
+  void Bind(const EstimatorContext& context) override;
+  void Apply(Batch* batch) override;
+  // Whether group g of the batch is temporarily advantageous.
+  bool IsTas(const Batch& batch, int g) const;
+
+ private:
+  AdoraOptions options_;
+};
+
+}  // namespace advlab
+
+#endif  // ADVLAB_ESTIMATORS_ADORA_H_

@@ -1,0 +1,40 @@
+// dash: DASH's gradient filtering (Huang et al., "Effective Reinforcement Learning
+// for Reasoning in Language Models", arXiv 2505.17218; code
+// shuoli90/efficient_reasoning). papers.md §3.
+//
+//   rollouts with |A_i| <= threshold (estimator.dash_threshold, default 0.1) are
+//   dropped before the update: not back-propagated, and left out of the loss
+//   normalisers (the loss is the same as on the kept rollouts alone).
+//
+// The kept fraction is logged (metric kept_frac); tokens_backprop counts only
+// kept tokens, which is DASH's compute saving. With binary rewards and grpo
+// (std scaling) every mixed group has |A| >= 1/sqrt(G), so threshold 0.1 drops
+// exactly the zero-variance groups: the update direction is unchanged. Without
+// std scaling (dr_grpo, |A| >= 1/G) a threshold >= 1/G also drops the wrong
+// answers of low-success groups: a positive-only bias. Dropped rollouts show
+// A = 0 (`advlab advantage`). A batch where nothing is kept contributes no
+// gradient (the released code keeps one row instead). DASH's other half,
+// preemptive sampling, is a systems change: in this simulator it is the same
+// update as one large batch.
+#ifndef ADVLAB_ESTIMATORS_DASH_H_
+#define ADVLAB_ESTIMATORS_DASH_H_
+
+#include "sim/estimator.h"
+
+namespace advlab {
+
+class DashModifier : public Modifier {
+ public:
+  static constexpr double kDefaultThreshold = 0.1;
+  DashModifier() = default;
+  explicit DashModifier(double threshold) : threshold_(threshold) {}
+  void Bind(const EstimatorContext& context) override;
+  void Apply(Batch* batch) override;
+
+ private:
+  double threshold_ = kDefaultThreshold;
+};
+
+}  // namespace advlab
+
+#endif  // ADVLAB_ESTIMATORS_DASH_H_

@@ -1,0 +1,105 @@
+#include "sim/estimator.h"
+
+#include <utility>
+
+#include "sim/check.h"
+#include "sim/error.h"
+
+namespace advlab {
+namespace {
+
+std::string Suggest(const std::string& part, const std::vector<std::string>& names) {
+  std::string hint = ClosestName(part, names);
+  return hint.empty() ? "" : " (did you mean '" + hint + "'?)";
+}
+
+std::string Join(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
+  return out;
+}
+
+// The base estimator, then each modifier in order.
+class CompositeEstimator : public Estimator {
+ public:
+  CompositeEstimator(std::unique_ptr<Estimator> base, std::vector<std::unique_ptr<Modifier>> mods)
+      : base_(std::move(base)), modifiers_(std::move(mods)) {}
+
+  void Bind(const EstimatorContext& context) override {
+    base_->Bind(context);
+    for (auto& m : modifiers_) m->Bind(context);
+  }
+  void Compute(Batch* batch) override {
+    base_->Compute(batch);
+    for (auto& m : modifiers_) m->Apply(batch);
+  }
+  std::unique_ptr<Estimator> Clone() const override {
+    std::unique_ptr<Estimator> base = base_->Clone();
+    std::vector<std::unique_ptr<Modifier>> mods;
+    bool stateful = base != nullptr;
+    for (const auto& m : modifiers_) {
+      mods.push_back(m->Clone());
+      stateful = stateful || mods.back() != nullptr;
+    }
+    if (!stateful) return nullptr;
+    ADVLAB_CHECK(base != nullptr && "a stateful modifier needs a clonable base");
+    for (auto& m : mods) ADVLAB_CHECK(m != nullptr && "stateful composites clone every part");
+    return std::make_unique<CompositeEstimator>(std::move(base), std::move(mods));
+  }
+
+ private:
+  std::unique_ptr<Estimator> base_;
+  std::vector<std::unique_ptr<Modifier>> modifiers_;
+};
+
+}  // namespace
+
+bool EstimatorSpec::needs_groups() const {
+  bool g = base->needs_groups;
+  for (const ModifierEntry* m : modifiers) g = g || m->needs_groups;
+  return g;
+}
+
+EstimatorSpec ParseEstimatorName(const std::string& name) {
+  EstimatorSpec spec;
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (;;) {
+    const size_t plus = name.find('+', start);
+    parts.push_back(name.substr(start, plus == std::string::npos ? std::string::npos : plus - start));
+    if (plus == std::string::npos) break;
+    start = plus + 1;
+  }
+  const std::vector<std::string> bases = EstimatorRegistry::Get().Names();
+  spec.base = EstimatorRegistry::Get().Find(parts[0]);
+  if (spec.base == nullptr) {
+    throw UserError("key 'estimator.name': unknown estimator '" + parts[0] + "'" +
+                    Suggest(parts[0], bases) + "; allowed: " + Join(bases) +
+                    ", each optionally followed by +modifier (" +
+                    Join(ModifierRegistry::Get().Names()) + ")");
+  }
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const ModifierEntry* m = ModifierRegistry::Get().Find(parts[i]);
+    if (m == nullptr) {
+      const std::vector<std::string> mods = ModifierRegistry::Get().Names();
+      throw UserError("key 'estimator.name': unknown modifier '" + parts[i] + "' in '" + name +
+                      "'" + Suggest(parts[i], mods) + "; allowed modifiers: " + Join(mods));
+    }
+    for (const ModifierEntry* prev : spec.modifiers) {
+      if (prev == m) throw UserError("key 'estimator.name': modifier '" + parts[i] + "' given twice in '" + name + "'");
+    }
+    spec.modifiers.push_back(m);
+  }
+  return spec;
+}
+
+std::unique_ptr<Estimator> MakeEstimator(const std::string& name) {
+  const EstimatorSpec spec = ParseEstimatorName(name);
+  std::unique_ptr<Estimator> base = spec.base->make();
+  if (spec.modifiers.empty()) return base;
+  std::vector<std::unique_ptr<Modifier>> mods;
+  for (const ModifierEntry* m : spec.modifiers) mods.push_back(m->make());
+  return std::make_unique<CompositeEstimator>(std::move(base), std::move(mods));
+}
+
+}  // namespace advlab
