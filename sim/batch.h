@@ -58,6 +58,23 @@ struct Batch {
     logprob.resize(tokens);
   }
 
+  // Appends group g of `src` (its rollouts and tokens; advantages are not copied).
+  void AppendGroup(const Batch& src, int g) {
+    prompt.push_back(src.prompt[g]);
+    for (int r = src.group_begin[g]; r < src.group_begin[g + 1]; ++r) {
+      reward.push_back(src.reward[r]);
+      correct.push_back(src.correct[r]);
+      truncated.push_back(src.truncated[r]);
+      for (int t = src.token_begin[r]; t < src.token_begin[r + 1]; ++t) {
+        token.push_back(src.token[t]);
+        state.push_back(src.state[t]);
+        logprob.push_back(src.logprob[t]);
+      }
+      token_begin.push_back(static_cast<int32_t>(token.size()));
+    }
+    group_begin.push_back(static_cast<int32_t>(reward.size()));
+  }
+
   // Empties the batch, keeping capacity (a step allocates nothing once warm).
   void Clear() {
     prompt.clear();

@@ -83,6 +83,10 @@ struct ModifierEntry {
   // Refuses (UserError) a config whose task lacks what the modifier reads, e.g.
   // ADORA's length criterion on one-token responses. May be empty.
   std::function<void(const Config& config, const Task& task)> check;
+  // True for DAPO: the modifier acts at sampling time (the loop resamples
+  // uninformative groups); its Apply sees the final batch. Last, so that the
+  // positional registrations above never bind to it by accident.
+  bool dynamic_sampling = false;
 };
 
 using ModifierRegistry = Registry<ModifierEntry>;

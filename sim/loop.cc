@@ -72,6 +72,28 @@ ADVLAB_REGISTER_KEY(optim_max_grad_norm,
                     KeySpec{"optim.max_grad_norm", KeyType::kFloat, "0",
                             "clip the gradient to this global L2 norm before the optimizer (0: off)",
                             0.0, 1e300, false, {}, {}});
+ADVLAB_REGISTER_KEY(train_micro_batch,
+                    KeySpec{"train.micro_batch", KeyType::kInt, "0",
+                            "rollouts per backward micro-batch for the cost model (0: the whole "
+                            "batch); the update is the same whatever it is",
+                            0, 1e9, false, {}, {}});
+ADVLAB_REGISTER_KEY(cost_preemptive,
+                    KeySpec{"cost.preemptive", KeyType::kBool, "true",
+                            "cost model: one inference call per sampling round (DASH's preemptive "
+                            "sampling), else one per micro-batch of prompts",
+                            -1e300, 1e300, false, {}, {}});
+ADVLAB_REGISTER_KEY(cost_infer_call, KeySpec{"cost.infer_call", KeyType::kFloat, "1",
+                                             "cost model: fixed cost of one inference call", 0,
+                                             1e300, false, {}, {}});
+ADVLAB_REGISTER_KEY(cost_infer_token, KeySpec{"cost.infer_token", KeyType::kFloat, "0.001",
+                                              "cost model: cost per generated token", 0, 1e300,
+                                              false, {}, {}});
+ADVLAB_REGISTER_KEY(cost_train_call, KeySpec{"cost.train_call", KeyType::kFloat, "0.5",
+                                             "cost model: fixed cost of one backward micro-batch",
+                                             0, 1e300, false, {}, {}});
+ADVLAB_REGISTER_KEY(cost_train_token, KeySpec{"cost.train_token", KeyType::kFloat, "0.003",
+                                              "cost model: cost per back-propagated token", 0,
+                                              1e300, false, {}, {}});
 ADVLAB_REGISTER_KEY(diagnostics_exact_gradient,
                     KeySpec{"diagnostics.exact_gradient", KeyType::kBool, "false",
                             "measure each eval's last update against the exact gradient", -1e300,
@@ -100,6 +122,16 @@ RunConfig RunConfig::FromConfig(const Config& config) {
   rc.false_negative = config.Float("env.false_negative");
   rc.diagnostics = config.Bool("diagnostics.exact_gradient");
   rc.max_grad_norm = config.Float("optim.max_grad_norm");
+  for (const ModifierEntry* m : ParseEstimatorName(config.Str("estimator.name")).modifiers) {
+    rc.dynamic_sampling = rc.dynamic_sampling || m->dynamic_sampling;
+  }
+  rc.dapo_max_resample = static_cast<int>(config.Int("estimator.dapo_max_resample"));
+  rc.micro_batch = static_cast<int>(config.Int("train.micro_batch"));
+  rc.preemptive = config.Bool("cost.preemptive");
+  rc.cost_infer_call = config.Float("cost.infer_call");
+  rc.cost_infer_token = config.Float("cost.infer_token");
+  rc.cost_train_call = config.Float("cost.train_call");
+  rc.cost_train_token = config.Float("cost.train_token");
   rc.diagnostic_samples = static_cast<int>(config.Int("diagnostics.samples"));
   if (rc.false_positive + rc.false_negative >= 1.0) {
     throw UserError("env.false_positive + env.false_negative = " +
@@ -140,7 +172,8 @@ const std::vector<std::string>& MetricNames() {
       "train_reward",  "response_length", "zero_adv_frac", "same_reward_group_frac",
       "kept_frac",     "tokens_backprop", "grad_norm",     "truncated_frac",
       "response_length_correct", "response_length_wrong", "train_accuracy",
-      "grad_cosine",   "grad_rel_err",   "grad_var",      "tas_frac"};
+      "grad_cosine",   "grad_rel_err",   "grad_var",      "tas_frac",
+      "sampling_rounds", "discarded_frac", "sim_cost"};
   return names;
 }
 
@@ -170,7 +203,10 @@ void InitRun(const RunConfig& rc, RunState* st) {
   }
 }
 
-void SampleBatch(const RunConfig& rc, RunState* st, const Philox& rng, int64_t step,
+namespace {
+
+// One sampling round: B prompts, G rollouts each, observed rewards.
+void SampleRound(const RunConfig& rc, RunState* st, const Philox& rng, int64_t step,
                  Batch* batch) {
   batch->Clear();
   st->task->DrawPrompts(step, rng, rc.batch_prompts, st->prompts.data());
@@ -196,6 +232,42 @@ void SampleBatch(const RunConfig& rc, RunState* st, const Philox& rng, int64_t s
       }
     }
   }
+}
+
+bool Informative(const Batch& b, int g) {
+  for (int r = b.group_begin[g] + 1; r < b.group_begin[g + 1]; ++r) {
+    if (b.reward[r] != b.reward[b.group_begin[g]]) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void SampleBatch(const RunConfig& rc, RunState* st, const Philox& rng, int64_t step,
+                 Batch* batch) {
+  SampleRound(rc, st, rng, step, batch);
+  SamplingStats& ss = st->sampling;
+  ss.rounds = 1;
+  ss.generated_rollouts = batch->num_rollouts();
+  ss.generated_tokens = batch->num_tokens();
+  if (!rc.dynamic_sampling) return;
+  // DAPO: keep the informative groups, in order, round after round.
+  Batch& out = st->dapo_out;
+  out.Clear();
+  for (int g = 0; g < batch->num_groups() && out.num_groups() < rc.batch_prompts; ++g) {
+    if (Informative(*batch, g)) out.AppendGroup(*batch, g);
+  }
+  for (int k = 0; k < rc.dapo_max_resample && out.num_groups() < rc.batch_prompts; ++k) {
+    SampleRound(rc, st, rng.Stream(static_cast<uint32_t>(k)), step, &st->dapo_round);
+    const Batch& round = st->dapo_round;
+    ss.rounds += 1;
+    ss.generated_rollouts += round.num_rollouts();
+    ss.generated_tokens += round.num_tokens();
+    for (int g = 0; g < round.num_groups() && out.num_groups() < rc.batch_prompts; ++g) {
+      if (Informative(round, g)) out.AppendGroup(round, g);
+    }
+  }
+  std::swap(*batch, out);
 }
 
 StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGrad* grad,
@@ -258,6 +330,25 @@ StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGr
   return ss;
 }
 
+// The simulated compute cost of a step (docs/tasks.md, "Compute cost"):
+//   inference  cost.infer_call per call + cost.infer_token per generated token;
+//              one call per sampling round when preemptive (DASH: one large
+//              batch), else one per micro-batch of train.micro_batch rollouts
+//   training   cost.train_call per backward micro-batch of kept rollouts +
+//              cost.train_token per back-propagated token
+double StepCost(const RunConfig& rc, const SamplingStats& sampling, const StepStats& ss) {
+  auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+  const int64_t rollouts = static_cast<int64_t>(rc.batch_prompts) * rc.group_size;
+  const int64_t infer_calls_per_round =
+      rc.preemptive || rc.micro_batch == 0 ? 1 : ceil_div(rollouts, rc.micro_batch);
+  const int64_t train_calls =
+      rc.micro_batch == 0 ? (ss.kept > 0 ? 1 : 0) : ceil_div(ss.kept, rc.micro_batch);
+  return rc.cost_infer_call * static_cast<double>(sampling.rounds * infer_calls_per_round) +
+         rc.cost_infer_token * static_cast<double>(sampling.generated_tokens) +
+         rc.cost_train_call * static_cast<double>(train_calls) +
+         rc.cost_train_token * static_cast<double>(ss.backprop);
+}
+
 void Step(const RunConfig& rc, RunState* st) {
   st->task->Advance(st->step);
   SampleBatch(rc, st, st->rng, st->step, &st->batch);
@@ -281,6 +372,10 @@ void Step(const RunConfig& rc, RunState* st) {
   st->win_zero_adv += ss.zero_adv;
   st->win_same_groups += ss.same_groups;
   st->win_kept += ss.kept;
+  st->win_rounds += st->sampling.rounds;
+  st->win_generated += st->sampling.generated_rollouts;
+  st->win_discarded += st->sampling.generated_rollouts - batch.num_rollouts();
+  st->sim_cost += StepCost(rc, st->sampling, ss);
   if (batch.tas_groups >= 0) {
     st->win_tas_groups += batch.tas_groups;
     st->win_tas_total += batch.num_groups();
@@ -463,12 +558,16 @@ void Evaluate(const RunConfig& rc, RunState* st, double* m) {
   m[j++] = st->diag_valid ? st->diag_rel_err : nan;
   m[j++] = st->diag_valid ? st->diag_var : nan;
   m[j++] = st->win_tas_total > 0 ? static_cast<double>(st->win_tas_groups) / st->win_tas_total : nan;
+  m[j++] = any ? static_cast<double>(st->win_rounds) / st->win_steps : nan;
+  m[j++] = any ? static_cast<double>(st->win_discarded) / st->win_generated : nan;
+  m[j++] = st->sim_cost;
   ADVLAB_CHECK_EQ(j, static_cast<int>(MetricNames().size()));
   st->win_steps = st->win_rollouts = st->win_groups = 0;
   st->win_reward = st->win_length = st->win_grad_norm = st->win_length_correct = 0.0;
   st->win_zero_adv = st->win_same_groups = st->win_kept = 0;
   st->win_truncated = st->win_correct = 0;
   st->win_tas_groups = st->win_tas_total = 0;
+  st->win_rounds = st->win_generated = st->win_discarded = 0;
   st->diag_valid = false;
 }
 

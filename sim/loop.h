@@ -51,6 +51,12 @@ struct RunConfig {
   double false_positive = 0.0;  // P(observed reward 1 | wrong)
   double false_negative = 0.0;  // P(observed reward 0 | correct)
   double max_grad_norm = 0.0;   // global-norm clipping threshold (0: off)
+  bool dynamic_sampling = false;  // a +dapo modifier: resample all-equal groups
+  int dapo_max_resample = 3;
+  int micro_batch = 0;          // rollouts per backward micro-batch (cost model)
+  bool preemptive = true;       // cost model: one inference call per round
+  double cost_infer_call = 1.0, cost_infer_token = 0.001;
+  double cost_train_call = 0.5, cost_train_token = 0.003;
   bool diagnostics = false;     // exact-gradient diagnostics at eval points
   int diagnostic_samples = 8;
 
@@ -62,6 +68,13 @@ struct RunConfig {
 
 // Names of the per-eval metrics, in the order of RunRecord rows.
 const std::vector<std::string>& MetricNames();
+
+// What sampling a step took (for DAPO's metrics and the cost model).
+struct SamplingStats {
+  int64_t rounds = 0;                  // sampling rounds (1 without DAPO)
+  int64_t generated_rollouts = 0;      // all rollouts generated, kept or not
+  int64_t generated_tokens = 0;
+};
 
 struct RunState {
   int64_t step = 0;                      // training steps completed
@@ -92,6 +105,13 @@ struct RunState {
   int64_t win_correct = 0;        // correct rollouts (truth, not the noisy reward)
   double win_length_correct = 0;  // sum of lengths of correct rollouts
   int64_t tokens_backprop = 0;    // cumulative tokens with a non-zero coefficient
+  int64_t win_rounds = 0;         // sampling rounds
+  int64_t win_generated = 0;      // rollouts generated
+  int64_t win_discarded = 0;      // generated rollouts not in the batch (DAPO)
+  double sim_cost = 0.0;          // cumulative simulated compute cost
+  SamplingStats sampling;         // the last SampleBatch
+  Batch dapo_out;                 // scratch: DAPO's collected groups
+  Batch dapo_round;               // scratch: one DAPO round
   // Diagnostics of the last step before an eval (NaN when not measured).
   double diag_cosine = 0.0;
   double diag_rel_err = 0.0;
@@ -126,6 +146,8 @@ StepStats LossGradient(const RunConfig& rc, RunState* state, Batch* batch, Spars
 // Exact gradient of the training objective J at the current step and parameters
 // (dense, ascent direction).
 void ExactObjectiveGradient(const RunConfig& rc, RunState* state, std::vector<double>* out);
+// The simulated compute cost of a step (see loop.cc).
+double StepCost(const RunConfig& rc, const SamplingStats& sampling, const StepStats& ss);
 // A step measured against the exact gradient (fills the diag_* fields).
 void DiagnosedStep(const RunConfig& rc, RunState* state);
 // Metrics at the current step, one value per MetricNames() entry; resets the

@@ -58,6 +58,15 @@ class Philox {
     return Words4{{out.v[0], out.v[1], out.v[2], out.v[3]}};
   }
 
+  // An independent stream: the key's high word XOR (2^31 | k). Training keys have
+  // a high word 0 and diagnostic ones j + 1 < 2^31, so stream k >= 0 of any of
+  // them never meets another (used for DAPO's resampling rounds).
+  ADVLAB_HD Philox Stream(uint32_t k) const {
+    Philox p(*this);
+    p.key_.v[1] ^= 0x80000000u | k;
+    return p;
+  }
+
   // Four words for the draw at coordinates (a, b, c) with a purpose tag.
   ADVLAB_HD Words4 Draw(Purpose purpose, uint32_t a, uint32_t b, uint32_t c) const {
     return Block(a, b, c, static_cast<uint32_t>(purpose), key_.v[0], key_.v[1]);

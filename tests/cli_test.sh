@@ -85,6 +85,8 @@ expect_error "estimator.adora_criterion = length" run --estimator.name=grpo+ador
 expect_error "key 'estimator.dash_threshold'" run --estimator.name=grpo+dash --estimator.dash_threshold=-0.1 --out "$T/out.h5"
 expect_error "key 'estimator.adora_tau'" run --estimator.name=grpo+adora --estimator.adora_tau=1.5 --out "$T/out.h5"
 expect_error "train.group_size = 1" run --estimator.name=reinforce+adora --train.group_size=1 --out "$T/out.h5"
+expect_error "key 'estimator.dapo_max_resample'" run --estimator.name=grpo+dapo --estimator.dapo_max_resample=-1 --out "$T/out.h5"
+expect_error "key 'train.micro_batch'" run --train.micro_batch=-4 --out "$T/out.h5"
 expect_error "key 'estimator.ema_beta'" run --estimator.name=ema_baseline --estimator.ema_beta=1 --out "$T/out.h5"
 expect_error "unknown command" rnu
 expect_error "unknown topic" list estimaters

@@ -36,7 +36,7 @@ compare families sweep --env.prompts=32 --train.steps=80 --train.eval_every=20 -
 # Estimators beyond grpo: stateful, oracle, whitening, and modifiers.
 compare estimators2 sweep --env.prompts=32 --train.steps=80 --train.eval_every=20 --optim.lr=4 \
   --env.name=think --env.max_length=8 --env.max_required=4 --estimator.adora_criterion=both \
-  --grid estimator.name=ema_baseline,oracle,opo,gpg,reinforce_pp,reinforce_pp_baseline,grpo+adora,rloo+adora+dash \
+  --grid estimator.name=ema_baseline,oracle,opo,gpg,reinforce_pp,reinforce_pp_baseline,grpo+adora,rloo+adora+dash,grpo+dapo \
   --seeds 1 --threads 2
 # The MLP policy (both activations, 1 and 2 layers) on every family.
 compare mlp sweep --env.prompts=32 --train.steps=60 --train.eval_every=20 --optim.lr=2 \

@@ -92,7 +92,7 @@ TEST(DeterminismTest, FamiliesNoiseDriftAndDiagnosticsDoNotDependOnThreads) {
   SweepPlan plan = PlanSweep(keys,
                              {{"env.name", {"choice", "chain", "think"}},
                               {"policy.kind", {"tabular", "mlp"}},
-                              {"estimator.name", {"grpo", "rloo+adora+dash", "ema_baseline"}},
+                              {"estimator.name", {"grpo", "rloo+adora+dash", "ema_baseline", "grpo+dapo"}},
                               {"train.loss_agg", {"token-mean", "seq-mean-token-mean"}}},
                              2);
   Results one = RunSweep(plan, 1), three = RunSweep(plan, 3);

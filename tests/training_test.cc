@@ -74,5 +74,85 @@ TEST(TrainingTest, FilteredRolloutsLeaveTheLoss) {
   EXPECT_EQ(ss.backprop, kept);  // one token per kept rollout, all with A != 0
 }
 
+RunConfig DapoConfig(const std::string& max_resample) {
+  return RunConfig::FromConfig(Config::Resolve({{"env.prompts", "64"},
+                                                {"env.easy_logit", "6"},  // many all-correct groups
+                                                {"env.hard_logit", "3"},
+                                                {"train.batch_prompts", "16"},
+                                                {"train.group_size", "4"},
+                                                {"estimator.name", "grpo+dapo"},
+                                                {"estimator.dapo_max_resample", max_resample}}));
+}
+
+bool AllInformative(const Batch& b) {
+  for (int g = 0; g < b.num_groups(); ++g) {
+    bool mixed = false;
+    for (int r = b.group_begin[g]; r < b.group_begin[g + 1]; ++r) {
+      mixed = mixed || b.reward[r] != b.reward[b.group_begin[g]];
+    }
+    if (!mixed) return false;
+  }
+  return true;
+}
+
+// DAPO: the batch holds only informative groups, B of them when the rounds
+// suffice; rounds and discards add up; a pure function of (config, seed, step).
+TEST(TrainingTest, DapoCollectsInformativeGroups) {
+  RunConfig rc = DapoConfig("20");
+  RunState st, again;
+  InitRun(rc, &st);
+  InitRun(rc, &again);
+  st.task->Advance(0);
+  again.task->Advance(0);
+  SampleBatch(rc, &st, st.rng, 0, &st.batch);
+  SampleBatch(rc, &again, again.rng, 0, &again.batch);
+  const Batch& b = st.batch;
+  EXPECT_TRUE(AllInformative(b));
+  EXPECT_EQ(b.num_groups(), 16);
+  EXPECT_GT(st.sampling.rounds, 1);
+  EXPECT_LE(st.sampling.rounds, 21);
+  EXPECT_EQ(st.sampling.generated_rollouts, st.sampling.rounds * 16 * 4);
+  EXPECT_EQ(b.reward, again.batch.reward);
+  EXPECT_EQ(b.token, again.batch.token);
+  EXPECT_EQ(b.prompt, again.batch.prompt);
+  // Without extra rounds DAPO only filters: fewer groups, all informative.
+  RunConfig rc0 = DapoConfig("0");
+  RunState st0;
+  InitRun(rc0, &st0);
+  st0.task->Advance(0);
+  SampleBatch(rc0, &st0, st0.rng, 0, &st0.batch);
+  EXPECT_TRUE(AllInformative(st0.batch));
+  EXPECT_LT(st0.batch.num_groups(), 16);
+  EXPECT_EQ(st0.sampling.rounds, 1);
+  // Round 0 is the plain batch: its informative groups come first, in order.
+  for (int g = 0; g < st0.batch.num_groups(); ++g) EXPECT_EQ(st0.batch.prompt[g], b.prompt[g]);
+}
+
+// The cost of a step, by hand: preemptive sampling is one inference call per
+// round; otherwise one per micro-batch of rollouts.
+TEST(TrainingTest, StepCostFollowsTheModel) {
+  auto config = [](const char* preemptive) {
+    return RunConfig::FromConfig(Config::Resolve({{"train.batch_prompts", "8"},
+                                                  {"train.group_size", "4"},
+                                                  {"train.micro_batch", "10"},
+                                                  {"cost.preemptive", preemptive},
+                                                  {"cost.infer_call", "2"},
+                                                  {"cost.infer_token", "0.5"},
+                                                  {"cost.train_call", "3"},
+                                                  {"cost.train_token", "0.25"}}));
+  };
+  SamplingStats sampling;
+  sampling.rounds = 2;
+  sampling.generated_rollouts = 64;
+  sampling.generated_tokens = 100;
+  StepStats ss;
+  ss.kept = 25;
+  ss.backprop = 40;
+  // inference 2 rounds x 1 call x 2 + 100 x 0.5; training ceil(25/10) = 3 calls x 3 + 40 x 0.25
+  EXPECT_EQ(StepCost(config("true"), sampling, ss), 2 * 2 + 50 + 9 + 10);
+  // not preemptive: ceil(32 / 10) = 4 inference calls per round
+  EXPECT_EQ(StepCost(config("false"), sampling, ss), 2 * 4 * 2 + 50 + 9 + 10);
+}
+
 }  // namespace
 }  // namespace advlab
