@@ -50,6 +50,47 @@ TEST(DiagnosticsTest, BiasOfTheMeanEstimateMatchesTheory) {
   }
 }
 
+// grpo's std division reweights a prompt by c(p, G) (estimators.md §11.2): for
+// binary rewards E[g_grpo] = c(p, G) grad p, with
+//   c = sum_k Bin(k; G, p) f(k) k (G - k) / (G^2 p (1 - p)),
+//   f(k) = 1 / (s_k + 1e-6),  s_k = sqrt(k (G - k) / (G (G - 1))).
+// With one prompt the mean estimate is parallel to the exact gradient, so its
+// squared relative bias is (c - 1)^2 (1.424637 at p = 0.25, G = 4 in §11.2).
+TEST(DiagnosticsTest, GrpoReweightsByTheDifficultyFactor) {
+  const int G = 4, S = 40000;
+  RunConfig rc = RunConfig::FromConfig(Config::Resolve({{"env.prompts", "1"},
+                                                        {"env.answers", "4"},
+                                                        {"env.easy_logit", "0"},
+                                                        {"env.hard_logit", "0"},
+                                                        {"train.batch_prompts", "8"},
+                                                        {"train.group_size", std::to_string(G)},
+                                                        {"estimator.name", "grpo"},
+                                                        {"diagnostics.exact_gradient", "true"},
+                                                        {"diagnostics.samples", std::to_string(S)}}));
+  RunState st = Init(rc);
+  st.task->Advance(0);
+  const double p = st.task->SuccessProbability(st.policy.get(), 0);
+  ASSERT_NEAR(p, 0.25, 1e-12);  // uniform over 4 answers
+  double c = 0;
+  for (int k = 1; k < G; ++k) {
+    const double binom = std::tgamma(G + 1.0) / (std::tgamma(k + 1.0) * std::tgamma(G - k + 1.0));
+    const double pk = binom * std::pow(p, k) * std::pow(1 - p, G - k);
+    const double sk = std::sqrt(k * (G - k) / (G * (G - 1.0)));
+    c += pk / (sk + 1e-6) * k * (G - k) / (G * G * p * (1 - p));
+  }
+  EXPECT_NEAR(c, 1.424637, 5e-7);  // the §11.2 table
+  DiagnosedStep(rc, &st);
+  // |mean - g*|^2 = (c-1)^2 |g*|^2 + 2 (c-1) <g*, noise> + |noise|^2: the cross
+  // term has sd ~ 2 |c-1| sqrt(var/S), the last term mean var/S. 6 sd.
+  const double bias2 = st.diag_rel_err - (S - 1.0) / S * st.diag_var;
+  const double noise = st.diag_var / S;
+  const double sd = 2 * std::fabs(c - 1) * std::sqrt(noise) + noise;
+  EXPECT_NEAR(bias2, (c - 1) * (c - 1) + noise, 6 * sd)
+      << "rel_err " << st.diag_rel_err << " var " << st.diag_var;
+  // Without the reweighting (c = 1) or with the population std, it would fail.
+  EXPECT_GT(std::fabs(bias2), 6 * sd);
+}
+
 // The oracle baseline b(q) = E[R | q] is the value function every group baseline
 // estimates: its gradient estimate is unbiased and has less variance than
 // rloo's, whose leave-one-out baseline b_hat is independent of the sample, so
