@@ -37,7 +37,7 @@ struct KeySpec {
   bool max_exclusive = false;  // refuse the upper bound itself (e.g. rates in [0, 1))
   // A string key with a grammar beyond a list (estimator.name = base+modifier):
   // throws UserError for a bad value. Replaces the choices check when set.
-  std::function<void(const std::string& value)> validate;
+  std::function<void(const std::string& value)> validate = nullptr;
 };
 
 using KeyRegistry = Registry<KeySpec>;

@@ -82,7 +82,7 @@ struct ModifierEntry {
   std::function<std::unique_ptr<Modifier>()> make;
   // Refuses (UserError) a config whose task lacks what the modifier reads, e.g.
   // ADORA's length criterion on one-token responses. May be empty.
-  std::function<void(const Config& config, const Task& task)> check;
+  std::function<void(const Config& config, const Task& task)> check = nullptr;
   // True for DAPO: the modifier acts at sampling time (the loop resamples
   // uninformative groups); its Apply sees the final batch. Last, so that the
   // positional registrations above never bind to it by accident.

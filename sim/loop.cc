@@ -280,7 +280,6 @@ StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGr
   int R = batch->num_rollouts();
   int T = batch->num_tokens();
   st->coef.resize(T);
-  const int all_rollouts = R;
   if (filtered) {
     R = 0;
     T = 0;
