@@ -4,11 +4,7 @@
 # option) and exit status 2.
 set -u
 ADVLAB=${1:?usage: advantage_cli_test.sh path/to/advlab}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-PY=/usr/bin/python3
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/cli_lib.sh"
 
 # run_ok "input" args...: exit 0, nothing on stderr; stdout in $T/stdout.
 run_ok() {
@@ -25,12 +21,7 @@ run_ok() {
 expect_error() {
   local pattern=$1 input=$2; shift 2
   printf '%b' "$input" | "$ADVLAB" advantage "$@" >"$T/stdout" 2>"$T/stderr"
-  local rc=$?
-  local lines; lines=$(wc -l <"$T/stderr")
-  [ $rc -eq 2 ] || fail "exit $rc (want 2): advantage $* <<< '$input'"
-  [ "$lines" -eq 1 ] || { fail "stderr has $lines lines (want 1): advantage $*"; cat "$T/stderr"; }
-  grep -q '^advlab: error: ' "$T/stderr" || { fail "stderr lacks 'advlab: error: ': $*"; cat "$T/stderr"; }
-  grep -qF -- "$pattern" "$T/stderr" || { fail "stderr lacks '$pattern': advantage $*"; cat "$T/stderr"; }
+  check_error $? "$pattern" -F "advantage $* <<< '$input'"
 }
 
 # Text: estimators.md §12.1 values for grpo.

@@ -4,12 +4,7 @@
 # --threads is.
 set -u
 ADVLAB=${1:?usage: cli_test.sh path/to/advlab}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-# Debian's python3-h5py belongs to the system interpreter.
-PY=/usr/bin/python3
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/cli_lib.sh"
 
 # expect_error "pattern" args...: exit 2, exactly one stderr line matching pattern,
 # and no $T/out.h5 (nor temp file) left behind.
@@ -17,11 +12,7 @@ expect_error() {
   local pattern=$1; shift
   rm -f "$T"/out.h5*
   "$ADVLAB" "$@" >"$T/stdout" 2>"$T/stderr"
-  local rc=$?
-  local lines; lines=$(wc -l <"$T/stderr")
-  [ $rc -eq 2 ] || fail "exit $rc (want 2): $*"
-  [ "$lines" -eq 1 ] || { fail "stderr has $lines lines (want 1): $*"; cat "$T/stderr"; }
-  grep -q -- "$pattern" "$T/stderr" || { fail "stderr lacks '$pattern': $*"; cat "$T/stderr"; }
+  check_error $? "$pattern" -G "$*"
   ls "$T"/out.h5* >/dev/null 2>&1 && fail "output left behind: $*"
 }
 
