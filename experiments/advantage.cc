@@ -141,23 +141,6 @@ std::string Plural(size_t n, const std::string& word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-// True when the entry's Compute needs a bound task (exact-oracle baselines). The
-// field is read only where EstimatorEntry has it.
-template <class Entry>
-bool NeedsTask(const Entry& entry) {
-  if constexpr (requires { entry.needs_task; }) {
-    return static_cast<bool>(entry.needs_task);
-  } else {
-    return false;
-  }
-}
-
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
-
 // "all" and every estimator that runs on rewards alone: what --estimator allows.
 std::vector<std::string> AllowedEstimators() {
   std::vector<std::string> allowed = {"all"};
@@ -169,26 +152,17 @@ std::vector<std::string> AllowedEstimators() {
 std::vector<std::string> ResolveEstimators(const std::string& name) {
   const std::vector<std::string> allowed = AllowedEstimators();
   if (name == "all") return BareRewardEstimatorNames();
-  // A base estimator, optionally with +modifiers (grpo+adora): the same parser
-  // as the estimator.name key, with "--estimator" in its messages.
-  EstimatorSpec spec;
-  const EstimatorEntry* entry = EstimatorRegistry::Get().Find(name.substr(0, name.find('+')));
+  // A base estimator, optionally with +modifiers (grpo+adora). The base is
+  // checked first against what runs here (no oracle), then the whole name by
+  // the estimator.name key's parser.
+  const std::string base = name.substr(0, name.find('+'));
+  const EstimatorEntry* entry = EstimatorRegistry::Get().Find(base);
   if (entry == nullptr) {
-    const std::string base = name.substr(0, name.find('+'));
-    const std::string hint = ClosestName(base, allowed);
-    throw UserError("--estimator: unknown estimator '" + base + "'" +
-                    (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+    throw UserError("--estimator: unknown estimator '" + base + "'" + DidYouMean(base, allowed) +
                     "; allowed: " + JoinNames(allowed));
   }
-  try {
-    spec = ParseEstimatorName(name);
-  } catch (const UserError& e) {
-    std::string msg = e.what();
-    const std::string key = "key 'estimator.name': ";
-    if (msg.rfind(key, 0) == 0) msg = "--estimator: " + msg.substr(key.size());
-    throw UserError(msg);
-  }
-  if (NeedsTask(*entry)) {
+  ParseEstimatorName(name, "--estimator");
+  if (entry->needs_task) {
     throw UserError("--estimator: '" + name +
                     "' needs a task's exact oracle and cannot run on bare rewards; allowed: " +
                     JoinNames(allowed));
@@ -196,20 +170,14 @@ std::vector<std::string> ResolveEstimators(const std::string& name) {
   return {name};
 }
 
-// Training binds every estimator to its run before the first Compute; here there
-// is no run, so the context is the unbound one (all null: estimators use their
-// defaults). Done only where Estimator has Bind.
-template <class E>
-void BindUnbound(E& estimator) {
-  if constexpr (requires { estimator.Bind({}); }) estimator.Bind({});
-}
-
 // The advantages the registered estimator `name` gives the batch: a fresh
 // estimator and a copy of the batch, then Bind and Compute, as in training.
 std::vector<double> RunEstimator(const std::string& name, const Batch& batch) {
   Batch b = batch;
   std::unique_ptr<Estimator> estimator = MakeEstimator(name);
-  BindUnbound(*estimator);
+  // Training binds every estimator to its run; here there is none, so the
+  // context is the unbound one (all null: estimators use their defaults).
+  estimator->Bind(EstimatorContext{});
   estimator->Compute(&b);
   ADVLAB_CHECK_EQ(b.advantage.size(), b.reward.size());
   return b.advantage;
@@ -472,7 +440,7 @@ Batch ParseRewardGroups(std::istream& in, const std::string& lengths_file, int g
 std::vector<std::string> BareRewardEstimatorNames() {
   std::vector<std::string> names;
   for (const EstimatorEntry* e : EstimatorRegistry::Get().All()) {
-    if (e->name != "all" && !NeedsTask(*e)) names.push_back(e->name);
+    if (e->name != "all" && !e->needs_task) names.push_back(e->name);
   }
   return names;
 }
@@ -513,9 +481,7 @@ int AdvantageCommand(const std::vector<std::string>& args, std::istream& in, std
         return 0;
       }
     } else if (!a.empty() && a[0] == '-') {
-      const std::string hint = ClosestName(a, kOptions);
-      throw UserError("advantage: unknown option '" + args[i] + "'" +
-                      (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+      throw UserError("advantage: unknown option '" + args[i] + "'" + DidYouMean(a, kOptions) +
                       "; allowed: " + JoinNames(kOptions));
     } else {
       throw UserError("advantage: unexpected argument '" + a +

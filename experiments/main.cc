@@ -57,11 +57,10 @@ void PrintList(const std::string& topic) {
       std::printf("%-26s %-12s %s\n", k->name.c_str(), k->default_value.c_str(), k->help.c_str());
     }
   } else {
-    std::string hint =
-        ClosestName(topic, {"envs", "estimators", "modifiers", "policies", "optimizers", "keys"});
-    throw UserError("list: unknown topic '" + topic + "'" +
-                    (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
-                    "; allowed: envs, estimators, modifiers, policies, optimizers, keys");
+    const std::vector<std::string> topics = {"envs",     "estimators", "modifiers",
+                                             "policies", "optimizers", "keys"};
+    throw UserError("list: unknown topic '" + topic + "'" + DidYouMean(topic, topics) +
+                    "; allowed: " + JoinNames(topics));
   }
 }
 
@@ -122,9 +121,7 @@ int Analyze(const std::vector<std::string>& args) {
   if (results.FindMetric(metric) == nullptr) {
     std::vector<std::string> names;
     for (const auto& m : results.metrics) names.push_back(m.name);
-    std::string hint = ClosestName(metric, names);
-    throw UserError("--metric: '" + metric + "' is not in " + file +
-                    (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+    throw UserError("--metric: '" + metric + "' is not in " + file + DidYouMean(metric, names));
   }
   PrintSummary(results, metric, threshold, csv);
   return 0;
@@ -159,8 +156,9 @@ int Main(int argc, char** argv) {
     for (const auto& kv : BuildProvenance()) std::printf("  %s: %s\n", kv.first.c_str(), kv.second.c_str());
     return 0;
   }
-  std::string hint = ClosestName(cmd, {"run", "sweep", "analyze", "advantage", "digest", "list", "version", "help"});
-  throw UserError("unknown command '" + cmd + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+  throw UserError("unknown command '" + cmd + "'" +
+                  DidYouMean(cmd, {"run", "sweep", "analyze", "advantage", "digest", "list",
+                                   "version", "help"}) +
                   "; run `advlab help`");
 }
 

@@ -35,9 +35,7 @@ std::vector<std::string> KnownOptionNames(const po::options_description& desc) {
 
 [[noreturn]] void UnknownOption(const std::string& where, const std::string& name,
                                 const po::options_description& desc) {
-  std::string hint = ClosestName(name, KnownOptionNames(desc));
-  throw UserError(where + "unknown key '" + name + "'" +
-                  (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+  throw UserError(where + "unknown key '" + name + "'" + DidYouMean(name, KnownOptionNames(desc)) +
                   "; `advlab list keys` shows every key");
 }
 
@@ -73,9 +71,8 @@ std::map<std::string, std::string> ReadIniFile(const std::string& path) {
     }
     seen[key] = n;
     if (KeyRegistry::Get().Find(key) == nullptr) {
-      std::string hint = ClosestName(key, KeyRegistry::Get().Names());
       throw UserError(where + "unknown key '" + key + "'" +
-                      (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+                      DidYouMean(key, KeyRegistry::Get().Names()));
     }
   }
   // The file is well formed: let Boost.Program_options read it.

@@ -11,12 +11,6 @@
 namespace advlab {
 namespace {
 
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
-  return out;
-}
-
 std::string RangeText(const KeySpec& s) {
   std::ostringstream os;
   os.precision(12);
@@ -82,10 +76,8 @@ std::string CanonicalValue(const KeySpec& s, const std::string& text) {
       if (allowed.empty()) return text;
       for (const auto& a : allowed)
         if (a == text) return text;
-      std::string hint = ClosestName(text, allowed);
       throw UserError("key '" + s.name + "': unknown value '" + text + "'" +
-                      (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
-                      "; allowed: " + JoinNames(allowed));
+                      DidYouMean(text, allowed) + "; allowed: " + JoinNames(allowed));
     }
   }
   ADVLAB_CHECK(false);
@@ -94,9 +86,7 @@ std::string CanonicalValue(const KeySpec& s, const std::string& text) {
 const KeySpec& FindKey(const std::string& name) {
   const KeySpec* spec = KeyRegistry::Get().Find(name);
   if (spec == nullptr) {
-    std::string hint = ClosestName(name, KeyRegistry::Get().Names());
-    throw UserError("unknown key '" + name + "'" +
-                    (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+    throw UserError("unknown key '" + name + "'" + DidYouMean(name, KeyRegistry::Get().Names()) +
                     "; `advlab list keys` shows every key");
   }
   return *spec;

@@ -8,17 +8,6 @@
 namespace advlab {
 namespace {
 
-std::string Suggest(const std::string& part, const std::vector<std::string>& names) {
-  std::string hint = ClosestName(part, names);
-  return hint.empty() ? "" : " (did you mean '" + hint + "'?)";
-}
-
-std::string Join(const std::vector<std::string>& names) {
-  std::string out;
-  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
-  return out;
-}
-
 // The base estimator, then each modifier in order.
 class CompositeEstimator : public Estimator {
  public:
@@ -60,7 +49,7 @@ bool EstimatorSpec::needs_groups() const {
   return g;
 }
 
-EstimatorSpec ParseEstimatorName(const std::string& name) {
+EstimatorSpec ParseEstimatorName(const std::string& name, const std::string& what) {
   EstimatorSpec spec;
   std::vector<std::string> parts;
   size_t start = 0;
@@ -73,20 +62,20 @@ EstimatorSpec ParseEstimatorName(const std::string& name) {
   const std::vector<std::string> bases = EstimatorRegistry::Get().Names();
   spec.base = EstimatorRegistry::Get().Find(parts[0]);
   if (spec.base == nullptr) {
-    throw UserError("key 'estimator.name': unknown estimator '" + parts[0] + "'" +
-                    Suggest(parts[0], bases) + "; allowed: " + Join(bases) +
+    throw UserError(what + ": unknown estimator '" + parts[0] + "'" +
+                    DidYouMean(parts[0], bases) + "; allowed: " + JoinNames(bases) +
                     ", each optionally followed by +modifier (" +
-                    Join(ModifierRegistry::Get().Names()) + ")");
+                    JoinNames(ModifierRegistry::Get().Names()) + ")");
   }
   for (size_t i = 1; i < parts.size(); ++i) {
     const ModifierEntry* m = ModifierRegistry::Get().Find(parts[i]);
     if (m == nullptr) {
       const std::vector<std::string> mods = ModifierRegistry::Get().Names();
-      throw UserError("key 'estimator.name': unknown modifier '" + parts[i] + "' in '" + name +
-                      "'" + Suggest(parts[i], mods) + "; allowed modifiers: " + Join(mods));
+      throw UserError(what + ": unknown modifier '" + parts[i] + "' in '" + name +
+                      "'" + DidYouMean(parts[i], mods) + "; allowed modifiers: " + JoinNames(mods));
     }
     for (const ModifierEntry* prev : spec.modifiers) {
-      if (prev == m) throw UserError("key 'estimator.name': modifier '" + parts[i] + "' given twice in '" + name + "'");
+      if (prev == m) throw UserError(what + ": modifier '" + parts[i] + "' given twice in '" + name + "'");
     }
     spec.modifiers.push_back(m);
   }

@@ -96,14 +96,16 @@ using ModifierRegistry = Registry<ModifierEntry>;
       ::advlab::ModifierRegistry::Get().Add(::advlab::ModifierEntry{__VA_ARGS__})
 
 // "base+mod1+mod2": the base estimator and its modifiers, in order. Throws
-// UserError naming the unknown part (with the closest name) or a repeated one.
+// UserError naming the unknown part (with the closest name) or a repeated one;
+// `what` names the input in the message (the key, or a command-line option).
 struct EstimatorSpec {
   const EstimatorEntry* base = nullptr;
   std::vector<const ModifierEntry*> modifiers;
   bool needs_groups() const;
   bool needs_task() const { return base->needs_task; }
 };
-EstimatorSpec ParseEstimatorName(const std::string& name);
+EstimatorSpec ParseEstimatorName(const std::string& name,
+                                 const std::string& what = "key 'estimator.name'");
 
 // The estimator a name stands for: the base, or a composite applying the
 // modifiers after it.

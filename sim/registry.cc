@@ -36,4 +36,15 @@ std::string ClosestName(const std::string& name, const std::vector<std::string>&
   return best_d <= limit ? best : std::string();
 }
 
+std::string DidYouMean(const std::string& name, const std::vector<std::string>& candidates) {
+  const std::string hint = ClosestName(name, candidates);
+  return hint.empty() ? "" : " (did you mean '" + hint + "'?)";
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
+  return out;
+}
+
 }  // namespace advlab

@@ -19,6 +19,11 @@ namespace advlab {
 int EditDistance(const std::string& a, const std::string& b);
 // The closest of `candidates` to `name`, or "" when none is reasonably close.
 std::string ClosestName(const std::string& name, const std::vector<std::string>& candidates);
+// " (did you mean 'x'?)" with the closest candidate, or "" when none is close:
+// the suffix of every "unknown name" message.
+std::string DidYouMean(const std::string& name, const std::vector<std::string>& candidates);
+// "a, b, c": the allowed values in a message.
+std::string JoinNames(const std::vector<std::string>& names);
 
 template <class Entry>
 class Registry {
