@@ -6,6 +6,7 @@
 
 #include "estimators/adora.h"
 #include "estimators/dash.h"
+#include "estimators/testing.h"
 #include "sim/error.h"
 #include "sim/estimator.h"
 
@@ -19,26 +20,24 @@ struct Rollout {
 };
 
 // One group per inner vector; every advantage preset to 1 (a modifier's
-// weight is then directly visible), unless `adv` is given.
+// weight is then directly visible).
 Batch Groups(const std::vector<std::vector<Rollout>>& groups) {
-  Batch b;
-  b.Clear();
-  for (size_t g = 0; g < groups.size(); ++g) {
-    b.prompt.push_back(static_cast<int32_t>(g));
-    for (const Rollout& r : groups[g]) {
-      b.reward.push_back(r.reward);
-      b.correct.push_back(r.reward > 0.5);
-      b.truncated.push_back(r.truncated);
-      b.advantage.push_back(1.0);
-      for (int t = 0; t < r.length; ++t) {
-        b.token.push_back(0);
-        b.state.push_back(0);
-        b.logprob.push_back(0);
-      }
-      b.token_begin.push_back(static_cast<int32_t>(b.token.size()));
+  std::vector<std::vector<double>> rewards;
+  std::vector<std::vector<int>> lengths;
+  for (const auto& group : groups) {
+    rewards.emplace_back();
+    lengths.emplace_back();
+    for (const Rollout& r : group) {
+      rewards.back().push_back(r.reward);
+      lengths.back().push_back(r.length);
     }
-    b.group_begin.push_back(static_cast<int32_t>(b.reward.size()));
   }
+  Batch b = test_util::MakeGroupBatch(rewards, lengths);
+  int r = 0;
+  for (const auto& group : groups) {
+    for (const Rollout& x : group) b.truncated[r++] = x.truncated;
+  }
+  b.advantage.assign(b.num_rollouts(), 1.0);
   return b;
 }
 

@@ -35,28 +35,9 @@ using test_util::k6dp;
 using Groups = std::vector<std::vector<double>>;
 using Lengths = std::vector<std::vector<int>>;
 
-// A batch whose groups hold the given rewards; rollout (g, i) has lengths[g][i]
-// tokens (all zeros: token, state, log-prob), so token_begin advances by the
-// lengths. Prompt ids are the group indices unless `prompts` is given.
 Batch MakeBatch(const Groups& groups, const Lengths& lengths,
                 const std::vector<int32_t>& prompts = {}) {
-  EXPECT_EQ(groups.size(), lengths.size());
-  Batch b;
-  b.Clear();
-  for (size_t g = 0; g < groups.size(); ++g) {
-    EXPECT_EQ(groups[g].size(), lengths[g].size()) << "group " << g;
-    b.prompt.push_back(prompts.empty() ? static_cast<int32_t>(g) : prompts[g]);
-    for (size_t i = 0; i < groups[g].size(); ++i) {
-      const double r = groups[g][i];
-      b.reward.push_back(r);
-      b.correct.push_back(r > 0.0 ? 1 : 0);
-      b.truncated.push_back(0);
-      b.ResizeTokens(b.num_tokens() + lengths[g][i]);
-      b.token_begin.push_back(static_cast<int32_t>(b.token.size()));
-    }
-    b.group_begin.push_back(static_cast<int32_t>(b.reward.size()));
-  }
-  return b;
+  return test_util::MakeGroupBatch(groups, lengths, prompts);
 }
 
 Lengths Ones(const Groups& groups) {

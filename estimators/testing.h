@@ -12,20 +12,29 @@
 
 namespace advlab::test_util {
 
-// A batch whose groups hold the given rewards, one token per rollout; correct
-// means reward > 0.
-inline Batch MakeGroupBatch(const std::vector<std::vector<double>>& groups) {
+// A batch whose groups hold the given rewards; correct means reward > 0. Rollout
+// (g, i) has lengths[g][i] tokens (all zeros: token, state, log-prob), or one
+// token when `lengths` is empty. Prompt ids are the group indices unless
+// `prompts` is given.
+inline Batch MakeGroupBatch(const std::vector<std::vector<double>>& groups,
+                            const std::vector<std::vector<int>>& lengths = {},
+                            const std::vector<int32_t>& prompts = {}) {
+  if (!lengths.empty()) {
+    EXPECT_EQ(groups.size(), lengths.size());
+  }
   Batch b;
   b.Clear();
   for (size_t g = 0; g < groups.size(); ++g) {
-    b.prompt.push_back(static_cast<int32_t>(g));
-    for (double r : groups[g]) {
+    if (!lengths.empty()) {
+      EXPECT_EQ(groups[g].size(), lengths[g].size()) << "group " << g;
+    }
+    b.prompt.push_back(prompts.empty() ? static_cast<int32_t>(g) : prompts[g]);
+    for (size_t i = 0; i < groups[g].size(); ++i) {
+      const double r = groups[g][i];
       b.reward.push_back(r);
       b.correct.push_back(r > 0.0 ? 1 : 0);
       b.truncated.push_back(0);
-      b.token.push_back(0);
-      b.state.push_back(0);
-      b.logprob.push_back(0.0);
+      b.ResizeTokens(b.num_tokens() + (lengths.empty() ? 1 : lengths[g][i]));
       b.token_begin.push_back(static_cast<int32_t>(b.token.size()));
     }
     b.group_begin.push_back(static_cast<int32_t>(b.reward.size()));
