@@ -21,21 +21,28 @@ std::map<std::string, std::string> Workload() {
           {"train.steps", "1000000000"}};
 }
 
+// Times whole runs (TrainRun) of the config `keys`; `items_per_run` units of
+// `counter` (e.g. rollouts) per run. Returns the final accuracy of the last run.
+double TimeRuns(benchmark::State& state, const std::map<std::string, std::string>& keys,
+                int64_t items_per_run, const char* counter) {
+  RunConfig rc = RunConfig::FromConfig(Config::Resolve(keys));
+  int64_t items = 0;
+  double accuracy = 0;
+  for (auto _ : state) {
+    RunRecord rec = TrainRun(rc);
+    accuracy = rec.values[rc.EvalSteps().size() - 1];  // metric 0 = accuracy
+    items += items_per_run;
+  }
+  state.counters[counter] = benchmark::Counter(static_cast<double>(items), benchmark::Counter::kIsRate);
+  return accuracy;
+}
+
 // Whole runs from initialisation (task, policy, evals included): the honest
 // figure, since a converged policy makes most groups all-equal and cheap.
 void BM_TrainRun(benchmark::State& state) {
   auto keys = Workload();
   keys["train.steps"] = std::to_string(state.range(0));
-  RunConfig rc = RunConfig::FromConfig(Config::Resolve(keys));
-  int64_t rollouts = 0;
-  double accuracy = 0;
-  for (auto _ : state) {
-    RunRecord rec = TrainRun(rc);
-    accuracy = rec.values[rc.EvalSteps().size() - 1];
-    rollouts += state.range(0) * rc.batch_prompts * rc.group_size;
-  }
-  state.counters["rollouts/s"] = benchmark::Counter(static_cast<double>(rollouts), benchmark::Counter::kIsRate);
-  state.counters["final_accuracy"] = accuracy;
+  state.counters["final_accuracy"] = TimeRuns(state, keys, state.range(0) * 64 * 8, "rollouts/s");
 }
 BENCHMARK(BM_TrainRun)->ArgName("steps")->Arg(200)->Arg(1000)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
@@ -85,14 +92,7 @@ void BM_ChainTrainRun(benchmark::State& state) {
   auto keys = ChainWorkload();
   keys["train.steps"] = std::to_string(state.range(0));
   keys["diagnostics.exact_gradient"] = state.range(1) ? "true" : "false";
-  RunConfig rc = RunConfig::FromConfig(Config::Resolve(keys));
-  int64_t tokens = 0;
-  for (auto _ : state) {
-    RunRecord rec = TrainRun(rc);
-    benchmark::DoNotOptimize(rec.values.data());
-    tokens += state.range(0) * rc.batch_prompts * rc.group_size * 8;
-  }
-  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate);
+  TimeRuns(state, keys, state.range(0) * 64 * 8 * 8, "tokens/s");
 }
 // Args: steps, diagnostics (0/1). The diagnostics' cost is the ratio of the two
 // times (evaluated every 50 steps, diagnostics.samples = 8).
@@ -104,14 +104,7 @@ void BM_ChoiceDiagnostics(benchmark::State& state) {
   auto keys = Workload();
   keys["train.steps"] = "1000";
   keys["diagnostics.exact_gradient"] = state.range(0) ? "true" : "false";
-  RunConfig rc = RunConfig::FromConfig(Config::Resolve(keys));
-  int64_t rollouts = 0;
-  for (auto _ : state) {
-    RunRecord rec = TrainRun(rc);
-    benchmark::DoNotOptimize(rec.values.data());
-    rollouts += 1000 * rc.batch_prompts * rc.group_size;
-  }
-  state.counters["rollouts/s"] = benchmark::Counter(static_cast<double>(rollouts), benchmark::Counter::kIsRate);
+  TimeRuns(state, keys, 1000 * 64 * 8, "rollouts/s");
 }
 BENCHMARK(BM_ChoiceDiagnostics)->ArgName("diag")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 

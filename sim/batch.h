@@ -41,6 +41,15 @@ struct Batch {
   int group_size(int g) const { return group_begin[g + 1] - group_begin[g]; }
   int length(int r) const { return token_begin[r + 1] - token_begin[r]; }
 
+  // True when every rollout of group g has the same (observed) reward: its
+  // advantage is zero under any group estimator.
+  bool RewardsAllEqual(int g) const {
+    for (int r = group_begin[g] + 1; r < group_begin[g + 1]; ++r) {
+      if (reward[r] != reward[group_begin[g]]) return false;
+    }
+    return true;
+  }
+
   // Appends room for `groups` groups holding `rollouts` rollouts in all (the
   // caller writes every new entry). Token arrays are sized by ResizeTokens.
   void GrowGroupsAndRollouts(int groups, int rollouts) {

@@ -234,13 +234,6 @@ void SampleRound(const RunConfig& rc, RunState* st, const Philox& rng, int64_t s
   }
 }
 
-bool Informative(const Batch& b, int g) {
-  for (int r = b.group_begin[g] + 1; r < b.group_begin[g + 1]; ++r) {
-    if (b.reward[r] != b.reward[b.group_begin[g]]) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 void SampleBatch(const RunConfig& rc, RunState* st, const Philox& rng, int64_t step,
@@ -255,7 +248,7 @@ void SampleBatch(const RunConfig& rc, RunState* st, const Philox& rng, int64_t s
   Batch& out = st->dapo_out;
   out.Clear();
   for (int g = 0; g < batch->num_groups() && out.num_groups() < rc.batch_prompts; ++g) {
-    if (Informative(*batch, g)) out.AppendGroup(*batch, g);
+    if (!batch->RewardsAllEqual(g)) out.AppendGroup(*batch, g);
   }
   for (int k = 0; k < rc.dapo_max_resample && out.num_groups() < rc.batch_prompts; ++k) {
     SampleRound(rc, st, rng.Stream(static_cast<uint32_t>(k)), step, &st->dapo_round);
@@ -264,7 +257,7 @@ void SampleBatch(const RunConfig& rc, RunState* st, const Philox& rng, int64_t s
     ss.generated_rollouts += round.num_rollouts();
     ss.generated_tokens += round.num_tokens();
     for (int g = 0; g < round.num_groups() && out.num_groups() < rc.batch_prompts; ++g) {
-      if (Informative(round, g)) out.AppendGroup(round, g);
+      if (!round.RewardsAllEqual(g)) out.AppendGroup(round, g);
     }
   }
   std::swap(*batch, out);
@@ -305,7 +298,6 @@ StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGr
   double* ADVLAB_RESTRICT coef = st->coef.data();
   for (int g = 0; g < batch->num_groups(); ++g) {
     const int b = batch->group_begin[g], e = batch->group_begin[g + 1];
-    bool same = true;
     for (int r = b; r < e; ++r) {
       const bool keep = !filtered || batch->kept[r] != 0;
       const double a = keep ? adv[r] : 0.0;
@@ -320,9 +312,8 @@ StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGr
       ss.correct += correct[r];
       ss.length_correct += correct[r] ? len : 0;
       ss.reward_sum += reward[r];
-      same = same && reward[r] == reward[b];
     }
-    ss.same_groups += same ? 1 : 0;
+    ss.same_groups += batch->RewardsAllEqual(g) ? 1 : 0;
   }
   grad->Clear();
   st->policy->AccumulateGrad(*batch, coef, grad);

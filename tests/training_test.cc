@@ -86,11 +86,7 @@ RunConfig DapoConfig(const std::string& max_resample) {
 
 bool AllInformative(const Batch& b) {
   for (int g = 0; g < b.num_groups(); ++g) {
-    bool mixed = false;
-    for (int r = b.group_begin[g]; r < b.group_begin[g + 1]; ++r) {
-      mixed = mixed || b.reward[r] != b.reward[b.group_begin[g]];
-    }
-    if (!mixed) return false;
+    if (b.RewardsAllEqual(g)) return false;
   }
   return true;
 }
