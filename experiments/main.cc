@@ -38,6 +38,9 @@ constexpr char kUsage[] =
     "Keys are dotted (seed, env.name, train.group_size, optim.lr, estimator.name, ...);\n"
     "`advlab list keys` shows them all with defaults.\n";
 
+const std::vector<std::string> kListTopics = {"envs",     "estimators", "modifiers",
+                                              "policies", "optimizers", "keys"};
+
 void PrintList(const std::string& topic) {
   auto print = [](const std::string& name, const std::string& desc) {
     std::printf("%-16s %s\n", name.c_str(), desc.c_str());
@@ -57,10 +60,8 @@ void PrintList(const std::string& topic) {
       std::printf("%-26s %-12s %s\n", k->name.c_str(), k->default_value.c_str(), k->help.c_str());
     }
   } else {
-    const std::vector<std::string> topics = {"envs",     "estimators", "modifiers",
-                                             "policies", "optimizers", "keys"};
-    throw UserError("list: unknown topic '" + topic + "'" + DidYouMean(topic, topics) +
-                    "; allowed: " + JoinNames(topics));
+    throw UserError("list: unknown topic '" + topic + "'" + DidYouMean(topic, kListTopics) +
+                    "; allowed: " + JoinNames(kListTopics));
   }
 }
 
@@ -146,7 +147,7 @@ int Main(int argc, char** argv) {
   }
   if (cmd == "list") {
     if (rest.size() != 1) {
-      throw UserError("list: one topic expected; allowed: envs, estimators, modifiers, policies, optimizers, keys");
+      throw UserError("list: one topic expected; allowed: " + JoinNames(kListTopics));
     }
     PrintList(rest[0]);
     return 0;
