@@ -59,10 +59,6 @@ namespace {
 
 using Groups = std::vector<std::vector<double>>;
 
-Batch MakeBatch(const std::vector<std::vector<double>>& groups) {
-  return test_util::MakeGroupBatch(groups);
-}
-
 bool IsBinaryAllEqual(const std::vector<double>& x) {
   return x.size() >= 2 && (x[0] == 0.0 || x[0] == 1.0) &&
          std::all_of(x.begin(), x.end(), [&](double v) { return v == x[0]; });
@@ -113,6 +109,21 @@ class EstimatorConformance : public testing::TestWithParam<std::string> {
   mutable Config config_;
   mutable std::unique_ptr<Task> task_;
   mutable std::unique_ptr<Policy> policy_;
+
+  // A batch of `groups`. Estimators that read greedy responses (needs_greedy:
+  // remax) get one greedy reward per group, here its mean reward: a function of
+  // the group, so it follows the group when groups are reordered.
+  Batch MakeBatch(const Groups& groups) const {
+    Batch batch = test_util::MakeGroupBatch(groups);
+    if (entry().needs_greedy) {
+      for (const std::vector<double>& x : groups) {
+        double sum = 0.0;
+        for (double v : x) sum += v;
+        batch.greedy_reward.push_back(sum / static_cast<double>(x.size()));
+      }
+    }
+    return batch;
+  }
 
   // Advantages of a fresh instance on `groups`.
   std::vector<double> Run(const Groups& groups) const {
@@ -211,6 +222,8 @@ TEST_P(EstimatorConformance, GroupOrderOnlyPermutes) {
 const std::set<std::string> kStateful = {
     // Running per-prompt (or global) mean of past rewards, updated every call.
     "ema_baseline",
+    // The learned critic takes one SGD step on every call.
+    "gae",
 };
 
 Groups RandomGroups(std::mt19937_64& rng, int count) {

@@ -10,9 +10,11 @@
 #include <cmath>
 #include <cstddef>
 #include <span>
+#include <string>
 
 #include "sim/batch.h"
 #include "sim/check.h"
+#include "sim/error.h"
 
 namespace advlab {
 
@@ -72,6 +74,49 @@ inline GroupMoments VerlGroupMoments(std::span<const double> x) {
   m.mean = GroupMean(x);
   m.stddev = GroupUnbiasedStd(x, m.mean);
   return m;
+}
+
+// verl masked_whiten's epsilon (inside the sqrt) and masked_mean's (added to n).
+inline constexpr double kMaskedWhitenEpsilon = 1e-8;
+
+struct WhitenStats {
+  double mean = 0.0;
+  double stddev = 1.0;
+};
+
+// The statistics of verl masked_whiten (torch_functional.py) over values x[i],
+// i in [0, count), each counted weight(i) times (its number of valid tokens;
+// 1.0 for per-token values, where w * x and w * d^2 are then exact, so the
+// result is the plain per-token sum), n = sum_i weight(i):
+//   mean   = sum_i w_i x_i / (n + 1e-8)
+//   stddev = sqrt([sum_i w_i (x_i - mean)^2 / (n + 1e-8)] * n / (n - 1) + 1e-8)
+// Sums in index order. verl masked_var raises for n < 2: UserError, prefixed by
+// `name` (the estimator). Shared by reinforce_pp (per-rollout values, w = L_r)
+// and gae (per-token values).
+template <class WeightFn>
+WhitenStats MaskedWhitenStats(const double* x, int count, WeightFn&& weight, const char* name) {
+  double n = 0.0, weighted = 0.0;
+  for (int i = 0; i < count; ++i) {
+    const double w = weight(i);
+    n += w;
+    weighted += w * x[i];
+  }
+  if (n < 2.0) {
+    throw UserError(std::string(name) +
+                    (n == 1.0 ? ": the batch has a single valid token"
+                              : ": the batch has no valid token") +
+                    "; whitening needs at least 2");
+  }
+  WhitenStats s;
+  s.mean = weighted / (n + kMaskedWhitenEpsilon);
+  double ss = 0.0;
+  for (int i = 0; i < count; ++i) {
+    const double d = x[i] - s.mean;
+    ss += weight(i) * (d * d);
+  }
+  const double var = ss / (n + kMaskedWhitenEpsilon) * (n / (n - 1.0));
+  s.stddev = std::sqrt(var + kMaskedWhitenEpsilon);  // IEEE sqrt: correctly rounded
+  return s;
 }
 
 // The frame of every group estimator: checks the layout, sizes the advantages,

@@ -1,20 +1,18 @@
 #include "estimators/reinforce_pp.h"
 
-#include <cmath>
 #include <memory>
 #include <span>
-#include <string>
 #include <vector>
 
 #include "estimators/group_stats.h"
 #include "sim/check.h"
-#include "sim/error.h"
 
 namespace advlab {
 namespace {
 
 // verl masked_whiten of the per-rollout values in batch->advantage, each
-// broadcast over its rollout's tokens; in place. `name` prefixes the error.
+// broadcast over its rollout's tokens (MaskedWhitenStats with weight L_r, shared
+// with gae); in place. `name` prefixes the error.
 void TokenWeightedWhitenInPlace(Batch* batch, const char* name) {
   const Batch& b = *batch;
   std::vector<double>& c = batch->advantage;
@@ -22,29 +20,11 @@ void TokenWeightedWhitenInPlace(Batch* batch, const char* name) {
   ADVLAB_CHECK_EQ(b.token_begin.size(), static_cast<size_t>(rollouts) + 1);
   ADVLAB_CHECK_EQ(c.size(), static_cast<size_t>(rollouts));
 
-  double n = 0.0, weighted = 0.0;
-  for (int r = 0; r < rollouts; ++r) {
-    const double len = static_cast<double>(b.length(r));
-    n += len;
-    weighted += len * c[r];
-  }
-  if (n < 2.0) {
-    throw UserError(std::string(name) +
-                    (n == 1.0 ? ": the batch has a single valid token"
-                              : ": the batch has no valid token") +
-                    "; whitening needs at least 2");
-  }
-  const double mean = weighted / (n + ReinforcePlusPlusEstimator::kEpsilon);
-  double ss = 0.0;
-  for (int r = 0; r < rollouts; ++r) {
-    const double d = c[r] - mean;
-    ss += static_cast<double>(b.length(r)) * (d * d);
-  }
-  const double var = ss / (n + ReinforcePlusPlusEstimator::kEpsilon) * (n / (n - 1.0));
-  const double stddev = std::sqrt(var + ReinforcePlusPlusEstimator::kEpsilon);
+  const WhitenStats stats = MaskedWhitenStats(
+      c.data(), rollouts, [&b](int r) { return static_cast<double>(b.length(r)); }, name);
   for (int r = 0; r < rollouts; ++r) {
     // verl multiplies by the mask: a rollout without tokens carries nothing.
-    c[r] = b.length(r) > 0 ? (c[r] - mean) / stddev : 0.0;
+    c[r] = b.length(r) > 0 ? (c[r] - stats.mean) / stats.stddev : 0.0;
   }
 }
 

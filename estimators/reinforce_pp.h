@@ -52,6 +52,7 @@
 #ifndef ADVLAB_ESTIMATORS_REINFORCE_PP_H_
 #define ADVLAB_ESTIMATORS_REINFORCE_PP_H_
 
+#include "estimators/group_stats.h"
 #include "sim/batch.h"
 #include "sim/estimator.h"
 
@@ -60,7 +61,7 @@ namespace advlab {
 class ReinforcePlusPlusEstimator : public Estimator {
  public:
   // verl masked_whiten's epsilon (inside the sqrt) and masked_mean's (added to n).
-  static constexpr double kEpsilon = 1e-8;
+  static constexpr double kEpsilon = kMaskedWhitenEpsilon;
 
   // subtract_group_mean = false is `reinforce_pp`; true is `reinforce_pp_baseline`.
   explicit ReinforcePlusPlusEstimator(bool subtract_group_mean)

@@ -18,22 +18,33 @@
 namespace advlab {
 
 const char kAdvantageUsage[] =
-    "usage: advlab advantage --estimator NAME|all [--group-size G] [--lengths FILE] [--json]\n"
+    "usage: advlab advantage --estimator NAME|all [--group-size G] [--lengths FILE]\n"
+    "                        [--reference FILE] [--greedy FILE] [--json]\n"
     "\n"
     "Reads groups of rewards from stdin, one group per line, and prints the advantage\n"
     "the estimator gives each rollout (the same Compute call as training).\n"
     "\n"
-    "  --estimator NAME  a registered estimator (`advlab list estimators`), or `all`\n"
-    "                    for every estimator that runs on rewards alone\n"
+    "  --estimator NAME  a registered estimator (`advlab list estimators`), optionally\n"
+    "                    +modifiers (`advlab list modifiers`: grpo+dash, grpo+aapo), or\n"
+    "                    `all` for every estimator that runs on rewards alone; those\n"
+    "                    reading a greedy reward (remax) join `all` only with --greedy\n"
     "  --group-size G    require exactly G rewards on every line\n"
     "  --lengths FILE    each rollout's length in tokens: same layout as stdin,\n"
     "                    positive integers\n"
+    "  --reference FILE  the reference policy's rewards (+aapo needs them, other\n"
+    "                    estimators refuse them): same layout as stdin, the i-th\n"
+    "                    paired with the i-th rollout of the group\n"
+    "  --greedy FILE     the greedy response's reward of each group, one number per\n"
+    "                    line (remax needs them, other estimators refuse them)\n"
     "  --json            one JSON object {\"estimator\": ..., \"advantages\": ...}\n"
     "\n"
     "Input: whitespace-separated finite decimals; `reward:length` gives a rollout's\n"
-    "length inline (default 1). Blank lines and lines starting with # are skipped.\n"
+    "length inline (default 1). Blank lines and lines starting with # are skipped,\n"
+    "in every file.\n"
     "\n"
-    "  $ printf '1 0 0 1\\n0 0 0 1\\n' | advlab advantage --estimator grpo\n";
+    "  $ printf '1 0 0 1\\n0 0 0 1\\n' | advlab advantage --estimator grpo\n"
+    "  $ printf '0 0 1 1\\n' > ref.txt\n"
+    "  $ printf '1 0 0 1\\n' | advlab advantage --estimator grpo+aapo --reference ref.txt\n";
 
 namespace {
 
@@ -141,17 +152,118 @@ std::string Plural(size_t n, const std::string& word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-// "all" and every estimator that runs on rewards alone: what --estimator allows.
+// A file of rewards (--reference, --greedy): per data line, the values (finite
+// decimals, checked) as parsed and as typed, and the line number.
+struct RewardLines {
+  std::vector<std::vector<double>> values;
+  std::vector<std::vector<std::string>> typed;
+  std::vector<int> line;
+};
+
+RewardLines ReadRewardFile(const std::string& path, const std::string& option) {
+  std::ifstream file(path);
+  if (!file) throw UserError(path + ": cannot open (" + option + ")");
+  RewardLines out;
+  for (const DataLine& dl : ReadDataLines(file)) {
+    std::vector<double> row;
+    for (size_t c = 0; c < dl.tokens.size(); ++c) {
+      const std::string& token = dl.tokens[c];
+      const std::string where = Where(path, dl.line, static_cast<int>(c) + 1);
+      double v = 0.0;
+      switch (ParseReward(token, &v)) {
+        case NumberStatus::kOk:
+          break;
+        case NumberStatus::kNotNumber:
+          throw UserError(where + "'" + token + "' is not a number; allowed: finite decimals" +
+                          (token.find(':') != std::string::npos ? " (no reward:length in " +
+                                                                      option + ")"
+                                                                : ""));
+        case NumberStatus::kNotFinite:
+          throw UserError(where + "'" + token +
+                          "' is not a finite number; allowed: finite decimals");
+      }
+      row.push_back(v);
+    }
+    out.values.push_back(std::move(row));
+    out.typed.push_back(dl.tokens);
+    out.line.push_back(dl.line);
+  }
+  return out;
+}
+
+// Reads --reference into table->batch.ref_reward: the same number of rewards as
+// each group on stdin, one line per group.
+void ReadReference(const std::string& path, RewardTable* table) {
+  const RewardLines ref = ReadRewardFile(path, "--reference");
+  Batch& b = table->batch;
+  const size_t groups = static_cast<size_t>(b.num_groups());
+  for (size_t g = 0; g < groups; ++g) {
+    const std::string stdin_line = std::string(kStdinName) + ":" + std::to_string(table->line[g]);
+    if (g >= ref.values.size()) {
+      throw UserError(path + ": ends after " + Plural(ref.values.size(), "line") +
+                      " of reference rewards, but " + kStdinName + " has " +
+                      Plural(groups, "group") + "; missing the line for " + stdin_line +
+                      " (group " + std::to_string(g + 1) + ")");
+    }
+    const size_t n = static_cast<size_t>(b.group_size(static_cast<int>(g)));
+    const size_t m = ref.values[g].size();
+    if (m != n) {
+      throw UserError(Where(path, ref.line[g], static_cast<int>(std::min(m, n)) + 1) +
+                      (m > n ? "extra reference reward" : "missing reference reward") + ": " +
+                      Plural(m, "reference reward") + " for " + Plural(n, "reward") + " on " +
+                      stdin_line);
+    }
+    b.ref_reward.insert(b.ref_reward.end(), ref.values[g].begin(), ref.values[g].end());
+    table->ref_typed.push_back(ref.typed[g]);
+  }
+  if (ref.values.size() > groups) {
+    throw UserError(Where(path, ref.line[groups], 1) + "extra line of reference rewards: " +
+                    kStdinName + " has " + Plural(groups, "group"));
+  }
+}
+
+// Reads --greedy into table->batch.greedy_reward: one reward per line, one line
+// per group.
+void ReadGreedy(const std::string& path, RewardTable* table) {
+  const RewardLines greedy = ReadRewardFile(path, "--greedy");
+  Batch& b = table->batch;
+  const size_t groups = static_cast<size_t>(b.num_groups());
+  for (size_t g = 0; g < greedy.values.size() && g < groups; ++g) {
+    if (greedy.values[g].size() > 1) {
+      throw UserError(Where(path, greedy.line[g], 2) + "extra value '" + greedy.typed[g][1] +
+                      "'; allowed: one greedy reward per line, one line per group");
+    }
+  }
+  if (greedy.values.size() < groups) {
+    const size_t g = greedy.values.size();
+    throw UserError(path + ": ends after " + Plural(g, "greedy reward") + ", but " + kStdinName +
+                    " has " + Plural(groups, "group") + "; missing the one for " + kStdinName +
+                    ":" + std::to_string(table->line[g]) + " (group " + std::to_string(g + 1) +
+                    ")");
+  }
+  if (greedy.values.size() > groups) {
+    throw UserError(Where(path, greedy.line[groups], 1) + "extra greedy reward: " + kStdinName +
+                    " has " + Plural(groups, "group") + "; allowed: one line per group");
+  }
+  for (size_t g = 0; g < groups; ++g) {
+    b.greedy_reward.push_back(greedy.values[g][0]);
+    table->greedy_typed.push_back(greedy.typed[g][0]);
+  }
+}
+
+// "all" and every estimator that runs here (with --greedy where it needs one):
+// what --estimator allows.
 std::vector<std::string> AllowedEstimators() {
   std::vector<std::string> allowed = {"all"};
-  for (const auto& n : BareRewardEstimatorNames()) allowed.push_back(n);
+  for (const auto& n : BareRewardEstimatorNames(true)) allowed.push_back(n);
   return allowed;
 }
 
-// The estimators named by --estimator, in registry order for `all`.
-std::vector<std::string> ResolveEstimators(const std::string& name) {
+// The estimators named by --estimator, in registry order for `all` (those that
+// read a greedy reward only when --greedy gives one).
+std::vector<std::string> ResolveEstimators(const std::string& name, bool have_greedy) {
   const std::vector<std::string> allowed = AllowedEstimators();
-  if (name == "all") return BareRewardEstimatorNames();
+  if (name == "all") return BareRewardEstimatorNames(have_greedy);
   // A base estimator, optionally with +modifiers (grpo+adora). The base is
   // checked first against what runs here (no oracle), then the whole name by
   // the estimator.name key's parser.
@@ -181,6 +293,61 @@ std::vector<double> RunEstimator(const std::string& name, const Batch& batch) {
   estimator->Compute(&b);
   ADVLAB_CHECK_EQ(b.advantage.size(), b.reward.size());
   return b.advantage;
+}
+
+// Registered names whose entry satisfies `pred`, for messages ("none" if none).
+template <typename Registry, typename Pred>
+std::string NamesWhere(Pred pred) {
+  std::vector<std::string> names;
+  for (const auto* e : Registry::Get().All()) {
+    if (pred(*e)) names.push_back(e->name);
+  }
+  return names.empty() ? "none registered" : JoinNames(names);
+}
+
+// --reference and --greedy are required by the estimators that read them and
+// refused for the others: a file that silently changes nothing misleads.
+void CheckExtraInputs(const std::string& estimator, const std::vector<std::string>& names,
+                      const RewardFiles& files) {
+  const bool have_ref = !files.reference.empty(), have_greedy = !files.greedy.empty();
+  const std::string ref_mods = NamesWhere<ModifierRegistry>(
+      [](const ModifierEntry& m) { return m.needs_reference; });
+  const std::string greedy_ests = NamesWhere<EstimatorRegistry>(
+      [](const EstimatorEntry& e) { return e.needs_greedy; });
+  bool any_ref = false, any_greedy = false;
+  for (const auto& name : names) {
+    const EstimatorSpec spec = ParseEstimatorName(name, "--estimator");
+    for (const ModifierEntry* m : spec.modifiers) {
+      if (!m->needs_reference) continue;
+      any_ref = true;
+      if (!have_ref) {
+        throw UserError("--estimator " + name + ": " + m->name +
+                        " needs the reference policy's rewards; give --reference FILE (one line "
+                        "per group, as many rewards as the group's line on stdin)");
+      }
+    }
+    if (spec.base->needs_greedy) {
+      any_greedy = true;
+      if (!have_greedy) {
+        throw UserError("--estimator " + name + ": " + spec.base->name +
+                        " needs the greedy response's reward of each group; give --greedy FILE "
+                        "(one number per line, one line per group)");
+      }
+    }
+  }
+  if (have_ref && !any_ref) {
+    throw UserError("--reference: estimator '" + estimator +
+                    "' reads no reference rewards; allowed only with a modifier that does (" +
+                    ref_mods + "), e.g. --estimator grpo+aapo");
+  }
+  if (have_greedy && !any_greedy) {
+    if (estimator == "all") {
+      throw UserError("--greedy: no registered estimator reads greedy rewards");
+    }
+    throw UserError("--greedy: estimator '" + estimator +
+                    "' reads no greedy rewards; allowed only with an estimator that does (" +
+                    greedy_ests + "), or with `all`");
+  }
 }
 
 int ParseGroupSize(const std::string& text) {
@@ -278,10 +445,14 @@ void WriteText(const std::string& estimator, const std::vector<std::string>& nam
   for (const auto& row : table.typed) {
     for (const auto& t : row) width = std::max(width, t.size());
   }
+  for (const auto& row : table.ref_typed) {
+    for (const auto& t : row) width = std::max(width, t.size());
+  }
+  const bool show_ref = !table.ref_typed.empty();
   for (int r = 0; r < batch.num_rollouts() && show_lengths; ++r) {
     width = std::max(width, std::to_string(batch.length(r)).size());
   }
-  size_t label = std::string("reward").size();
+  size_t label = std::string(show_ref ? "reference" : "reward").size();
   for (const auto& n : names) label = std::max(label, n.size());
 
   auto row = [&](const std::string& name, int g, auto cell) {
@@ -298,13 +469,23 @@ void WriteText(const std::string& estimator, const std::vector<std::string>& nam
       << Plural(static_cast<size_t>(batch.num_rollouts()), "rollout") << ", "
       << Plural(static_cast<size_t>(batch.num_tokens()), "token") << ")\n";
   out << "per input line: the rewards as typed, "
+      << (show_ref ? "the reference rewards (--reference), " : "")
       << (show_lengths ? "the lengths in tokens, " : "")
       << "then each rollout's advantage A (6 decimals; --json for all digits)\n";
   for (int g = 0; g < batch.num_groups(); ++g) {
     out << "\n" << kStdinName << ":" << table.line[static_cast<size_t>(g)] << "  (group " << g + 1
-        << ", G = " << batch.group_size(g) << ")\n";
+        << ", G = " << batch.group_size(g);
+    if (!table.greedy_typed.empty()) {
+      out << ", greedy reward " << table.greedy_typed[static_cast<size_t>(g)];
+    }
+    out << ")\n";
     const int first = batch.group_begin[g];
     row("reward", g, [&](int r) { return table.typed[static_cast<size_t>(g)][static_cast<size_t>(r - first)]; });
+    if (show_ref) {
+      row("reference", g, [&](int r) {
+        return table.ref_typed[static_cast<size_t>(g)][static_cast<size_t>(r - first)];
+      });
+    }
     if (show_lengths) row("length", g, [&](int r) { return std::to_string(batch.length(r)); });
     for (size_t e = 0; e < names.size(); ++e) {
       row(names[e], g, [&](int r) { return cells[e][static_cast<size_t>(r)]; });
@@ -315,6 +496,13 @@ void WriteText(const std::string& estimator, const std::vector<std::string>& nam
 }  // namespace
 
 RewardTable ParseRewardTable(std::istream& in, const std::string& lengths_file, int group_size) {
+  RewardFiles files;
+  files.lengths = lengths_file;
+  return ParseRewardTable(in, files, group_size);
+}
+
+RewardTable ParseRewardTable(std::istream& in, const RewardFiles& files, int group_size) {
+  const std::string& lengths_file = files.lengths;
   const std::vector<DataLine> lines = ReadDataLines(in);
   if (lines.empty()) throw UserError(std::string(kStdinName) + ": no rewards");
   LengthLines file_lengths;
@@ -430,6 +618,8 @@ RewardTable ParseRewardTable(std::istream& in, const std::string& lengths_file, 
     b.token_begin.push_back(b.token_begin.back() + lengths[r]);
   }
   b.ResizeTokens(static_cast<int>(total_tokens));  // tokens, states, logprobs: 0
+  if (!files.reference.empty()) ReadReference(files.reference, &table);
+  if (!files.greedy.empty()) ReadGreedy(files.greedy, &table);
   return table;
 }
 
@@ -437,18 +627,21 @@ Batch ParseRewardGroups(std::istream& in, const std::string& lengths_file, int g
   return ParseRewardTable(in, lengths_file, group_size).batch;
 }
 
-std::vector<std::string> BareRewardEstimatorNames() {
+std::vector<std::string> BareRewardEstimatorNames(bool with_greedy) {
   std::vector<std::string> names;
   for (const EstimatorEntry* e : EstimatorRegistry::Get().All()) {
-    if (e->name != "all" && !e->needs_task) names.push_back(e->name);
+    if (e->name != "all" && !e->needs_task && (with_greedy || !e->needs_greedy)) {
+      names.push_back(e->name);
+    }
   }
   return names;
 }
 
 int AdvantageCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out) {
   static const std::vector<std::string> kOptions = {"--estimator", "--group-size", "--lengths",
-                                                    "--json", "--help"};
-  std::string estimator, lengths_file;
+                                                    "--reference", "--greedy", "--json", "--help"};
+  std::string estimator;
+  RewardFiles files;
   int group_size = 0;
   bool json = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -470,9 +663,12 @@ int AdvantageCommand(const std::vector<std::string>& args, std::istream& in, std
       if (estimator.empty()) throw UserError("--estimator needs a value");
     } else if (a == "--group-size") {
       group_size = ParseGroupSize(value());
-    } else if (a == "--lengths") {
-      lengths_file = value();
-      if (lengths_file.empty()) throw UserError("--lengths needs a value");
+    } else if (a == "--lengths" || a == "--reference" || a == "--greedy") {
+      std::string& path = a == "--lengths"     ? files.lengths
+                          : a == "--reference" ? files.reference
+                                               : files.greedy;
+      path = value();
+      if (path.empty()) throw UserError(a + " needs a value");
     } else if ((a == "--json" || a == "--help" || a == "-h") && !has_inline_value) {
       if (a == "--json") {
         json = true;
@@ -492,9 +688,10 @@ int AdvantageCommand(const std::vector<std::string>& args, std::istream& in, std
     throw UserError("advantage: --estimator NAME is required; allowed: " +
                     JoinNames(AllowedEstimators()));
   }
-  const std::vector<std::string> names = ResolveEstimators(estimator);
+  const std::vector<std::string> names = ResolveEstimators(estimator, !files.greedy.empty());
   if (names.empty()) throw UserError("--estimator all: no registered estimator runs on rewards alone");
-  const RewardTable table = ParseRewardTable(in, lengths_file, group_size);
+  CheckExtraInputs(estimator, names, files);
+  const RewardTable table = ParseRewardTable(in, files, group_size);
 
   std::vector<std::vector<double>> adv;
   for (const auto& name : names) {

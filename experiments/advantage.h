@@ -11,8 +11,14 @@
 //   advlab advantage: estimator grpo; 2 groups, 8 rollouts, 8 tokens
 //   ...
 //
+// Estimators that read more than rewards get it from files: --reference (the
+// reference policy's rewards, stdin's layout: batch.ref_reward, for +aapo) and
+// --greedy (one greedy reward per group: batch.greedy_reward, for remax). Each is
+// required by the estimators that read it and refused for the others.
+//
 // Bad input is a UserError naming "stdin:LINE:COLUMN" (or "FILE:LINE:COLUMN" for
-// --lengths), with COLUMN the 1-based index of the offending token on its line.
+// --lengths, --reference and --greedy), with COLUMN the 1-based index of the
+// offending token on its line.
 #ifndef ADVLAB_EXPERIMENTS_ADVANTAGE_H_
 #define ADVLAB_EXPERIMENTS_ADVANTAGE_H_
 
@@ -34,11 +40,22 @@ inline constexpr int kMaxTotalTokens = 10000000;
 
 // The groups read from stdin: the batch (one group per data line, prompt = group
 // index, token arrays sized by the lengths with states/tokens/logprobs 0, correct
-// = reward > 0, advantage empty) and, for printing, the rewards as typed.
+// = reward > 0, advantage empty; ref_reward and greedy_reward from their files, or
+// empty) and, for printing, the rewards as typed.
 struct RewardTable {
   Batch batch;
-  std::vector<std::vector<std::string>> typed;  // [groups][rollouts] reward text
-  std::vector<int> line;                        // [groups] 1-based stdin line
+  std::vector<std::vector<std::string>> typed;      // [groups][rollouts] reward text
+  std::vector<int> line;                            // [groups] 1-based stdin line
+  std::vector<std::vector<std::string>> ref_typed;  // [groups][rollouts] or empty
+  std::vector<std::string> greedy_typed;            // [groups] or empty
+};
+
+// The files that complete the batch beside stdin; "" for none.
+struct RewardFiles {
+  std::string lengths;    // --lengths: each rollout's length (stdin's layout)
+  std::string reference;  // --reference: each reference rollout's reward (stdin's
+                          //   layout, index-paired) -> batch.ref_reward
+  std::string greedy;     // --greedy: one reward per group -> batch.greedy_reward
 };
 
 // Parses `in` (named "stdin" in messages). `lengths_file` ("" for none) is a file
@@ -47,14 +64,19 @@ struct RewardTable {
 // one. `group_size` > 0 requires exactly that many rewards on every line; 0 means
 // any count >= 1. Throws UserError on malformed input and on an empty input
 // ("stdin: no rewards").
+// The reference file must give each group as many finite rewards as stdin; the
+// greedy file one finite reward per data line, one line per group.
+RewardTable ParseRewardTable(std::istream& in, const RewardFiles& files, int group_size);
 RewardTable ParseRewardTable(std::istream& in, const std::string& lengths_file, int group_size);
 
 // The batch of ParseRewardTable alone.
 Batch ParseRewardGroups(std::istream& in, const std::string& lengths_file, int group_size);
 
 // Registered estimators that can run on rewards alone (not those needing a bound
-// task, such as `oracle`), in registry order: what `--estimator all` shows.
-std::vector<std::string> BareRewardEstimatorNames();
+// task, such as `oracle`, nor a greedy reward, such as `remax`), in registry
+// order: what `--estimator all` shows. With `with_greedy`, those reading a greedy
+// reward too: what `--estimator all --greedy FILE` shows.
+std::vector<std::string> BareRewardEstimatorNames(bool with_greedy = false);
 
 // `advlab advantage ARGS` (args are everything after the word "advantage"): reads
 // groups of rewards from `in`, writes the table or JSON to `out` and returns the

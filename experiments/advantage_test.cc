@@ -2,6 +2,7 @@
 // prints (estimators.md §12.1 for grpo), its JSON, and its error messages.
 #include "experiments/advantage.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -339,7 +340,8 @@ TEST(AdvantageCommand, AllTextPrintsEveryRegisteredEstimator) {
   const Outcome o = RunCommand({"--estimator", "all"}, kS1);
   ASSERT_EQ(o.error, "");
   for (const EstimatorEntry* e : EstimatorRegistry::Get().All()) {
-    if (e->name == "oracle") continue;  // needs a task: see TaskEstimatorsAreLeftOut
+    // oracle needs a task (TaskEstimatorsAreLeftOut), remax --greedy (GreedyJoinsAll).
+    if (e->needs_task || e->needs_greedy) continue;
     const auto rows = Rows(o.out, e->name);
     ASSERT_EQ(rows.size(), 3u) << e->name << "\n" << o.out;
     EXPECT_EQ(rows[0].size(), 4u) << e->name;
@@ -490,6 +492,214 @@ TEST(AdvantageErrors, LengthsFileLayout) {
   for (const auto& p : {bad, zero, two}) std::remove(p.c_str());
 }
 
+// ---- --reference and --greedy ----------------------------------------------------
+
+// A `--reference` file for the estimators.md example: three groups of S1.
+constexpr char kS1Reference[] = "# reference policy\n0 0 1 1\n0 0 0 0\n\n1 1 0 0\n";
+
+std::string ReferenceError(const std::string& input, const std::string& ref_text) {
+  const std::string path = WriteTempFile("ref_error", ref_text);
+  std::string e = RunCommand({"--estimator", "grpo+aapo", "--reference", path}, input).error;
+  std::remove(path.c_str());
+  // Name the file FILE in the expectations.
+  for (size_t at; (at = e.find(path)) != std::string::npos;) e.replace(at, path.size(), "FILE");
+  return e;
+}
+
+std::string GreedyError(const std::string& input, const std::string& greedy_text) {
+  const std::string path = WriteTempFile("greedy_error", greedy_text);
+  std::string e = RunCommand({"--estimator", "all", "--greedy", path}, input).error;
+  std::remove(path.c_str());
+  for (size_t at; (at = e.find(path)) != std::string::npos;) e.replace(at, path.size(), "FILE");
+  return e;
+}
+
+TEST(ParseRewardGroups, ReferenceAndGreedyFilesFillTheBatch) {
+  const std::string ref = WriteTempFile("ref_ok", kS1Reference);
+  const std::string greedy = WriteTempFile("greedy_ok", "1\n# c\n0.5\n\n-1e0\n");
+  RewardFiles files;
+  files.reference = ref;
+  files.greedy = greedy;
+  std::istringstream in(kS1);
+  const RewardTable t = ParseRewardTable(in, files, 4);
+  EXPECT_EQ(t.batch.ref_reward, (std::vector<double>{0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0}));
+  EXPECT_EQ(t.batch.greedy_reward, (std::vector<double>{1, 0.5, -1}));
+  EXPECT_EQ(t.ref_typed[2], (std::vector<std::string>{"1", "1", "0", "0"}));
+  EXPECT_EQ(t.greedy_typed, (std::vector<std::string>{"1", "0.5", "-1e0"}));
+  // Without the files both stay empty (training's "not sampled").
+  std::istringstream plain(kS1);
+  const RewardTable p = ParseRewardTable(plain, RewardFiles{}, 4);
+  EXPECT_TRUE(p.batch.ref_reward.empty());
+  EXPECT_TRUE(p.batch.greedy_reward.empty());
+  EXPECT_TRUE(p.ref_typed.empty());
+  std::remove(ref.c_str());
+  std::remove(greedy.c_str());
+}
+
+// grpo on S1 plus clip(r_i - ref_i, -0.2, 0.28): +0.28 where the policy wins, -0.2
+// where it loses; the all-correct group B gets +0.28 on every rollout.
+TEST(AdvantageCommand, AapoWithReferenceText) {
+  const std::string ref = WriteTempFile("ref_text", kS1Reference);
+  const Outcome o = RunCommand({"--estimator", "grpo+aapo", "--reference", ref}, kS1);
+  ASSERT_EQ(o.error, "");
+  using W = std::vector<std::string>;
+  EXPECT_EQ(Rows(o.out, "reference"),
+            (std::vector<W>{{"0", "0", "1", "1"}, {"0", "0", "0", "0"}, {"1", "1", "0", "0"}}));
+  EXPECT_EQ(Rows(o.out, "grpo+aapo"),
+            (std::vector<W>{{"1.146024", "-0.866024", "-1.066024", "0.866024"},
+                            {"0.280000", "0.280000", "0.280000", "0.280000"},
+                            {"-0.699999", "-0.699999", "-0.499999", "1.779997"}}));
+  EXPECT_NE(o.out.find("the reference rewards (--reference)"), std::string::npos) << o.out;
+  // Without --reference the text has no reference row.
+  EXPECT_TRUE(Rows(RunCommand({"--estimator", "grpo"}, kS1).out, "reference").empty());
+  std::remove(ref.c_str());
+}
+
+// The same code path as training: MakeEstimator, Bind, Compute on the same batch.
+TEST(AdvantageCommand, AapoJsonMatchesTheEstimatorOnTheBatch) {
+  const std::string ref = WriteTempFile("ref_json", kS1Reference);
+  for (const std::string name :
+       {"grpo+aapo", "rloo+aapo", "dr_grpo+dash+aapo", "grpo+aapo+adora"}) {
+    const Outcome o = RunCommand({"--estimator", name, "--reference", ref, "--json"}, kS1);
+    ASSERT_EQ(o.error, "") << name;
+    AdvantageJson j(o.out);
+    ASSERT_TRUE(j.Parse()) << o.out;
+    RewardFiles files;
+    files.reference = ref;
+    std::istringstream in(kS1);
+    Batch b = ParseRewardTable(in, files, 0).batch;
+    std::unique_ptr<Estimator> e = MakeEstimator(name);
+    e->Bind(EstimatorContext{});
+    e->Compute(&b);
+    std::vector<std::vector<double>> want;
+    for (int g = 0; g < b.num_groups(); ++g) {
+      want.emplace_back(b.advantage.begin() + b.group_begin[g],
+                        b.advantage.begin() + b.group_begin[g + 1]);
+    }
+    ExpectSame9(j.by_name[0].second, want, name);
+  }
+  std::remove(ref.c_str());
+}
+
+TEST(AdvantageCommand, RemaxReadsTheGreedyRewards) {
+  const EstimatorEntry* remax = EstimatorRegistry::Get().Find("remax");
+  if (remax == nullptr) GTEST_SKIP() << "no remax registered";
+  EXPECT_TRUE(remax->needs_greedy);
+  const std::string greedy = WriteTempFile("greedy_remax", "1\n0.5\n0\n");
+  const Outcome o = RunCommand({"--estimator", "remax", "--greedy", greedy}, kS1);
+  ASSERT_EQ(o.error, "");
+  using W = std::vector<std::string>;
+  // Without a KL reward ReMax is A = R - greedy reward.
+  EXPECT_EQ(Rows(o.out, "remax"),
+            (std::vector<W>{{"0.000000", "-1.000000", "-1.000000", "0.000000"},
+                            {"0.500000", "0.500000", "0.500000", "0.500000"},
+                            {"0.000000", "0.000000", "0.000000", "1.000000"}}));
+  EXPECT_NE(o.out.find("(group 2, G = 4, greedy reward 0.5)"), std::string::npos) << o.out;
+  std::remove(greedy.c_str());
+}
+
+// `all` shows estimators that read a greedy reward only when --greedy gives one.
+TEST(AdvantageCommand, GreedyJoinsAll) {
+  const std::vector<std::string> bare = BareRewardEstimatorNames();
+  const std::vector<std::string> with = BareRewardEstimatorNames(true);
+  for (const EstimatorEntry* e : EstimatorRegistry::Get().All()) {
+    if (e->needs_task) continue;
+    const bool in_bare = std::find(bare.begin(), bare.end(), e->name) != bare.end();
+    const bool in_with = std::find(with.begin(), with.end(), e->name) != with.end();
+    EXPECT_EQ(in_bare, !e->needs_greedy) << e->name;
+    EXPECT_TRUE(in_with) << e->name;
+  }
+  if (EstimatorRegistry::Get().Find("remax") == nullptr) GTEST_SKIP() << "no remax registered";
+  EXPECT_TRUE(Rows(RunCommand({"--estimator", "all"}, kS1).out, "remax").empty());
+  const std::string greedy = WriteTempFile("greedy_all", "1\n1\n1\n");
+  const Outcome o = RunCommand({"--estimator", "all", "--greedy", greedy, "--json"}, kS1);
+  ASSERT_EQ(o.error, "");
+  AdvantageJson j(o.out);
+  ASSERT_TRUE(j.Parse()) << o.out;
+  ASSERT_EQ(j.by_name.size(), with.size());
+  for (size_t e = 0; e < with.size(); ++e) EXPECT_EQ(j.by_name[e].first, with[e]);
+  std::remove(greedy.c_str());
+}
+
+TEST(AdvantageErrors, ReferenceAndGreedyAreRequiredOrRefused) {
+  const std::string ref = WriteTempFile("ref_opts", kS1Reference);
+  EXPECT_EQ(RunCommand({"--estimator", "grpo+aapo"}, kS1).error,
+            "--estimator grpo+aapo: aapo needs the reference policy's rewards; give --reference "
+            "FILE (one line per group, as many rewards as the group's line on stdin)");
+  EXPECT_EQ(RunCommand({"--estimator", "grpo", "--reference", ref}, kS1).error,
+            "--reference: estimator 'grpo' reads no reference rewards; allowed only with a "
+            "modifier that does (aapo), e.g. --estimator grpo+aapo");
+  EXPECT_EQ(RunCommand({"--estimator", "all", "--reference", ref}, kS1).error,
+            "--reference: estimator 'all' reads no reference rewards; allowed only with a "
+            "modifier that does (aapo), e.g. --estimator grpo+aapo");
+  EXPECT_EQ(RunCommand({"--estimator", "grpo", "--greedy", ref}, kS1)
+                .error.rfind("--greedy: estimator 'grpo' reads no greedy rewards; allowed only "
+                             "with an estimator that does (",
+                             0),
+            0u);
+  if (EstimatorRegistry::Get().Find("remax") != nullptr) {
+    EXPECT_EQ(RunCommand({"--estimator", "remax"}, kS1).error,
+              "--estimator remax: remax needs the greedy response's reward of each group; give "
+              "--greedy FILE (one number per line, one line per group)");
+    EXPECT_EQ(RunCommand({"--estimator", "remax+aapo", "--greedy", ref}, kS1).error,
+              "--estimator remax+aapo: aapo needs the reference policy's rewards; give "
+              "--reference FILE (one line per group, as many rewards as the group's line on "
+              "stdin)");
+  }
+  // Option errors come before reading stdin.
+  EXPECT_EQ(RunCommand({"--estimator", "grpo+aapo"}, "abc\n").error.rfind("--estimator grpo+aapo: "
+                                                                         "aapo needs",
+                                                                         0),
+            0u);
+  EXPECT_EQ(RunCommand({"--estimator", "grpo+aapo", "--reference",
+                        ::testing::TempDir() + "advantage_test_no_ref"},
+                       kS1)
+                .error,
+            ::testing::TempDir() + "advantage_test_no_ref: cannot open (--reference)");
+  std::remove(ref.c_str());
+}
+
+TEST(AdvantageErrors, ReferenceFileLayout) {
+  EXPECT_EQ(ReferenceError("1 0\n1 0\n", "0 1\n# c\n1 abc\n"),
+            "FILE:3:2: 'abc' is not a number; allowed: finite decimals");
+  EXPECT_EQ(ReferenceError("1 0\n", "nan 1\n"),
+            "FILE:1:1: 'nan' is not a finite number; allowed: finite decimals");
+  EXPECT_EQ(ReferenceError("1 0\n", "0 1:3\n"),
+            "FILE:1:2: '1:3' is not a number; allowed: finite decimals (no reward:length in "
+            "--reference)");
+  EXPECT_EQ(ReferenceError("1 0 0 1\n1 0\n", "0 0 1 1\n0 0 1\n"),
+            "FILE:2:3: extra reference reward: 3 reference rewards for 2 rewards on stdin:2");
+  EXPECT_EQ(ReferenceError("1 0 0 1\n", "\n0 0 1\n"),
+            "FILE:2:4: missing reference reward: 3 reference rewards for 4 rewards on stdin:1");
+  EXPECT_EQ(ReferenceError("1 0\n# c\n1 0\n\n1 1\n", "0 0\n1 1\n"),
+            "FILE: ends after 2 lines of reference rewards, but stdin has 3 groups; missing the "
+            "line for stdin:5 (group 3)");
+  EXPECT_EQ(ReferenceError("1 0\n", ""),
+            "FILE: ends after 0 lines of reference rewards, but stdin has 1 group; missing the "
+            "line for stdin:1 (group 1)");
+  EXPECT_EQ(ReferenceError("1 0\n", "0 0\n# c\n1 1\n"),
+            "FILE:3:1: extra line of reference rewards: stdin has 1 group");
+  // stdin's own errors still name stdin.
+  EXPECT_EQ(ReferenceError("1 x\n", "0 0\n"), "stdin:1:2: 'x' is not a number");
+}
+
+TEST(AdvantageErrors, GreedyFileLayout) {
+  if (BareRewardEstimatorNames(true) == BareRewardEstimatorNames()) {
+    GTEST_SKIP() << "no estimator reads greedy rewards";
+  }
+  EXPECT_EQ(GreedyError("1 0\n1 0\n", "1\n# c\nabc\n"),
+            "FILE:3:1: 'abc' is not a number; allowed: finite decimals");
+  EXPECT_EQ(GreedyError("1 0\n", "inf\n"),
+            "FILE:1:1: 'inf' is not a finite number; allowed: finite decimals");
+  EXPECT_EQ(GreedyError("1 0\n1 0\n", "1\n0.5 1\n"),
+            "FILE:2:2: extra value '1'; allowed: one greedy reward per line, one line per group");
+  EXPECT_EQ(GreedyError("1 0\n\n1 0\n", "1\n"),
+            "FILE: ends after 1 greedy reward, but stdin has 2 groups; missing the one for "
+            "stdin:3 (group 2)");
+  EXPECT_EQ(GreedyError("1 0\n", "1\n\n0\n"),
+            "FILE:3:1: extra greedy reward: stdin has 1 group; allowed: one line per group");
+}
+
 TEST(AdvantageErrors, UnknownEstimatorSuggests) {
   const std::string e = RunCommand({"--estimator", "grpoo"}, kS1).error;
   EXPECT_EQ(e.rfind("--estimator: unknown estimator 'grpoo' (did you mean 'grpo'?); allowed: all, ",
@@ -510,7 +720,10 @@ TEST(AdvantageErrors, Options) {
             "--group-size: invalid value 'x'; allowed: an integer from 1 to 1000000");
   EXPECT_EQ(RunCommand({"--estimator", "grpo", "--jsno"}, kS1).error,
             "advantage: unknown option '--jsno' (did you mean '--json'?); allowed: --estimator, "
-            "--group-size, --lengths, --json, --help");
+            "--group-size, --lengths, --reference, --greedy, --json, --help");
+  EXPECT_EQ(RunCommand({"--estimator", "grpo+aapo", "--reference"}, kS1).error,
+            "--reference needs a value");
+  EXPECT_EQ(RunCommand({"--estimator", "grpo", "--greedy="}, kS1).error, "--greedy needs a value");
   EXPECT_EQ(RunCommand({"--estimator", "grpo", "rewards.txt"}, kS1).error,
             "advantage: unexpected argument 'rewards.txt'; rewards are read from stdin, one group "
             "per line");

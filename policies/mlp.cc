@@ -575,10 +575,11 @@ double MlpPolicy::Entropy(int32_t state) {
   return h;
 }
 
-void MlpPolicy::AccumulateGrad(const Batch& batch, const double* coef, SparseGrad* grad) {
+void MlpPolicy::AccumulateGradRange(const Batch& batch, const double* coef, int begin, int end,
+                                    SparseGrad* grad) {
   ADVLAB_CHECK_EQ(grad->block_size, num_params());
-  const int num_tokens = batch.num_tokens();
-  int first = 0;
+  const int num_tokens = end;
+  int first = begin;
   while (first < num_tokens && coef[first] == 0.0) ++first;
   if (first == num_tokens) return;  // every term is exactly zero
 

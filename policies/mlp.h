@@ -99,7 +99,8 @@ class MlpPolicy : public Policy {
   const double* Probs(int32_t state) override { return Record(state); }
   const double* LogProbs(int32_t state) override { return Record(state) + act_pad_; }
   double Entropy(int32_t state) override;
-  void AccumulateGrad(const Batch& batch, const double* coef, SparseGrad* grad) override;
+  void AccumulateGradRange(const Batch& batch, const double* coef, int begin, int end,
+                           SparseGrad* grad) override;
   void ParamsChanged() override;
   void BlocksChanged(const SparseGrad& changed) override;
 

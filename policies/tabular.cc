@@ -53,11 +53,13 @@ double TabularPolicy::Entropy(int32_t state) {
   return h;
 }
 
-void TabularPolicy::AccumulateGrad(const Batch& batch, const double* coef, SparseGrad* grad) {
+// d log pi(a | s) / d z_s = e_a - pi_s: the e_a parts go in token order here,
+// and each row's -(sum of its coefficients) pi_s once in FinishGrad, so the
+// arithmetic is the same however the tokens are split into ranges.
+void TabularPolicy::AccumulateGradRange(const Batch& batch, const double* coef, int begin,
+                                        int end, SparseGrad* grad) {
   ADVLAB_CHECK_EQ(grad->block_size, static_cast<int64_t>(num_actions_));
-  states_.clear();
-  const int n = batch.num_tokens();
-  for (int t = 0; t < n; ++t) {
+  for (int t = begin; t < end; ++t) {
     const double c = coef[t];
     if (c == 0.0) continue;  // contributes exactly zero
     const int32_t s = batch.state[t];
@@ -69,6 +71,9 @@ void TabularPolicy::AccumulateGrad(const Batch& batch, const double* coef, Spars
     g[batch.token[t]] += c;
     coef_sum_[s] += c;
   }
+}
+
+void TabularPolicy::FinishGrad(SparseGrad* grad) {
   for (int32_t s : states_) {
     const double* p = Probs(s);
     double* g = grad->value.data() + Row(s);
@@ -77,6 +82,7 @@ void TabularPolicy::AccumulateGrad(const Batch& batch, const double* coef, Spars
     coef_sum_[s] = 0.0;
     listed_[s] = 0;
   }
+  states_.clear();
 }
 
 void TabularPolicy::ParamsChanged() {

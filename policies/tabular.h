@@ -39,7 +39,9 @@ class TabularPolicy : public Policy {
     return logprobs_.data() + Row(state);
   }
   double Entropy(int32_t state) override;
-  void AccumulateGrad(const Batch& batch, const double* coef, SparseGrad* grad) override;
+  void AccumulateGradRange(const Batch& batch, const double* coef, int begin, int end,
+                           SparseGrad* grad) override;
+  void FinishGrad(SparseGrad* grad) override;
   void ParamsChanged() override;
   void BlocksChanged(const SparseGrad& changed) override;
 
@@ -57,7 +59,7 @@ class TabularPolicy : public Policy {
   std::vector<uint8_t> fresh_;     // [states] 1 if the cached row matches logits_
   std::vector<double> coef_sum_;   // [states] scratch: sum of coefficients per state
   std::vector<uint8_t> listed_;    // [states] scratch: 1 if in states_
-  std::vector<int32_t> states_;    // scratch: states seen by one AccumulateGrad call
+  std::vector<int32_t> states_;    // scratch: states with pending rows (until FinishGrad)
 };
 
 }  // namespace advlab

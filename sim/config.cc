@@ -59,6 +59,7 @@ std::string CanonicalValue(const KeySpec& s, const std::string& text) {
       if (*end != '\0' || !std::isfinite(v)) BadValue(s, text, allowed);
       if (v < s.min || v > s.max || (s.min_exclusive && v == s.min) || (s.max_exclusive && v == s.max))
         BadValue(s, text, allowed);
+      if (s.validate) s.validate(text);  // constraints a range cannot say
       // Keep the user's spelling: it parses back to the same double everywhere.
       return text;
     }

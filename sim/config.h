@@ -35,8 +35,9 @@ struct KeySpec {
   std::vector<std::string> choices;
   std::function<std::vector<std::string>()> dynamic_choices;
   bool max_exclusive = false;  // refuse the upper bound itself (e.g. rates in [0, 1))
-  // A string key with a grammar beyond a list (estimator.name = base+modifier):
-  // throws UserError for a bad value. Replaces the choices check when set.
+  // Throws UserError for a value the type and range cannot refuse: a string
+  // key's grammar beyond a list (estimator.name = base+modifier; replaces the
+  // choices check), or a float's excluded interval (train.clip_c: 0 or > 1).
   std::function<void(const std::string& value)> validate = nullptr;
 };
 

@@ -58,6 +58,10 @@ struct EstimatorEntry {
   // True when Compute needs a bound task and policy (exact-oracle baselines):
   // such estimators cannot run on bare rewards (`advlab advantage`).
   bool needs_task = false;
+  // True for ReMax: the loop also decodes one greedy response per prompt and
+  // stores its reward in batch->greedy_reward (it counts in the sampling cost);
+  // `advlab advantage` reads them from --greedy.
+  bool needs_greedy = false;
 };
 
 using EstimatorRegistry = Registry<EstimatorEntry>;
@@ -87,6 +91,10 @@ struct ModifierEntry {
   // uninformative groups); its Apply sees the final batch. Last, so that the
   // positional registrations above never bind to it by accident.
   bool dynamic_sampling = false;
+  // True for AAPO: the loop also samples group_size rollouts per prompt from
+  // the frozen initial policy and stores their observed rewards in
+  // batch->ref_reward (they count in the sampling cost).
+  bool needs_reference = false;
 };
 
 using ModifierRegistry = Registry<ModifierEntry>;

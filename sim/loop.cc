@@ -74,14 +74,64 @@ ADVLAB_REGISTER_KEY(optim_max_grad_norm,
                             0.0, 1e300, false, {}, {}});
 ADVLAB_REGISTER_KEY(train_micro_batch,
                     KeySpec{"train.micro_batch", KeyType::kInt, "0",
-                            "rollouts per backward micro-batch for the cost model (0: the whole "
-                            "batch); the update is the same whatever it is",
+                            "kept rollouts per backward micro-batch, gradients accumulated over "
+                            "them (0: one micro-batch); the update is the same bit for bit, only "
+                            "the cost changes",
                             0, 1e9, false, {}, {}});
-ADVLAB_REGISTER_KEY(cost_preemptive,
-                    KeySpec{"cost.preemptive", KeyType::kBool, "true",
-                            "cost model: one inference call per sampling round (DASH's preemptive "
-                            "sampling), else one per micro-batch of prompts",
-                            -1e300, 1e300, false, {}, {}});
+ADVLAB_REGISTER_KEY(train_rollout_batch,
+                    KeySpec{"train.rollout_batch", KeyType::kInt, "0",
+                            "rollouts per inference call in the cost model (0: one call per "
+                            "sampling round, DASH's preemptive sampling)",
+                            0, 1e9, false, {}, {}});
+ADVLAB_REGISTER_KEY(train_loss,
+                    KeySpec{"train.loss", KeyType::kString, "pg",
+                            "policy loss: pg (-A log pi, one update per batch) or ppo (ratio "
+                            "clipping, train.epochs x train.minibatches updates)",
+                            -1e300, 1e300, false, {"pg", "ppo"}, {}});
+ADVLAB_REGISTER_KEY(train_epochs, KeySpec{"train.epochs", KeyType::kInt, "1",
+                                          "ppo: passes over each sampled batch", 1, 1e4, false,
+                                          {}, {}});
+ADVLAB_REGISTER_KEY(train_minibatches,
+                    KeySpec{"train.minibatches", KeyType::kInt, "1",
+                            "ppo: optimizer steps per pass (the batch's groups split in order)",
+                            1, 1e7, false, {}, {}});
+ADVLAB_REGISTER_KEY(train_clip_low,
+                    KeySpec{"train.clip_low", KeyType::kFloat, "0.2",
+                            "ppo: ratio clipped below at 1 - clip_low", 0.0, 1.0, false, {}, {}});
+ADVLAB_REGISTER_KEY(train_clip_high,
+                    KeySpec{"train.clip_high", KeyType::kFloat, "0.2",
+                            "ppo: ratio clipped above at 1 + clip_high (DAPO clip-higher: 0.28)",
+                            0.0, 1e6, false, {}, {}});
+ADVLAB_REGISTER_KEY(train_clip_c,
+                    KeySpec{"train.clip_c", KeyType::kFloat, "3",
+                            "ppo dual clip: the loss of a negative-advantage token is at most "
+                            "c |A| (c > 1; 0: off)",
+                            0.0, 1e6, false, {}, {}, false,
+                            [](const std::string& v) {
+                              const double c = std::stod(v);
+                              if (c != 0.0 && c <= 1.0) {
+                                throw UserError("key 'train.clip_c': " + v +
+                                                " is not allowed; allowed: 0 (off) or a value "
+                                                "above 1");
+                              }
+                            }});
+ADVLAB_REGISTER_KEY(kl_coef, KeySpec{"kl.coef", KeyType::kFloat, "0",
+                                     "weight of the KL to the initial policy (0: off)", 0.0,
+                                     1e6, false, {}, {}});
+ADVLAB_REGISTER_KEY(kl_estimator,
+                    KeySpec{"kl.estimator", KeyType::kString, "k3",
+                            "KL estimator on sampled tokens: k1 (log ratio), k2 (half its "
+                            "square), k3 (verl low_var_kl)",
+                            -1e300, 1e300, false, {"k1", "k2", "k3"}, {}});
+ADVLAB_REGISTER_KEY(kl_where,
+                    KeySpec{"kl.where", KeyType::kString, "loss",
+                            "loss: kl.coef x agg(KL) added to the loss at the current policy; "
+                            "reward: -kl.coef x KL of the sampling policy per token, in the reward",
+                            -1e300, 1e300, false, {"loss", "reward"}, {}});
+ADVLAB_REGISTER_KEY(train_entropy_coef,
+                    KeySpec{"train.entropy_coef", KeyType::kFloat, "0",
+                            "entropy bonus: loss -= coef x agg(H) over the visited states", -1e6,
+                            1e6, false, {}, {}});
 ADVLAB_REGISTER_KEY(cost_infer_call, KeySpec{"cost.infer_call", KeyType::kFloat, "1",
                                              "cost model: fixed cost of one inference call", 0,
                                              1e300, false, {}, {}});
@@ -126,8 +176,23 @@ RunConfig RunConfig::FromConfig(const Config& config) {
     rc.dynamic_sampling = rc.dynamic_sampling || m->dynamic_sampling;
   }
   rc.dapo_max_resample = static_cast<int>(config.Int("estimator.dapo_max_resample"));
+  for (const ModifierEntry* m : ParseEstimatorName(config.Str("estimator.name")).modifiers) {
+    rc.reference_rollouts = rc.reference_rollouts || m->needs_reference;
+  }
+  rc.greedy = ParseEstimatorName(config.Str("estimator.name")).base->needs_greedy;
+  rc.policy_loss = config.Str("train.loss") == "ppo" ? PolicyLoss::kPpo : PolicyLoss::kPg;
+  rc.epochs = static_cast<int>(config.Int("train.epochs"));
+  rc.minibatches = static_cast<int>(config.Int("train.minibatches"));
+  rc.clip_low = config.Float("train.clip_low");
+  rc.clip_high = config.Float("train.clip_high");
+  rc.clip_c = config.Float("train.clip_c");
+  rc.kl_coef = config.Float("kl.coef");
+  const std::string& kl = config.Str("kl.estimator");
+  rc.kl_estimator = kl == "k1" ? KlEstimator::kK1 : kl == "k2" ? KlEstimator::kK2 : KlEstimator::kK3;
+  rc.kl_in_reward = config.Str("kl.where") == "reward";
+  rc.entropy_coef = config.Float("train.entropy_coef");
   rc.micro_batch = static_cast<int>(config.Int("train.micro_batch"));
-  rc.preemptive = config.Bool("cost.preemptive");
+  rc.rollout_batch = static_cast<int>(config.Int("train.rollout_batch"));
   rc.cost_infer_call = config.Float("cost.infer_call");
   rc.cost_infer_token = config.Float("cost.infer_token");
   rc.cost_train_call = config.Float("cost.train_call");
@@ -137,6 +202,17 @@ RunConfig RunConfig::FromConfig(const Config& config) {
     throw UserError("env.false_positive + env.false_negative = " +
                     config.Str("env.false_positive") + " + " + config.Str("env.false_negative") +
                     " >= 1: the verifier would carry no signal; allowed: a sum below 1");
+  }
+  if (rc.policy_loss == PolicyLoss::kPg && (rc.epochs > 1 || rc.minibatches > 1)) {
+    throw UserError("train.epochs = " + config.Str("train.epochs") + " and train.minibatches = " +
+                    config.Str("train.minibatches") +
+                    " reuse a batch off-policy, which needs train.loss = ppo (pg is one "
+                    "on-policy update per batch)");
+  }
+  if (rc.minibatches > rc.batch_prompts) {
+    throw UserError("train.minibatches = " + config.Str("train.minibatches") +
+                    " is more than train.batch_prompts = " + config.Str("train.batch_prompts") +
+                    "; allowed: at most one minibatch per prompt group");
   }
   if (rc.steps > 2147483647LL) {
     throw UserError("key 'train.steps': " + std::to_string(rc.steps) +
@@ -173,7 +249,7 @@ const std::vector<std::string>& MetricNames() {
       "kept_frac",     "tokens_backprop", "grad_norm",     "truncated_frac",
       "response_length_correct", "response_length_wrong", "train_accuracy",
       "grad_cosine",   "grad_rel_err",   "grad_var",      "tas_frac",
-      "sampling_rounds", "discarded_frac", "sim_cost"};
+      "sampling_rounds", "discarded_frac", "sim_cost", "clip_frac", "kl_ref"};
   return names;
 }
 
@@ -188,6 +264,11 @@ void InitRun(const RunConfig& rc, RunState* st) {
   st->estimator = MakeEstimator(c.Str("estimator.name"));
   st->estimator->Bind(EstimatorContext{&rc.config, st->task.get(), st->policy.get(),
                                        rc.false_positive, rc.false_negative});
+  st->reference.reset();
+  if (rc.kl_coef > 0.0 || rc.reference_rollouts) {
+    st->reference = std::make_unique<ReferencePolicy>(*st->task);
+  }
+  st->updates = 0;
   st->grad.Init(st->policy->num_params(), st->policy->grad_block_size());
   st->prompts.assign(rc.batch_prompts, 0);
 
@@ -205,6 +286,28 @@ void InitRun(const RunConfig& rc, RunState* st) {
 
 namespace {
 
+// Observed rewards: a correct response reads 0 with P(fn), a wrong one 1 with
+// P(fp). One Philox word per rollout: {step, group, block of 4 rollouts}.
+void ObserveRewards(const RunConfig& rc, const Philox& rng, int64_t step, Batch* batch) {
+  if (rc.false_positive == 0.0 && rc.false_negative == 0.0) return;
+  const uint32_t fp = static_cast<uint32_t>(rc.false_positive * 4294967296.0);
+  const uint32_t fn = static_cast<uint32_t>(rc.false_negative * 4294967296.0);
+  for (int g = 0; g < batch->num_groups(); ++g) {
+    const int b = batch->group_begin[g], e = batch->group_begin[g + 1];
+    Words4 w{};
+    for (int r = b; r < e; ++r) {
+      const int i = r - b;
+      if (i % 4 == 0) {
+        w = rng.Draw(Purpose::kVerifier, static_cast<uint32_t>(step), static_cast<uint32_t>(g),
+                     static_cast<uint32_t>(i / 4));
+      }
+      const uint32_t word = w.w[i % 4];
+      const bool ok = batch->correct[r] != 0;
+      batch->reward[r] = ok ? (word < fn ? 0.0 : 1.0) : (word < fp ? 1.0 : 0.0);
+    }
+  }
+}
+
 // One sampling round: B prompts, G rollouts each, observed rewards.
 void SampleRound(const RunConfig& rc, RunState* st, const Philox& rng, int64_t step,
                  Batch* batch) {
@@ -212,27 +315,17 @@ void SampleRound(const RunConfig& rc, RunState* st, const Philox& rng, int64_t s
   st->task->DrawPrompts(step, rng, rc.batch_prompts, st->prompts.data());
   st->task->Rollout(step, rng, st->policy.get(), st->prompts.data(), rc.batch_prompts,
                     rc.group_size, batch);
-  if (rc.false_positive > 0.0 || rc.false_negative > 0.0) {
-    // Observed reward: a correct response reads 0 with P(fn), a wrong one 1 with
-    // P(fp). One Philox word per rollout: {step, group, block of 4 rollouts}.
-    const uint32_t fp = static_cast<uint32_t>(rc.false_positive * 4294967296.0);
-    const uint32_t fn = static_cast<uint32_t>(rc.false_negative * 4294967296.0);
-    for (int g = 0; g < batch->num_groups(); ++g) {
-      const int b = batch->group_begin[g], e = batch->group_begin[g + 1];
-      Words4 w{};
-      for (int r = b; r < e; ++r) {
-        const int i = r - b;
-        if (i % 4 == 0) {
-          w = rng.Draw(Purpose::kVerifier, static_cast<uint32_t>(step), static_cast<uint32_t>(g),
-                       static_cast<uint32_t>(i / 4));
-        }
-        const uint32_t word = w.w[i % 4];
-        const bool ok = batch->correct[r] != 0;
-        batch->reward[r] = ok ? (word < fn ? 0.0 : 1.0) : (word < fp ? 1.0 : 0.0);
-      }
-    }
-  }
+  ObserveRewards(rc, rng, step, batch);
 }
+
+// Inference calls to generate `rollouts` rollouts (cost model).
+int64_t InferCalls(const RunConfig& rc, int64_t rollouts) {
+  if (rollouts == 0) return 0;
+  return rc.rollout_batch == 0 ? 1 : (rollouts + rc.rollout_batch - 1) / rc.rollout_batch;
+}
+
+// The stream of AAPO's reference rollouts: above every DAPO round's stream.
+constexpr uint32_t kReferenceStream = 0x7fffffffu;
 
 }  // namespace
 
@@ -240,73 +333,103 @@ void SampleBatch(const RunConfig& rc, RunState* st, const Philox& rng, int64_t s
                  Batch* batch) {
   SampleRound(rc, st, rng, step, batch);
   SamplingStats& ss = st->sampling;
+  ss = SamplingStats{};
   ss.rounds = 1;
   ss.generated_rollouts = batch->num_rollouts();
   ss.generated_tokens = batch->num_tokens();
-  if (!rc.dynamic_sampling) return;
-  // DAPO: keep the informative groups, in order, round after round.
-  Batch& out = st->dapo_out;
-  out.Clear();
-  for (int g = 0; g < batch->num_groups() && out.num_groups() < rc.batch_prompts; ++g) {
-    if (!batch->RewardsAllEqual(g)) out.AppendGroup(*batch, g);
-  }
-  for (int k = 0; k < rc.dapo_max_resample && out.num_groups() < rc.batch_prompts; ++k) {
-    SampleRound(rc, st, rng.Stream(static_cast<uint32_t>(k)), step, &st->dapo_round);
-    const Batch& round = st->dapo_round;
-    ss.rounds += 1;
-    ss.generated_rollouts += round.num_rollouts();
-    ss.generated_tokens += round.num_tokens();
-    for (int g = 0; g < round.num_groups() && out.num_groups() < rc.batch_prompts; ++g) {
-      if (!round.RewardsAllEqual(g)) out.AppendGroup(round, g);
+  ss.infer_calls = InferCalls(rc, batch->num_rollouts());
+  if (rc.dynamic_sampling) {
+    // DAPO: keep the informative groups, in order, round after round.
+    Batch& out = st->dapo_out;
+    out.Clear();
+    for (int g = 0; g < batch->num_groups() && out.num_groups() < rc.batch_prompts; ++g) {
+      if (!batch->RewardsAllEqual(g)) out.AppendGroup(*batch, g);
     }
-  }
-  std::swap(*batch, out);
-}
-
-StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGrad* grad,
-                       Estimator* estimator) {
-  (estimator != nullptr ? estimator : st->estimator.get())->Compute(batch);
-  // Rollouts a filter dropped get no coefficient and leave the normalisers.
-  const bool filtered = !batch->kept.empty();
-  // Loss coefficients: loss = sum_t coef_t * log pi(token_t), coef = -A * w_t
-  // (sim/loss.h).
-  int R = batch->num_rollouts();
-  int T = batch->num_tokens();
-  st->coef.resize(T);
-  if (filtered) {
-    R = 0;
-    T = 0;
-    for (int r = 0; r < batch->num_rollouts(); ++r) {
-      if (batch->kept[r]) {
-        R += 1;
-        T += batch->length(r);
+    for (int k = 0; k < rc.dapo_max_resample && out.num_groups() < rc.batch_prompts; ++k) {
+      SampleRound(rc, st, rng.Stream(static_cast<uint32_t>(k)), step, &st->dapo_round);
+      const Batch& round = st->dapo_round;
+      ss.rounds += 1;
+      ss.generated_rollouts += round.num_rollouts();
+      ss.generated_tokens += round.num_tokens();
+      ss.infer_calls += InferCalls(rc, round.num_rollouts());
+      for (int g = 0; g < round.num_groups() && out.num_groups() < rc.batch_prompts; ++g) {
+        if (!round.RewardsAllEqual(g)) out.AppendGroup(round, g);
       }
     }
+    std::swap(*batch, out);
   }
-  const double scale =
-      rc.loss_scale > 0.0 ? rc.loss_scale : static_cast<double>(st->task->max_length());
-  // The weight depends on the rollout only under seq-mean-token-mean.
-  const bool per_token = rc.loss_agg == LossAgg::kSeqMeanTokenMean;
-  const double weight = R > 0 ? TokenWeight(rc.loss_agg, 1, R, T, scale) : 0.0;
-  // One pass over the groups: loss coefficients and the window statistics.
+  if (rc.reference_rollouts) {
+    // AAPO: G rollouts per final prompt from pi_0, on their own stream, scored
+    // by the same (noisy) verifier; index-aligned with the batch's rollouts.
+    const Philox ref_rng = rng.Stream(kReferenceStream);
+    Batch& ref = st->ref_batch;
+    ref.Clear();
+    st->task->Rollout(step, ref_rng, st->reference.get(), batch->prompt.data(),
+                      batch->num_groups(), rc.group_size, &ref);
+    ObserveRewards(rc, ref_rng, step, &ref);
+    batch->ref_reward = ref.reward;
+    ss.generated_rollouts += ref.num_rollouts();
+    ss.generated_tokens += ref.num_tokens();
+    ss.extra_rollouts += ref.num_rollouts();
+    ss.infer_calls += InferCalls(rc, ref.num_rollouts());
+  }
+  if (rc.greedy) {
+    // ReMax: one greedy response per prompt, decoded by the sampling policy.
+    batch->greedy_reward.resize(batch->num_groups());
+    for (int g = 0; g < batch->num_groups(); ++g) {
+      int32_t len = 0;
+      batch->greedy_reward[g] = st->task->GreedyReward(st->policy.get(), batch->prompt[g], &len);
+      ADVLAB_CHECK(batch->greedy_reward[g] == batch->greedy_reward[g]);  // not NaN
+      ss.generated_tokens += len;
+    }
+    ss.generated_rollouts += batch->num_groups();
+    ss.extra_rollouts += batch->num_groups();
+    ss.infer_calls += InferCalls(rc, batch->num_groups());
+  }
+}
+
+StepStats PrepareBatch(const RunConfig& rc, RunState* st, Batch* batch, Estimator* estimator) {
+  Estimator* est = estimator != nullptr ? estimator : st->estimator.get();
   StepStats ss;
+  if (rc.kl_coef > 0.0) {
+    // KL of the sampling policy to pi_0 on every sampled token (the kl_ref
+    // metric), and, with kl.where = reward, the per-token penalty -coef * KL
+    // (estimators.md §5.2): token_reward, and its sum in the rollout's reward
+    // for the estimator. The verifier's rewards come back after Compute.
+    const bool shaping = rc.kl_in_reward;
+    if (shaping) {
+      st->scores = batch->reward;
+      batch->token_reward.resize(batch->num_tokens());
+    }
+    for (int r = 0; r < batch->num_rollouts(); ++r) {
+      double penalty = 0.0;
+      for (int t = batch->token_begin[r]; t < batch->token_begin[r + 1]; ++t) {
+        const double ref = st->reference->LogProbs(batch->state[t])[batch->token[t]];
+        const double k = KlPenalty(rc.kl_estimator, batch->logprob[t] - ref).value;
+        ss.kl_sum += k;
+        if (shaping) {
+          batch->token_reward[t] = -rc.kl_coef * k;
+          penalty += batch->token_reward[t];
+        }
+      }
+      if (shaping) batch->reward[r] += penalty;
+    }
+    ss.kl_tokens = batch->num_tokens();
+    est->Compute(batch);
+    if (shaping) batch->reward = st->scores;
+  } else {
+    est->Compute(batch);
+  }
+  const bool filtered = !batch->kept.empty();
   const double* ADVLAB_RESTRICT adv = batch->advantage.data();
   const double* ADVLAB_RESTRICT reward = batch->reward.data();
   const uint8_t* ADVLAB_RESTRICT correct = batch->correct.data();
   const uint8_t* ADVLAB_RESTRICT truncated = batch->truncated.data();
-  const int32_t* ADVLAB_RESTRICT tb = batch->token_begin.data();
-  double* ADVLAB_RESTRICT coef = st->coef.data();
   for (int g = 0; g < batch->num_groups(); ++g) {
-    const int b = batch->group_begin[g], e = batch->group_begin[g + 1];
-    for (int r = b; r < e; ++r) {
-      const bool keep = !filtered || batch->kept[r] != 0;
-      const double a = keep ? adv[r] : 0.0;
-      const int len = tb[r + 1] - tb[r];
-      const double c = a == 0.0 ? 0.0 : -a * (per_token ? TokenWeight(rc.loss_agg, len, R, T, scale) : weight);
-      for (int t = tb[r]; t < tb[r + 1]; ++t) coef[t] = c;
+    for (int r = batch->group_begin[g]; r < batch->group_begin[g + 1]; ++r) {
+      const int len = batch->length(r);
       ss.zero_adv += adv[r] == 0.0 ? 1 : 0;
-      ss.backprop += a == 0.0 ? 0 : len;
-      ss.kept += keep ? 1 : 0;
+      ss.kept += !filtered || batch->kept[r] != 0 ? 1 : 0;
       ss.length_sum += len;
       ss.truncated += truncated[r];
       ss.correct += correct[r];
@@ -315,41 +438,162 @@ StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGr
     }
     ss.same_groups += batch->RewardsAllEqual(g) ? 1 : 0;
   }
+  return ss;
+}
+
+void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, int g0, int g1,
+                       SparseGrad* grad, StepStats* stats) {
   grad->Clear();
-  st->policy->AccumulateGrad(*batch, coef, grad);
+  // Rollouts a filter dropped get no coefficient and leave the normalisers.
+  const bool filtered = !batch.kept.empty();
+  const int r0 = batch.group_begin[g0], r1 = batch.group_begin[g1];
+  int R = 0, T = 0;
+  for (int r = r0; r < r1; ++r) {
+    if (!filtered || batch.kept[r]) {
+      R += 1;
+      T += batch.length(r);
+    }
+  }
+  if (R == 0) return;
+  // Loss = sum_t coef_t * log pi(token_t | state_t) (+ the entropy terms), with
+  // coef = w_t * dl_t / dlog pi (sim/loss.h).
+  const double scale =
+      rc.loss_scale > 0.0 ? rc.loss_scale : static_cast<double>(st->task->max_length());
+  // The weight depends on the rollout only under seq-mean-token-mean.
+  const bool per_token = rc.loss_agg == LossAgg::kSeqMeanTokenMean;
+  const double weight = TokenWeight(rc.loss_agg, 1, R, T, scale);
+  const bool ppo = rc.policy_loss == PolicyLoss::kPpo;
+  const bool kl_loss = rc.kl_coef > 0.0 && !rc.kl_in_reward;
+  const bool entropy = rc.entropy_coef != 0.0;
+  const bool token_adv = !batch.token_advantage.empty();
+  Policy& pi = *st->policy;
+  const int K = pi.num_actions();
+  st->coef.resize(batch.num_tokens());
+  double* ADVLAB_RESTRICT coef = st->coef.data();
+  const int32_t* ADVLAB_RESTRICT tb = batch.token_begin.data();
+  // Micro-batches: consecutive runs of micro_batch kept rollouts, in order.
+  int r = r0;
+  while (r < r1) {
+    const int first = r;
+    int count = 0;
+    while (r < r1 && (rc.micro_batch == 0 || count < rc.micro_batch)) {
+      count += !filtered || batch.kept[r] ? 1 : 0;
+      ++r;
+    }
+    if (count == 0) {  // only dropped rollouts: nothing to back-propagate
+      for (int t = tb[first]; t < tb[r]; ++t) coef[t] = 0.0;
+      continue;
+    }
+    int64_t nonzero = 0;
+    if (entropy) st->terms.Clear();
+    for (int q = first; q < r; ++q) {
+      const bool keep = !filtered || batch.kept[q] != 0;
+      const int len = tb[q + 1] - tb[q];
+      const double w = per_token ? TokenWeight(rc.loss_agg, len, R, T, scale) : weight;
+      for (int t = tb[q]; t < tb[q + 1]; ++t) {
+        if (!keep) {
+          coef[t] = 0.0;
+          continue;
+        }
+        const double a = token_adv ? batch.token_advantage[t] : batch.advantage[q];
+        double c;
+        if (!ppo && !kl_loss) {
+          c = a == 0.0 ? 0.0 : -a * w;
+        } else {
+          const double lp = pi.LogProbs(batch.state[t])[batch.token[t]];
+          if (ppo) {
+            const PpoToken p =
+                PpoTokenLoss(a, lp - batch.logprob[t], rc.clip_low, rc.clip_high, rc.clip_c);
+            c = p.dlogp == 0.0 ? 0.0 : p.dlogp * w;
+            stats->clipped += p.clipped || p.dual_clipped ? 1 : 0;
+          } else {
+            c = a == 0.0 ? 0.0 : -a * w;
+          }
+          if (kl_loss) {
+            const double ref = st->reference->LogProbs(batch.state[t])[batch.token[t]];
+            c += rc.kl_coef * KlPenalty(rc.kl_estimator, lp - ref).dlogp * w;
+          }
+        }
+        coef[t] = c;
+        nonzero += c != 0.0 ? 1 : 0;
+        if (entropy) {
+          // loss -= coef_H * w * H(s): d/dtheta = coef_H * w * sum_a pi_a
+          // (log pi_a + H) grad log pi_a (sum_a pi_a grad log pi_a = 0 centres it).
+          const int32_t s = batch.state[t];
+          const double* p = pi.Probs(s);
+          const double* lp = pi.LogProbs(s);
+          const double h = pi.Entropy(s);
+          st->terms.Add(s, batch.token[t], c);
+          for (int a2 = 0; a2 < K; ++a2) {
+            st->terms.Add(s, a2, rc.entropy_coef * w * (p[a2] * (lp[a2] + h)));
+          }
+        }
+      }
+      stats->loss_tokens += keep ? len : 0;
+    }
+    if (entropy) {
+      pi.AccumulateGradRange(st->terms.batch, st->terms.coef.data(), 0,
+                             st->terms.batch.num_tokens(), grad);
+      nonzero = 0;
+      for (int q = first; q < r; ++q) nonzero += !filtered || batch.kept[q] ? batch.length(q) : 0;
+    } else {
+      pi.AccumulateGradRange(batch, coef, tb[first], tb[r], grad);
+    }
+    stats->backprop += nonzero;
+    stats->train_calls += 1;
+  }
+  pi.FinishGrad(grad);
+}
+
+StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGrad* grad,
+                       Estimator* estimator) {
+  StepStats ss = PrepareBatch(rc, st, batch, estimator);
+  MinibatchGradient(rc, st, *batch, 0, batch->num_groups(), grad, &ss);
   return ss;
 }
 
 // The simulated compute cost of a step (docs/tasks.md, "Compute cost"):
 //   inference  cost.infer_call per call + cost.infer_token per generated token;
-//              one call per sampling round when preemptive (DASH: one large
-//              batch), else one per micro-batch of train.micro_batch rollouts
-//   training   cost.train_call per backward micro-batch of kept rollouts +
-//              cost.train_token per back-propagated token
+//              one call per train.rollout_batch rollouts of each sampling round
+//              (0: one per round, DASH's preemptive sampling); AAPO's reference
+//              and ReMax's greedy rollouts are calls and tokens too
+//   training   cost.train_call per backward micro-batch (train.micro_batch kept
+//              rollouts, every update) + cost.train_token per back-propagated
+//              token (tokens with a non-zero coefficient, every update)
 double StepCost(const RunConfig& rc, const SamplingStats& sampling, const StepStats& ss) {
-  auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
-  const int64_t rollouts = static_cast<int64_t>(rc.batch_prompts) * rc.group_size;
-  const int64_t infer_calls_per_round =
-      rc.preemptive || rc.micro_batch == 0 ? 1 : ceil_div(rollouts, rc.micro_batch);
-  const int64_t train_calls =
-      rc.micro_batch == 0 ? (ss.kept > 0 ? 1 : 0) : ceil_div(ss.kept, rc.micro_batch);
-  return rc.cost_infer_call * static_cast<double>(sampling.rounds * infer_calls_per_round) +
+  return rc.cost_infer_call * static_cast<double>(sampling.infer_calls) +
          rc.cost_infer_token * static_cast<double>(sampling.generated_tokens) +
-         rc.cost_train_call * static_cast<double>(train_calls) +
+         rc.cost_train_call * static_cast<double>(ss.train_calls) +
          rc.cost_train_token * static_cast<double>(ss.backprop);
 }
 
 void Step(const RunConfig& rc, RunState* st) {
   st->task->Advance(st->step);
   SampleBatch(rc, st, st->rng, st->step, &st->batch);
-  const StepStats ss = LossGradient(rc, st, &st->batch, &st->grad);
-  const double gnorm = st->grad.Norm();  // before clipping (the logged grad_norm)
-  if (rc.max_grad_norm > 0.0 && gnorm > rc.max_grad_norm) st->grad.Scale(rc.max_grad_norm / gnorm);
-  const bool dense = st->optimizer->Step(st->grad, st->step + 1, st->policy->params());
-  if (dense) {
-    st->policy->ParamsChanged();
-  } else {
-    st->policy->BlocksChanged(st->grad);
+  StepStats ss = PrepareBatch(rc, st, &st->batch);
+  // train.epochs passes; each splits the groups, in order, into
+  // train.minibatches minibatches with one optimizer step each.
+  const int64_t groups = st->batch.num_groups();
+  for (int e = 0; e < rc.epochs; ++e) {
+    for (int k = 0; k < rc.minibatches; ++k) {
+      const int g0 = static_cast<int>(groups * k / rc.minibatches);
+      const int g1 = static_cast<int>(groups * (k + 1) / rc.minibatches);
+      if (g0 == g1 && rc.minibatches > 1) continue;
+      MinibatchGradient(rc, st, st->batch, g0, g1, &st->grad, &ss);
+      const double gnorm = st->grad.Norm();  // before clipping (the logged grad_norm)
+      if (rc.max_grad_norm > 0.0 && gnorm > rc.max_grad_norm) {
+        st->grad.Scale(rc.max_grad_norm / gnorm);
+      }
+      st->updates += 1;
+      const bool dense = st->optimizer->Step(st->grad, st->updates, st->policy->params());
+      if (dense) {
+        st->policy->ParamsChanged();
+      } else {
+        st->policy->BlocksChanged(st->grad);
+      }
+      ss.grad_norm_sum += gnorm;
+      ss.updates += 1;
+    }
   }
   st->step += 1;
 
@@ -363,18 +607,24 @@ void Step(const RunConfig& rc, RunState* st) {
   st->win_same_groups += ss.same_groups;
   st->win_kept += ss.kept;
   st->win_rounds += st->sampling.rounds;
-  st->win_generated += st->sampling.generated_rollouts;
-  st->win_discarded += st->sampling.generated_rollouts - batch.num_rollouts();
+  st->win_generated += st->sampling.generated_rollouts - st->sampling.extra_rollouts;
+  st->win_discarded +=
+      st->sampling.generated_rollouts - st->sampling.extra_rollouts - batch.num_rollouts();
   st->sim_cost += StepCost(rc, st->sampling, ss);
   if (batch.tas_groups >= 0) {
     st->win_tas_groups += batch.tas_groups;
     st->win_tas_total += batch.num_groups();
   }
-  st->win_grad_norm += gnorm;
+  st->win_grad_norm += ss.updates > 0 ? ss.grad_norm_sum / ss.updates : 0.0;
   st->win_truncated += ss.truncated;
   st->win_correct += ss.correct;
   st->win_length_correct += static_cast<double>(ss.length_correct);
   st->tokens_backprop += ss.backprop;
+  st->win_updates += ss.updates;
+  st->win_loss_tokens += ss.loss_tokens;
+  st->win_clipped += ss.clipped;
+  st->win_kl_tokens += ss.kl_tokens;
+  st->win_kl += ss.kl_sum;
 }
 
 namespace {
@@ -551,6 +801,10 @@ void Evaluate(const RunConfig& rc, RunState* st, double* m) {
   m[j++] = any ? static_cast<double>(st->win_rounds) / st->win_steps : nan;
   m[j++] = any ? static_cast<double>(st->win_discarded) / st->win_generated : nan;
   m[j++] = st->sim_cost;
+  m[j++] = rc.policy_loss == PolicyLoss::kPpo && st->win_loss_tokens > 0
+               ? static_cast<double>(st->win_clipped) / st->win_loss_tokens
+               : nan;
+  m[j++] = st->win_kl_tokens > 0 ? st->win_kl / st->win_kl_tokens : nan;
   ADVLAB_CHECK_EQ(j, static_cast<int>(MetricNames().size()));
   st->win_steps = st->win_rollouts = st->win_groups = 0;
   st->win_reward = st->win_length = st->win_grad_norm = st->win_length_correct = 0.0;
@@ -558,6 +812,8 @@ void Evaluate(const RunConfig& rc, RunState* st, double* m) {
   st->win_truncated = st->win_correct = 0;
   st->win_tas_groups = st->win_tas_total = 0;
   st->win_rounds = st->win_generated = st->win_discarded = 0;
+  st->win_updates = st->win_loss_tokens = st->win_clipped = st->win_kl_tokens = 0;
+  st->win_kl = 0.0;
   st->diag_valid = false;
 }
 

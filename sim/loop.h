@@ -2,11 +2,17 @@
 //
 // RunConfig is immutable; RunState holds everything a step mutates. Each step t:
 //   1. draw B training prompts from the task's drifting distribution
-//   2. G rollouts per prompt from the current (old) policy, rewarded
-//   3. the estimator turns rewards into per-rollout advantages
-//   4. loss coefficients per token from the aggregation mode
-//   5. gradient of the loss, optimizer step
-//   6. every eval_every steps: metrics from the exact oracle
+//   2. G rollouts per prompt from the current (old) policy, rewarded (plus, when
+//      the estimator asks, G reference rollouts per prompt from the frozen
+//      initial policy (AAPO) or one greedy response per prompt (ReMax))
+//   3. the KL penalty enters the reward (kl.where = reward), then the estimator
+//      turns rewards into advantages
+//   4. train.epochs x train.minibatches updates (pg: one): for each minibatch
+//      of groups, loss coefficients per token from the policy loss (pg / ppo),
+//      the KL loss (kl.where = loss), the entropy bonus and the aggregation
+//      mode; the gradient accumulated over micro-batches of train.micro_batch
+//      kept rollouts; clipping; one optimizer step
+//   5. every eval_every steps: metrics from the exact oracle
 //
 // Verifier noise (env.false_positive / env.false_negative) flips observed rewards
 // after step 2; batch.correct keeps the truth. With diagnostics.exact_gradient,
@@ -32,6 +38,7 @@
 #include "sim/estimator.h"
 #include "sim/loss.h"
 #include "sim/policy.h"
+#include "sim/reference_policy.h"
 #include "sim/rng.h"
 #include "sim/task.h"
 
@@ -53,8 +60,18 @@ struct RunConfig {
   double max_grad_norm = 0.0;   // global-norm clipping threshold (0: off)
   bool dynamic_sampling = false;  // a +dapo modifier: resample all-equal groups
   int dapo_max_resample = 3;
-  int micro_batch = 0;          // rollouts per backward micro-batch (cost model)
-  bool preemptive = true;       // cost model: one inference call per round
+  bool reference_rollouts = false;  // a modifier reads batch.ref_reward (aapo)
+  bool greedy = false;              // the estimator reads batch.greedy_reward (remax)
+  PolicyLoss policy_loss = PolicyLoss::kPg;
+  int epochs = 1;               // passes over each batch (ppo)
+  int minibatches = 1;          // optimizer steps per pass (ppo)
+  double clip_low = 0.2, clip_high = 0.2, clip_c = 3.0;  // ppo (clip_c 0: no dual clip)
+  double kl_coef = 0.0;         // KL to the initial policy (0: off)
+  KlEstimator kl_estimator = KlEstimator::kK3;
+  bool kl_in_reward = false;    // kl.where = reward (else in the loss)
+  double entropy_coef = 0.0;    // entropy bonus: loss -= coef * agg(H)
+  int micro_batch = 0;          // kept rollouts per backward micro-batch (0: all)
+  int rollout_batch = 0;        // rollouts per inference call (0: one per round)
   double cost_infer_call = 1.0, cost_infer_token = 0.001;
   double cost_train_call = 0.5, cost_train_token = 0.003;
   bool diagnostics = false;     // exact-gradient diagnostics at eval points
@@ -73,7 +90,9 @@ const std::vector<std::string>& MetricNames();
 struct SamplingStats {
   int64_t rounds = 0;                  // sampling rounds (1 without DAPO)
   int64_t generated_rollouts = 0;      // all rollouts generated, kept or not
-  int64_t generated_tokens = 0;
+  int64_t generated_tokens = 0;        //   (reference and greedy ones included)
+  int64_t extra_rollouts = 0;          // reference (AAPO) and greedy (ReMax) rollouts
+  int64_t infer_calls = 0;             // inference calls (cost model)
 };
 
 struct RunState {
@@ -83,12 +102,18 @@ struct RunState {
   std::unique_ptr<Policy> policy;        // parameters + cached distributions
   std::unique_ptr<Optimizer> optimizer;  // moments
   std::unique_ptr<Estimator> estimator;  // static estimators keep no state
+  std::unique_ptr<ReferencePolicy> reference;  // pi_0, when KL or AAPO needs it
+  int64_t updates = 0;                   // optimizer steps taken (Adam's counter)
   std::vector<double> init_logprobs;     // [eval prompts x actions] pi_0 at first decision
   // Scratch reused every step (no allocation once warm).
   Batch batch;
   SparseGrad grad;
   std::vector<int32_t> prompts;  // [B]
   std::vector<double> coef;      // [tokens] loss coefficient per token
+  std::vector<double> scores;    // [rollouts] verifier rewards while the KL penalty
+                                 //   sits in batch.reward (kl.where = reward)
+  GradientTerms terms;           // scratch: a micro-batch's terms with the entropy bonus
+  Batch ref_batch;               // scratch: AAPO's reference rollouts
   // Window accumulators since the last eval (reset by Evaluate).
   int64_t win_steps = 0;
   int64_t win_rollouts = 0;
@@ -109,6 +134,11 @@ struct RunState {
   int64_t win_generated = 0;      // rollouts generated
   int64_t win_discarded = 0;      // generated rollouts not in the batch (DAPO)
   double sim_cost = 0.0;          // cumulative simulated compute cost
+  int64_t win_updates = 0;        // optimizer steps
+  int64_t win_loss_tokens = 0;    // tokens in the loss, summed over updates (ppo)
+  int64_t win_clipped = 0;        // of those, tokens where a ppo clip was active
+  int64_t win_kl_tokens = 0;      // tokens whose KL to pi_0 was measured
+  double win_kl = 0.0;            // sum of their KL estimates (kl.estimator)
   SamplingStats sampling;         // the last SampleBatch
   Batch dapo_out;                 // scratch: DAPO's collected groups
   Batch dapo_round;               // scratch: one DAPO round
@@ -127,7 +157,14 @@ struct RunState {
 struct StepStats {
   int64_t zero_adv = 0, backprop = 0, length_sum = 0, same_groups = 0, truncated = 0;
   int64_t correct = 0, length_correct = 0, kept = 0;
-  double reward_sum = 0.0;
+  double reward_sum = 0.0;       // verifier rewards (before any KL penalty)
+  int64_t train_calls = 0;       // backward micro-batches, over all updates
+  int64_t updates = 0;           // optimizer steps
+  int64_t loss_tokens = 0;       // tokens in the loss, over all updates
+  int64_t clipped = 0;           // ppo: tokens with an active clip, over all updates
+  double grad_norm_sum = 0.0;    // sum over updates of the gradient norm (pre-clip)
+  int64_t kl_tokens = 0;         // tokens whose KL to pi_0 was measured
+  double kl_sum = 0.0;           // sum of their KL estimates
 };
 
 // Builds the task, policy, optimizer and estimator for a run.
@@ -138,9 +175,17 @@ void Step(const RunConfig& rc, RunState* state);
 // `batch`, at the current parameters.
 void SampleBatch(const RunConfig& rc, RunState* state, const Philox& rng, int64_t step,
                  Batch* batch);
-// Steps 3-5 up to the gradient: advantages (by `estimator`, default the run's),
-// loss coefficients and the loss gradient of `batch` into `grad` (cleared
-// first). Returns the batch statistics.
+// Step 3: the KL penalty in the reward (kl.where = reward) and the advantages
+// (by `estimator`, default the run's). Returns the batch statistics.
+StepStats PrepareBatch(const RunConfig& rc, RunState* state, Batch* batch,
+                       Estimator* estimator = nullptr);
+// The loss gradient of groups [g0, g1) of a prepared batch at the current
+// parameters into `grad` (cleared first), accumulated over micro-batches;
+// adds train_calls, backprop, loss_tokens and clipped to *stats.
+void MinibatchGradient(const RunConfig& rc, RunState* state, const Batch& batch, int g0, int g1,
+                       SparseGrad* grad, StepStats* stats);
+// PrepareBatch, then the gradient of the whole batch at the sampling
+// parameters (the first update of a step; the estimator's gradient).
 StepStats LossGradient(const RunConfig& rc, RunState* state, Batch* batch, SparseGrad* grad,
                        Estimator* estimator = nullptr);
 // Exact gradient of the training objective J at the current step and parameters

@@ -12,6 +12,7 @@
 #ifndef ADVLAB_SIM_LOSS_H_
 #define ADVLAB_SIM_LOSS_H_
 
+#include "sim/dmath.h"
 #include "sim/features.h"
 
 namespace advlab {
@@ -28,6 +29,94 @@ ADVLAB_HD inline double TokenWeight(LossAgg agg, int len, int rollouts, int toke
     case LossAgg::kSeqMeanTokenSumNorm: return 1.0 / (static_cast<double>(rollouts) * scale);
   }
   return 0.0;
+}
+
+// ---- Policy loss per token (estimators.md §3.1, verl `vanilla`) ------------
+//
+//   pg    l = -A log pi                       (one on-policy update per batch)
+//   ppo   r = exp(clamp(log pi - log pi_old, -20, 20))
+//         l = max(-A r, -A clip(r, 1 - eps_low, 1 + eps_high))
+//         l = min(l, -A c)  when A < 0 and c > 0  (dual clip, Ye et al. 2019,
+//                                                  arXiv 1912.09729; c > 1)
+// Clip-higher (DAPO, arXiv 2503.14476) is eps_high = 0.28 > eps_low = 0.2.
+// The loss gradient is sum_t w_t (dl_t / d log pi_t) grad log pi_t, so one
+// coefficient per token serves every loss. At r = 1 exactly (the first
+// minibatch of the first epoch) the ppo coefficient is -A, bit for bit pg's.
+enum class PolicyLoss { kPg, kPpo };
+
+struct PpoToken {
+  double loss = 0.0;       // l
+  double dlogp = 0.0;      // dl / d log pi (0 where a clip is active)
+  bool clipped = false;    // the clipped branch is the larger (pg_clipfrac)
+  bool dual_clipped = false;  // the dual clip bounds the loss (pg_clipfrac_lower)
+};
+
+ADVLAB_HD inline PpoToken PpoTokenLoss(double adv, double log_ratio, double clip_low,
+                                       double clip_high, double clip_c) {
+  PpoToken out;
+  const bool saturated = log_ratio > 20.0 || log_ratio < -20.0;  // clamp: no gradient
+  const double delta = log_ratio > 20.0 ? 20.0 : (log_ratio < -20.0 ? -20.0 : log_ratio);
+  const double r = dm::Exp(delta);
+  const double lo = 1.0 - clip_low, hi = 1.0 + clip_high;
+  const double l1 = -adv * r;
+  const double l2 = -adv * (r < lo ? lo : (r > hi ? hi : r));
+  out.clipped = l2 > l1;
+  out.loss = out.clipped ? l2 : l1;
+  out.dlogp = out.clipped || saturated ? 0.0 : -adv * r;
+  if (clip_c > 0.0 && adv < 0.0) {
+    const double l3 = -adv * clip_c;
+    if (out.loss > l3) {
+      out.loss = l3;
+      out.dlogp = 0.0;
+      out.dual_clipped = true;
+    }
+  }
+  return out;
+}
+
+// ---- KL to the reference (initial) policy (estimators.md §5.1) -------------
+//
+// x = log pi - log pi_ref per sampled token:
+//   k1  x                                     d/dlog pi = 1
+//   k2  x^2 / 2                               d/dlog pi = x
+//   k3  e^u - u - 1, u = clamp(-x, -20, 20),  d/dlog pi = 1 - e^u (0 where
+//       the value clamped to [-10, 10]        a clamp is active), verl's
+//                                             low_var_kl
+// As a loss on on-policy samples, k1 has zero expected gradient, k2 gives the
+// reverse-KL gradient and k3 the forward-KL gradient (§5.1).
+enum class KlEstimator { kK1, kK2, kK3 };
+
+struct KlToken {
+  double value = 0.0;
+  double dlogp = 0.0;
+};
+
+ADVLAB_HD inline KlToken KlPenalty(KlEstimator k, double x) {
+  KlToken out;
+  switch (k) {
+    case KlEstimator::kK1:
+      out.value = x;
+      out.dlogp = 1.0;
+      break;
+    case KlEstimator::kK2:
+      out.value = 0.5 * x * x;
+      out.dlogp = x;
+      break;
+    case KlEstimator::kK3: {
+      const double u0 = -x;
+      const bool saturated = u0 > 20.0 || u0 < -20.0;
+      const double u = u0 > 20.0 ? 20.0 : (u0 < -20.0 ? -20.0 : u0);
+      const double e = dm::Exp(u);
+      out.value = e - u - 1.0;
+      out.dlogp = saturated ? 0.0 : 1.0 - e;
+      if (out.value > 10.0) {
+        out.value = 10.0;
+        out.dlogp = 0.0;
+      }
+      break;
+    }
+  }
+  return out;
 }
 
 }  // namespace advlab

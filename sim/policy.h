@@ -92,10 +92,21 @@ class Policy {
   // Entropy of the distribution at `state` (nats).
   virtual double Entropy(int32_t state) = 0;
 
-  // grad += d/dparams sum_t coef[t] * log pi(batch.token[t] | batch.state[t]),
-  // evaluated at the current parameters. Tokens with coef == 0 are skipped
-  // (their contribution is exactly zero).
-  virtual void AccumulateGrad(const Batch& batch, const double* coef, SparseGrad* grad) = 0;
+  // Gradient accumulation over micro-batches: AccumulateGradRange adds
+  // d/dparams sum_{t in [begin, end)} coef[t] * log pi(batch.token[t] |
+  // batch.state[t]), at the current parameters, and FinishGrad completes the
+  // sum (a policy may defer shared work, e.g. the softmax part of a tabular
+  // row, to it). Tokens with coef == 0 are skipped (they contribute exactly
+  // zero). Splitting [0, T) into consecutive ranges gives the same bits as one
+  // range: the micro-batched update equals the one-batch update exactly.
+  virtual void AccumulateGradRange(const Batch& batch, const double* coef, int begin, int end,
+                                   SparseGrad* grad) = 0;
+  virtual void FinishGrad(SparseGrad* grad) { (void)grad; }
+  // grad += the gradient of the whole batch (one range, then FinishGrad).
+  void AccumulateGrad(const Batch& batch, const double* coef, SparseGrad* grad) {
+    AccumulateGradRange(batch, coef, 0, batch.num_tokens(), grad);
+    FinishGrad(grad);
+  }
 
   // Must be called after params() were changed (drops cached distributions).
   virtual void ParamsChanged() = 0;

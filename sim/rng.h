@@ -35,6 +35,7 @@ enum class Purpose : uint32_t {
   kDrift = 6,       // stochastic drift schedules                    {step, ...}
   kEval = 7,        // sampled evaluation                            {eval, ...}
   kVerifier = 8,    // verifier noise                                {step, group, block}
+  kCriticInit = 9,  // gae's MLP critic initialisation               {param block, 0, 0}
 };
 
 struct Words4 {

@@ -85,6 +85,16 @@ class Task {
                                     GradientTerms* out) const = 0;
   // Tabular state of the first decision of a prompt (for entropy / KL metrics).
   virtual int32_t FirstState(int32_t prompt) const = 0;
+  // Greedy decoding (ReMax's baseline): the noise-free reward of the response
+  // that takes the most probable action at every decision (the lowest action id
+  // on ties), under the current answers; *length gets its length in tokens.
+  // Families without greedy decoding return NaN.
+  virtual double GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const {
+    (void)policy;
+    (void)prompt;
+    *length = 0;
+    return __builtin_nan("");
+  }
 };
 
 struct TaskEntry {

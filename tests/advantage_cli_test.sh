@@ -72,6 +72,77 @@ $PY -c 'import json,sys; json.load(sys.stdin)' <"$T/stdout" || fail "--lengths -
 # Help.
 "$ADVLAB" advantage --help >"$T/stdout" 2>&1 || fail "--help exit"
 grep -q 'usage: advlab advantage' "$T/stdout" || fail "--help text"
+for opt in --reference --greedy; do
+  grep -q -e "$opt FILE" "$T/stdout" || fail "--help lacks $opt"
+done
+
+# --reference: the reference policy's rewards for +aapo, index-paired with stdin's.
+# grpo [1,0,0,1] = +-0.866024, plus clip(r - ref, -0.2, 0.28) against [0,0,1,1];
+# the all-wrong group against an all-correct reference gets -0.2 everywhere.
+printf '# reference\n0 0 1 1\n\n1 1 1 1\n' >"$T/ref.txt"
+run_ok '1 0 0 1\n0 0 0 0\n' --estimator grpo+aapo --reference "$T/ref.txt"
+for v in 1.146024 -1.066024 -0.200000; do
+  grep -qF -- "$v" "$T/stdout" || { fail "grpo+aapo text lacks $v"; cat "$T/stdout"; }
+done
+grep -q '^  reference ' "$T/stdout" || { fail "no reference row"; cat "$T/stdout"; }
+run_ok '1 0 0 1\n0 0 0 0\n' --estimator grpo+aapo --reference="$T/ref.txt" --json
+$PY - "$T/stdout" <<'PY' || fail "grpo+aapo --json values"
+import json, math, statistics, sys
+d = json.load(open(sys.argv[1]))
+assert d["estimator"] == "grpo+aapo", d
+want = []
+for g, ref in [([1, 0, 0, 1], [0, 0, 1, 1]), ([0, 0, 0, 0], [1, 1, 1, 1])]:
+    mu, sd = statistics.mean(g), statistics.stdev(g)
+    want.append([(r - mu) / (sd + 1e-6) + min(max(r - q, -0.2), 0.28) for r, q in zip(g, ref)])
+for a, b in zip(sum(d["advantages"], []), sum(want, [])):
+    assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), (a, b)
+PY
+expect_error "--estimator grpo+aapo: aapo needs the reference policy's rewards; give --reference FILE" \
+  '1 0 0 1\n' --estimator grpo+aapo
+expect_error "--reference: estimator 'grpo' reads no reference rewards; allowed only with a modifier that does (aapo)" \
+  '1 0 0 1\n0 0 0 0\n' --estimator grpo --reference "$T/ref.txt"
+expect_error "--reference: estimator 'all' reads no reference rewards" \
+  '1 0 0 1\n0 0 0 0\n' --estimator all --reference "$T/ref.txt"
+expect_error "ref.txt:4:5: missing reference reward: 4 reference rewards for 5 rewards on stdin:2" \
+  '1 0 0 1\n0 0 0 0 1\n' --estimator grpo+aapo --reference "$T/ref.txt"
+expect_error "ref.txt: ends after 2 lines of reference rewards, but stdin has 3 groups; missing the line for stdin:3" \
+  '1 0 0 1\n0 0 0 0\n1 1\n' --estimator grpo+aapo --reference "$T/ref.txt"
+expect_error "ref.txt:4:1: extra line of reference rewards: stdin has 1 group" \
+  '1 0 0 1\n' --estimator grpo+aapo --reference "$T/ref.txt"
+printf '0 0\n0 x\n' >"$T/bad_ref.txt"
+expect_error "bad_ref.txt:2:2: 'x' is not a number; allowed: finite decimals" \
+  '1 0\n1 0\n' --estimator rloo+aapo --reference "$T/bad_ref.txt"
+expect_error "nope.txt: cannot open (--reference)" '1 0\n' --estimator grpo+aapo --reference "$T/nope.txt"
+
+# --greedy: one greedy reward per group, for estimators that read it (remax).
+printf '1\n# c\n0.5\n' >"$T/greedy.txt"
+expect_error "--greedy: estimator 'grpo' reads no greedy rewards" \
+  '1 0 0 1\n1 1 1 0\n' --estimator grpo --greedy "$T/greedy.txt"
+run_ok '1 0 0 1\n1 1 1 0\n' --estimator all
+grep -q '^  remax ' "$T/stdout" && fail "all without --greedy shows remax"
+if "$ADVLAB" list estimators | grep -q '^remax '; then
+  run_ok '1 0 0 1\n1 1 1 0\n' --estimator remax --greedy "$T/greedy.txt" --json
+  $PY - "$T/stdout" <<'PY' || fail "remax --json values"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["advantages"] == [[0, -1, -1, 0], [0.5, 0.5, 0.5, -0.5]], d
+PY
+  run_ok '1 0 0 1\n1 1 1 0\n' --estimator all --greedy "$T/greedy.txt"
+  grep -q '^  remax ' "$T/stdout" || { fail "all --greedy lacks remax"; cat "$T/stdout"; }
+  grep -qF '(group 2, G = 4, greedy reward 0.5)' "$T/stdout" || { fail "no greedy reward shown"; cat "$T/stdout"; }
+  expect_error "--estimator remax: remax needs the greedy response's reward of each group; give --greedy FILE" \
+    '1 0 0 1\n' --estimator remax
+  expect_error "greedy.txt:3:1: extra greedy reward: stdin has 1 group" \
+    '1 0 0 1\n' --estimator remax --greedy "$T/greedy.txt"
+  expect_error "greedy.txt: ends after 2 greedy rewards, but stdin has 3 groups; missing the one for stdin:3" \
+    '1 0\n1 0\n1 0\n' --estimator remax --greedy "$T/greedy.txt"
+  printf '1 0.5\n' >"$T/bad_greedy.txt"
+  expect_error "bad_greedy.txt:1:2: extra value '0.5'; allowed: one greedy reward per line" \
+    '1 0\n' --estimator remax --greedy "$T/bad_greedy.txt"
+  printf '1\nnan\n' >"$T/bad_greedy.txt"
+  expect_error "bad_greedy.txt:2:1: 'nan' is not a finite number" \
+    '1 0\n1 0\n' --estimator remax --greedy "$T/bad_greedy.txt"
+fi
 
 # Bad input: one line naming stdin:LINE:COLUMN.
 expect_error "stdin:2:3: 'abc' is not a number" '1 0 0 1\n1 0 abc 1\n' --estimator grpo

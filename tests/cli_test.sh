@@ -79,6 +79,21 @@ expect_error "train.group_size = 1" run --estimator.name=reinforce+adora --train
 expect_error "key 'estimator.dapo_max_resample'" run --estimator.name=grpo+dapo --estimator.dapo_max_resample=-1 --out "$T/out.h5"
 expect_error "key 'train.micro_batch'" run --train.micro_batch=-4 --out "$T/out.h5"
 expect_error "key 'estimator.ema_beta'" run --estimator.name=ema_baseline --estimator.ema_beta=1 --out "$T/out.h5"
+# Policy losses and regularisers.
+expect_error "train.loss = ppo" run --train.epochs=2 --out "$T/out.h5"
+expect_error "train.loss = ppo" run --train.minibatches=4 --out "$T/out.h5"
+expect_error "key 'train.minibatches'" run --train.loss=ppo --train.minibatches=0 --out "$T/out.h5"
+expect_error "train.minibatches = 80" run --train.loss=ppo --train.minibatches=80 --out "$T/out.h5"
+expect_error "key 'train.clip_c'" run --train.loss=ppo --train.clip_c=0.5 --out "$T/out.h5"
+expect_error "key 'train.clip_low'" run --train.loss=ppo --train.clip_low=1.5 --out "$T/out.h5"
+expect_error "key 'train.clip_high'" run --train.loss=ppo --train.clip_high=-0.1 --out "$T/out.h5"
+expect_error "did you mean 'ppo'" run --train.loss=pop --out "$T/out.h5"
+expect_error "key 'kl.coef'" run --kl.coef=-1 --out "$T/out.h5"
+expect_error "allowed: k1, k2, k3" run --kl.estimator=k4 --out "$T/out.h5"
+expect_error "key 'kl.where'" run --kl.where=advantage --out "$T/out.h5"
+expect_error "key 'train.rollout_batch'" run --train.rollout_batch=-1 --out "$T/out.h5"
+expect_error "key 'estimator.aapo_high'" run --estimator.name=grpo+aapo --estimator.aapo_high=-0.2 --out "$T/out.h5"
+expect_error "key 'estimator.aapo_pairing'" run --estimator.name=grpo+aapo --estimator.aapo_pairing=index --out "$T/out.h5"
 expect_error "unknown command" rnu
 expect_error "unknown topic" list estimaters
 expect_error "nothere.h5: cannot open" digest "$T/nothere.h5"

@@ -50,6 +50,21 @@ TEST(DiagnosticsTest, BiasOfTheMeanEstimateMatchesTheory) {
   }
 }
 
+// ReMax's baseline, the reward of the prompt's greedy response, depends on the
+// policy and the prompt, never on the sampled responses: unbiased, as reinforce
+// and rloo above. The loop decodes the greedy responses (batch.greedy_reward).
+TEST(DiagnosticsTest, RemaxIsUnbiased) {
+  const int S = 4000;
+  RunConfig rc = Tiny("remax", S);
+  RunState st = Init(rc);
+  DiagnosedStep(rc, &st);
+  ASSERT_TRUE(st.diag_valid);
+  const double bias2 = st.diag_rel_err - (S - 1.0) / S * st.diag_var;
+  const double noise = st.diag_var / S;
+  EXPECT_LT(bias2, 6 * noise) << "rel_err " << st.diag_rel_err << " var " << st.diag_var;
+  EXPECT_GT(st.diag_cosine, 0.0);
+}
+
 // grpo's std division reweights a prompt by c(p, G) (estimators.md §11.2): for
 // binary rewards E[g_grpo] = c(p, G) grad p, with
 //   c = sum_k Bin(k; G, p) f(k) k (G - k) / (G^2 p (1 - p)),

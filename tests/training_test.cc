@@ -124,14 +124,15 @@ TEST(TrainingTest, DapoCollectsInformativeGroups) {
   for (int g = 0; g < st0.batch.num_groups(); ++g) EXPECT_EQ(st0.batch.prompt[g], b.prompt[g]);
 }
 
-// The cost of a step, by hand: preemptive sampling is one inference call per
-// round; otherwise one per micro-batch of rollouts.
+// The cost of a step, by hand, and where its counts come from: one inference
+// call per train.rollout_batch rollouts of a round (0: one per round, DASH's
+// preemptive sampling); one backward call per micro-batch of kept rollouts.
 TEST(TrainingTest, StepCostFollowsTheModel) {
-  auto config = [](const char* preemptive) {
+  auto config = [](const char* rollout_batch) {
     return RunConfig::FromConfig(Config::Resolve({{"train.batch_prompts", "8"},
                                                   {"train.group_size", "4"},
                                                   {"train.micro_batch", "10"},
-                                                  {"cost.preemptive", preemptive},
+                                                  {"train.rollout_batch", rollout_batch},
                                                   {"cost.infer_call", "2"},
                                                   {"cost.infer_token", "0.5"},
                                                   {"cost.train_call", "3"},
@@ -139,15 +140,105 @@ TEST(TrainingTest, StepCostFollowsTheModel) {
   };
   SamplingStats sampling;
   sampling.rounds = 2;
+  sampling.infer_calls = 3;
   sampling.generated_rollouts = 64;
   sampling.generated_tokens = 100;
   StepStats ss;
   ss.kept = 25;
+  ss.train_calls = 3;
   ss.backprop = 40;
-  // inference 2 rounds x 1 call x 2 + 100 x 0.5; training ceil(25/10) = 3 calls x 3 + 40 x 0.25
-  EXPECT_EQ(StepCost(config("true"), sampling, ss), 2 * 2 + 50 + 9 + 10);
-  // not preemptive: ceil(32 / 10) = 4 inference calls per round
-  EXPECT_EQ(StepCost(config("false"), sampling, ss), 2 * 4 * 2 + 50 + 9 + 10);
+  // inference 3 calls x 2 + 100 x 0.5; training 3 calls x 3 + 40 x 0.25
+  EXPECT_EQ(StepCost(config("0"), sampling, ss), 3 * 2 + 50 + 9 + 10);
+  for (const auto& [rollout_batch, calls] : {std::pair{"0", 1}, std::pair{"10", 4}}) {
+    const RunConfig rc = config(rollout_batch);
+    RunState st;
+    InitRun(rc, &st);
+    st.task->Advance(0);
+    SampleBatch(rc, &st, st.rng, 0, &st.batch);
+    EXPECT_EQ(st.sampling.infer_calls, calls);  // 32 rollouts: 1 call, or ceil(32 / 10)
+    const StepStats s = LossGradient(rc, &st, &st.batch, &st.grad);
+    EXPECT_EQ(s.train_calls, 4);  // ceil(32 / 10) micro-batches
+  }
+}
+
+// AAPO's reference rollouts: G per prompt from the frozen initial policy, on
+// their own stream, index-aligned, counted as generated (not discarded) and as
+// one more inference call. After training, their success rate is pi_0's.
+TEST(TrainingTest, ReferenceRolloutsComeFromTheInitialPolicy) {
+  const RunConfig rc = RunConfig::FromConfig(Config::Resolve({{"env.prompts", "64"},
+                                                              {"train.batch_prompts", "64"},
+                                                              {"train.group_size", "16"},
+                                                              {"estimator.name", "grpo+aapo"},
+                                                              {"optim.lr", "16"}}));
+  RunState st;
+  InitRun(rc, &st);
+  for (int i = 0; i < 60; ++i) Step(rc, &st);
+  st.task->Advance(st.step);
+  SampleBatch(rc, &st, st.rng, st.step, &st.batch);
+  const Batch& b = st.batch;
+  ASSERT_EQ(b.ref_reward.size(), static_cast<size_t>(b.num_rollouts()));
+  EXPECT_EQ(st.sampling.extra_rollouts, 64 * 16);
+  EXPECT_EQ(st.sampling.generated_rollouts, 2 * 64 * 16);
+  EXPECT_EQ(st.sampling.infer_calls, 2);
+  // Mean reference reward vs the exact pi_0 success on the same prompts, and
+  // the policy's rewards vs the trained policy's (which has moved away).
+  double ref = 0.0, ref_exact = 0.0, pol = 0.0, pol_exact = 0.0;
+  for (int g = 0; g < b.num_groups(); ++g) {
+    const double p0 = st.task->SuccessProbability(st.reference.get(), b.prompt[g]);
+    const double p = st.task->SuccessProbability(st.policy.get(), b.prompt[g]);
+    ref_exact += p0 * b.group_size(g);
+    pol_exact += p * b.group_size(g);
+    for (int r = b.group_begin[g]; r < b.group_begin[g + 1]; ++r) {
+      ref += b.ref_reward[r];
+      pol += b.reward[r];
+    }
+  }
+  const double n = b.num_rollouts();
+  const double sd = std::sqrt(0.25 / n);  // a Bernoulli mean's sd is at most this
+  EXPECT_NEAR(ref / n, ref_exact / n, 5 * sd);
+  EXPECT_NEAR(pol / n, pol_exact / n, 5 * sd);
+  EXPECT_GT(pol_exact / n - ref_exact / n, 10 * sd);  // the two really differ
+  // A whole run: nothing discarded, and the reference rollouts cost.
+  RunState plain_st, aapo_st;
+  const RunConfig plain = RunConfig::FromConfig(Config::Resolve({{"env.prompts", "64"},
+                                                                 {"train.batch_prompts", "64"},
+                                                                 {"train.group_size", "16"}}));
+  InitRun(plain, &plain_st);
+  InitRun(rc, &aapo_st);
+  Step(plain, &plain_st);
+  Step(rc, &aapo_st);
+  EXPECT_EQ(aapo_st.win_discarded, 0);
+  EXPECT_GT(aapo_st.sim_cost, plain_st.sim_cost);
+}
+
+// ReMax's greedy responses: one per prompt, decoded by the sampling policy.
+TEST(TrainingTest, GreedyRewardsComeFromTheTask) {
+  const RunConfig rc = RunConfig::FromConfig(Config::Resolve({{"env.name", "chain"},
+                                                              {"env.prompts", "64"},
+                                                              {"train.batch_prompts", "16"},
+                                                              {"estimator.name", "remax"},
+                                                              {"optim.lr", "8"}}));
+  RunState st;
+  InitRun(rc, &st);
+  for (int i = 0; i < 30; ++i) Step(rc, &st);
+  st.task->Advance(st.step);
+  SampleBatch(rc, &st, st.rng, st.step, &st.batch);
+  const Batch& b = st.batch;
+  ASSERT_EQ(b.greedy_reward.size(), static_cast<size_t>(b.num_groups()));
+  int64_t greedy_tokens = 0;
+  for (int g = 0; g < b.num_groups(); ++g) {
+    int32_t len = 0;
+    EXPECT_EQ(b.greedy_reward[g], st.task->GreedyReward(st.policy.get(), b.prompt[g], &len));
+    greedy_tokens += len;
+  }
+  EXPECT_EQ(st.sampling.generated_tokens, b.num_tokens() + greedy_tokens);
+  EXPECT_EQ(st.sampling.extra_rollouts, b.num_groups());
+  PrepareBatch(rc, &st, &st.batch);
+  for (int g = 0; g < b.num_groups(); ++g) {
+    for (int r = b.group_begin[g]; r < b.group_begin[g + 1]; ++r) {
+      EXPECT_EQ(b.advantage[r], b.reward[r] - b.greedy_reward[g]);
+    }
+  }
 }
 
 }  // namespace

@@ -529,6 +529,28 @@ void ChainTask::SuccessGradientTerms(Policy* policy, int32_t prompt, double weig
   }
 }
 
+double ChainTask::GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const {
+  const int32_t m = modulus_;
+  const int32_t n = depth(prompt);
+  const int32_t* ops = prompt_ops_.data() + prompt_begin_[prompt];
+  int32_t v = start_[prompt];  // the model's previous token
+  int32_t c = start_[prompt];  // the correct running result (current rules)
+  bool all = true;
+  for (int32_t t = 0; t < n; ++t) {
+    const double* probs = policy->Probs(StateOf(ops[t], v));
+    int32_t best = 0;
+    for (int32_t a = 1; a < m; ++a) {
+      if (probs[a] > probs[best]) best = a;  // strict: the lowest value wins ties
+    }
+    c = next_[ops[t] * m + c];
+    all = all && best == c;
+    v = best;
+  }
+  *length = n;
+  const bool ok = reward_ == Reward::kAllSteps ? all : v == c;
+  return ok ? 1.0 : 0.0;
+}
+
 ADVLAB_REGISTER_TASK(chain, "chain",
                      "multi-step arithmetic mod m: n operations (a v + b) mod m on a start value, "
                      "one token per running result; difficulty = depth n",

@@ -53,6 +53,10 @@
 // r = 0 the rules never change. (PoolTask's per-prompt answer versions are not
 // used by this family.)
 //
+// Greedy decoding (ReMax's baseline): at each decision the most probable value
+// (lowest on ties) given the model's own previous token; n tokens, scored with
+// env.chain_reward under the current rules.
+//
 // Rollout randomness: one 32-bit Philox word per decision; rollout i, token t of
 // prompt slot `slot` uses word q = i * n + t of (kRollout, {step, slot, q / 4}),
 // word q % 4, sampled by inverse CDF as in `choice`.
@@ -90,6 +94,7 @@ class ChainTask : public PoolTask {
   int32_t FirstState(int32_t prompt) const override {
     return prompt_ops_[prompt_begin_[prompt]] * modulus_ + start_[prompt];
   }
+  double GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const override;
 
   // ---- the instance, for tests and tools --------------------------------------
   int32_t num_ops() const { return num_ops_; }

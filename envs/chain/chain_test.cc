@@ -441,5 +441,171 @@ TEST(ChainTest, IsRegistered) {
   EXPECT_EQ(task->eval_prompts().size(), 256u);
 }
 
+// ---- greedy decoding --------------------------------------------------------------
+
+// The reward of a response under the task's mode and current rules.
+double RewardOf(const ChainTask& task, int32_t prompt, const std::vector<int>& tok) {
+  const int n = task.depth(prompt);
+  std::vector<int32_t> correct(n);
+  task.CorrectResults(prompt, correct.data());
+  bool all = true;
+  for (int t = 0; t < n; ++t) all = all && tok[t] == correct[t];
+  const bool ok =
+      task.reward_mode() == ChainTask::Reward::kAllSteps ? all : tok[n - 1] == correct[n - 1];
+  return ok ? 1.0 : 0.0;
+}
+
+// Greedy by brute force: among all m^n responses, the one whose every token is
+// the most probable value at its state, the lowest on ties. Exactly one exists;
+// returns its reward.
+double BruteForceGreedy(const ChainTask& task, TabularPolicy* policy, int32_t prompt) {
+  const int m = task.modulus();
+  const int n = task.depth(prompt);
+  int64_t total = 1;
+  for (int t = 0; t < n; ++t) total *= m;
+  int found = 0;
+  double reward = -1.0;
+  std::vector<int> tok(n);
+  for (int64_t code = 0; code < total; ++code) {
+    int64_t c = code;
+    for (int t = 0; t < n; ++t) {
+      tok[t] = static_cast<int>(c % m);
+      c /= m;
+    }
+    bool greedy = true;
+    int prev = task.start(prompt);
+    for (int t = 0; t < n && greedy; ++t) {
+      const double* pi = policy->Probs(task.op(prompt, t) * m + prev);
+      for (int k = 0; k < m; ++k) {
+        if (pi[k] > pi[tok[t]] || (k < tok[t] && pi[k] == pi[tok[t]])) greedy = false;
+      }
+      prev = tok[t];
+    }
+    if (!greedy) continue;
+    ++found;
+    reward = RewardOf(task, prompt, tok);
+  }
+  EXPECT_EQ(found, 1) << "prompt " << prompt;
+  return reward;
+}
+
+TEST(ChainTest, GreedyMatchesEnumeration) {
+  for (const char* mode : {"outcome", "all_steps"}) {
+    for (uint64_t seed : {1, 2, 3}) {
+      ChainTask task(Cfg({{"env.prompts", "8"},
+                          {"env.eval_prompts", "8"},
+                          {"env.ops", "4"},
+                          {"env.modulus", "3"},
+                          {"env.chain_max_depth", "5"},
+                          {"env.chain_reward", mode}}),
+                     seed);
+      TabularPolicy policy = TabularPolicy::FromTask(task);
+      Randomise(&policy, seed + 10);
+      double hits = 0.0;
+      for (int32_t p = 0; p < 16; ++p) {  // training and held-out prompts
+        int32_t length = -1;
+        const double r = task.GreedyReward(&policy, p, &length);
+        EXPECT_EQ(r, BruteForceGreedy(task, &policy, p)) << mode << " seed " << seed << " " << p;
+        EXPECT_EQ(length, task.depth(p));
+        hits += r;
+      }
+      // Random logits: greedy is sometimes right on 3 values, rarely always.
+      EXPECT_LT(hits, 16.0) << mode << " seed " << seed;
+    }
+  }
+}
+
+// Hand-built: the prior's greedy path is the correct one (every prompt scores 1);
+// a flat policy ties everywhere and answers 0 at every step.
+TEST(ChainTest, GreedyFollowsThePriorAndTiesGoToZero) {
+  for (const char* mode : {"outcome", "all_steps"}) {
+    ChainTask task(Cfg({{"env.prompts", "60"}, {"env.modulus", "4"}, {"env.chain_reward", mode}}),
+                   4);
+    TabularPolicy prior = TabularPolicy::FromTask(task);
+    TabularPolicy flat(task.num_states(), task.num_actions());  // all logits 0
+    const bool all_steps = std::string(mode) == "all_steps";
+    int zeros = 0;
+    for (int32_t p = 0; p < 60; ++p) {
+      int32_t length = -1;
+      EXPECT_EQ(task.GreedyReward(&prior, p, &length), 1.0) << mode << " prompt " << p;
+      EXPECT_EQ(length, task.depth(p));
+      std::vector<int32_t> correct(task.depth(p));
+      task.CorrectResults(p, correct.data());
+      bool all_zero = true;
+      for (int32_t v : correct) all_zero = all_zero && v == 0;
+      const bool ok = all_steps ? all_zero : correct.back() == 0;
+      EXPECT_EQ(task.GreedyReward(&flat, p, &length), ok ? 1.0 : 0.0) << mode << " prompt " << p;
+      zeros += correct.back() == 0;
+    }
+    if (!all_steps) {
+      EXPECT_GT(zeros, 0);  // the tie rule was seen to score
+    }
+  }
+}
+
+// Hand-built depth-2 responses: a wrong first step then the right result scores
+// under outcome only; a right first step then a wrong result scores under neither.
+TEST(ChainTest, GreedyIsScoredWithTheRewardMode) {
+  auto make = [](const char* mode) {
+    return ChainTask(Cfg({{"env.prompts", "8"},
+                          {"env.ops", "3"},
+                          {"env.modulus", "5"},
+                          {"env.chain_min_depth", "2"},
+                          {"env.chain_max_depth", "2"},
+                          {"env.chain_reward", mode}}),
+                     6);
+  };
+  ChainTask outcome = make("outcome"), all_steps = make("all_steps");
+  const int m = 5;
+  int checked = 0;
+  for (int32_t p = 0; p < 8; ++p) {
+    int32_t correct[2];
+    outcome.CorrectResults(p, correct);
+    const int32_t s0 = outcome.op(p, 0) * m + outcome.start(p);
+    for (const bool first_right : {false, true}) {
+      const int32_t t0 = first_right ? correct[0] : (correct[0] + 1) % m;
+      const int32_t t1 = first_right ? (correct[1] + 1) % m : correct[1];
+      const int32_t s1 = outcome.op(p, 1) * m + t0;
+      if (s1 == s0) continue;  // one shared row cannot hold both choices
+      TabularPolicy policy(outcome.num_states(), m);
+      policy.params()[static_cast<int64_t>(s0) * m + t0] = 1.0;
+      policy.params()[static_cast<int64_t>(s1) * m + t1] = 1.0;
+      policy.ParamsChanged();
+      int32_t length = -1;
+      EXPECT_EQ(outcome.GreedyReward(&policy, p, &length), first_right ? 0.0 : 1.0) << p;
+      EXPECT_EQ(length, 2);
+      EXPECT_EQ(all_steps.GreedyReward(&policy, p, &length), 0.0) << p;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 8);
+}
+
+// Greedy is scored under the current rules: the prior follows the version-0
+// path, which after every rule is redrawn (step 10 at rate 0.1) scores only
+// where the redraws left the prompt's results unchanged.
+TEST(ChainTest, GreedyRewardFollowsTheCurrentRules) {
+  for (const char* mode : {"outcome", "all_steps"}) {
+    ChainTask task(
+        Cfg({{"env.prompts", "40"}, {"env.answer_rate", "0.1"}, {"env.chain_reward", mode}}), 7);
+    TabularPolicy policy = TabularPolicy::FromTask(task);
+    std::vector<std::vector<int>> path0(40);
+    for (int32_t p = 0; p < 40; ++p) {
+      std::vector<int32_t> c(task.depth(p));
+      task.CorrectResults(p, c.data());
+      path0[p].assign(c.begin(), c.end());
+    }
+    task.Advance(10);
+    int lost = 0;
+    for (int32_t p = 0; p < 40; ++p) {
+      int32_t length = -1;
+      const double want = RewardOf(task, p, path0[p]);
+      EXPECT_EQ(task.GreedyReward(&policy, p, &length), want) << mode << " prompt " << p;
+      lost += want == 0.0;
+    }
+    EXPECT_GT(lost, 10) << mode;
+  }
+}
+
 }  // namespace
 }  // namespace advlab

@@ -127,6 +127,16 @@ void ChoiceTask::SuccessGradientTerms(Policy* policy, int32_t prompt, double wei
   out->Add(prompt, a, weight * policy->Probs(prompt)[a]);
 }
 
+double ChoiceTask::GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const {
+  const double* probs = policy->Probs(prompt);
+  int32_t best = 0;
+  for (int32_t k = 1; k < num_answers_; ++k) {
+    if (probs[k] > probs[best]) best = k;  // strict: the lowest id wins ties
+  }
+  *length = 1;
+  return best == answer(prompt) ? 1.0 : 0.0;
+}
+
 ADVLAB_REGISTER_TASK(choice, "choice",
                      "one-step multiple choice: P prompts x K answers, one correct; difficulty "
                      "sets the prior log-odds of the correct answer",

@@ -17,6 +17,9 @@
 // would measure nothing); drift only moves the training distribution. With
 // env.answer_rate > 0 an answer's version v > 0 is redrawn from (kPool,
 // {prompt, v, 2}); the prior keeps the version-0 answer.
+//
+// Greedy decoding (ReMax's baseline): the most probable answer (lowest id on
+// ties), reward 1 iff it is the current answer; length 1.
 #ifndef ADVLAB_ENVS_CHOICE_CHOICE_H_
 #define ADVLAB_ENVS_CHOICE_CHOICE_H_
 
@@ -47,6 +50,7 @@ class ChoiceTask : public PoolTask {
   void SuccessGradientTerms(Policy* policy, int32_t prompt, double weight,
                             GradientTerms* out) const override;
   int32_t FirstState(int32_t prompt) const override { return prompt; }
+  double GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const override;
 
   // The correct answer of a prompt at the current step.
   int32_t answer(int32_t prompt) const;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
 
 #include "policies/tabular.h"
 #include "sim/config.h"
@@ -197,6 +198,94 @@ TEST(ChoiceTest, AnswersAreRedrawnAtTheConfiguredRate) {
     EXPECT_EQ(task.SuccessProbability(&policy, p), policy.Probs(p)[task.answer(p)]);
   }
   EXPECT_GT(differ, 0);
+}
+
+// Sets the logits of one tabular row (the cached distribution is dropped).
+void SetRow(TabularPolicy* policy, int32_t state, const std::vector<double>& logits) {
+  for (size_t k = 0; k < logits.size(); ++k) {
+    policy->params()[static_cast<int64_t>(state) * policy->num_actions() + k] = logits[k];
+  }
+  policy->ParamsChanged();
+}
+
+// Under the prior the answer's log-odds l(d) = 3 (1 - 2d) is the only non-zero
+// logit: greedy is the answer iff l > 0, i.e. on the easy half of the pool.
+TEST(ChoiceTest, GreedyRewardUnderThePriorIsTheEasyHalf) {
+  ChoiceTask task(Cfg({{"env.prompts", "8"}, {"env.answers", "5"}}), 3);
+  TabularPolicy policy = TabularPolicy::FromTask(task);
+  for (int p = 0; p < 8; ++p) {
+    int32_t length = -1;
+    EXPECT_EQ(task.GreedyReward(&policy, p, &length), p < 4 ? 1.0 : 0.0) << "prompt " << p;
+    EXPECT_EQ(length, 1);
+  }
+}
+
+// Greedy is the most probable answer: a row with a unique maximum at k scores
+// [k == answer], whatever the other logits.
+TEST(ChoiceTest, GreedyRewardIsTheArgmaxAnswer) {
+  ChoiceTask task(Cfg({{"env.prompts", "4"}, {"env.answers", "6"}}), 8);
+  TabularPolicy policy = TabularPolicy::FromTask(task);
+  for (int p = 0; p < 4; ++p) {
+    for (int k = 0; k < 6; ++k) {
+      std::vector<double> z = {0.5, -1.0, 0.25, 1.0, -0.5, 0.75};
+      z[k] = 2.0;
+      SetRow(&policy, p, z);
+      int32_t length = -1;
+      EXPECT_EQ(task.GreedyReward(&policy, p, &length), k == task.answer(p) ? 1.0 : 0.0)
+          << "prompt " << p << " argmax " << k;
+      EXPECT_EQ(length, 1);
+    }
+  }
+}
+
+// Ties go to the lowest id: the answer tied with a wrong answer k wins iff it has
+// the lower id; a flat row picks answer 0.
+TEST(ChoiceTest, GreedyTiesGoToTheLowestId) {
+  ChoiceTask task(Cfg({{"env.prompts", "6"}, {"env.answers", "4"}}), 2);
+  TabularPolicy policy = TabularPolicy::FromTask(task);
+  int wins = 0, losses = 0;
+  for (int p = 0; p < 6; ++p) {
+    const int32_t a = task.answer(p);
+    for (int k = 0; k < 4; ++k) {
+      if (k == a) continue;
+      std::vector<double> z(4, -1.0);
+      z[a] = z[k] = 1.5;
+      SetRow(&policy, p, z);
+      int32_t length = 0;
+      EXPECT_EQ(task.GreedyReward(&policy, p, &length), a < k ? 1.0 : 0.0)
+          << "prompt " << p << " answer " << a << " tied with " << k;
+      wins += a < k ? 1 : 0;
+      losses += a > k ? 1 : 0;
+    }
+    SetRow(&policy, p, std::vector<double>(4, 0.0));
+    int32_t length = 0;
+    EXPECT_EQ(task.GreedyReward(&policy, p, &length), a == 0 ? 1.0 : 0.0) << "flat row " << p;
+  }
+  EXPECT_GT(wins, 0);  // both orders occurred
+  EXPECT_GT(losses, 0);
+}
+
+// Greedy is scored against the answer at the current step: the prior keeps the
+// version-0 answer, so after a redraw it scores 1 iff the redraw kept it.
+TEST(ChoiceTest, GreedyRewardFollowsRedrawnAnswers) {
+  ChoiceTask task(Cfg({{"env.prompts", "40"}, {"env.answers", "8"}, {"env.answer_rate", "0.1"},
+                       {"env.easy_logit", "3"}, {"env.hard_logit", "3"}}),
+                  4);
+  TabularPolicy policy = TabularPolicy::FromTask(task);
+  std::vector<int32_t> a0(40);
+  int32_t length = 0;
+  for (int p = 0; p < 40; ++p) {
+    a0[p] = task.answer(p);
+    EXPECT_EQ(task.GreedyReward(&policy, p, &length), 1.0);
+  }
+  task.Advance(10);  // every answer redrawn once
+  int lost = 0;
+  for (int p = 0; p < 40; ++p) {
+    const double want = task.answer(p) == a0[p] ? 1.0 : 0.0;
+    EXPECT_EQ(task.GreedyReward(&policy, p, &length), want) << "prompt " << p;
+    lost += want == 0.0;
+  }
+  EXPECT_GT(lost, 20);  // a redraw keeps the answer with probability 1/8
 }
 
 }  // namespace

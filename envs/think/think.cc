@@ -250,6 +250,24 @@ void ThinkTask::SuccessGradientTerms(Policy* policy, int32_t prompt, double weig
   }
 }
 
+double ThinkTask::GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const {
+  const int32_t L = max_length_;
+  const int32_t A = num_answers_ + 1;
+  for (int32_t t = 0; t < L; ++t) {
+    const double* probs = policy->Probs(State(prompt, t));
+    int32_t best = 0;
+    for (int32_t a = 1; a < A; ++a) {
+      if (probs[a] > probs[best]) best = a;  // strict: the lowest id wins ties
+    }
+    if (best != kThink) {
+      *length = t + 1;
+      return t >= required_[prompt] && best - 1 == answer(prompt) ? 1.0 : 0.0;
+    }
+  }
+  *length = L;  // truncated
+  return 0.0;
+}
+
 ADVLAB_REGISTER_TASK(think, "think",
                      "variable-length reasoning: THINK or answer at each position; prompt p "
                      "needs 1 + floor(d_p R) thinking tokens before an answer can be right; L "

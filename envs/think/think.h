@@ -45,6 +45,11 @@
 // success. The held evaluation set is the whole pool (tabular states are per
 // prompt, as in choice); drift only moves the training distribution.
 //
+// Greedy decoding (ReMax's baseline): at each position the most probable action
+// (lowest id on ties, so THINK wins a tie with an answer); scored as a rollout:
+// an answer at position t is correct iff t >= r_p and it is the current answer
+// (length t + 1), L THINK tokens are truncated (reward 0, length L).
+//
 // Randomness of a rollout: one 32-bit Philox word per decision. Rollout i of
 // group slot s decides at position t with word q = i * L + t, i.e. word q % 4 of
 // the block (kRollout, {step, s, q / 4}); sampling is choice's inverse CDF,
@@ -83,6 +88,7 @@ class ThinkTask : public PoolTask {
   void SuccessGradientTerms(Policy* policy, int32_t prompt, double weight,
                             GradientTerms* out) const override;
   int32_t FirstState(int32_t prompt) const override { return prompt * max_length_; }
+  double GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const override;
 
   // Tabular state of prompt p after t thinking tokens.
   int32_t State(int32_t prompt, int32_t t) const { return prompt * max_length_ + t; }

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "policies/tabular.h"
@@ -424,6 +425,183 @@ TEST(ThinkTest, BadParametersAreRefused) {
       entry->make(Cfg({{"env.name", "think"}, {"env.max_length", "4"}, {"env.max_required", "6"}}),
                   0),
       UserError);
+}
+
+// ---- greedy decoding --------------------------------------------------------------
+
+// Greedy by brute force: among the L + 1 action paths x K answers (THINK^t then
+// an answer, or THINK^L), the one whose every action is the most probable at its
+// state, the lowest id on ties. Exactly one exists; returns (reward, length).
+std::pair<double, int32_t> BruteForceGreedy(const ThinkTask& task, TabularPolicy* policy,
+                                            int32_t p) {
+  const int L = task.max_length();
+  const int A = task.num_actions();
+  auto is_greedy = [&](int t, int a) {
+    const double* pi = policy->Probs(task.State(p, t));
+    for (int k = 0; k < A; ++k) {
+      if (pi[k] > pi[a] || (k < a && pi[k] == pi[a])) return false;
+    }
+    return true;
+  };
+  int found = 0;
+  std::pair<double, int32_t> result{-1.0, -1};
+  for (int t = 0; t <= L; ++t) {  // t thinking tokens first
+    bool prefix = true;
+    for (int j = 0; j < t && j < L; ++j) prefix = prefix && is_greedy(j, ThinkTask::kThink);
+    if (!prefix) continue;
+    if (t == L) {  // truncated
+      ++found;
+      result = {0.0, L};
+      continue;
+    }
+    for (int a = 1; a < A; ++a) {
+      if (!is_greedy(t, a)) continue;
+      ++found;
+      result = {t >= task.required(p) && a - 1 == task.answer(p) ? 1.0 : 0.0, t + 1};
+    }
+  }
+  EXPECT_EQ(found, 1) << "prompt " << p;
+  return result;
+}
+
+void SetRow(TabularPolicy* policy, int32_t state, const std::vector<double>& z) {
+  for (size_t a = 0; a < z.size(); ++a) {
+    policy->params()[static_cast<int64_t>(state) * policy->num_actions() + a] = z[a];
+  }
+  policy->ParamsChanged();
+}
+
+TEST(ThinkTest, GreedyMatchesEnumeration) {
+  ThinkTask task(Cfg({{"env.prompts", "6"}, {"env.answers", "3"}, {"env.max_length", "5"},
+                      {"env.max_required", "3"}}),
+                 4);
+  TabularPolicy policy(task.num_states(), task.num_actions());
+  int lengths[6] = {0, 0, 0, 0, 0, 0};
+  double hits = 0.0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    // THINK biased up, so that greedy responses of every length occur.
+    RandomizeLogits(&policy, seed, 2.0, 0.5 * static_cast<double>(seed % 5));
+    for (int32_t p = 0; p < 6; ++p) {
+      int32_t length = -1;
+      const double r = task.GreedyReward(&policy, p, &length);
+      const std::pair<double, int32_t> want = BruteForceGreedy(task, &policy, p);
+      EXPECT_EQ(r, want.first) << "seed " << seed << " prompt " << p;
+      EXPECT_EQ(length, want.second) << "seed " << seed << " prompt " << p;
+      ASSERT_GE(length, 1);
+      ASSERT_LE(length, 5);
+      ++lengths[length];
+      hits += r;
+    }
+  }
+  for (int l = 1; l <= 5; ++l) EXPECT_GT(lengths[l], 0) << "no greedy response of length " << l;
+  EXPECT_GT(hits, 0.0);
+}
+
+// Hand-built from the prior: THINK (logit 3) beats the answer (logit 2) at every
+// position, so greedy truncates everywhere (reward 0, length L); with the answer
+// at logit 4 it thinks exactly r_p tokens and then answers right.
+TEST(ThinkTest, GreedyUnderThePriorTruncatesOrAnswersAtTheRequiredLength) {
+  const std::map<std::string, std::string> keys = {{"env.prompts", "8"}, {"env.answers", "5"}};
+  ThinkTask task(Cfg(keys), 2);
+  TabularPolicy prior = TabularPolicy::FromTask(task);
+  std::map<std::string, std::string> eager_keys = keys;
+  eager_keys["env.answer_logit"] = "4";
+  ThinkTask eager(Cfg(eager_keys), 2);
+  TabularPolicy eager_prior = TabularPolicy::FromTask(eager);
+  for (int32_t p = 0; p < 8; ++p) {
+    int32_t length = -1;
+    EXPECT_EQ(task.GreedyReward(&prior, p, &length), 0.0) << p;
+    EXPECT_EQ(length, task.max_length()) << p;
+    EXPECT_EQ(eager.GreedyReward(&eager_prior, p, &length), 1.0) << p;
+    EXPECT_EQ(length, eager.required(p) + 1) << p;
+  }
+}
+
+// Hand-built responses: THINK^k then answer j. Right only when k >= r_p and j is
+// the answer (no guessing); L THINK tokens truncate with reward 0.
+TEST(ThinkTest, GreedyScoresLikeARollout) {
+  ThinkTask task(Cfg({{"env.prompts", "4"}, {"env.answers", "3"}, {"env.max_length", "6"},
+                      {"env.max_required", "4"}}),
+                 5);
+  const int A = task.num_actions(), L = task.max_length();
+  for (int32_t p = 0; p < 4; ++p) {
+    const int32_t req = task.required(p), ans = task.answer(p);
+    const int32_t wrong = (ans + 1) % 3;
+    struct Case {
+      int32_t think;   // THINK tokens before the answer (L: none, truncated)
+      int32_t answer;  // answer k
+      double reward;
+      int32_t length;
+    };
+    const Case cases[] = {{req - 1, ans, 0.0, req}, {req, ans, 1.0, req + 1},
+                          {req, wrong, 0.0, req + 1}, {L - 1, ans, 1.0, L},
+                          {L, ans, 0.0, L}};
+    for (const Case& c : cases) {
+      TabularPolicy policy(task.num_states(), A);
+      for (int32_t t = 0; t < L; ++t) {
+        std::vector<double> z(A, 0.0);
+        z[t < c.think ? ThinkTask::kThink : 1 + c.answer] = 1.0;
+        SetRow(&policy, task.State(p, t), z);
+      }
+      int32_t length = -1;
+      EXPECT_EQ(task.GreedyReward(&policy, p, &length), c.reward)
+          << "prompt " << p << " think " << c.think << " answer " << c.answer;
+      EXPECT_EQ(length, c.length) << "prompt " << p << " think " << c.think;
+    }
+  }
+}
+
+// Ties go to the lowest id: THINK (0) wins a tie with any answer, so a flat
+// policy truncates; past r_p the answer tied with a wrong k wins iff it has the
+// lower id.
+TEST(ThinkTest, GreedyTiesGoToTheLowestId) {
+  ThinkTask task(Cfg({{"env.prompts", "6"}, {"env.answers", "4"}, {"env.max_length", "5"},
+                      {"env.max_required", "3"}}),
+                 9);
+  const int A = task.num_actions(), L = task.max_length();
+  TabularPolicy flat(task.num_states(), A);
+  int wins = 0, losses = 0;
+  for (int32_t p = 0; p < 6; ++p) {
+    int32_t length = -1;
+    EXPECT_EQ(task.GreedyReward(&flat, p, &length), 0.0);
+    EXPECT_EQ(length, L);  // truncated
+    const int32_t req = task.required(p), ans = task.answer(p);
+    for (int32_t k = 0; k < 4; ++k) {
+      if (k == ans) continue;
+      TabularPolicy policy(task.num_states(), A);  // rows before r_p: flat, THINK wins
+      std::vector<double> z(A, -1.0);
+      z[1 + ans] = z[1 + k] = 2.0;
+      SetRow(&policy, task.State(p, req), z);
+      EXPECT_EQ(task.GreedyReward(&policy, p, &length), ans < k ? 1.0 : 0.0)
+          << "prompt " << p << " answer " << ans << " tied with " << k;
+      EXPECT_EQ(length, req + 1);
+      wins += ans < k ? 1 : 0;
+      losses += ans > k ? 1 : 0;
+    }
+  }
+  EXPECT_GT(wins, 0);  // both orders occurred
+  EXPECT_GT(losses, 0);
+}
+
+// Greedy is scored against the current answer: the prior knows the version-0
+// one, so after every answer is redrawn it scores 1 iff the redraw kept it.
+TEST(ThinkTest, GreedyRewardFollowsRedrawnAnswers) {
+  ThinkTask task(Cfg({{"env.prompts", "40"}, {"env.answers", "8"}, {"env.answer_rate", "0.1"},
+                      {"env.answer_logit", "4"}}),
+                 3);
+  TabularPolicy policy = TabularPolicy::FromTask(task);
+  std::vector<int32_t> a0(40);
+  for (int32_t p = 0; p < 40; ++p) a0[p] = task.answer(p);
+  task.Advance(10);  // period 10: every answer redrawn once
+  int lost = 0;
+  for (int32_t p = 0; p < 40; ++p) {
+    int32_t length = -1;
+    const double want = task.answer(p) == a0[p] ? 1.0 : 0.0;
+    EXPECT_EQ(task.GreedyReward(&policy, p, &length), want) << "prompt " << p;
+    EXPECT_EQ(length, task.required(p) + 1);
+    lost += want == 0.0;
+  }
+  EXPECT_GT(lost, 20);
 }
 
 }  // namespace

@@ -1,0 +1,296 @@
+#include "estimators/gae.h"
+
+#include <cmath>
+#include <memory>
+#include <string>
+
+#include "estimators/group_stats.h"
+#include "sim/check.h"
+#include "sim/config.h"
+#include "sim/dmath.h"
+#include "sim/error.h"
+#include "sim/rng.h"
+#include "sim/task.h"
+
+namespace advlab {
+
+ADVLAB_REGISTER_KEY(estimator_gae_gamma,
+                    KeySpec{"estimator.gae_gamma", KeyType::kFloat, "1",
+                            "gae: discount gamma of the per-token rewards, in [0, 1]", 0.0, 1.0,
+                            false, {}, {}});
+ADVLAB_REGISTER_KEY(estimator_gae_lambda,
+                    KeySpec{"estimator.gae_lambda", KeyType::kFloat, "1",
+                            "gae: GAE lambda (1: Monte-Carlo return minus V; 0: one-step TD), "
+                            "in [0, 1]",
+                            0.0, 1.0, false, {}, {}});
+ADVLAB_REGISTER_KEY(estimator_critic,
+                    KeySpec{"estimator.critic", KeyType::kString, "auto",
+                            "gae: the learned critic, one value per task state (tabular) or an MLP "
+                            "on the task's features (mlp); auto = mlp when policy.kind = mlp",
+                            -1e300, 1e300, false, {"auto", "tabular", "mlp"}, {}});
+ADVLAB_REGISTER_KEY(estimator_critic_lr,
+                    KeySpec{"estimator.critic_lr", KeyType::kFloat, "0",
+                            "gae: SGD learning rate of the critic on its token-mean value loss; "
+                            "0 = auto (8 tabular, 0.3 mlp)",
+                            0.0, 1e300, false, {}, {}});
+
+void GaeAdvantages(const double* rewards, const double* values, const int32_t* token_begin,
+                   int rollouts, double gamma, double lambda, double* adv, double* ret) {
+  const double gl = gamma * lambda;  // verl: gamma * lam * lastgaelam, left to right
+  for (int r = 0; r < rollouts; ++r) {
+    double next_value = 0.0, last = 0.0;
+    for (int t = token_begin[r + 1] - 1; t >= token_begin[r]; --t) {
+      const double delta = rewards[t] + gamma * next_value - values[t];
+      last = delta + gl * last;
+      next_value = values[t];
+      adv[t] = last;
+      ret[t] = last + values[t];
+    }
+  }
+}
+
+void WhitenTokens(double* x, int count, const char* name) {
+  const WhitenStats s = MaskedWhitenStats(x, count, [](int) { return 1.0; }, name);
+  for (int i = 0; i < count; ++i) x[i] = (x[i] - s.mean) / s.stddev;
+}
+
+GaeEstimator::Options GaeEstimator::OptionsFromConfig(const Config& config, const Task& task) {
+  Options o;
+  o.gamma = config.Float("estimator.gae_gamma");
+  o.lambda = config.Float("estimator.gae_lambda");
+  const std::string& critic = config.Str("estimator.critic");
+  const bool mlp =
+      critic == "mlp" || (critic == "auto" && config.Str("policy.kind") == "mlp");
+  if (mlp && task.feature_dim() <= 0) {
+    throw UserError("key 'estimator.critic': an mlp critic needs the task's feature vectors; "
+                    "env.name = " + config.Str("env.name") +
+                    " provides none; allowed: estimator.critic = tabular");
+  }
+  o.critic = mlp ? CriticKind::kMlp : CriticKind::kTabular;
+  o.lr = config.Float("estimator.critic_lr");
+  o.hidden = static_cast<int>(config.Int("policy.hidden"));
+  o.relu = config.Str("policy.activation") == "relu";
+  o.seed = static_cast<uint64_t>(config.Int("seed"));
+  return o;
+}
+
+double GaeEstimator::lr() const {
+  if (options_.lr > 0.0) return options_.lr;
+  return options_.critic == CriticKind::kMlp ? kDefaultMlpLr : kDefaultTabularLr;
+}
+
+void GaeEstimator::Bind(const EstimatorContext& context) {
+  ADVLAB_CHECK(task_ == nullptr);  // once, before any Compute
+  ADVLAB_CHECK(context.task != nullptr);
+  const Task& task = *context.task;
+  if (context.config != nullptr) options_ = OptionsFromConfig(*context.config, task);
+  ADVLAB_CHECK(options_.gamma >= 0.0 && options_.gamma <= 1.0);
+  ADVLAB_CHECK(options_.lambda >= 0.0 && options_.lambda <= 1.0);
+  ADVLAB_CHECK(options_.lr >= 0.0);
+  task_ = &task;
+  num_states_ = task.num_states();
+  ADVLAB_CHECK_GT(num_states_, 0);
+  if (options_.critic == CriticKind::kTabular) {
+    params_.assign(static_cast<size_t>(num_states_), 0.0);
+    grad_.assign(params_.size(), 0.0);
+    return;
+  }
+  // mlp: [W_1 (input x hidden) | b_1 | w_out | b_out], W_1 Glorot, the rest 0.
+  if (task.feature_dim() <= 0) {
+    throw UserError("key 'estimator.critic': an mlp critic needs the task's feature vectors; "
+                    "this task provides none; allowed: estimator.critic = tabular");
+  }
+  ADVLAB_CHECK_GT(options_.hidden, 0);
+  input_dim_ = task.feature_dim();
+  const int64_t h = options_.hidden;
+  const int64_t w1 = int64_t{input_dim_} * h;
+  params_.assign(static_cast<size_t>(w1 + 2 * h + 1), 0.0);
+  const double a = std::sqrt(6.0 / (static_cast<double>(input_dim_) + h));  // IEEE sqrt
+  const Philox rng(options_.seed);
+  for (int64_t p = 0; p < w1; ++p) {
+    const Words4 w = rng.Draw(Purpose::kCriticInit, static_cast<uint32_t>(p / 4), 0, 0);
+    params_[p] = a * (2.0 * U01(w.w[p % 4]) - 1.0);  // 2u - 1 exact, in (-1, 1)
+  }
+  grad_.assign(params_.size(), 0.0);
+  features_.assign(static_cast<size_t>(input_dim_), 0.0);
+  nonzero_.assign(static_cast<size_t>(input_dim_), 0);
+  hidden_.assign(static_cast<size_t>(h), 0.0);
+  act_grad_.assign(static_cast<size_t>(h), 0.0);
+  stamp_.assign(static_cast<size_t>(num_states_), 0);
+  slot_.assign(static_cast<size_t>(num_states_), 0);
+}
+
+double GaeEstimator::MlpForward(int32_t state, double* hidden, int* num_nonzero) {
+  const int h = options_.hidden;
+  const double* w1 = params_.data();
+  const double* b1 = w1 + int64_t{input_dim_} * h;
+  const double* w_out = b1 + h;
+  const double b_out = w_out[h];
+  task_->Features(state, features_.data());
+  // Zero features contribute exactly zero terms: skipped (one-hot inputs).
+  int nz = 0;
+  for (int i = 0; i < input_dim_; ++i) {
+    if (features_[i] != 0.0) nonzero_[nz++] = i;
+  }
+  *num_nonzero = nz;
+  for (int j = 0; j < h; ++j) hidden[j] = b1[j];
+  for (int k = 0; k < nz; ++k) {  // each hidden[j] one sum in input index order
+    const int i = nonzero_[k];
+    const double x = features_[i];
+    const double* row = w1 + int64_t{i} * h;
+    for (int j = 0; j < h; ++j) hidden[j] += row[j] * x;
+  }
+  if (options_.relu) {
+    for (int j = 0; j < h; ++j) hidden[j] = hidden[j] > 0.0 ? hidden[j] : 0.0;
+  } else {
+    for (int j = 0; j < h; ++j) hidden[j] = dm::Tanh(hidden[j]);
+  }
+  double v = b_out;
+  for (int j = 0; j < h; ++j) v += w_out[j] * hidden[j];
+  return v;
+}
+
+double GaeEstimator::Value(int32_t state) {
+  ADVLAB_CHECK(task_ != nullptr);
+  ADVLAB_CHECK(state >= 0 && state < num_states_);
+  if (options_.critic == CriticKind::kTabular) return params_[state];
+  int nz = 0;
+  return MlpForward(state, hidden_.data(), &nz);
+}
+
+void GaeEstimator::Values(const Batch& batch) {
+  const int n = batch.num_tokens();
+  if (options_.critic == CriticKind::kTabular) {
+    for (int t = 0; t < n; ++t) values_[t] = params_[batch.state[t]];
+    return;
+  }
+  // mlp: one forward per distinct state of the batch (slots in first-use
+  // order), kept for Update; a new generation forgets the previous batch's.
+  if (++generation_ == 0) {  // wrapped: every stamp is stale again
+    for (uint32_t& st : stamp_) st = 0;
+    generation_ = 1;
+  }
+  const int h = options_.hidden;
+  int32_t used = 0;
+  nz_begin_.resize(1);
+  nz_index_.clear();
+  nz_value_.clear();
+  for (int t = 0; t < n; ++t) {
+    const int32_t s = batch.state[t];
+    if (stamp_[s] != generation_) {
+      stamp_[s] = generation_;
+      slot_[s] = used++;
+      if (slot_value_.size() < static_cast<size_t>(used)) {  // grows only
+        slot_value_.resize(used);
+        slot_hidden_.resize(static_cast<size_t>(used) * h);
+      }
+      int nz = 0;
+      slot_value_[slot_[s]] =
+          MlpForward(s, slot_hidden_.data() + static_cast<int64_t>(slot_[s]) * h, &nz);
+      for (int k = 0; k < nz; ++k) {
+        nz_index_.push_back(nonzero_[k]);
+        nz_value_.push_back(features_[nonzero_[k]]);
+      }
+      nz_begin_.push_back(static_cast<int32_t>(nz_index_.size()));
+    }
+    values_[t] = slot_value_[slot_[s]];
+  }
+}
+
+void GaeEstimator::Update(const Batch& batch) {
+  const int n = batch.num_tokens();
+  const double inv_n = 1.0 / n;
+  const double lr = this->lr();
+  if (options_.critic == CriticKind::kTabular) {
+    // grad_ is all zero between calls: accumulate per state in token order, then
+    // step each state once (a state's later tokens find its entry zeroed).
+    for (int t = 0; t < n; ++t) grad_[batch.state[t]] += (values_[t] - returns_[t]) * inv_n;
+    for (int t = 0; t < n; ++t) {
+      const int32_t s = batch.state[t];
+      if (grad_[s] == 0.0) continue;
+      params_[s] -= lr * grad_[s];
+      grad_[s] = 0.0;
+    }
+    return;
+  }
+  const int h = options_.hidden;
+  const int64_t w1_size = int64_t{input_dim_} * h;
+  double* g_w1 = grad_.data();
+  double* g_b1 = g_w1 + w1_size;
+  double* g_out = g_b1 + h;
+  const double* w_out = params_.data() + w1_size + h;
+  for (double& g : grad_) g = 0.0;
+  for (int t = 0; t < n; ++t) {
+    const int32_t slot = slot_[batch.state[t]];  // set by Values for this batch
+    const double* hidden = slot_hidden_.data() + static_cast<int64_t>(slot) * h;
+    const double c = (values_[t] - returns_[t]) * inv_n;  // d loss / d V_t
+    g_out[h] += c;
+    for (int j = 0; j < h; ++j) g_out[j] += c * hidden[j];
+    for (int j = 0; j < h; ++j) {
+      const double hj = hidden[j];
+      const double da = options_.relu ? (hj > 0.0 ? 1.0 : 0.0) : (1.0 - hj) * (1.0 + hj);
+      act_grad_[j] = (c * w_out[j]) * da;
+      g_b1[j] += act_grad_[j];
+    }
+    for (int k = nz_begin_[slot]; k < nz_begin_[slot + 1]; ++k) {
+      const double x = nz_value_[k];
+      double* row = g_w1 + int64_t{nz_index_[k]} * h;
+      for (int j = 0; j < h; ++j) row[j] += x * act_grad_[j];
+    }
+  }
+  const size_t size = params_.size();
+  for (size_t p = 0; p < size; ++p) params_[p] -= lr * grad_[p];
+}
+
+void GaeEstimator::Compute(Batch* batch) {
+  ADVLAB_CHECK(batch != nullptr);
+  if (task_ == nullptr) {
+    throw UserError("estimator 'gae' needs a task for its critic; it runs only in training "
+                    "(advlab run / sweep), not on bare rewards");
+  }
+  const Batch& b = *batch;
+  const int rollouts = b.num_rollouts();
+  const int n = b.num_tokens();
+  ADVLAB_CHECK_EQ(b.token_begin.size(), static_cast<size_t>(rollouts) + 1);
+  ADVLAB_CHECK_EQ(b.token_begin.back(), n);
+  ADVLAB_CHECK_EQ(b.state.size(), static_cast<size_t>(n));
+  const bool token_rewards = !b.token_reward.empty();
+  if (token_rewards) ADVLAB_CHECK_EQ(b.token_reward.size(), static_cast<size_t>(n));
+  if (rewards_.size() < static_cast<size_t>(n)) {  // grows only (allocation-free when warm)
+    rewards_.resize(n);
+    values_.resize(n);
+    returns_.resize(n);
+  }
+  for (int t = 0; t < n; ++t) ADVLAB_CHECK(b.state[t] >= 0 && b.state[t] < num_states_);
+
+  // Per-token rewards: the outcome (and the KL rest) at the last token.
+  for (int r = 0; r < rollouts; ++r) {
+    const int begin = b.token_begin[r], last = b.token_begin[r + 1] - 1;
+    if (last < begin) continue;  // no tokens
+    double kl_sum = 0.0;
+    for (int t = begin; t < last; ++t) {
+      rewards_[t] = token_rewards ? b.token_reward[t] : 0.0;
+      kl_sum += rewards_[t];
+    }
+    rewards_[last] = token_rewards ? b.reward[r] - kl_sum : b.reward[r];
+  }
+  Values(b);
+  batch->token_advantage.resize(static_cast<size_t>(n));
+  double* adv = batch->token_advantage.data();
+  GaeAdvantages(rewards_.data(), values_.data(), b.token_begin.data(), rollouts,
+                options_.gamma, options_.lambda, adv, returns_.data());
+  WhitenTokens(adv, n, "gae");
+  batch->advantage.resize(static_cast<size_t>(rollouts));
+  for (int r = 0; r < rollouts; ++r) {
+    batch->advantage[r] = b.length(r) > 0 ? adv[b.token_begin[r]] : 0.0;
+  }
+  Update(b);
+}
+
+ADVLAB_REGISTER_ESTIMATOR(
+    gae, "gae",
+    "GAE with a learned critic (tabular or MLP, estimator.critic): per-token A = "
+    "sum (gamma lambda)^k delta, whitened over the batch's tokens (verl gae; stateful)",
+    false, [] { return std::make_unique<GaeEstimator>(); }, true);
+
+}  // namespace advlab
