@@ -92,8 +92,13 @@ void AdoraModifier::Apply(Batch* batch) {
                          ? (is_tas ? 1.0 : options_.lambda)
                          : (is_tas ? options_.weight : 1.0);
     if (w == 1.0) continue;  // x * 1 == x: skipping changes no bit
+    const bool token_level = !batch->token_advantage.empty();  // gae, remax with a KL reward
     for (int r = batch->group_begin[g]; r < batch->group_begin[g + 1]; ++r) {
       batch->advantage[r] *= w;
+      if (!token_level) continue;
+      for (int t = batch->token_begin[r]; t < batch->token_begin[r + 1]; ++t) {
+        batch->token_advantage[t] *= w;
+      }
     }
   }
   batch->tas_groups = tas;

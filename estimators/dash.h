@@ -14,8 +14,9 @@
 // answers of low-success groups: a positive-only bias. Dropped rollouts show
 // A = 0 (`advlab advantage`). A batch where nothing is kept contributes no
 // gradient (the released code keeps one row instead). DASH's other half,
-// preemptive sampling, is a systems change: in this simulator it is the same
-// update as one large batch.
+// preemptive sampling (one large rollout batch, train.rollout_batch = 0, then
+// gradients accumulated over train.micro_batch micro-batches), is in the loop:
+// the update is the one-batch update bit for bit, only sim_cost changes.
 #ifndef ADVLAB_ESTIMATORS_DASH_H_
 #define ADVLAB_ESTIMATORS_DASH_H_
 

@@ -105,6 +105,25 @@ TEST(AdoraTest, DifficultyCriterionAmplifies) {
   EXPECT_EQ(GroupWeights(c), (std::vector<double>{3, 1}));
 }
 
+// Token-level bases (gae, remax with a KL reward): every token of a group gets
+// the group's weight, not only the sequence advantage.
+TEST(AdoraTest, WeighsTokenLevelAdvantagesToo) {
+  Batch b = Groups({
+      {{1, 2}, {0, 3}, {0, 1}, {0, 1}},  // TAS (0.25): x2
+      {{1, 2}, {1, 1}, {1, 1}, {0, 3}},  // TDS (0.75): x1
+  });
+  b.token_advantage.resize(b.num_tokens());
+  for (int t = 0; t < b.num_tokens(); ++t) b.token_advantage[t] = 0.5 + t;
+  const std::vector<double> before = b.token_advantage;
+  AdoraModifier(Opts(C::kDifficulty, M::kAmplify)).Apply(&b);
+  for (int r = 0; r < b.num_rollouts(); ++r) {
+    const double w = r < 4 ? 2.0 : 1.0;
+    for (int t = b.token_begin[r]; t < b.token_begin[r + 1]; ++t) {
+      EXPECT_EQ(b.token_advantage[t], w * before[t]) << t;
+    }
+  }
+}
+
 TEST(AdoraTest, BothCriteriaMustHold) {
   Batch b = Groups({
       {{1, 5}, {0, 3}, {0, 3}, {0, 3}},  // length TAS, rate 0.25: TAS

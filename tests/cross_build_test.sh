@@ -45,6 +45,18 @@ compare mlp sweep --env.prompts=32 --train.steps=60 --train.eval_every=20 --opti
   --diagnostics.exact_gradient=true --diagnostics.samples=3 \
   --grid env.name=choice,chain,think --grid policy.activation=tanh,relu --grid policy.layers=1,2 \
   --seeds 1 --threads 2
+# Issue 5's losses and estimators: ppo (epochs, minibatches, clips), KL in the
+# loss and in the reward, the entropy bonus, micro-batches; remax, gae (tabular
+# and MLP critics), aapo's reference rollouts.
+compare losses sweep --env.name=chain --env.prompts=32 --train.steps=60 --train.eval_every=20 \
+  --env.modulus=5 --env.chain_max_depth=4 --optim.lr=4 --train.loss=ppo --train.epochs=2 \
+  --train.minibatches=2 --train.clip_high=0.28 --train.entropy_coef=0.01 --kl.coef=0.05 \
+  --train.micro_batch=5 --grid kl.where=loss,reward --grid kl.estimator=k1,k2,k3 \
+  --grid policy.kind=tabular,mlp --seeds 1 --threads 2
+compare estimators3 sweep --env.prompts=32 --train.steps=60 --train.eval_every=20 --optim.lr=4 \
+  --env.name=think --env.max_length=8 --env.max_required=4 --kl.coef=0.02 --kl.where=reward \
+  --grid estimator.name=remax,gae,grpo+aapo,rloo+aapo,remax+adora --grid policy.kind=tabular,mlp \
+  --policy.hidden=16 --estimator.aapo_pairing=ref_mean --seeds 1 --threads 2
 # The builds really differ (otherwise the test would prove nothing).
 "$XBUILD/advlab" version
 echo "cross_build_test ($BUILD_TYPE $EXTRA ${XCXX:-default compiler}): passed"
