@@ -105,6 +105,40 @@ TEST(DeterminismTest, FamiliesNoiseDriftAndDiagnosticsDoNotDependOnThreads) {
   for (int64_t k = 0; k < one.num_runs; ++k) EXPECT_TRUE(std::isfinite(rel->values[k * E + E - 1])) << k;
 }
 
+// Issue 5: the estimators that keep state or sample more (gae's critic, aapo's
+// reference rollouts, remax's greedy responses) and the losses (ppo epochs and
+// minibatches, KL in the loss and in the reward, entropy bonus, micro-batches),
+// with diagnostics (which copy stateful estimators), on 1 and 3 threads; and a
+// run of the sweep equals the same config alone.
+TEST(DeterminismTest, LossesAndSamplingEstimatorsDoNotDependOnThreads) {
+  std::map<std::string, std::string> keys = {
+      {"env.prompts", "48"},        {"env.modulus", "5"},          {"env.chain_max_depth", "4"},
+      {"env.max_length", "8"},      {"env.max_required", "4"},     {"env.eval_prompts", "16"},
+      {"train.steps", "40"},        {"train.eval_every", "20"},    {"train.batch_prompts", "8"},
+      {"train.group_size", "4"},    {"optim.lr", "4"},             {"policy.hidden", "8"},
+      {"diagnostics.exact_gradient", "true"}, {"diagnostics.samples", "3"},
+      {"train.loss", "ppo"},        {"train.epochs", "2"},         {"train.minibatches", "2"},
+      {"train.entropy_coef", "0.01"}, {"kl.coef", "0.05"},         {"train.micro_batch", "3"}};
+  SweepPlan plan = PlanSweep(keys,
+                             {{"env.name", {"chain", "think"}},
+                              {"policy.kind", {"tabular", "mlp"}},
+                              {"estimator.name", {"gae", "grpo+aapo", "remax"}},
+                              {"kl.where", {"loss", "reward"}}},
+                             1);
+  Results one = RunSweep(plan, 1), three = RunSweep(plan, 3);
+  for (size_t i = 0; i < one.metrics.size(); ++i) {
+    EXPECT_TRUE(SameBits(one.metrics[i].values, three.metrics[i].values)) << one.metrics[i].name;
+  }
+  const size_t E = one.steps.size();
+  const int64_t k = one.num_runs - 1;  // the last run, alone
+  Results alone = RunSweep(PlanSweep(plan.runs[k].config.values(), {}, 1), 1);
+  for (size_t i = 0; i < one.metrics.size(); ++i) {
+    const std::vector<double> run(one.metrics[i].values.begin() + k * E,
+                                  one.metrics[i].values.begin() + (k + 1) * E);
+    EXPECT_TRUE(SameBits(run, alone.metrics[i].values)) << one.metrics[i].name;
+  }
+}
+
 TEST(DeterminismTest, SeedsAndConfigsChangeResults) {
   // Guards against a contract met trivially (e.g. randomness ignored).
   auto acc = [](std::map<std::string, std::string> keys) {
