@@ -26,15 +26,11 @@ void Randomise(TabularPolicy* policy, uint64_t seed) {
   policy->ParamsChanged();
 }
 
-// Success probability by enumerating all m^n responses.
-double BruteForce(const ChainTask& task, TabularPolicy* policy, int32_t prompt) {
-  const int m = task.modulus();
-  const int n = task.depth(prompt);
-  std::vector<int32_t> correct(n);
-  task.CorrectResults(prompt, correct.data());
+// Calls visit(tokens) for each of the m^n responses of length n (base-m codes).
+template <class Visit>
+void ForEachResponse(int m, int n, Visit visit) {
   int64_t total = 1;
   for (int t = 0; t < n; ++t) total *= m;
-  double sum = 0.0;
   std::vector<int> tok(n);
   for (int64_t code = 0; code < total; ++code) {
     int64_t c = code;
@@ -42,6 +38,18 @@ double BruteForce(const ChainTask& task, TabularPolicy* policy, int32_t prompt) 
       tok[t] = static_cast<int>(c % m);
       c /= m;
     }
+    visit(tok);
+  }
+}
+
+// Success probability by enumerating all m^n responses.
+double BruteForce(const ChainTask& task, TabularPolicy* policy, int32_t prompt) {
+  const int m = task.modulus();
+  const int n = task.depth(prompt);
+  std::vector<int32_t> correct(n);
+  task.CorrectResults(prompt, correct.data());
+  double sum = 0.0;
+  ForEachResponse(m, n, [&](const std::vector<int>& tok) {
     double prob = 1.0;
     int prev = task.start(prompt);
     bool all = true;
@@ -53,7 +61,7 @@ double BruteForce(const ChainTask& task, TabularPolicy* policy, int32_t prompt) 
     const bool ok =
         task.reward_mode() == ChainTask::Reward::kAllSteps ? all : tok[n - 1] == correct[n - 1];
     if (ok) sum += prob;
-  }
+  });
   return sum;
 }
 
@@ -461,17 +469,9 @@ double RewardOf(const ChainTask& task, int32_t prompt, const std::vector<int>& t
 double BruteForceGreedy(const ChainTask& task, TabularPolicy* policy, int32_t prompt) {
   const int m = task.modulus();
   const int n = task.depth(prompt);
-  int64_t total = 1;
-  for (int t = 0; t < n; ++t) total *= m;
   int found = 0;
   double reward = -1.0;
-  std::vector<int> tok(n);
-  for (int64_t code = 0; code < total; ++code) {
-    int64_t c = code;
-    for (int t = 0; t < n; ++t) {
-      tok[t] = static_cast<int>(c % m);
-      c /= m;
-    }
+  ForEachResponse(m, n, [&](const std::vector<int>& tok) {
     bool greedy = true;
     int prev = task.start(prompt);
     for (int t = 0; t < n && greedy; ++t) {
@@ -481,10 +481,10 @@ double BruteForceGreedy(const ChainTask& task, TabularPolicy* policy, int32_t pr
       }
       prev = tok[t];
     }
-    if (!greedy) continue;
+    if (!greedy) return;
     ++found;
     reward = RewardOf(task, prompt, tok);
-  }
+  });
   EXPECT_EQ(found, 1) << "prompt " << prompt;
   return reward;
 }
