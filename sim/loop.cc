@@ -420,24 +420,26 @@ StepStats PrepareBatch(const RunConfig& rc, RunState* st, Batch* batch, Estimato
   } else {
     est->Compute(batch);
   }
-  const bool filtered = !batch->kept.empty();
+  const int n = batch->num_rollouts();
   const double* ADVLAB_RESTRICT adv = batch->advantage.data();
   const double* ADVLAB_RESTRICT reward = batch->reward.data();
   const uint8_t* ADVLAB_RESTRICT correct = batch->correct.data();
   const uint8_t* ADVLAB_RESTRICT truncated = batch->truncated.data();
-  for (int g = 0; g < batch->num_groups(); ++g) {
-    for (int r = batch->group_begin[g]; r < batch->group_begin[g + 1]; ++r) {
-      const int len = batch->length(r);
-      ss.zero_adv += adv[r] == 0.0 ? 1 : 0;
-      ss.kept += !filtered || batch->kept[r] != 0 ? 1 : 0;
-      ss.length_sum += len;
-      ss.truncated += truncated[r];
-      ss.correct += correct[r];
-      ss.length_correct += correct[r] ? len : 0;
-      ss.reward_sum += reward[r];
-    }
-    ss.same_groups += batch->RewardsAllEqual(g) ? 1 : 0;
+  const int32_t* ADVLAB_RESTRICT tb = batch->token_begin.data();
+  ss.length_sum = tb[n] - tb[0];
+  ss.kept = n;
+  if (!batch->kept.empty()) {
+    ss.kept = 0;
+    for (int r = 0; r < n; ++r) ss.kept += batch->kept[r] != 0 ? 1 : 0;
   }
+  for (int r = 0; r < n; ++r) {
+    ss.zero_adv += adv[r] == 0.0 ? 1 : 0;
+    ss.truncated += truncated[r];
+    ss.correct += correct[r];
+    ss.length_correct += correct[r] ? tb[r + 1] - tb[r] : 0;
+    ss.reward_sum += reward[r];  // in rollout order, as before
+  }
+  for (int g = 0; g < batch->num_groups(); ++g) ss.same_groups += batch->RewardsAllEqual(g) ? 1 : 0;
   return ss;
 }
 
@@ -447,11 +449,14 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
   // Rollouts a filter dropped get no coefficient and leave the normalisers.
   const bool filtered = !batch.kept.empty();
   const int r0 = batch.group_begin[g0], r1 = batch.group_begin[g1];
-  int R = 0, T = 0;
-  for (int r = r0; r < r1; ++r) {
-    if (!filtered || batch.kept[r]) {
-      R += 1;
-      T += batch.length(r);
+  int R = r1 - r0, T = batch.token_begin[r1] - batch.token_begin[r0];
+  if (filtered) {
+    R = T = 0;
+    for (int r = r0; r < r1; ++r) {
+      if (batch.kept[r]) {
+        R += 1;
+        T += batch.length(r);
+      }
     }
   }
   if (R == 0) return;
@@ -466,6 +471,7 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
   const bool kl_loss = rc.kl_coef > 0.0 && !rc.kl_in_reward;
   const bool entropy = rc.entropy_coef != 0.0;
   const bool token_adv = !batch.token_advantage.empty();
+  const bool simple = !ppo && !kl_loss && !entropy && !token_adv;
   Policy& pi = *st->policy;
   const int K = pi.num_actions();
   st->coef.resize(batch.num_tokens());
@@ -476,7 +482,11 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
   while (r < r1) {
     const int first = r;
     int count = 0;
-    while (r < r1 && (rc.micro_batch == 0 || count < rc.micro_batch)) {
+    if (rc.micro_batch == 0) {  // one micro-batch: every kept rollout
+      r = r1;
+      count = R;
+    }
+    while (r < r1 && count < rc.micro_batch) {
       count += !filtered || batch.kept[r] ? 1 : 0;
       ++r;
     }
@@ -485,16 +495,37 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
       continue;
     }
     int64_t nonzero = 0;
+    if (simple) {  // pg on sequence advantages: one coefficient per rollout
+      const double* ADVLAB_RESTRICT adv = batch.advantage.data();
+      const uint8_t* ADVLAB_RESTRICT kept = batch.kept.data();
+      int64_t loss_tokens = 0;
+      for (int q = first; q < r; ++q) {
+        const bool keep = !filtered || kept[q] != 0;
+        const int len = tb[q + 1] - tb[q];
+        const double a = keep ? adv[q] : 0.0;
+        const double c =
+            a == 0.0 ? 0.0 : -a * (per_token ? TokenWeight(rc.loss_agg, len, R, T, scale) : weight);
+        for (int t = tb[q]; t < tb[q + 1]; ++t) coef[t] = c;
+        nonzero += c != 0.0 ? len : 0;
+        loss_tokens += keep ? len : 0;
+      }
+      stats->loss_tokens += loss_tokens;
+      pi.AccumulateGradRange(batch, coef, tb[first], tb[r], grad);
+      stats->backprop += nonzero;
+      stats->train_calls += 1;
+      continue;
+    }
     if (entropy) st->terms.Clear();
     for (int q = first; q < r; ++q) {
       const bool keep = !filtered || batch.kept[q] != 0;
       const int len = tb[q + 1] - tb[q];
+      if (!keep) {
+        for (int t = tb[q]; t < tb[q + 1]; ++t) coef[t] = 0.0;
+        continue;
+      }
+      stats->loss_tokens += len;
       const double w = per_token ? TokenWeight(rc.loss_agg, len, R, T, scale) : weight;
       for (int t = tb[q]; t < tb[q + 1]; ++t) {
-        if (!keep) {
-          coef[t] = 0.0;
-          continue;
-        }
         const double a = token_adv ? batch.token_advantage[t] : batch.advantage[q];
         double c;
         if (!ppo && !kl_loss) {
@@ -529,7 +560,6 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
           }
         }
       }
-      stats->loss_tokens += keep ? len : 0;
     }
     if (entropy) {
       pi.AccumulateGradRange(st->terms.batch, st->terms.coef.data(), 0,
@@ -552,7 +582,7 @@ StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGr
   return ss;
 }
 
-// The simulated compute cost of a step (docs/tasks.md, "Compute cost"):
+// The simulated compute cost of a step (docs/estimators.md, "Compute cost"):
 //   inference  cost.infer_call per call + cost.infer_token per generated token;
 //              one call per train.rollout_batch rollouts of each sampling round
 //              (0: one per round, DASH's preemptive sampling); AAPO's reference
