@@ -178,6 +178,25 @@ TEST(CompositionTest, NamesParseAndApplyInOrder) {
   EXPECT_NEAR(b.advantage[1], 2 * -0.499999, 1e-5);
 }
 
+// A stateful base with stateless modifiers (ema_baseline+adora+dash): the
+// clone copies the base's state and shares the modifiers; it computes what the
+// original would, and leaves the original's state alone.
+TEST(CompositionTest, StatefulCompositesClone) {
+  EXPECT_EQ(MakeEstimator("grpo+adora+dash")->Clone(), nullptr);  // nothing to copy
+  std::unique_ptr<Estimator> original = MakeEstimator("ema_baseline+adora+dash");
+  original->Bind(EstimatorContext{});
+  Batch warm = Groups({{{1, 1}, {0, 1}, {0, 1}, {1, 1}}});
+  original->Compute(&warm);  // the running baseline moves
+  std::unique_ptr<Estimator> copy = original->Clone();
+  ASSERT_NE(copy, nullptr);
+  Batch a = Groups({{{1, 1}, {0, 1}, {0, 1}, {0, 1}}}), b = a, c = a;
+  copy->Compute(&a);
+  copy->Compute(&c);      // the copy advanced twice
+  original->Compute(&b);  // the original once, from where it was
+  EXPECT_EQ(a.advantage, b.advantage);
+  EXPECT_NE(c.advantage, b.advantage);
+}
+
 TEST(CompositionTest, BadNamesAreRefusedWithSuggestions) {
   auto error = [](const std::string& name) {
     try {

@@ -8,10 +8,12 @@
 namespace advlab {
 namespace {
 
-// The base estimator, then each modifier in order.
+// The base estimator, then each modifier in order. Parts are shared: a clone
+// copies the stateful parts and shares the stateless ones (their Clone returns
+// nullptr), which is safe because a stateless part holds nothing Compute changes.
 class CompositeEstimator : public Estimator {
  public:
-  CompositeEstimator(std::unique_ptr<Estimator> base, std::vector<std::unique_ptr<Modifier>> mods)
+  CompositeEstimator(std::shared_ptr<Estimator> base, std::vector<std::shared_ptr<Modifier>> mods)
       : base_(std::move(base)), modifiers_(std::move(mods)) {}
 
   void Bind(const EstimatorContext& context) override {
@@ -23,22 +25,22 @@ class CompositeEstimator : public Estimator {
     for (auto& m : modifiers_) m->Apply(batch);
   }
   std::unique_ptr<Estimator> Clone() const override {
-    std::unique_ptr<Estimator> base = base_->Clone();
-    std::vector<std::unique_ptr<Modifier>> mods;
+    std::shared_ptr<Estimator> base = base_->Clone();
     bool stateful = base != nullptr;
+    if (base == nullptr) base = base_;
+    std::vector<std::shared_ptr<Modifier>> mods;
     for (const auto& m : modifiers_) {
-      mods.push_back(m->Clone());
-      stateful = stateful || mods.back() != nullptr;
+      std::shared_ptr<Modifier> copy = m->Clone();
+      stateful = stateful || copy != nullptr;
+      mods.push_back(copy != nullptr ? std::move(copy) : m);
     }
     if (!stateful) return nullptr;
-    ADVLAB_CHECK(base != nullptr && "a stateful modifier needs a clonable base");
-    for (auto& m : mods) ADVLAB_CHECK(m != nullptr && "stateful composites clone every part");
     return std::make_unique<CompositeEstimator>(std::move(base), std::move(mods));
   }
 
  private:
-  std::unique_ptr<Estimator> base_;
-  std::vector<std::unique_ptr<Modifier>> modifiers_;
+  std::shared_ptr<Estimator> base_;
+  std::vector<std::shared_ptr<Modifier>> modifiers_;
 };
 
 }  // namespace
@@ -86,7 +88,7 @@ std::unique_ptr<Estimator> MakeEstimator(const std::string& name) {
   const EstimatorSpec spec = ParseEstimatorName(name);
   std::unique_ptr<Estimator> base = spec.base->make();
   if (spec.modifiers.empty()) return base;
-  std::vector<std::unique_ptr<Modifier>> mods;
+  std::vector<std::shared_ptr<Modifier>> mods;
   for (const ModifierEntry* m : spec.modifiers) mods.push_back(m->make());
   return std::make_unique<CompositeEstimator>(std::move(base), std::move(mods));
 }
