@@ -8,6 +8,10 @@
 // wall-clock rollouts per second (the 2-thread speed-up target is 1.8x).
 #include <benchmark/benchmark.h>
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "experiments/sweep.h"
 #include "sim/loop.h"
 
@@ -107,6 +111,31 @@ void BM_ChoiceDiagnostics(benchmark::State& state) {
   TimeRuns(state, keys, 1000 * 64 * 8, "rollouts/s");
 }
 BENCHMARK(BM_ChoiceDiagnostics)->ArgName("diag")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+// Issue 5: what the losses, regularisers and sampling estimators cost on the
+// `chain` workload (500 steps), against plain pg + grpo (variant 0):
+//   1 ppo, 2 epochs x 4 minibatches     2 kl.coef 0.01 in the loss (k3)
+//   3 entropy bonus 0.01                4 micro-batches of 32 rollouts
+//   5 grpo+aapo (G reference rollouts)  6 remax (greedy decoding)
+//   7 gae (tabular critic)
+void BM_ChainLosses(benchmark::State& state) {
+  static const std::vector<std::map<std::string, std::string>> kVariants = {
+      {},
+      {{"train.loss", "ppo"}, {"train.epochs", "2"}, {"train.minibatches", "4"}},
+      {{"kl.coef", "0.01"}},
+      {{"train.entropy_coef", "0.01"}},
+      {{"train.micro_batch", "32"}},
+      {{"estimator.name", "grpo+aapo"}},
+      {{"estimator.name", "remax"}},
+      {{"estimator.name", "gae"}},
+  };
+  auto keys = ChainWorkload();
+  keys["train.steps"] = "500";
+  for (const auto& [key, value] : kVariants[state.range(0)]) keys[key] = value;
+  TimeRuns(state, keys, 500 * 64 * 8 * 8, "tokens/s");
+}
+BENCHMARK(BM_ChainLosses)->ArgName("variant")->DenseRange(0, 7)->Unit(benchmark::kMillisecond)
+    ->MinTime(1.0);
 
 }  // namespace
 }  // namespace advlab

@@ -72,11 +72,14 @@ class EstimatorConformance : public testing::TestWithParam<std::string> {
   }
   // A fresh instance, bound as in training. Estimators that read the exact
   // oracle (needs_task) get a real `choice` task with a pool larger than any
-  // batch here (prompt = group index) and its tabular policy; the others stay
-  // unbound, as in `advlab advantage`.
+  // batch here (prompt = group index) and its tabular policy; so do those that
+  // read a critic's values (needs_values: gae), which in training come from
+  // their own critic, learned on the task (the path checked here; gae_test.cc
+  // and advantage_test.cc check the unbound one, values from --values). The
+  // others stay unbound, as in `advlab advantage`.
   std::unique_ptr<Estimator> Make() const {
     std::unique_ptr<Estimator> e = entry().make();
-    if (entry().needs_task) {
+    if (entry().needs_task || entry().needs_values) {
       if (!task_) {
         config_ = Config::Resolve({{"env.name", "choice"}, {"env.prompts", "64"}});
         task_ = TaskRegistry::Get().Find("choice")->make(config_, 3);

@@ -80,8 +80,18 @@ double GaeEstimator::lr() const {
 }
 
 void GaeEstimator::Bind(const EstimatorContext& context) {
-  ADVLAB_CHECK(task_ == nullptr);  // once, before any Compute
-  ADVLAB_CHECK(context.task != nullptr);
+  ADVLAB_CHECK(!bound_);  // once, before any Compute
+  bound_ = true;
+  if (context.task == nullptr) {
+    // Unbound (`advlab advantage`): no critic; Compute reads batch->value.
+    if (context.config != nullptr) {
+      options_.gamma = context.config->Float("estimator.gae_gamma");
+      options_.lambda = context.config->Float("estimator.gae_lambda");
+    }
+    ADVLAB_CHECK(options_.gamma >= 0.0 && options_.gamma <= 1.0);
+    ADVLAB_CHECK(options_.lambda >= 0.0 && options_.lambda <= 1.0);
+    return;
+  }
   const Task& task = *context.task;
   if (context.config != nullptr) options_ = OptionsFromConfig(*context.config, task);
   ADVLAB_CHECK(options_.gamma >= 0.0 && options_.gamma <= 1.0);
@@ -244,16 +254,17 @@ void GaeEstimator::Update(const Batch& batch) {
 
 void GaeEstimator::Compute(Batch* batch) {
   ADVLAB_CHECK(batch != nullptr);
-  if (task_ == nullptr) {
-    throw UserError("estimator 'gae' needs a task for its critic; it runs only in training "
-                    "(advlab run / sweep), not on bare rewards");
-  }
   const Batch& b = *batch;
   const int rollouts = b.num_rollouts();
   const int n = b.num_tokens();
+  const bool critic = task_ != nullptr;  // else the values come from the batch
+  if (!critic && b.value.size() != static_cast<size_t>(n)) {
+    throw UserError("estimator 'gae' on bare rewards (no task, so no critic) needs the critic's "
+                    "value of every token: " + std::to_string(b.value.size()) + " given for " +
+                    std::to_string(n) + " tokens; give `advlab advantage --values FILE`");
+  }
   ADVLAB_CHECK_EQ(b.token_begin.size(), static_cast<size_t>(rollouts) + 1);
   ADVLAB_CHECK_EQ(b.token_begin.back(), n);
-  ADVLAB_CHECK_EQ(b.state.size(), static_cast<size_t>(n));
   const bool token_rewards = !b.token_reward.empty();
   if (token_rewards) ADVLAB_CHECK_EQ(b.token_reward.size(), static_cast<size_t>(n));
   if (rewards_.size() < static_cast<size_t>(n)) {  // grows only (allocation-free when warm)
@@ -261,7 +272,11 @@ void GaeEstimator::Compute(Batch* batch) {
     values_.resize(n);
     returns_.resize(n);
   }
-  for (int t = 0; t < n; ++t) ADVLAB_CHECK(b.state[t] >= 0 && b.state[t] < num_states_);
+  if (critic) {
+    ADVLAB_CHECK(b.value.empty());  // the critic gives the values (see gae.h)
+    ADVLAB_CHECK_EQ(b.state.size(), static_cast<size_t>(n));
+    for (int t = 0; t < n; ++t) ADVLAB_CHECK(b.state[t] >= 0 && b.state[t] < num_states_);
+  }
 
   // Per-token rewards: the outcome (and the KL rest) at the last token.
   for (int r = 0; r < rollouts; ++r) {
@@ -274,23 +289,25 @@ void GaeEstimator::Compute(Batch* batch) {
     }
     rewards_[last] = token_rewards ? b.reward[r] - kl_sum : b.reward[r];
   }
-  Values(b);
+  if (critic) Values(b);
+  const double* values = critic ? values_.data() : b.value.data();
   batch->token_advantage.resize(static_cast<size_t>(n));
   double* adv = batch->token_advantage.data();
-  GaeAdvantages(rewards_.data(), values_.data(), b.token_begin.data(), rollouts,
-                options_.gamma, options_.lambda, adv, returns_.data());
+  GaeAdvantages(rewards_.data(), values, b.token_begin.data(), rollouts, options_.gamma,
+                options_.lambda, adv, returns_.data());
   WhitenTokens(adv, n, "gae");
   batch->advantage.resize(static_cast<size_t>(rollouts));
   for (int r = 0; r < rollouts; ++r) {
     batch->advantage[r] = b.length(r) > 0 ? adv[b.token_begin[r]] : 0.0;
   }
-  Update(b);
+  if (critic) Update(b);  // unbound: no critic to step
 }
 
 ADVLAB_REGISTER_ESTIMATOR(
     gae, "gae",
     "GAE with a learned critic (tabular or MLP, estimator.critic): per-token A = "
-    "sum (gamma lambda)^k delta, whitened over the batch's tokens (verl gae; stateful)",
-    false, [] { return std::make_unique<GaeEstimator>(); }, true);
+    "sum (gamma lambda)^k delta, whitened over the batch's tokens (verl gae; stateful; "
+    "on bare rewards the values come from --values)",
+    false, [] { return std::make_unique<GaeEstimator>(); }, false, false, true);
 
 }  // namespace advlab

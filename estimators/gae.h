@@ -83,6 +83,17 @@
 // one running sum in token order. The mlp's forward runs once per distinct
 // state of a batch (kept for the update: the same bits as recomputing it).
 // Allocation-free once warm (scratch grows to the largest batch seen).
+//
+// Unbound (Bind given no task, or never bound): there is no critic. The values
+// come from the batch instead, batch->value[t] = V(s_t) for every token (`advlab
+// advantage --values FILE`; UserError when its size is not the number of
+// tokens), and everything else is the training path above: the same per-token
+// rewards, GaeAdvantages, WhitenTokens and first-token advantages, with no
+// critic step (Compute keeps no state). gamma and lambda are the constructor's
+// options (defaults 1, 1), or the estimator.gae_* keys when Bind has a config.
+// Bound (training), the critic gives the values and batch->value must be empty
+// (checked: the loop never fills it, so values there would be a programming
+// error, not silently ignored input).
 #ifndef ADVLAB_ESTIMATORS_GAE_H_
 #define ADVLAB_ESTIMATORS_GAE_H_
 
@@ -126,7 +137,8 @@ class GaeEstimator : public Estimator {
     uint64_t seed = 0;
   };
 
-  // Unbound; Bind must come before the first Compute (the critic needs a task).
+  // Unbound: Compute reads the values from batch->value until Bind gives a task
+  // (training binds before the first Compute).
   GaeEstimator() = default;
   explicit GaeEstimator(const Options& options) : options_(options) {}
 
@@ -138,19 +150,25 @@ class GaeEstimator : public Estimator {
   // Keeps the task (Features, num_states) and builds the critic: with a config,
   // from OptionsFromConfig; without one, from the constructor's options. The
   // task must outlive the estimator and its clones. Called once (checked).
+  // Without a task (`advlab advantage`) no critic is built: the estimator stays
+  // unbound (gamma and lambda from the config's keys when one is given).
   void Bind(const EstimatorContext& context) override;
   // A deep copy: the clone's critic learns on its own.
   std::unique_ptr<Estimator> Clone() const override {
     return std::make_unique<GaeEstimator>(*this);
   }
-  // GAE, whitening, then one critic step (see the top of the file).
+  // GAE, whitening, then one critic step (see the top of the file). Unbound:
+  // the values from batch->value, no critic step.
   void Compute(Batch* batch) override;
 
   const Options& options() const { return options_; }
   double lr() const;  // the learning rate in use (the default resolved)
-  // The critic's current value of a task state (requires Bind).
+  // True once Bind gave a task: the critic exists and gives the values.
+  bool has_critic() const { return task_ != nullptr; }
+  // The critic's current value of a task state (requires Bind with a task).
   double Value(int32_t state);
-  // The critic's parameters: tabular [num_states]; mlp [W_1 | b_1 | w_out | b_out].
+  // The critic's parameters: tabular [num_states]; mlp [W_1 | b_1 | w_out | b_out];
+  // empty without a critic.
   const std::vector<double>& params() const { return params_; }
   // For tests: set the critic (e.g. tabular values) before a Compute.
   double* mutable_params() { return params_.data(); }
@@ -163,7 +181,8 @@ class GaeEstimator : public Estimator {
   double MlpForward(int32_t state, double* hidden, int* num_nonzero);
 
   Options options_;
-  const Task* task_ = nullptr;
+  bool bound_ = false;          // Bind was called (once, checked)
+  const Task* task_ = nullptr;  // null: no critic (values from batch->value)
   int32_t num_states_ = 0;
   int input_dim_ = 0;  // mlp: feature_dim
   std::vector<double> params_;

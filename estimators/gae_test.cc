@@ -1,5 +1,6 @@
 // gae: the verl vectors (estimators.md §2.1, §12.7), the KL-in-reward path, the
-// critic's learning on a real task, Clone, determinism and bad input.
+// critic's learning on a real task, Clone, determinism, the unbound path (values
+// from batch.value, as `advlab advantage --values` gives them) and bad input.
 //
 // The §2.1 / §12.7 references are verl's, run in float32 and printed to 6
 // decimals; we compute in double, so the advantages are pinned to our own
@@ -446,6 +447,117 @@ TEST(Gae, MlpInitIsGlorotFromItsOwnPurposeTag) {
   EXPECT_NE(w[0], a * (2.0 * U01(Philox(9).Draw(Purpose::kInit, 0, 0, 0).w[0]) - 1.0));
 }
 
+// ---- unbound: the values from the batch (`advlab advantage --values`) --------------
+
+TEST(GaeUnbound, ReproducesSection2_1FromTheBatchValues) {
+  const std::vector<double> want = Whitened(Gae({0, 0, 1}, {0.5, 0.6, 0.7}, {0, 3}, 1.0, 1.0).adv);
+  // Bound without a task (as `advlab advantage` binds) and never bound: the same.
+  for (const bool bind : {true, false}) {
+    GaeEstimator e;
+    if (bind) e.Bind(EstimatorContext{});
+    Batch b = test_util::MakeGroupBatch({{1.0}}, {{3}});
+    b.value = {0.5, 0.6, 0.7};
+    e.Compute(&b);
+    ExpectSameBits(b.token_advantage, want, "token_advantage");
+    ASSERT_EQ(b.advantage.size(), 1u);
+    EXPECT_EQ(std::bit_cast<uint64_t>(b.advantage[0]), std::bit_cast<uint64_t>(want[0]));
+    EXPECT_NEAR(b.advantage[0], 0.9999995150003652, 1e-15);
+    EXPECT_EQ(b.value, (std::vector<double>{0.5, 0.6, 0.7}));  // read, not written
+    EXPECT_FALSE(e.has_critic());
+    EXPECT_TRUE(e.params().empty());  // no critic to update
+  }
+}
+
+TEST(GaeUnbound, ReproducesSection12_7WithTheOptionsOrTheKeys) {
+  const std::vector<double> want = {1.1136148790, 0.5609161768, -0.0185499673, -0.0952723643,
+                                    -1.5607087008};
+  GaeEstimator::Options o;
+  o.gamma = 0.99;
+  o.lambda = 0.95;
+  GaeEstimator from_options(o);
+  from_options.Bind(EstimatorContext{});
+  const Config config =
+      Config::Resolve({{"estimator.gae_gamma", "0.99"}, {"estimator.gae_lambda", "0.95"}});
+  GaeEstimator from_keys;
+  from_keys.Bind(EstimatorContext{&config, nullptr, nullptr, 0.0, 0.0});
+  EXPECT_EQ(from_keys.options().gamma, 0.99);
+  EXPECT_EQ(from_keys.options().lambda, 0.95);
+  for (GaeEstimator* e : {&from_options, &from_keys}) {
+    Batch b = TokenBatch({{0, 1, 2}, {3, 4}}, {1.0, 0.5});
+    b.value = {0.5, 0.6, 0.7, 0.2, 0.4};
+    e->Compute(&b);
+    ExpectNear(b.token_advantage, want, 1e-9, "token_advantage");
+    EXPECT_EQ(b.advantage, (std::vector<double>{b.token_advantage[0], b.token_advantage[3]}));
+  }
+  // The defaults, as `advlab advantage` runs it: gamma = lambda = 1.
+  GaeEstimator plain;
+  plain.Bind(EstimatorContext{});
+  EXPECT_EQ(plain.options().gamma, 1.0);
+  EXPECT_EQ(plain.options().lambda, 1.0);
+}
+
+// The unbound path is the training path with the critic's values handed in: on a
+// real task's batches, with KL in the reward, the same bits as the bound
+// estimator whose critic holds those values, and no state of its own.
+TEST(GaeUnbound, MatchesTheBoundEstimatorBitForBitAndLearnsNothing) {
+  for (const char* critic : {"tabular", "mlp"}) {
+    for (const char* env : {"choice", "chain", "think"}) {
+      const std::string what = std::string(critic) + " " + env;
+      const Fixture f(Keys{{"estimator.critic", critic},
+                           {"env.name", env},
+                           {"env.prompts", "32"},
+                           {"estimator.gae_gamma", "0.97"},
+                           {"estimator.gae_lambda", "0.9"}});
+      auto bound = f.Make();
+      GaeEstimator::Options o;
+      o.gamma = 0.97;
+      o.lambda = 0.9;
+      GaeEstimator unbound(o);
+      unbound.Bind(EstimatorContext{});
+      for (int step = 0; step < 4; ++step) {  // the critic moves between steps
+        Batch a = f.Sample(step, 4);
+        a.token_reward.resize(static_cast<size_t>(a.num_tokens()));
+        for (int t = 0; t < a.num_tokens(); ++t) a.token_reward[t] = -0.01 * (t % 3);
+        for (int r = 0; r < a.num_rollouts(); ++r) {
+          for (int t = a.token_begin[r]; t < a.token_begin[r + 1]; ++t) {
+            a.reward[r] += a.token_reward[t];  // reward holds the KL sum (kl.where = reward)
+          }
+        }
+        Batch b = a;
+        b.value.resize(static_cast<size_t>(b.num_tokens()));
+        for (int t = 0; t < b.num_tokens(); ++t) b.value[t] = bound->Value(b.state[t]);
+        const std::vector<double> critic_before = bound->params();
+        bound->Compute(&a);
+        unbound.Compute(&b);
+        const std::string at = what + " step " + std::to_string(step);
+        ExpectSameBits(b.token_advantage, a.token_advantage, at);
+        ExpectSameBits(b.advantage, a.advantage, at);
+        EXPECT_NE(bound->params(), critic_before) << at << ": the bound critic steps";
+        // Unbound, a second Compute on the same batch gives the same bits.
+        Batch again = b;
+        unbound.Compute(&again);
+        ExpectSameBits(again.token_advantage, b.token_advantage, at + " again");
+      }
+      EXPECT_TRUE(unbound.params().empty()) << what;
+    }
+  }
+}
+
+TEST(GaeUnbound, ComputeIsAllocationFreeWhenWarm) {
+  GaeEstimator e;
+  e.Bind(EstimatorContext{});
+  Batch b = test_util::MakeGroupBatch({{1, 0, 1}, {0, 1}}, {{3, 1, 2}, {4, 2}});
+  b.value.assign(static_cast<size_t>(b.num_tokens()), 0.25);
+  e.Compute(&b);
+  e.Compute(&b);
+  for (size_t t = 0; t < b.value.size(); ++t) b.value[t] = 0.1 * static_cast<double>(t);
+  g_allocations.store(0);
+  g_count_allocations.store(true);
+  e.Compute(&b);
+  g_count_allocations.store(false);
+  EXPECT_EQ(g_allocations.load(), 0);
+}
+
 // ---- bad input ------------------------------------------------------------------
 
 // `choice` with its feature vectors hidden.
@@ -538,16 +650,46 @@ TEST(GaeErrors, FewerThanTwoTokensCannotBeWhitened) {
   EXPECT_EQ(e->Value(0), 0.0);  // the critic did not move
 }
 
-TEST(GaeErrors, UnboundComputeIsAUserError) {
-  GaeEstimator e;
-  Batch b = test_util::MakeGroupBatch({{1.0, 0.0}});
-  EXPECT_THROW(e.Compute(&b), UserError);
+TEST(GaeErrors, UnboundComputeNeedsOneValuePerToken) {
+  for (const bool bind : {false, true}) {
+    for (const std::vector<double>& values :
+         {std::vector<double>{}, std::vector<double>{0.5, 0.6}, std::vector<double>{0, 0, 0, 0}}) {
+      GaeEstimator e;
+      if (bind) e.Bind(EstimatorContext{});
+      Batch b = test_util::MakeGroupBatch({{1.0, 0.0}}, {{2, 1}});
+      b.value = values;
+      try {
+        e.Compute(&b);
+        ADD_FAILURE() << "no UserError";
+      } catch (const UserError& err) {
+        const std::string msg = err.what();
+        EXPECT_EQ(msg, "estimator 'gae' on bare rewards (no task, so no critic) needs the "
+                       "critic's value of every token: " +
+                           std::to_string(values.size()) +
+                           " given for 3 tokens; give `advlab advantage --values FILE`");
+      }
+      EXPECT_TRUE(b.advantage.empty());
+    }
+  }
 }
 
-TEST(Gae, IsRegisteredAsATaskBoundNonGroupEstimator) {
+// Bound, the critic gives the values: values in the batch are a programming error
+// (the loop never sets them), checked rather than silently ignored.
+TEST(GaeDeathTest, BoundComputeRefusesBatchValues) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const Fixture f(Keys{{"env.prompts", "8"}});
+  auto e = f.Make();
+  Batch b = test_util::MakeGroupBatch({{1.0, 0.0}});
+  b.value = {0.5, 0.5};
+  EXPECT_DEATH(e->Compute(&b), "b.value.empty");
+}
+
+TEST(Gae, IsRegisteredAsANonGroupEstimatorThatNeedsValues) {
   const EstimatorEntry* entry = EstimatorRegistry::Get().Find("gae");
   ASSERT_NE(entry, nullptr);
-  EXPECT_TRUE(entry->needs_task);
+  EXPECT_FALSE(entry->needs_task);  // runs in `advlab advantage`, with --values
+  EXPECT_TRUE(entry->needs_values);
+  EXPECT_FALSE(entry->needs_greedy);
   EXPECT_FALSE(entry->needs_groups);
   EXPECT_NE(entry->make(), nullptr);
 }

@@ -19,7 +19,8 @@ namespace advlab {
 
 const char kAdvantageUsage[] =
     "usage: advlab advantage --estimator NAME|all [--group-size G] [--lengths FILE]\n"
-    "                        [--reference FILE] [--greedy FILE] [--json]\n"
+    "                        [--reference FILE] [--greedy FILE] [--values FILE]\n"
+    "                        [--json]\n"
     "\n"
     "Reads groups of rewards from stdin, one group per line, and prints the advantage\n"
     "the estimator gives each rollout (the same Compute call as training).\n"
@@ -27,7 +28,8 @@ const char kAdvantageUsage[] =
     "  --estimator NAME  a registered estimator (`advlab list estimators`), optionally\n"
     "                    +modifiers (`advlab list modifiers`: grpo+dash, grpo+aapo), or\n"
     "                    `all` for every estimator that runs on rewards alone; those\n"
-    "                    reading a greedy reward (remax) join `all` only with --greedy\n"
+    "                    reading a greedy reward (remax) join `all` only with --greedy,\n"
+    "                    those reading critic values (gae) only with --values\n"
     "  --group-size G    require exactly G rewards on every line\n"
     "  --lengths FILE    each rollout's length in tokens: same layout as stdin,\n"
     "                    positive integers\n"
@@ -36,6 +38,11 @@ const char kAdvantageUsage[] =
     "                    paired with the i-th rollout of the group\n"
     "  --greedy FILE     the greedy response's reward of each group, one number per\n"
     "                    line (remax needs them, other estimators refuse them)\n"
+    "  --values FILE     the critic's value of every token (gae needs them, other\n"
+    "                    estimators refuse them): one line per stdin line, one item\n"
+    "                    per rollout, each item the rollout's values separated by\n"
+    "                    commas, one per token (gae runs with gamma = lambda = 1 and\n"
+    "                    updates no critic)\n"
     "  --json            one JSON object {\"estimator\": ..., \"advantages\": ...}\n"
     "\n"
     "Input: whitespace-separated finite decimals; `reward:length` gives a rollout's\n"
@@ -44,7 +51,9 @@ const char kAdvantageUsage[] =
     "\n"
     "  $ printf '1 0 0 1\\n0 0 0 1\\n' | advlab advantage --estimator grpo\n"
     "  $ printf '0 0 1 1\\n' > ref.txt\n"
-    "  $ printf '1 0 0 1\\n' | advlab advantage --estimator grpo+aapo --reference ref.txt\n";
+    "  $ printf '1 0 0 1\\n' | advlab advantage --estimator grpo+aapo --reference ref.txt\n"
+    "  $ printf '0.5,0.6,0.7 0.2,0.4\\n' > values.txt\n"
+    "  $ printf '1:3 0:2\\n' | advlab advantage --estimator gae --values values.txt\n";
 
 namespace {
 
@@ -251,19 +260,95 @@ void ReadGreedy(const std::string& path, RewardTable* table) {
   }
 }
 
-// "all" and every estimator that runs here (with --greedy where it needs one):
-// what --estimator allows.
+// Reads --values into table->batch.value, in token order: one line per group, one
+// item per rollout (the group's rewards on stdin, index-paired), each item the
+// rollout's per-token values separated by commas, as many as its length.
+void ReadValues(const std::string& path, RewardTable* table) {
+  std::ifstream file(path);
+  if (!file) throw UserError(path + ": cannot open (--values)");
+  const std::vector<DataLine> lines = ReadDataLines(file);
+  Batch& b = table->batch;
+  const size_t groups = static_cast<size_t>(b.num_groups());
+  b.value.clear();
+  for (size_t g = 0; g < groups; ++g) {
+    const std::string stdin_line = std::string(kStdinName) + ":" + std::to_string(table->line[g]);
+    if (g >= lines.size()) {
+      throw UserError(path + ": ends after " + Plural(lines.size(), "line") +
+                      " of values, but " + kStdinName + " has " + Plural(groups, "group") +
+                      "; missing the line for " + stdin_line + " (group " +
+                      std::to_string(g + 1) + ")");
+    }
+    const DataLine& dl = lines[g];
+    const size_t n = static_cast<size_t>(b.group_size(static_cast<int>(g)));
+    const size_t m = dl.tokens.size();
+    if (m != n) {
+      throw UserError(Where(path, dl.line, static_cast<int>(std::min(m, n)) + 1) +
+                      (m > n ? "extra item" : "missing item") + ": " + Plural(m, "item") +
+                      " of values for " + Plural(n, "reward") + " on " + stdin_line +
+                      "; allowed: one item per rollout, its values separated by commas");
+    }
+    for (size_t c = 0; c < n; ++c) {
+      const std::string& item = dl.tokens[c];
+      const std::string where = Where(path, dl.line, static_cast<int>(c) + 1);
+      // Inside a list of values, name the item and the value that is wrong.
+      const std::string list =
+          item.find(',') == std::string::npos ? "" : "'" + item + "': ";
+      size_t count = 0;
+      for (size_t start = 0;;) {
+        const size_t comma = item.find(',', start);
+        const std::string text =
+            item.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        double v = 0.0;
+        switch (ParseReward(text, &v)) {
+          case NumberStatus::kOk:
+            break;
+          case NumberStatus::kNotNumber:
+            throw UserError(where + list + "'" + text +
+                            "' is not a number; allowed: finite decimals" +
+                            (text.find(':') != std::string::npos
+                                 ? " (no reward:length in --values)"
+                                 : ""));
+          case NumberStatus::kNotFinite:
+            throw UserError(where + list + "'" + text +
+                            "' is not a finite number; allowed: finite decimals");
+        }
+        b.value.push_back(v);
+        ++count;
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+      const int r = b.group_begin[g] + static_cast<int>(c);
+      const size_t length = static_cast<size_t>(b.length(r));
+      if (count != length) {
+        throw UserError(where + "'" + item + "': " + Plural(count, "value") + " for a rollout of " +
+                        Plural(length, "token") + " (" + stdin_line + ":" +
+                        std::to_string(c + 1) + "); allowed: one value per token, separated "
+                        "by commas");
+      }
+    }
+  }
+  if (lines.size() > groups) {
+    throw UserError(Where(path, lines[groups].line, 1) + "extra line of values: " + kStdinName +
+                    " has " + Plural(groups, "group"));
+  }
+  ADVLAB_CHECK_EQ(b.value.size(), static_cast<size_t>(b.num_tokens()));
+}
+
+// "all" and every estimator that runs here (with --greedy or --values where it
+// needs one): what --estimator allows.
 std::vector<std::string> AllowedEstimators() {
   std::vector<std::string> allowed = {"all"};
-  for (const auto& n : BareRewardEstimatorNames(true)) allowed.push_back(n);
+  for (const auto& n : BareRewardEstimatorNames(true, true)) allowed.push_back(n);
   return allowed;
 }
 
 // The estimators named by --estimator, in registry order for `all` (those that
-// read a greedy reward only when --greedy gives one).
-std::vector<std::string> ResolveEstimators(const std::string& name, bool have_greedy) {
+// read a greedy reward only when --greedy gives one, critic values only when
+// --values does).
+std::vector<std::string> ResolveEstimators(const std::string& name, bool have_greedy,
+                                           bool have_values) {
   const std::vector<std::string> allowed = AllowedEstimators();
-  if (name == "all") return BareRewardEstimatorNames(have_greedy);
+  if (name == "all") return BareRewardEstimatorNames(have_greedy, have_values);
   // A base estimator, optionally with +modifiers (grpo+adora). The base is
   // checked first against what runs here (no oracle), then the whole name by
   // the estimator.name key's parser.
@@ -305,16 +390,19 @@ std::string NamesWhere(Pred pred) {
   return names.empty() ? "none registered" : JoinNames(names);
 }
 
-// --reference and --greedy are required by the estimators that read them and
-// refused for the others: a file that silently changes nothing misleads.
+// --reference, --greedy and --values are required by the estimators that read
+// them and refused for the others: a file that silently changes nothing misleads.
 void CheckExtraInputs(const std::string& estimator, const std::vector<std::string>& names,
                       const RewardFiles& files) {
   const bool have_ref = !files.reference.empty(), have_greedy = !files.greedy.empty();
+  const bool have_values = !files.values.empty();
   const std::string ref_mods = NamesWhere<ModifierRegistry>(
       [](const ModifierEntry& m) { return m.needs_reference; });
   const std::string greedy_ests = NamesWhere<EstimatorRegistry>(
       [](const EstimatorEntry& e) { return e.needs_greedy; });
-  bool any_ref = false, any_greedy = false;
+  const std::string values_ests = NamesWhere<EstimatorRegistry>(
+      [](const EstimatorEntry& e) { return e.needs_values; });
+  bool any_ref = false, any_greedy = false, any_values = false;
   for (const auto& name : names) {
     const EstimatorSpec spec = ParseEstimatorName(name, "--estimator");
     for (const ModifierEntry* m : spec.modifiers) {
@@ -334,6 +422,15 @@ void CheckExtraInputs(const std::string& estimator, const std::vector<std::strin
                         "(one number per line, one line per group)");
       }
     }
+    if (spec.base->needs_values) {
+      any_values = true;
+      if (!have_values) {
+        throw UserError("--estimator " + name + ": " + spec.base->name +
+                        " needs the critic's value of every token; give --values FILE (one line "
+                        "per group, one item per rollout: its values separated by commas, one "
+                        "per token)");
+      }
+    }
   }
   if (have_ref && !any_ref) {
     throw UserError("--reference: estimator '" + estimator +
@@ -347,6 +444,14 @@ void CheckExtraInputs(const std::string& estimator, const std::vector<std::strin
     throw UserError("--greedy: estimator '" + estimator +
                     "' reads no greedy rewards; allowed only with an estimator that does (" +
                     greedy_ests + "), or with `all`");
+  }
+  if (have_values && !any_values) {
+    if (estimator == "all") {
+      throw UserError("--values: no registered estimator reads critic values");
+    }
+    throw UserError("--values: estimator '" + estimator +
+                    "' reads no critic values; allowed only with an estimator that does (" +
+                    values_ests + "), or with `all`");
   }
 }
 
@@ -620,6 +725,7 @@ RewardTable ParseRewardTable(std::istream& in, const RewardFiles& files, int gro
   b.ResizeTokens(static_cast<int>(total_tokens));  // tokens, states, logprobs: 0
   if (!files.reference.empty()) ReadReference(files.reference, &table);
   if (!files.greedy.empty()) ReadGreedy(files.greedy, &table);
+  if (!files.values.empty()) ReadValues(files.values, &table);
   return table;
 }
 
@@ -627,10 +733,11 @@ Batch ParseRewardGroups(std::istream& in, const std::string& lengths_file, int g
   return ParseRewardTable(in, lengths_file, group_size).batch;
 }
 
-std::vector<std::string> BareRewardEstimatorNames(bool with_greedy) {
+std::vector<std::string> BareRewardEstimatorNames(bool with_greedy, bool with_values) {
   std::vector<std::string> names;
   for (const EstimatorEntry* e : EstimatorRegistry::Get().All()) {
-    if (e->name != "all" && !e->needs_task && (with_greedy || !e->needs_greedy)) {
+    if (e->name != "all" && !e->needs_task && (with_greedy || !e->needs_greedy) &&
+        (with_values || !e->needs_values)) {
       names.push_back(e->name);
     }
   }
@@ -638,8 +745,9 @@ std::vector<std::string> BareRewardEstimatorNames(bool with_greedy) {
 }
 
 int AdvantageCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out) {
-  static const std::vector<std::string> kOptions = {"--estimator", "--group-size", "--lengths",
-                                                    "--reference", "--greedy", "--json", "--help"};
+  static const std::vector<std::string> kOptions = {
+      "--estimator", "--group-size", "--lengths", "--reference",
+      "--greedy",    "--values",     "--json",    "--help"};
   std::string estimator;
   RewardFiles files;
   int group_size = 0;
@@ -663,10 +771,11 @@ int AdvantageCommand(const std::vector<std::string>& args, std::istream& in, std
       if (estimator.empty()) throw UserError("--estimator needs a value");
     } else if (a == "--group-size") {
       group_size = ParseGroupSize(value());
-    } else if (a == "--lengths" || a == "--reference" || a == "--greedy") {
+    } else if (a == "--lengths" || a == "--reference" || a == "--greedy" || a == "--values") {
       std::string& path = a == "--lengths"     ? files.lengths
                           : a == "--reference" ? files.reference
-                                               : files.greedy;
+                          : a == "--greedy"    ? files.greedy
+                                               : files.values;
       path = value();
       if (path.empty()) throw UserError(a + " needs a value");
     } else if ((a == "--json" || a == "--help" || a == "-h") && !has_inline_value) {
@@ -688,7 +797,8 @@ int AdvantageCommand(const std::vector<std::string>& args, std::istream& in, std
     throw UserError("advantage: --estimator NAME is required; allowed: " +
                     JoinNames(AllowedEstimators()));
   }
-  const std::vector<std::string> names = ResolveEstimators(estimator, !files.greedy.empty());
+  const std::vector<std::string> names =
+      ResolveEstimators(estimator, !files.greedy.empty(), !files.values.empty());
   if (names.empty()) throw UserError("--estimator all: no registered estimator runs on rewards alone");
   CheckExtraInputs(estimator, names, files);
   const RewardTable table = ParseRewardTable(in, files, group_size);

@@ -12,13 +12,15 @@
 //   ...
 //
 // Estimators that read more than rewards get it from files: --reference (the
-// reference policy's rewards, stdin's layout: batch.ref_reward, for +aapo) and
-// --greedy (one greedy reward per group: batch.greedy_reward, for remax). Each is
-// required by the estimators that read it and refused for the others.
+// reference policy's rewards, stdin's layout: batch.ref_reward, for +aapo),
+// --greedy (one greedy reward per group: batch.greedy_reward, for remax) and
+// --values (the critic's value of every token, stdin's layout with each rollout's
+// values comma-separated: batch.value, for gae). Each is required by the
+// estimators that read it and refused for the others.
 //
 // Bad input is a UserError naming "stdin:LINE:COLUMN" (or "FILE:LINE:COLUMN" for
-// --lengths, --reference and --greedy), with COLUMN the 1-based index of the
-// offending token on its line.
+// --lengths, --reference, --greedy and --values), with COLUMN the 1-based index of
+// the offending token on its line.
 #ifndef ADVLAB_EXPERIMENTS_ADVANTAGE_H_
 #define ADVLAB_EXPERIMENTS_ADVANTAGE_H_
 
@@ -40,8 +42,8 @@ inline constexpr int kMaxTotalTokens = 10000000;
 
 // The groups read from stdin: the batch (one group per data line, prompt = group
 // index, token arrays sized by the lengths with states/tokens/logprobs 0, correct
-// = reward > 0, advantage empty; ref_reward and greedy_reward from their files, or
-// empty) and, for printing, the rewards as typed.
+// = reward > 0, advantage empty; ref_reward, greedy_reward and value from their
+// files, or empty) and, for printing, the rewards as typed.
 struct RewardTable {
   Batch batch;
   std::vector<std::vector<std::string>> typed;      // [groups][rollouts] reward text
@@ -56,6 +58,9 @@ struct RewardFiles {
   std::string reference;  // --reference: each reference rollout's reward (stdin's
                           //   layout, index-paired) -> batch.ref_reward
   std::string greedy;     // --greedy: one reward per group -> batch.greedy_reward
+  std::string values;     // --values: each rollout's per-token critic values (stdin's
+                          //   layout, one item per rollout, its values comma-separated,
+                          //   one per token) -> batch.value in token order
 };
 
 // Parses `in` (named "stdin" in messages). `lengths_file` ("" for none) is a file
@@ -65,7 +70,9 @@ struct RewardFiles {
 // any count >= 1. Throws UserError on malformed input and on an empty input
 // ("stdin: no rewards").
 // The reference file must give each group as many finite rewards as stdin; the
-// greedy file one finite reward per data line, one line per group.
+// greedy file one finite reward per data line, one line per group; the values
+// file one line per group, one item per rollout, each item as many finite
+// comma-separated values as the rollout has tokens.
 RewardTable ParseRewardTable(std::istream& in, const RewardFiles& files, int group_size);
 RewardTable ParseRewardTable(std::istream& in, const std::string& lengths_file, int group_size);
 
@@ -73,10 +80,12 @@ RewardTable ParseRewardTable(std::istream& in, const std::string& lengths_file, 
 Batch ParseRewardGroups(std::istream& in, const std::string& lengths_file, int group_size);
 
 // Registered estimators that can run on rewards alone (not those needing a bound
-// task, such as `oracle`, nor a greedy reward, such as `remax`), in registry
-// order: what `--estimator all` shows. With `with_greedy`, those reading a greedy
-// reward too: what `--estimator all --greedy FILE` shows.
-std::vector<std::string> BareRewardEstimatorNames(bool with_greedy = false);
+// task, such as `oracle`, nor a greedy reward, such as `remax`, nor a critic's
+// values, such as `gae`), in registry order: what `--estimator all` shows. With
+// `with_greedy`, those reading a greedy reward too: what `--estimator all --greedy
+// FILE` shows; with `with_values`, those reading critic values too (`--values`).
+std::vector<std::string> BareRewardEstimatorNames(bool with_greedy = false,
+                                                  bool with_values = false);
 
 // `advlab advantage ARGS` (args are everything after the word "advantage"): reads
 // groups of rewards from `in`, writes the table or JSON to `out` and returns the

@@ -1,9 +1,12 @@
 // Tests of `advlab advantage`: the batch it builds from text, the advantages it
-// prints (estimators.md §12.1 for grpo), its JSON, and its error messages.
+// prints (estimators.md §12.1 for grpo, §2.1 for gae), its JSON, and its error
+// messages.
 #include "experiments/advantage.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <limits>
@@ -15,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "estimators/gae.h"
 #include "estimators/testing.h"
 #include "sim/batch.h"
 #include "sim/error.h"
@@ -340,8 +344,9 @@ TEST(AdvantageCommand, AllTextPrintsEveryRegisteredEstimator) {
   const Outcome o = RunCommand({"--estimator", "all"}, kS1);
   ASSERT_EQ(o.error, "");
   for (const EstimatorEntry* e : EstimatorRegistry::Get().All()) {
-    // oracle needs a task (TaskEstimatorsAreLeftOut), remax --greedy (GreedyJoinsAll).
-    if (e->needs_task || e->needs_greedy) continue;
+    // oracle needs a task (TaskEstimatorsAreLeftOut), remax --greedy (GreedyJoinsAll),
+    // gae --values (ValuesJoinAll).
+    if (e->needs_task || e->needs_greedy || e->needs_values) continue;
     const auto rows = Rows(o.out, e->name);
     ASSERT_EQ(rows.size(), 3u) << e->name << "\n" << o.out;
     EXPECT_EQ(rows[0].size(), 4u) << e->name;
@@ -603,7 +608,7 @@ TEST(AdvantageCommand, GreedyJoinsAll) {
   const std::vector<std::string> bare = BareRewardEstimatorNames();
   const std::vector<std::string> with = BareRewardEstimatorNames(true);
   for (const EstimatorEntry* e : EstimatorRegistry::Get().All()) {
-    if (e->needs_task) continue;
+    if (e->needs_task || e->needs_values) continue;  // values: ValuesJoinAll
     const bool in_bare = std::find(bare.begin(), bare.end(), e->name) != bare.end();
     const bool in_with = std::find(with.begin(), with.end(), e->name) != with.end();
     EXPECT_EQ(in_bare, !e->needs_greedy) << e->name;
@@ -700,6 +705,238 @@ TEST(AdvantageErrors, GreedyFileLayout) {
             "FILE:3:1: extra greedy reward: stdin has 1 group; allowed: one line per group");
 }
 
+// ---- --values (gae) ---------------------------------------------------------------
+
+// The critic values of estimators.md §2.1 (one rollout of 3 tokens, outcome 1) and
+// a second rollout of 2 tokens.
+constexpr char kValuesInput[] = "1:3 0:2\n";
+constexpr char kValues[] = "# critic\n0.5,0.6,0.7 0.2,0.4\n";
+
+std::string ValuesError(const std::string& input, const std::string& values_text,
+                        const std::string& estimator = "gae") {
+  const std::string path = WriteTempFile("values_error", values_text);
+  std::string e = RunCommand({"--estimator", estimator, "--values", path}, input).error;
+  std::remove(path.c_str());
+  for (size_t at; (at = e.find(path)) != std::string::npos;) e.replace(at, path.size(), "FILE");
+  return e;
+}
+
+// The registry's gae, unbound as here, on the batch of `input` with `values_path`.
+Batch GaeOnTheBatch(const std::string& name, const std::string& input,
+                    const std::string& values_path) {
+  RewardFiles files;
+  files.values = values_path;
+  std::istringstream in(input);
+  Batch b = ParseRewardTable(in, files, 0).batch;
+  std::unique_ptr<Estimator> e = MakeEstimator(name);
+  e->Bind(EstimatorContext{});
+  e->Compute(&b);
+  return b;
+}
+
+TEST(ParseRewardGroups, ValuesFileFillsTheBatchInTokenOrder) {
+  const std::string path =
+      WriteTempFile("values_ok", "# values\n0.5,0.6,0.7  +2e-1,.4\n\n  # c\n-1\n");
+  RewardFiles files;
+  files.values = path;
+  std::istringstream in("1:3 0:2\n# skipped\n0.5\n");
+  const RewardTable t = ParseRewardTable(in, files, 0);
+  EXPECT_EQ(t.batch.value, (std::vector<double>{0.5, 0.6, 0.7, 0.2, 0.4, -1.0}));
+  EXPECT_EQ(t.batch.value.size(), static_cast<size_t>(t.batch.num_tokens()));
+  // With --lengths instead of inline lengths: the same layout.
+  const std::string lengths = WriteTempFile("values_lengths", "3 2\n1\n");
+  files.lengths = lengths;
+  std::istringstream plain_lengths("1 0\n0.5\n");
+  EXPECT_EQ(ParseRewardTable(plain_lengths, files, 0).batch.value, t.batch.value);
+  // Without the file the values stay empty (training: gae's own critic).
+  std::istringstream plain(kValuesInput);
+  EXPECT_TRUE(ParseRewardTable(plain, RewardFiles{}, 0).batch.value.empty());
+  std::remove(path.c_str());
+  std::remove(lengths.c_str());
+}
+
+// estimators.md §2.1 through the command: rewards [0, 0, 1] on the last token,
+// V = [0.5, 0.6, 0.7], gamma = lambda = 1: raw A = [0.5, 0.4, 0.3], whitened
+// over the 3 tokens; the rollout's advantage is its first token's, the same
+// bits as GaeAdvantages + WhitenTokens (gae_test.cc, GaeKernel.Section2_1).
+// §12.7 needs gamma = 0.99, lambda = 0.95, which `advlab advantage` does not
+// set (it runs with the defaults 1, 1): gae_test.cc checks it unbound.
+TEST(AdvantageCommand, GaeReproducesSection2_1) {
+  const std::string path = WriteTempFile("values_2_1", "0.5,0.6,0.7\n");
+  const Outcome o = RunCommand({"--estimator", "gae", "--values", path, "--json"}, "1:3\n");
+  ASSERT_EQ(o.error, "");
+  AdvantageJson j(o.out);
+  ASSERT_TRUE(j.Parse()) << o.out;
+  ASSERT_EQ(j.by_name.size(), 1u);
+  ASSERT_EQ(j.by_name[0].second.size(), 1u);
+  ASSERT_EQ(j.by_name[0].second[0].size(), 1u);
+  const double rewards[] = {0, 0, 1}, values[] = {0.5, 0.6, 0.7};
+  const int32_t token_begin[] = {0, 3};
+  double adv[3], ret[3];
+  GaeAdvantages(rewards, values, token_begin, 1, 1.0, 1.0, adv, ret);
+  WhitenTokens(adv, 3, "gae");
+  // %.17g round-trips a double: the same bits.
+  EXPECT_EQ(std::bit_cast<uint64_t>(j.by_name[0].second[0][0]), std::bit_cast<uint64_t>(adv[0]))
+      << j.by_name[0].second[0][0] << " vs " << adv[0];
+  EXPECT_NEAR(j.by_name[0].second[0][0], 0.9999995150003652, 1e-15);
+  // The text prints the same number to 6 decimals, under the length row.
+  const Outcome text = RunCommand({"--estimator", "gae", "--values", path}, "1:3\n");
+  ASSERT_EQ(text.error, "");
+  using W = std::vector<std::string>;
+  EXPECT_EQ(Rows(text.out, "gae"), (std::vector<W>{{"1.000000"}}));
+  EXPECT_EQ(Rows(text.out, "length"), (std::vector<W>{{"3"}}));
+  std::remove(path.c_str());
+}
+
+TEST(AdvantageCommand, GaeText) {
+  const std::string path = WriteTempFile("values_text", kValues);
+  const Outcome o = RunCommand({"--estimator", "gae", "--values", path}, kValuesInput);
+  ASSERT_EQ(o.error, "");
+  using W = std::vector<std::string>;
+  // Raw A = [0.5, 0.4, 0.3 | -0.2, -0.4], whitened over the 5 tokens (mean 0.12,
+  // std sqrt(0.157)): first tokens 0.38 / 0.3962 and -0.32 / 0.3962.
+  EXPECT_EQ(Rows(o.out, "gae"), (std::vector<W>{{"0.959033", "-0.807607"}}));
+  EXPECT_EQ(Rows(o.out, "reward"), (std::vector<W>{{"1", "0"}}));
+  // The format is the usual one: no row of values.
+  EXPECT_EQ(Lines(o.out)[0], "estimator: gae  (1 group, 2 rollouts, 5 tokens)");
+  EXPECT_EQ(Lines(o.out).size(), 7u) << o.out;
+  std::remove(path.c_str());
+}
+
+// The same code path as training: MakeEstimator, Bind (unbound, as here),
+// Compute on the batch with its values; modifiers compose as with any base.
+TEST(AdvantageCommand, GaeJsonMatchesTheEstimatorOnTheBatch) {
+  const std::string path = WriteTempFile("values_json", "0.5,0.6,0.7 0.2,0.4 0.9\n0 0.25,0.5\n");
+  const std::string input = "1:3 0:2 1\n0 1:2\n";
+  for (const std::string name : {"gae", "gae+dash", "gae+adora"}) {
+    const Outcome o = RunCommand({"--estimator", name, "--values", path, "--json"}, input);
+    ASSERT_EQ(o.error, "") << name;
+    AdvantageJson j(o.out);
+    ASSERT_TRUE(j.Parse()) << o.out;
+    const Batch b = GaeOnTheBatch(name, input, path);
+    ASSERT_EQ(j.by_name[0].second.size(), 2u) << name;
+    size_t r = 0;
+    for (const auto& group : j.by_name[0].second) {
+      for (double a : group) {
+        EXPECT_EQ(std::bit_cast<uint64_t>(a), std::bit_cast<uint64_t>(b.advantage[r]))
+            << name << " rollout " << r;
+        ++r;
+      }
+    }
+    EXPECT_EQ(r, b.advantage.size()) << name;
+  }
+  std::remove(path.c_str());
+}
+
+// `all` shows estimators that read critic values only when --values gives them;
+// the values change nothing for the others.
+TEST(AdvantageCommand, ValuesJoinAll) {
+  const std::vector<std::string> bare = BareRewardEstimatorNames();
+  const std::vector<std::string> with = BareRewardEstimatorNames(false, true);
+  for (const EstimatorEntry* e : EstimatorRegistry::Get().All()) {
+    if (e->needs_task || e->needs_greedy) continue;
+    const bool in_bare = std::find(bare.begin(), bare.end(), e->name) != bare.end();
+    const bool in_with = std::find(with.begin(), with.end(), e->name) != with.end();
+    EXPECT_EQ(in_bare, !e->needs_values) << e->name;
+    EXPECT_TRUE(in_with) << e->name;
+  }
+  const EstimatorEntry* gae = EstimatorRegistry::Get().Find("gae");
+  if (gae == nullptr) GTEST_SKIP() << "no gae registered";
+  EXPECT_TRUE(gae->needs_values);
+  EXPECT_FALSE(gae->needs_task);
+  EXPECT_TRUE(Rows(RunCommand({"--estimator", "all"}, kValuesInput).out, "gae").empty());
+  const std::string path = WriteTempFile("values_all", kValues);
+  const Outcome o = RunCommand({"--estimator", "all", "--values", path, "--json"}, kValuesInput);
+  ASSERT_EQ(o.error, "");
+  AdvantageJson j(o.out);
+  ASSERT_TRUE(j.Parse()) << o.out;
+  ASSERT_EQ(j.by_name.size(), with.size());
+  for (size_t e = 0; e < with.size(); ++e) {
+    EXPECT_EQ(j.by_name[e].first, with[e]);
+    if (with[e] != "gae") ExpectSame9(j.by_name[e].second, Expected(with[e], kValuesInput), with[e]);
+  }
+  // --greedy and --values together: both kinds join.
+  const std::string greedy = WriteTempFile("values_all_greedy", "1\n");
+  const Outcome both =
+      RunCommand({"--estimator", "all", "--values", path, "--greedy", greedy}, kValuesInput);
+  ASSERT_EQ(both.error, "");
+  EXPECT_EQ(Rows(both.out, "gae").size(), 1u) << both.out;
+  if (EstimatorRegistry::Get().Find("remax") != nullptr) {
+    EXPECT_EQ(Rows(both.out, "remax").size(), 1u) << both.out;
+  }
+  std::remove(path.c_str());
+  std::remove(greedy.c_str());
+}
+
+TEST(AdvantageErrors, ValuesAreRequiredOrRefused) {
+  const std::string path = WriteTempFile("values_opts", kValues);
+  EXPECT_EQ(RunCommand({"--estimator", "gae"}, kValuesInput).error,
+            "--estimator gae: gae needs the critic's value of every token; give --values FILE "
+            "(one line per group, one item per rollout: its values separated by commas, one per "
+            "token)");
+  EXPECT_EQ(RunCommand({"--estimator", "gae+dash"}, kValuesInput).error.rfind(
+                "--estimator gae+dash: gae needs the critic's value of every token", 0),
+            0u);
+  EXPECT_EQ(RunCommand({"--estimator", "grpo", "--values", path}, kValuesInput).error,
+            "--values: estimator 'grpo' reads no critic values; allowed only with an estimator "
+            "that does (gae), or with `all`");
+  EXPECT_EQ(RunCommand({"--estimator", "gae+aapo", "--values", path}, kValuesInput).error,
+            "--estimator gae+aapo: aapo needs the reference policy's rewards; give --reference "
+            "FILE (one line per group, as many rewards as the group's line on stdin)");
+  // Option errors come before reading stdin.
+  EXPECT_EQ(RunCommand({"--estimator", "gae"}, "abc\n").error.rfind("--estimator gae: ", 0), 0u);
+  EXPECT_EQ(RunCommand({"--estimator", "gae", "--values",
+                        ::testing::TempDir() + "advantage_test_no_values"},
+                       kValuesInput)
+                .error,
+            ::testing::TempDir() + "advantage_test_no_values: cannot open (--values)");
+  // One token cannot be whitened: gae's own error, as in training.
+  EXPECT_EQ(ValuesError("1\n", "0.5\n"),
+            "gae: the batch has a single valid token; whitening needs at least 2");
+  std::remove(path.c_str());
+}
+
+TEST(AdvantageErrors, ValuesFileLayout) {
+  EXPECT_EQ(ValuesError("1:3 0:2\n", "0.5,0.6 0.2,0.4\n"),
+            "FILE:1:1: '0.5,0.6': 2 values for a rollout of 3 tokens (stdin:1:1); allowed: one "
+            "value per token, separated by commas");
+  EXPECT_EQ(ValuesError("1 0\n", "0.5 0.2,0.1\n"),
+            "FILE:1:2: '0.2,0.1': 2 values for a rollout of 1 token (stdin:1:2); allowed: one "
+            "value per token, separated by commas");
+  EXPECT_EQ(ValuesError("1 0\n# c\n1:2 0\n", "0.5 0.1\n0.5 0.2\n"),
+            "FILE:2:1: '0.5': 1 value for a rollout of 2 tokens (stdin:3:1); allowed: one value "
+            "per token, separated by commas");
+  EXPECT_EQ(ValuesError("1:2 0\n", "0.5,x 0\n"),
+            "FILE:1:1: '0.5,x': 'x' is not a number; allowed: finite decimals");
+  EXPECT_EQ(ValuesError("1:2 0\n", "0.5, 0\n"),
+            "FILE:1:1: '0.5,': '' is not a number; allowed: finite decimals");
+  EXPECT_EQ(ValuesError("1 0\n", "0 abc\n"),
+            "FILE:1:2: 'abc' is not a number; allowed: finite decimals");
+  EXPECT_EQ(ValuesError("1:2 0\n", "0.5,inf 0\n"),
+            "FILE:1:1: '0.5,inf': 'inf' is not a finite number; allowed: finite decimals");
+  EXPECT_EQ(ValuesError("1 0\n", "nan 0\n"),
+            "FILE:1:1: 'nan' is not a finite number; allowed: finite decimals");
+  EXPECT_EQ(ValuesError("1 0\n", "0.5:3 0\n"),
+            "FILE:1:1: '0.5:3' is not a number; allowed: finite decimals (no reward:length in "
+            "--values)");
+  EXPECT_EQ(ValuesError("1 0 1\n", "0.5 0.2\n"),
+            "FILE:1:3: missing item: 2 items of values for 3 rewards on stdin:1; allowed: one item "
+            "per rollout, its values separated by commas");
+  EXPECT_EQ(ValuesError("1\n0 1\n", "0.5\n0.5 0.2 0.1\n"),
+            "FILE:2:3: extra item: 3 items of values for 2 rewards on stdin:2; allowed: one item "
+            "per rollout, its values separated by commas");
+  EXPECT_EQ(ValuesError("1 0\n# c\n1 0\n\n1 1\n", "0 0\n1 1\n"),
+            "FILE: ends after 2 lines of values, but stdin has 3 groups; missing the line for "
+            "stdin:5 (group 3)");
+  EXPECT_EQ(ValuesError("1 0\n", ""),
+            "FILE: ends after 0 lines of values, but stdin has 1 group; missing the line for "
+            "stdin:1 (group 1)");
+  EXPECT_EQ(ValuesError("1 0\n", "0 0\n# c\n1 1\n"),
+            "FILE:3:1: extra line of values: stdin has 1 group");
+  // stdin's own errors still name stdin.
+  EXPECT_EQ(ValuesError("1 x\n", "0 0\n"), "stdin:1:2: 'x' is not a number");
+}
+
 TEST(AdvantageErrors, UnknownEstimatorSuggests) {
   const std::string e = RunCommand({"--estimator", "grpoo"}, kS1).error;
   EXPECT_EQ(e.rfind("--estimator: unknown estimator 'grpoo' (did you mean 'grpo'?); allowed: all, ",
@@ -720,10 +957,12 @@ TEST(AdvantageErrors, Options) {
             "--group-size: invalid value 'x'; allowed: an integer from 1 to 1000000");
   EXPECT_EQ(RunCommand({"--estimator", "grpo", "--jsno"}, kS1).error,
             "advantage: unknown option '--jsno' (did you mean '--json'?); allowed: --estimator, "
-            "--group-size, --lengths, --reference, --greedy, --json, --help");
+            "--group-size, --lengths, --reference, --greedy, --values, --json, --help");
   EXPECT_EQ(RunCommand({"--estimator", "grpo+aapo", "--reference"}, kS1).error,
             "--reference needs a value");
   EXPECT_EQ(RunCommand({"--estimator", "grpo", "--greedy="}, kS1).error, "--greedy needs a value");
+  EXPECT_EQ(RunCommand({"--estimator", "gae", "--values="}, kS1).error, "--values needs a value");
+  EXPECT_EQ(RunCommand({"--estimator", "gae", "--values"}, kS1).error, "--values needs a value");
   EXPECT_EQ(RunCommand({"--estimator", "grpo", "rewards.txt"}, kS1).error,
             "advantage: unexpected argument 'rewards.txt'; rewards are read from stdin, one group "
             "per line");

@@ -42,6 +42,9 @@ struct Batch {
   std::vector<double> token_advantage;  // [tokens] per-token advantage (token-level
                                         //   estimators: gae, remax with a KL reward);
                                         //   empty: advantage[r] on every token of r
+  std::vector<double> value;         // [tokens] critic value V(state) of each token, given
+                                     //   from outside (`advlab advantage --values`); empty:
+                                     //   gae uses its own learned critic
   std::vector<double> token_reward;  // [tokens] per-token reward (the KL penalty when
                                      //   kl.where = reward); its sum over a rollout is
                                      //   part of reward[r], and the rest of reward[r]
@@ -113,6 +116,7 @@ struct Batch {
     greedy_reward.clear();
     token_advantage.clear();
     token_reward.clear();
+    value.clear();
     token.clear();
     state.clear();
     logprob.clear();

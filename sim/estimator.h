@@ -62,6 +62,9 @@ struct EstimatorEntry {
   // stores its reward in batch->greedy_reward (it counts in the sampling cost);
   // `advlab advantage` reads them from --greedy.
   bool needs_greedy = false;
+  // True for gae: on bare rewards (`advlab advantage`) it needs the critic's
+  // values, from --values (batch->value); in training its own critic gives them.
+  bool needs_values = false;
 };
 
 using EstimatorRegistry = Registry<EstimatorEntry>;

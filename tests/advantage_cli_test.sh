@@ -72,7 +72,7 @@ $PY -c 'import json,sys; json.load(sys.stdin)' <"$T/stdout" || fail "--lengths -
 # Help.
 "$ADVLAB" advantage --help >"$T/stdout" 2>&1 || fail "--help exit"
 grep -q 'usage: advlab advantage' "$T/stdout" || fail "--help text"
-for opt in --reference --greedy; do
+for opt in --reference --greedy --values; do
   grep -q -e "$opt FILE" "$T/stdout" || fail "--help lacks $opt"
 done
 
@@ -142,6 +142,62 @@ PY
   printf '1\nnan\n' >"$T/bad_greedy.txt"
   expect_error "bad_greedy.txt:2:1: 'nan' is not a finite number" \
     '1 0\n1 0\n' --estimator remax --greedy "$T/bad_greedy.txt"
+fi
+
+# --values: the critic's value of every token, for gae (one line per group, one
+# item per rollout, its values separated by commas, one per token).
+if "$ADVLAB" list estimators | grep -q '^gae '; then
+  # estimators.md §2.1: one rollout of 3 tokens, outcome 1, V = [0.5, 0.6, 0.7]:
+  # raw A = [0.5, 0.4, 0.3], whitened over the tokens (verl masked_whiten); the
+  # rollout's advantage is its first token's.
+  printf '# critic\n0.5,0.6,0.7\n' >"$T/values1.txt"
+  run_ok '1:3\n' --estimator gae --values "$T/values1.txt" --json
+  $PY - "$T/stdout" <<'PY' || { fail "gae --json values"; cat "$T/stdout"; }
+import json, math, sys
+d = json.load(open(sys.argv[1]))
+assert d["estimator"] == "gae", d
+a, n = [0.5, 0.4, 0.3], 3
+m = sum(a) / (n + 1e-8)
+var = sum((x - m) ** 2 for x in a) / (n + 1e-8) * n / (n - 1)
+want = (a[0] - m) / math.sqrt(var + 1e-8)
+got = d["advantages"]
+assert len(got) == 1 and len(got[0]) == 1, got
+assert math.isclose(got[0][0], want, rel_tol=1e-12), (got, want)
+assert abs(got[0][0] - 0.9999995150003652) < 1e-15, got
+PY
+  printf '0.5,0.6,0.7 0.2,0.4\n' >"$T/values.txt"
+  run_ok '1:3 0:2\n' --estimator gae --values="$T/values.txt"
+  for v in 0.959033 -0.807607; do
+    grep -qF -- "$v" "$T/stdout" || { fail "gae text lacks $v"; cat "$T/stdout"; }
+  done
+  run_ok '1:3 0:2\n' --estimator all
+  grep -q '^  gae ' "$T/stdout" && fail "all without --values shows gae"
+  run_ok '1:3 0:2\n' --estimator all --values "$T/values.txt"
+  grep -q '^  gae ' "$T/stdout" || { fail "all --values lacks gae"; cat "$T/stdout"; }
+  expect_error "--estimator gae: gae needs the critic's value of every token; give --values FILE" \
+    '1:3 0:2\n' --estimator gae
+  expect_error "--values: estimator 'grpo' reads no critic values; allowed only with an estimator that does (gae)" \
+    '1:3 0:2\n' --estimator grpo --values "$T/values.txt"
+  expect_error "values.txt:1:1: '0.5,0.6,0.7': 3 values for a rollout of 2 tokens (stdin:1:1)" \
+    '1:2 0:2\n' --estimator gae --values "$T/values.txt"
+  expect_error "values.txt:1:3: missing item: 2 items of values for 3 rewards on stdin:1" \
+    '1:3 0:2 1\n' --estimator gae --values "$T/values.txt"
+  expect_error "values.txt: ends after 1 line of values, but stdin has 2 groups; missing the line for stdin:2" \
+    '1:3 0:2\n1 0\n' --estimator gae --values "$T/values.txt"
+  printf '0.5,0.6,0.7\n\n1\n' >"$T/values2.txt"
+  expect_error "values2.txt:3:1: extra line of values: stdin has 1 group" \
+    '1:3\n' --estimator gae --values "$T/values2.txt"
+  printf '0.5,x\n' >"$T/bad_values.txt"
+  expect_error "bad_values.txt:1:1: '0.5,x': 'x' is not a number; allowed: finite decimals" \
+    '1:2\n' --estimator gae --values "$T/bad_values.txt"
+  printf 'nan 0\n' >"$T/bad_values.txt"
+  expect_error "bad_values.txt:1:1: 'nan' is not a finite number" \
+    '1 0\n' --estimator gae --values "$T/bad_values.txt"
+  expect_error "nope_values.txt: cannot open (--values)" '1\n' --estimator gae --values "$T/nope_values.txt"
+  expect_error "--values needs a value" '1\n' --estimator gae --values=
+  printf '0.5\n' >"$T/one_value.txt"
+  expect_error "gae: the batch has a single valid token; whitening needs at least 2" \
+    '1\n' --estimator gae --values "$T/one_value.txt"
 fi
 
 # Bad input: one line naming stdin:LINE:COLUMN.
