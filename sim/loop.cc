@@ -172,14 +172,13 @@ RunConfig RunConfig::FromConfig(const Config& config) {
   rc.false_negative = config.Float("env.false_negative");
   rc.diagnostics = config.Bool("diagnostics.exact_gradient");
   rc.max_grad_norm = config.Float("optim.max_grad_norm");
-  for (const ModifierEntry* m : ParseEstimatorName(config.Str("estimator.name")).modifiers) {
+  const EstimatorSpec est = ParseEstimatorName(config.Str("estimator.name"));
+  for (const ModifierEntry* m : est.modifiers) {
     rc.dynamic_sampling = rc.dynamic_sampling || m->dynamic_sampling;
-  }
-  rc.dapo_max_resample = static_cast<int>(config.Int("estimator.dapo_max_resample"));
-  for (const ModifierEntry* m : ParseEstimatorName(config.Str("estimator.name")).modifiers) {
     rc.reference_rollouts = rc.reference_rollouts || m->needs_reference;
   }
-  rc.greedy = ParseEstimatorName(config.Str("estimator.name")).base->needs_greedy;
+  rc.greedy = est.base->needs_greedy;
+  rc.dapo_max_resample = static_cast<int>(config.Int("estimator.dapo_max_resample"));
   rc.policy_loss = config.Str("train.loss") == "ppo" ? PolicyLoss::kPpo : PolicyLoss::kPg;
   rc.epochs = static_cast<int>(config.Int("train.epochs"));
   rc.minibatches = static_cast<int>(config.Int("train.minibatches"));
@@ -219,7 +218,6 @@ RunConfig RunConfig::FromConfig(const Config& config) {
                     " is too large; allowed: at most 2147483647 (Philox counters are 32-bit)");
   }
 
-  const EstimatorSpec est = ParseEstimatorName(config.Str("estimator.name"));
   if (est.needs_groups() && rc.group_size < 2) {
     throw UserError("train.group_size = " + std::to_string(rc.group_size) + " with estimator.name = " +
                     config.Str("estimator.name") +
@@ -527,26 +525,22 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
       const double w = per_token ? TokenWeight(rc.loss_agg, len, R, T, scale) : weight;
       for (int t = tb[q]; t < tb[q + 1]; ++t) {
         const double a = token_adv ? batch.token_advantage[t] : batch.advantage[q];
-        double c;
-        if (!ppo && !kl_loss) {
-          c = a == 0.0 ? 0.0 : -a * w;
-        } else {
-          const double lp = pi.LogProbs(batch.state[t])[batch.token[t]];
-          if (ppo) {
-            const PpoToken p =
-                PpoTokenLoss(a, lp - batch.logprob[t], rc.clip_low, rc.clip_high, rc.clip_c);
-            c = p.dlogp == 0.0 ? 0.0 : p.dlogp * w;
-            stats->clipped += p.clipped || p.dual_clipped ? 1 : 0;
-          } else {
-            c = a == 0.0 ? 0.0 : -a * w;
-          }
-          if (kl_loss) {
-            const double ref = st->reference->LogProbs(batch.state[t])[batch.token[t]];
-            c += rc.kl_coef * KlPenalty(rc.kl_estimator, lp - ref).dlogp * w;
-          }
+        // log pi(token) at the current parameters, where a term reads it.
+        const double lp = ppo || kl_loss ? pi.LogProbs(batch.state[t])[batch.token[t]] : 0.0;
+        double c = a == 0.0 ? 0.0 : -a * w;  // pg
+        if (ppo) {
+          const PpoToken p =
+              PpoTokenLoss(a, lp - batch.logprob[t], rc.clip_low, rc.clip_high, rc.clip_c);
+          c = p.dlogp == 0.0 ? 0.0 : p.dlogp * w;
+          stats->clipped += p.clipped || p.dual_clipped ? 1 : 0;
+        }
+        if (kl_loss) {
+          const double ref = st->reference->LogProbs(batch.state[t])[batch.token[t]];
+          c += rc.kl_coef * KlPenalty(rc.kl_estimator, lp - ref).dlogp * w;
         }
         coef[t] = c;
-        nonzero += c != 0.0 ? 1 : 0;
+        // With the entropy bonus every token of a kept rollout is back-propagated.
+        nonzero += c != 0.0 || entropy ? 1 : 0;
         if (entropy) {
           // loss -= coef_H * w * H(s): d/dtheta = coef_H * w * sum_a pi_a
           // (log pi_a + H) grad log pi_a (sum_a pi_a grad log pi_a = 0 centres it).
@@ -564,8 +558,6 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
     if (entropy) {
       pi.AccumulateGradRange(st->terms.batch, st->terms.coef.data(), 0,
                              st->terms.batch.num_tokens(), grad);
-      nonzero = 0;
-      for (int q = first; q < r; ++q) nonzero += !filtered || batch.kept[q] ? batch.length(q) : 0;
     } else {
       pi.AccumulateGradRange(batch, coef, tb[first], tb[r], grad);
     }
