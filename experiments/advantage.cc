@@ -161,6 +161,40 @@ std::string Plural(size_t n, const std::string& word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
+// One finite decimal of the file given to `option`; `where` names its place
+// (FILE:LINE:COLUMN, and the item around it when it sits in a list).
+double FileNumber(const std::string& where, const std::string& text, const std::string& option) {
+  double v = 0.0;
+  switch (ParseReward(text, &v)) {
+    case NumberStatus::kOk:
+      break;
+    case NumberStatus::kNotNumber:
+      throw UserError(where + "'" + text + "' is not a number; allowed: finite decimals" +
+                      (text.find(':') != std::string::npos ? " (no reward:length in " + option + ")"
+                                                           : ""));
+    case NumberStatus::kNotFinite:
+      throw UserError(where + "'" + text + "' is not a finite number; allowed: finite decimals");
+  }
+  return v;
+}
+
+// A file with one line per stdin group that has fewer or more data lines than
+// groups: the message names what is missing or extra (`what`: "reference
+// rewards", "values").
+UserError FileEndsEarly(const std::string& path, size_t lines, const std::string& what,
+                        const RewardTable& table, size_t g) {
+  const size_t groups = static_cast<size_t>(table.batch.num_groups());
+  return UserError(path + ": ends after " + Plural(lines, "line") + " of " + what + ", but " +
+                   kStdinName + " has " + Plural(groups, "group") + "; missing the line for " +
+                   kStdinName + ":" + std::to_string(table.line[g]) +
+                   " (group " + std::to_string(g + 1) + ")");
+}
+UserError FileHasExtraLine(const std::string& path, int line, const std::string& what,
+                           const RewardTable& table) {
+  return UserError(Where(path, line, 1) + "extra line of " + what + ": " + kStdinName + " has " +
+                   Plural(static_cast<size_t>(table.batch.num_groups()), "group"));
+}
+
 // A file of rewards (--reference, --greedy): per data line, the values (finite
 // decimals, checked) as parsed and as typed, and the line number.
 struct RewardLines {
@@ -176,22 +210,8 @@ RewardLines ReadRewardFile(const std::string& path, const std::string& option) {
   for (const DataLine& dl : ReadDataLines(file)) {
     std::vector<double> row;
     for (size_t c = 0; c < dl.tokens.size(); ++c) {
-      const std::string& token = dl.tokens[c];
       const std::string where = Where(path, dl.line, static_cast<int>(c) + 1);
-      double v = 0.0;
-      switch (ParseReward(token, &v)) {
-        case NumberStatus::kOk:
-          break;
-        case NumberStatus::kNotNumber:
-          throw UserError(where + "'" + token + "' is not a number; allowed: finite decimals" +
-                          (token.find(':') != std::string::npos ? " (no reward:length in " +
-                                                                      option + ")"
-                                                                : ""));
-        case NumberStatus::kNotFinite:
-          throw UserError(where + "'" + token +
-                          "' is not a finite number; allowed: finite decimals");
-      }
-      row.push_back(v);
+      row.push_back(FileNumber(where, dl.tokens[c], option));
     }
     out.values.push_back(std::move(row));
     out.typed.push_back(dl.tokens);
@@ -209,10 +229,7 @@ void ReadReference(const std::string& path, RewardTable* table) {
   for (size_t g = 0; g < groups; ++g) {
     const std::string stdin_line = std::string(kStdinName) + ":" + std::to_string(table->line[g]);
     if (g >= ref.values.size()) {
-      throw UserError(path + ": ends after " + Plural(ref.values.size(), "line") +
-                      " of reference rewards, but " + kStdinName + " has " +
-                      Plural(groups, "group") + "; missing the line for " + stdin_line +
-                      " (group " + std::to_string(g + 1) + ")");
+      throw FileEndsEarly(path, ref.values.size(), "reference rewards", *table, g);
     }
     const size_t n = static_cast<size_t>(b.group_size(static_cast<int>(g)));
     const size_t m = ref.values[g].size();
@@ -226,8 +243,7 @@ void ReadReference(const std::string& path, RewardTable* table) {
     table->ref_typed.push_back(ref.typed[g]);
   }
   if (ref.values.size() > groups) {
-    throw UserError(Where(path, ref.line[groups], 1) + "extra line of reference rewards: " +
-                    kStdinName + " has " + Plural(groups, "group"));
+    throw FileHasExtraLine(path, ref.line[groups], "reference rewards", *table);
   }
 }
 
@@ -272,12 +288,7 @@ void ReadValues(const std::string& path, RewardTable* table) {
   b.value.clear();
   for (size_t g = 0; g < groups; ++g) {
     const std::string stdin_line = std::string(kStdinName) + ":" + std::to_string(table->line[g]);
-    if (g >= lines.size()) {
-      throw UserError(path + ": ends after " + Plural(lines.size(), "line") +
-                      " of values, but " + kStdinName + " has " + Plural(groups, "group") +
-                      "; missing the line for " + stdin_line + " (group " +
-                      std::to_string(g + 1) + ")");
-    }
+    if (g >= lines.size()) throw FileEndsEarly(path, lines.size(), "values", *table, g);
     const DataLine& dl = lines[g];
     const size_t n = static_cast<size_t>(b.group_size(static_cast<int>(g)));
     const size_t m = dl.tokens.size();
@@ -298,21 +309,7 @@ void ReadValues(const std::string& path, RewardTable* table) {
         const size_t comma = item.find(',', start);
         const std::string text =
             item.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        double v = 0.0;
-        switch (ParseReward(text, &v)) {
-          case NumberStatus::kOk:
-            break;
-          case NumberStatus::kNotNumber:
-            throw UserError(where + list + "'" + text +
-                            "' is not a number; allowed: finite decimals" +
-                            (text.find(':') != std::string::npos
-                                 ? " (no reward:length in --values)"
-                                 : ""));
-          case NumberStatus::kNotFinite:
-            throw UserError(where + list + "'" + text +
-                            "' is not a finite number; allowed: finite decimals");
-        }
-        b.value.push_back(v);
+        b.value.push_back(FileNumber(where + list, text, "--values"));
         ++count;
         if (comma == std::string::npos) break;
         start = comma + 1;
@@ -327,10 +324,7 @@ void ReadValues(const std::string& path, RewardTable* table) {
       }
     }
   }
-  if (lines.size() > groups) {
-    throw UserError(Where(path, lines[groups].line, 1) + "extra line of values: " + kStdinName +
-                    " has " + Plural(groups, "group"));
-  }
+  if (lines.size() > groups) throw FileHasExtraLine(path, lines[groups].line, "values", *table);
   ADVLAB_CHECK_EQ(b.value.size(), static_cast<size_t>(b.num_tokens()));
 }
 
