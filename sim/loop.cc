@@ -496,7 +496,6 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
     if (simple) {  // pg on sequence advantages: one coefficient per rollout
       const double* ADVLAB_RESTRICT adv = batch.advantage.data();
       const uint8_t* ADVLAB_RESTRICT kept = batch.kept.data();
-      int64_t loss_tokens = 0;
       for (int q = first; q < r; ++q) {
         const bool keep = !filtered || kept[q] != 0;
         const int len = tb[q + 1] - tb[q];
@@ -505,9 +504,7 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
             a == 0.0 ? 0.0 : -a * (per_token ? TokenWeight(rc.loss_agg, len, R, T, scale) : weight);
         for (int t = tb[q]; t < tb[q + 1]; ++t) coef[t] = c;
         nonzero += c != 0.0 ? len : 0;
-        loss_tokens += keep ? len : 0;
       }
-      stats->loss_tokens += loss_tokens;
       pi.AccumulateGradRange(batch, coef, tb[first], tb[r], grad);
       stats->backprop += nonzero;
       stats->train_calls += 1;
@@ -521,7 +518,7 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
         for (int t = tb[q]; t < tb[q + 1]; ++t) coef[t] = 0.0;
         continue;
       }
-      stats->loss_tokens += len;
+      stats->loss_tokens += ppo ? len : 0;  // clip_frac's denominator
       const double w = per_token ? TokenWeight(rc.loss_agg, len, R, T, scale) : weight;
       for (int t = tb[q]; t < tb[q + 1]; ++t) {
         const double a = token_adv ? batch.token_advantage[t] : batch.advantage[q];
@@ -642,7 +639,6 @@ void Step(const RunConfig& rc, RunState* st) {
   st->win_correct += ss.correct;
   st->win_length_correct += static_cast<double>(ss.length_correct);
   st->tokens_backprop += ss.backprop;
-  st->win_updates += ss.updates;
   st->win_loss_tokens += ss.loss_tokens;
   st->win_clipped += ss.clipped;
   st->win_kl_tokens += ss.kl_tokens;
@@ -834,7 +830,7 @@ void Evaluate(const RunConfig& rc, RunState* st, double* m) {
   st->win_truncated = st->win_correct = 0;
   st->win_tas_groups = st->win_tas_total = 0;
   st->win_rounds = st->win_generated = st->win_discarded = 0;
-  st->win_updates = st->win_loss_tokens = st->win_clipped = st->win_kl_tokens = 0;
+  st->win_loss_tokens = st->win_clipped = st->win_kl_tokens = 0;
   st->win_kl = 0.0;
   st->diag_valid = false;
 }

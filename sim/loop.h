@@ -134,8 +134,7 @@ struct RunState {
   int64_t win_generated = 0;      // rollouts generated
   int64_t win_discarded = 0;      // generated rollouts not in the batch (DAPO)
   double sim_cost = 0.0;          // cumulative simulated compute cost
-  int64_t win_updates = 0;        // optimizer steps
-  int64_t win_loss_tokens = 0;    // tokens in the loss, summed over updates (ppo)
+  int64_t win_loss_tokens = 0;    // ppo: tokens in the loss, summed over updates
   int64_t win_clipped = 0;        // of those, tokens where a ppo clip was active
   int64_t win_kl_tokens = 0;      // tokens whose KL to pi_0 was measured
   double win_kl = 0.0;            // sum of their KL estimates (kl.estimator)
@@ -160,7 +159,7 @@ struct StepStats {
   double reward_sum = 0.0;       // verifier rewards (before any KL penalty)
   int64_t train_calls = 0;       // backward micro-batches, over all updates
   int64_t updates = 0;           // optimizer steps
-  int64_t loss_tokens = 0;       // tokens in the loss, over all updates
+  int64_t loss_tokens = 0;       // ppo: tokens in the loss, over all updates
   int64_t clipped = 0;           // ppo: tokens with an active clip, over all updates
   double grad_norm_sum = 0.0;    // sum over updates of the gradient norm (pre-clip)
   int64_t kl_tokens = 0;         // tokens whose KL to pi_0 was measured
