@@ -1,5 +1,6 @@
 #include "sim/config.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -132,6 +133,63 @@ double Config::Float(const std::string& key) const {
 bool Config::Bool(const std::string& key) const {
   ADVLAB_CHECK(FindKey(key).type == KeyType::kBool);
   return Str(key) == "true";
+}
+
+KeyUse UsedWhen(const std::string& key, const std::vector<std::string>& values) {
+  KeyUse u;
+  u.key = key;
+  u.when = key + " = " + JoinNames(values);
+  u.test = [key, values](const Config& c) {
+    return std::find(values.begin(), values.end(), c.Str(key)) != values.end();
+  };
+  return u;
+}
+
+KeyUse UsedWithEstimator(const std::string& name) {
+  KeyUse u;
+  u.key = "estimator.name";
+  u.when = "estimator.name has " + name;
+  u.test = [name](const Config& c) {
+    std::stringstream ss(c.Str("estimator.name"));
+    std::string part;
+    while (std::getline(ss, part, '+'))
+      if (part == name) return true;
+    return false;
+  };
+  return u;
+}
+
+KeyUse UsedUnless(const std::string& key, const std::string& value) {
+  KeyUse u;
+  u.key = key;
+  u.when = key + " != " + value;
+  u.test = [key, value](const Config& c) { return c.Str(key) != value; };
+  return u;
+}
+
+void CheckKeysRead(const std::vector<std::string>& given, const std::vector<const Config*>& runs) {
+  for (const std::string& name : given) {
+    const KeySpec& spec = FindKey(name);
+    if (!spec.used_by.test || runs.empty()) continue;
+    bool read = false;
+    for (const Config* c : runs) {
+      if (spec.used_by.test(*c)) {
+        read = true;
+        break;
+      }
+    }
+    if (read) continue;
+    // Name the deciding key's values among the runs (first few).
+    std::vector<std::string> seen;
+    for (const Config* c : runs) {
+      const std::string& v = c->Str(spec.used_by.key);
+      if (std::find(seen.begin(), seen.end(), v) == seen.end()) seen.push_back(v);
+      if (seen.size() == 4) break;
+    }
+    throw UserError("key '" + name + "' is read only when " + spec.used_by.when +
+                    "; no run of this command has that (" + spec.used_by.key + " = " +
+                    JoinNames(seen) + "): remove the key or change " + spec.used_by.key);
+  }
 }
 
 std::string Config::ToIni() const {

@@ -14,11 +14,30 @@
 #include <string>
 #include <vector>
 
+#include "sim/check.h"
 #include "sim/registry.h"
 
 namespace advlab {
 
 enum class KeyType { kInt, kFloat, kBool, kString };
+
+class Config;
+
+// Which runs read a key. A key the user gives (file, command line or grid) that
+// no run of the command reads is refused at planning (CheckKeysRead), so a
+// `chain`-only key on a `choice` run, or a ppo key under train.loss = pg, is an
+// error instead of a silent no-op.
+struct KeyUse {
+  std::string key;   // the key that decides ("env.name"); "" = every run reads it
+  std::string when;  // for the message: "env.name = chain"
+  std::function<bool(const Config&)> test = nullptr;  // null: every run reads it
+};
+// Read when `key` has one of `values` ("env.name = chain" / "policy.kind = mlp").
+KeyUse UsedWhen(const std::string& key, const std::vector<std::string>& values);
+// Read when the estimator.name chain has the component `name` (grpo+adora: adora).
+KeyUse UsedWithEstimator(const std::string& name);
+// Read when `key` is not `value` ("kl.coef != 0").
+KeyUse UsedUnless(const std::string& key, const std::string& value);
 
 struct KeySpec {
   std::string name;           // dotted, lower_snake_case: "train.group_size"
@@ -39,7 +58,31 @@ struct KeySpec {
   // key's grammar beyond a list (estimator.name = base+modifier; replaces the
   // choices check), or a float's excluded interval (train.clip_c: 0 or > 1).
   std::function<void(const std::string& value)> validate = nullptr;
+  KeyUse used_by;  // which runs read the key (default: all)
 };
+
+// An enum-valued key's table: the one place that lists its names and what each
+// parses to. Register the key with `.choices = EnumNames(kTable)` and read it
+// with `EnumValue(kTable, config.Str(key))`.
+template <class E>
+struct EnumName {
+  const char* name;
+  E value;
+};
+template <class E, size_t N>
+std::vector<std::string> EnumNames(const EnumName<E> (&table)[N]) {
+  std::vector<std::string> names;
+  for (const auto& e : table) names.push_back(e.name);
+  return names;
+}
+// The value of `name`; a name outside the table is a bug (Resolve validated it).
+template <class E, size_t N>
+E EnumValue(const EnumName<E> (&table)[N], const std::string& name) {
+  for (const auto& e : table)
+    if (name == e.name) return e.value;
+  ADVLAB_CHECK(false && "value not in the enum table");
+  return table[0].value;
+}
 
 using KeyRegistry = Registry<KeySpec>;
 
@@ -79,6 +122,12 @@ class Config {
  private:
   std::map<std::string, std::string> values_;
 };
+
+// Refuses a key the user gave that no run reads: `given` names the keys of the
+// file, the command line and the grid; `runs` is every run's resolved config.
+// Throws UserError "key 'env.chain_min_depth' is read only when env.name =
+// chain; no run has it (env.name = choice)".
+void CheckKeysRead(const std::vector<std::string>& given, const std::vector<const Config*>& runs);
 
 }  // namespace advlab
 
