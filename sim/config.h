@@ -28,8 +28,8 @@ class Config;
 // `chain`-only key on a `choice` run, or a ppo key under train.loss = pg, is an
 // error instead of a silent no-op.
 struct KeyUse {
-  std::string key;   // the key that decides ("env.name"); "" = every run reads it
-  std::string when;  // for the message: "env.name = chain"
+  std::string key = "";   // the key that decides ("env.name"); "" = every run reads it
+  std::string when = "";  // for the message: "env.name = chain"
   std::function<bool(const Config&)> test = nullptr;  // null: every run reads it
 };
 // Read when `key` has one of `values` ("env.name = chain" / "policy.kind = mlp").
@@ -40,10 +40,10 @@ KeyUse UsedWithEstimator(const std::string& name);
 KeyUse UsedUnless(const std::string& key, const std::string& value);
 
 struct KeySpec {
-  std::string name;           // dotted, lower_snake_case: "train.group_size"
+  std::string name = "";      // dotted, lower_snake_case: "train.group_size"
   KeyType type = KeyType::kString;
-  std::string default_value;  // as text; every key has a default
-  std::string help;           // one line
+  std::string default_value = "";  // as text; every key has a default
+  std::string help = "";      // one line
   // Numeric range (kInt, kFloat): value must lie in [min, max]; with
   // min_exclusive the lower bound itself is refused (e.g. optim.lr > 0).
   double min = -1e300;
@@ -51,14 +51,14 @@ struct KeySpec {
   bool min_exclusive = false;
   // Allowed values for kString keys; either fixed, or computed on use (names of
   // registered components, so keys can name envs/estimators registered later).
-  std::vector<std::string> choices;
-  std::function<std::vector<std::string>()> dynamic_choices;
+  std::vector<std::string> choices = {};
+  std::function<std::vector<std::string>()> dynamic_choices = nullptr;
   bool max_exclusive = false;  // refuse the upper bound itself (e.g. rates in [0, 1))
   // Throws UserError for a value the type and range cannot refuse: a string
   // key's grammar beyond a list (estimator.name = base+modifier; replaces the
   // choices check), or a float's excluded interval (train.clip_c: 0 or > 1).
   std::function<void(const std::string& value)> validate = nullptr;
-  KeyUse used_by;  // which runs read the key (default: all)
+  KeyUse used_by = {};  // which runs read the key (default: all)
 };
 
 // An enum-valued key's table: the one place that lists its names and what each

@@ -31,49 +31,6 @@ ADVLAB_HD inline double TokenWeight(LossAgg agg, int len, int rollouts, int toke
   return 0.0;
 }
 
-// ---- Policy loss per token (estimators.md §3.1, verl `vanilla`) ------------
-//
-//   pg    l = -A log pi                       (one on-policy update per batch)
-//   ppo   r = exp(clamp(log pi - log pi_old, -20, 20))
-//         l = max(-A r, -A clip(r, 1 - eps_low, 1 + eps_high))
-//         l = min(l, -A c)  when A < 0 and c > 0  (dual clip, Ye et al. 2019,
-//                                                  arXiv 1912.09729; c > 1)
-// Clip-higher (DAPO, arXiv 2503.14476) is eps_high = 0.28 > eps_low = 0.2.
-// The loss gradient is sum_t w_t (dl_t / d log pi_t) grad log pi_t, so one
-// coefficient per token serves every loss. At r = 1 exactly (the first
-// minibatch of the first epoch) the ppo coefficient is -A, bit for bit pg's.
-enum class PolicyLoss { kPg, kPpo };
-
-struct PpoToken {
-  double loss = 0.0;       // l
-  double dlogp = 0.0;      // dl / d log pi (0 where a clip is active)
-  bool clipped = false;    // the clipped branch is the larger (pg_clipfrac)
-  bool dual_clipped = false;  // the dual clip bounds the loss (pg_clipfrac_lower)
-};
-
-ADVLAB_HD inline PpoToken PpoTokenLoss(double adv, double log_ratio, double clip_low,
-                                       double clip_high, double clip_c) {
-  PpoToken out;
-  const bool saturated = log_ratio > 20.0 || log_ratio < -20.0;  // clamp: no gradient
-  const double delta = log_ratio > 20.0 ? 20.0 : (log_ratio < -20.0 ? -20.0 : log_ratio);
-  const double r = dm::Exp(delta);
-  const double lo = 1.0 - clip_low, hi = 1.0 + clip_high;
-  const double l1 = -adv * r;
-  const double l2 = -adv * (r < lo ? lo : (r > hi ? hi : r));
-  out.clipped = l2 > l1;
-  out.loss = out.clipped ? l2 : l1;
-  out.dlogp = out.clipped || saturated ? 0.0 : -adv * r;
-  if (clip_c > 0.0 && adv < 0.0) {
-    const double l3 = -adv * clip_c;
-    if (out.loss > l3) {
-      out.loss = l3;
-      out.dlogp = 0.0;
-      out.dual_clipped = true;
-    }
-  }
-  return out;
-}
-
 // ---- KL to the reference (initial) policy (estimators.md §5.1) -------------
 //
 // x = log pi - log pi_ref per sampled token:

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "losses/ppo.h"
 #include "sim/loop.h"
 
 namespace advlab {
@@ -121,19 +122,27 @@ double LossValue(const RunConfig& rc, RunState* st, const Batch& b) {
   for (int r = 0; r < b.num_rollouts(); ++r) {
     if (filtered && !b.kept[r]) continue;
     const double w = TokenWeight(rc.loss_agg, b.length(r), R, T, scale);
+    // The policy loss through the registered loss's own value.
+    std::vector<double> lp(b.length(r));
     for (int t = b.token_begin[r]; t < b.token_begin[r + 1]; ++t) {
-      const double a = b.token_advantage.empty() ? b.advantage[r] : b.token_advantage[t];
-      const double lp = pi.LogProbs(b.state[t])[b.token[t]];
-      const double l = rc.policy_loss == PolicyLoss::kPpo
-                           ? PpoTokenLoss(a, lp - b.logprob[t], rc.clip_low, rc.clip_high,
-                                          rc.clip_c).loss
-                           : -a * lp;
+      lp[t - b.token_begin[r]] = pi.LogProbs(b.state[t])[b.token[t]];
+    }
+    LossRollout view;
+    view.len = b.length(r);
+    view.weight = w;
+    view.advantage = b.advantage[r];
+    view.token_advantage = b.token_advantage.empty() ? nullptr : &b.token_advantage[b.token_begin[r]];
+    view.logprob_old = &b.logprob[b.token_begin[r]];
+    view.logprob = lp.data();
+    loss += st->loss->Value(view);
+    for (int t = b.token_begin[r]; t < b.token_begin[r + 1]; ++t) {
       double k = 0.0;
       if (rc.kl_coef > 0 && !rc.kl_in_reward) {
-        k = rc.kl_coef *
-            KlPenalty(rc.kl_estimator, lp - st->reference->LogProbs(b.state[t])[b.token[t]]).value;
+        k = rc.kl_coef * KlPenalty(rc.kl_estimator, lp[t - b.token_begin[r]] -
+                                                        st->reference->LogProbs(b.state[t])[b.token[t]])
+                             .value;
       }
-      loss += w * (l + k) - rc.entropy_coef * w * pi.Entropy(b.state[t]);
+      loss += w * k - rc.entropy_coef * w * pi.Entropy(b.state[t]);
     }
   }
   return loss;

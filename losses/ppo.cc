@@ -1,0 +1,70 @@
+#include "losses/ppo.h"
+
+#include <string>
+
+#include "sim/error.h"
+
+namespace advlab {
+
+ADVLAB_REGISTER_KEY(train_clip_low,
+                    KeySpec{.name = "train.clip_low", .type = KeyType::kFloat,
+                            .default_value = "0.2",
+                            .help = "ppo: ratio clipped below at 1 - clip_low", .min = 0.0,
+                            .max = 1.0, .used_by = UsedWithLoss("ppo")});
+ADVLAB_REGISTER_KEY(train_clip_high,
+                    KeySpec{.name = "train.clip_high", .type = KeyType::kFloat,
+                            .default_value = "0.2",
+                            .help = "ppo: ratio clipped above at 1 + clip_high (DAPO "
+                                    "clip-higher: 0.28)",
+                            .min = 0.0, .max = 1e6, .used_by = UsedWithLoss("ppo")});
+ADVLAB_REGISTER_KEY(train_clip_c,
+                    KeySpec{.name = "train.clip_c", .type = KeyType::kFloat,
+                            .default_value = "3",
+                            .help = "ppo dual clip: the loss of a negative-advantage token is "
+                                    "at most c |A| (c > 1; 0: off)",
+                            .min = 0.0, .max = 1e6,
+                            .validate =
+                                [](const std::string& v) {
+                                  const double c = std::stod(v);
+                                  if (c != 0.0 && c <= 1.0) {
+                                    throw UserError("key 'train.clip_c': " + v +
+                                                    " is not allowed; allowed: 0 (off) or a "
+                                                    "value above 1");
+                                  }
+                                },
+                            .used_by = UsedWithLoss("ppo")});
+
+PpoLoss::PpoLoss(const Config& config)
+    : PpoLoss(config.Float("train.clip_low"), config.Float("train.clip_high"),
+              config.Float("train.clip_c")) {}
+
+void PpoLoss::Coefficients(const LossRollout& r, double* coef, int64_t* clipped) const {
+  for (int i = 0; i < r.len; ++i) {
+    const PpoToken p = PpoTokenLoss(r.Advantage(i), r.logprob[i] - r.logprob_old[i], clip_low_,
+                                    clip_high_, clip_c_);
+    coef[i] = p.dlogp == 0.0 ? 0.0 : p.dlogp * r.weight;
+    *clipped += p.clipped || p.dual_clipped ? 1 : 0;
+  }
+}
+
+double PpoLoss::Value(const LossRollout& r) const {
+  double v = 0.0;
+  for (int i = 0; i < r.len; ++i) {
+    v += r.weight * PpoTokenLoss(r.Advantage(i), r.logprob[i] - r.logprob_old[i], clip_low_,
+                                 clip_high_, clip_c_)
+                        .loss;
+  }
+  return v;
+}
+
+ADVLAB_REGISTER_LOSS(ppo, .name = "ppo",
+                           .description = "clipped surrogate with clip-higher and dual clip; "
+                                          "train.epochs x train.minibatches updates per batch "
+                                          "(PPO, arXiv 1707.06347)",
+                           .make = [](const Config& c) { return std::make_unique<PpoLoss>(c); },
+                           .needs_ratio = true,
+                           .off_policy = true,
+                           .reports_clipping = true,
+                           .minus_advantage = false);
+
+}  // namespace advlab

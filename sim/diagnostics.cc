@@ -1,0 +1,120 @@
+#include "sim/diagnostics.h"
+
+#include <cmath>
+#include <limits>
+#include <memory>
+
+#include "sim/gradient.h"
+#include "sim/loop.h"
+#include "sim/sample_batch.h"
+
+namespace advlab {
+namespace {
+
+void ToDense(const SparseGrad& g, double sign, std::vector<double>* out) {
+  out->assign(g.value.size(), 0.0);
+  for (int32_t b : g.touched) {
+    const int64_t o = static_cast<int64_t>(b) * g.block_size;
+    for (int64_t i = 0; i < g.block_size; ++i) (*out)[o + i] = sign * g.value[o + i];
+  }
+}
+
+double Dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+}  // namespace
+
+void ExactObjectiveGradient(const RunConfig& rc, RunState* st, std::vector<double>* out) {
+  std::vector<int32_t> prompts;
+  std::vector<double> weights;
+  st->task->TrainingDistribution(&prompts, &weights);
+  // d/dtheta of fp + (1 - fp - fn) * success.
+  const double scale = 1.0 - rc.false_positive - rc.false_negative;
+  st->diag_terms.Clear();
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    st->task->SuccessGradientTerms(st->policy.get(), prompts[i], scale * weights[i],
+                                   &st->diag_terms);
+  }
+  // grad log pi(a | s) depends on (s, a) only: sum the terms per pair first (in
+  // term order), then hand the policy one term per pair (in pair order). Turns
+  // e.g. chain's P n m^2 terms into at most O m^2.
+  const int64_t A = st->task->num_actions();
+  const int64_t pairs = static_cast<int64_t>(st->task->num_states()) * A;
+  std::vector<double> table(pairs, 0.0);
+  const GradientTerms& terms = st->diag_terms;
+  for (size_t i = 0; i < terms.coef.size(); ++i) {
+    table[terms.batch.state[i] * A + terms.batch.token[i]] += terms.coef[i];
+  }
+  GradientTerms& merged = st->diag_merged;
+  merged.Clear();
+  for (int64_t k = 0; k < pairs; ++k) {
+    if (table[k] != 0.0) merged.Add(static_cast<int32_t>(k / A), static_cast<int32_t>(k % A), table[k]);
+  }
+  SparseGrad& g = st->diag_grad;
+  if (g.value.size() != static_cast<size_t>(st->policy->num_params())) {
+    g.Init(st->policy->num_params(), st->policy->grad_block_size());
+  }
+  g.Clear();
+  st->policy->AccumulateGrad(merged.batch, merged.coef.data(), &g);
+  ToDense(g, 1.0, out);
+}
+
+void DiagnosedStep(const RunConfig& rc, RunState* st) {
+  st->task->Advance(st->step);
+  std::vector<double> exact;
+  ExactObjectiveGradient(rc, st, &exact);
+  const double exact_sq = Dot(exact, exact);
+
+  // S fresh batches at the same parameters. Keys (seed, j + 1): seeds are 32-bit,
+  // so the high key word 0 is the training stream and these never collide.
+  const int S = rc.diagnostic_samples;
+  const size_t n = exact.size();
+  std::vector<double> mean(n, 0.0), m2(n, 0.0), est;
+  double rel_err = 0.0;
+  if (st->diag_grad.value.size() != n) st->diag_grad.Init(st->policy->num_params(), st->policy->grad_block_size());
+  for (int j = 0; j < S; ++j) {
+    const Philox rng(rc.seed | (static_cast<uint64_t>(j + 1) << 32));
+    SampleBatch(rc, st, rng, st->step, &st->diag_batch);
+    // A stateful estimator works on a copy: the diagnostics must not advance
+    // the state training goes on with.
+    // (Step runs the same LossGradient on the original after the samples.)
+    std::unique_ptr<Estimator> copy = st->estimator->Clone();
+    LossGradient(rc, st, &st->diag_batch, &st->diag_grad, copy.get());
+    ToDense(st->diag_grad, -1.0, &est);  // ascent direction
+    double err = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+      const double d = est[i] - exact[i];
+      err += d * d;
+      // Welford, in sample order.
+      const double delta = est[i] - mean[i];
+      mean[i] += delta / (j + 1);
+      m2[i] += delta * (est[i] - mean[i]);
+    }
+    rel_err += err;
+  }
+  double var = 0.0;
+  for (size_t i = 0; i < n; ++i) var += m2[i] / (S - 1);
+
+  // The training step itself, and its actual update.
+  std::vector<double> before(st->policy->params(), st->policy->params() + n);
+  Step(rc, st);
+  const double* after = st->policy->params();
+  double dot = 0.0, upd_sq = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    const double u = after[i] - before[i];
+    dot += u * exact[i];
+    upd_sq += u * u;
+  }
+  // Undefined (NaN) when the step did not move or the exact gradient vanishes.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const bool moved = upd_sq > 0.0, informative = exact_sq > 0.0;
+  st->diag_cosine = moved && informative ? dot / (std::sqrt(upd_sq) * std::sqrt(exact_sq)) : nan;
+  st->diag_rel_err = informative ? rel_err / S / exact_sq : nan;
+  st->diag_var = informative ? var / exact_sq : nan;
+  st->diag_valid = true;
+}
+
+}  // namespace advlab

@@ -1,0 +1,29 @@
+// The exact-gradient diagnostics (diagnostics.exact_gradient). The last step
+// before each eval point is also measured against the exact gradient of the
+// training objective J = E_{prompt ~ training distribution} [observed reward]
+// = fp + (1 - fp - fn) * success:
+//   grad_cosine   cosine between the step's actual parameter update and grad J
+//   grad_rel_err  mean over S fresh batches (same parameters, separate Philox
+//                 streams) of |g_hat - grad J|^2 / |grad J|^2, where g_hat is the
+//                 estimator's ascent direction (minus the loss gradient)
+//   grad_var      sum of per-parameter sample variances of g_hat over those S
+//                 batches, divided by |grad J|^2 (S = diagnostics.samples)
+#ifndef ADVLAB_SIM_DIAGNOSTICS_H_
+#define ADVLAB_SIM_DIAGNOSTICS_H_
+
+#include <vector>
+
+#include "sim/run_config.h"
+#include "sim/run_state.h"
+
+namespace advlab {
+
+// Exact gradient of the training objective J at the current step and parameters
+// (dense, ascent direction).
+void ExactObjectiveGradient(const RunConfig& rc, RunState* state, std::vector<double>* out);
+// A step measured against the exact gradient (fills the diag_* fields).
+void DiagnosedStep(const RunConfig& rc, RunState* state);
+
+}  // namespace advlab
+
+#endif  // ADVLAB_SIM_DIAGNOSTICS_H_

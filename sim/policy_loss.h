@@ -1,0 +1,74 @@
+// Policy losses (train.loss), registered by name like estimators.
+//
+// The loss of a batch is L = sum_t w_t l_t over the kept rollouts' tokens
+// (w_t: the aggregation weight, sim/loss.h). The loop needs, per token, only the
+// coefficient c_t = w_t dl_t / dlog pi_t: the gradient is sum_t c_t grad log pi_t.
+// A loss computes the coefficients of one rollout at a time, so a loss with one
+// importance ratio per response (GSPO, GMPO) or a soft gate (SAPO) sees all of
+// the rollout's tokens at once. Implementations live in losses/, one file each,
+// registered with ADVLAB_REGISTER_LOSS; the header of each opens with its formula
+// and citation.
+#ifndef ADVLAB_SIM_POLICY_LOSS_H_
+#define ADVLAB_SIM_POLICY_LOSS_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "sim/config.h"
+#include "sim/registry.h"
+
+namespace advlab {
+
+// One kept rollout as a loss sees it.
+struct LossRollout {
+  int len = 0;                        // tokens
+  double weight = 0.0;                // w: the aggregation weight of each of its tokens
+  double advantage = 0.0;             // sequence advantage (used when token_advantage is null)
+  const double* token_advantage = nullptr;  // [len] per-token advantages, or null
+  const double* logprob_old = nullptr;      // [len] log pi_old of the sampled tokens
+  const double* logprob = nullptr;          // [len] log pi at the current parameters
+                                            //   (null unless the entry needs_ratio)
+  double Advantage(int i) const { return token_advantage ? token_advantage[i] : advantage; }
+};
+
+class PolicyLoss {
+ public:
+  virtual ~PolicyLoss() = default;
+  // coef[i] = w dl_i / dlog pi_i for the rollout's tokens i in [0, len); adds to
+  // *clipped the tokens where a clip or gate zeroed the gradient (clip_frac).
+  virtual void Coefficients(const LossRollout& r, double* coef, int64_t* clipped) const = 0;
+  // The rollout's share of the loss, sum_i w l_i (tests, finite differences).
+  virtual double Value(const LossRollout& r) const = 0;
+};
+
+struct PolicyLossEntry {
+  std::string name;
+  std::string description;  // one line, `advlab list losses`
+  std::function<std::unique_ptr<PolicyLoss>(const Config&)> make;
+  // Reads log pi at the current parameters (an importance ratio).
+  bool needs_ratio = false;
+  // May reuse a batch: train.epochs and train.minibatches above 1 are allowed.
+  bool off_policy = false;
+  // Reports clipped tokens (the clip_frac metric; NaN for other losses).
+  bool reports_clipping = false;
+  // dl/dlog pi = -A at every token (REINFORCE's loss): the loop may then write
+  // one coefficient per rollout without calling Coefficients (the fast path).
+  bool minus_advantage = false;
+};
+
+using PolicyLossRegistry = Registry<PolicyLossEntry>;
+
+#define ADVLAB_REGISTER_LOSS(ident, ...)                     \
+  static const bool advlab_loss_registered_##ident =         \
+      ::advlab::PolicyLossRegistry::Get().Add(::advlab::PolicyLossEntry{__VA_ARGS__})
+
+// KeyUse of a key that only off-policy losses read (train.epochs, ...).
+KeyUse UsedWithOffPolicyLoss();
+// KeyUse of a key that one loss reads (its own hyperparameters).
+inline KeyUse UsedWithLoss(const std::string& name) { return UsedWhen("train.loss", {name}); }
+
+}  // namespace advlab
+
+#endif  // ADVLAB_SIM_POLICY_LOSS_H_

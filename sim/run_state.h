@@ -1,0 +1,62 @@
+// RunState: everything one run's steps mutate (the mjData to RunConfig's
+// mjModel). Built by InitRun (sim/loop.h); the scratch buffers are reused every
+// step.
+#ifndef ADVLAB_SIM_RUN_STATE_H_
+#define ADVLAB_SIM_RUN_STATE_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "sim/batch.h"
+#include "sim/estimator.h"
+#include "sim/metrics.h"
+#include "sim/policy.h"
+#include "sim/policy_loss.h"
+#include "sim/reference_policy.h"
+#include "sim/rng.h"
+#include "sim/run_config.h"
+#include "sim/step_stats.h"
+#include "sim/task.h"
+
+namespace advlab {
+
+struct RunState {
+  int64_t step = 0;                      // training steps completed
+  Philox rng{0};                         // keyed by the run's seed
+  std::unique_ptr<Task> task;            // immutable once built
+  std::unique_ptr<Policy> policy;        // parameters + cached distributions
+  std::unique_ptr<Optimizer> optimizer;  // moments
+  std::unique_ptr<Estimator> estimator;  // static estimators keep no state
+  std::unique_ptr<PolicyLoss> loss;      // train.loss
+  std::unique_ptr<ReferencePolicy> reference;  // pi_0, when KL or AAPO needs it
+  int64_t updates = 0;                   // optimizer steps taken (Adam's counter)
+  std::vector<double> init_logprobs;     // [eval prompts x actions] pi_0 at first decision
+  MetricAccumulator metrics;             // window and cumulative sums since the last eval
+  SamplingStats sampling;                // the last SampleBatch
+  // Scratch reused every step (no allocation once warm).
+  Batch batch;
+  SparseGrad grad;
+  std::vector<int32_t> prompts;  // [B]
+  std::vector<double> coef;      // [tokens] loss coefficient per token
+  std::vector<double> logprob;   // [tokens] log pi at the current parameters (ratio losses, KL)
+  std::vector<double> scores;    // [rollouts] verifier rewards while the KL penalty
+                                 //   sits in batch.reward (kl.where = reward)
+  GradientTerms terms;           // scratch: a micro-batch's terms with the entropy bonus
+  Batch ref_batch;               // scratch: AAPO's reference rollouts
+  Batch dapo_out;                // scratch: DAPO's collected groups
+  Batch dapo_round;              // scratch: one DAPO round
+  // Diagnostics of the last step before an eval (NaN when not measured).
+  double diag_cosine = 0.0;
+  double diag_rel_err = 0.0;
+  double diag_var = 0.0;
+  bool diag_valid = false;
+  Batch diag_batch;                // scratch for the diagnostic batches
+  SparseGrad diag_grad;            // scratch
+  GradientTerms diag_terms;        // scratch: the oracle's terms
+  GradientTerms diag_merged;       // scratch: the terms summed per (state, action)
+};
+
+}  // namespace advlab
+
+#endif  // ADVLAB_SIM_RUN_STATE_H_

@@ -1,0 +1,31 @@
+// Step 2 of the loop (sim/loop.h): prompts and rollouts, observed rewards, and
+// the extra sampling some estimators ask for (DAPO's resampling rounds, AAPO's
+// reference rollouts from pi_0, ReMax's greedy responses).
+//
+// Every draw is keyed by its coordinates: (step, group, rollout block) on the
+// run's Philox stream; DAPO round k on stream k; AAPO's reference rollouts on
+// stream 0x7fffffff; verifier noise on Purpose::kVerifier words.
+#ifndef ADVLAB_SIM_SAMPLE_BATCH_H_
+#define ADVLAB_SIM_SAMPLE_BATCH_H_
+
+#include <cstdint>
+
+#include "sim/batch.h"
+#include "sim/rng.h"
+#include "sim/run_config.h"
+#include "sim/run_state.h"
+
+namespace advlab {
+
+// Draws prompts and rollouts for step `step` from `rng` into `batch`, at the
+// current parameters; fills state->sampling.
+void SampleBatch(const RunConfig& rc, RunState* state, const Philox& rng, int64_t step,
+                 Batch* batch);
+
+// Observed rewards: a correct response reads 0 with P(fn), a wrong one 1 with
+// P(fp). One Philox word per rollout: {step, group, block of 4 rollouts}.
+void ObserveRewards(const RunConfig& rc, const Philox& rng, int64_t step, Batch* batch);
+
+}  // namespace advlab
+
+#endif  // ADVLAB_SIM_SAMPLE_BATCH_H_
