@@ -5,10 +5,14 @@
 
 namespace advlab {
 
-ADVLAB_REGISTER_KEY(env_answer_rate,
-                    KeySpec{"env.answer_rate", KeyType::kFloat, "0",
-                            "share of prompts whose correct answer is redrawn per step (0: never)",
-                            0.0, 0.5, false, {}, {}});
+ADVLAB_REGISTER_KEY(
+    env_answer_rate,
+    KeySpec{.name = "env.answer_rate",
+            .type = KeyType::kFloat,
+            .default_value = "0",
+            .help = "share of prompts whose correct answer is redrawn per step (0: never)",
+            .min = 0.0,
+            .max = 0.5});
 
 PoolTask::PoolTask(const Config& config, uint64_t seed, int32_t num_prompts)
     : seed_(seed),

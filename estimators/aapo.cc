@@ -9,25 +9,40 @@
 
 namespace advlab {
 
+static constexpr EnumName<AapoOptions::Pairing> kAapoPairingNames[] = {
+    {"pairwise", AapoOptions::Pairing::kPairwise},
+    {"ref_mean", AapoOptions::Pairing::kRefMean},
+};
+
 ADVLAB_REGISTER_KEY(estimator_aapo_pairing,
-                    KeySpec{"estimator.aapo_pairing", KeyType::kString, "pairwise",
-                            "aapo: margin r_i - ref_i (pairwise, the released code) or r_i - "
-                            "mean(ref) over the group (ref_mean)",
-                            -1e300, 1e300, false, {"pairwise", "ref_mean"}, {}});
+                    KeySpec{.name = "estimator.aapo_pairing",
+                            .type = KeyType::kString,
+                            .default_value = "pairwise",
+                            .help = "aapo: margin r_i - ref_i (pairwise, the released code) or r_i "
+                                    "- mean(ref) over the group (ref_mean)",
+                            .choices = EnumNames(kAapoPairingNames),
+                            .used_by = UsedWithEstimator("aapo")});
 ADVLAB_REGISTER_KEY(estimator_aapo_low,
-                    KeySpec{"estimator.aapo_low", KeyType::kFloat, "0.2",
-                            "aapo: the margin is clipped below at -low", 0.0, 10.0, false, {}, {}});
+                    KeySpec{.name = "estimator.aapo_low",
+                            .type = KeyType::kFloat,
+                            .default_value = "0.2",
+                            .help = "aapo: the margin is clipped below at -low",
+                            .min = 0.0,
+                            .max = 10.0,
+                            .used_by = UsedWithEstimator("aapo")});
 ADVLAB_REGISTER_KEY(estimator_aapo_high,
-                    KeySpec{"estimator.aapo_high", KeyType::kFloat, "0.28",
-                            "aapo: the margin is clipped above at +high", 0.0, 10.0, false, {},
-                            {}});
+                    KeySpec{.name = "estimator.aapo_high",
+                            .type = KeyType::kFloat,
+                            .default_value = "0.28",
+                            .help = "aapo: the margin is clipped above at +high",
+                            .min = 0.0,
+                            .max = 10.0,
+                            .used_by = UsedWithEstimator("aapo")});
 
 void AapoModifier::Bind(const EstimatorContext& context) {
   if (context.config == nullptr) return;
   const Config& c = *context.config;
-  options_.pairing = c.Str("estimator.aapo_pairing") == "ref_mean"
-                         ? AapoOptions::Pairing::kRefMean
-                         : AapoOptions::Pairing::kPairwise;
+  options_.pairing = EnumValue(kAapoPairingNames, c.Str("estimator.aapo_pairing"));
   options_.low = c.Float("estimator.aapo_low");
   options_.high = c.Float("estimator.aapo_high");
 }

@@ -9,42 +9,75 @@
 
 namespace advlab {
 
+static constexpr EnumName<AdoraOptions::Criterion> kAdoraCriterionNames[] = {
+    {"length", AdoraOptions::Criterion::kLength},
+    {"difficulty", AdoraOptions::Criterion::kDifficulty},
+    {"both", AdoraOptions::Criterion::kBoth},
+};
+static constexpr EnumName<AdoraOptions::Mode> kAdoraModeNames[] = {
+    {"attenuate", AdoraOptions::Mode::kAttenuate},
+    {"amplify", AdoraOptions::Mode::kAmplify},
+};
+static constexpr EnumName<AdoraOptions::Variant> kAdoraVariantNames[] = {
+    {"paper", AdoraOptions::Variant::kPaper},
+    {"code", AdoraOptions::Variant::kCode},
+};
+
+// Bind reads every key below whenever adora is in the estimator chain.
 ADVLAB_REGISTER_KEY(estimator_adora_criterion,
-                    KeySpec{"estimator.adora_criterion", KeyType::kString, "difficulty",
-                            "adora: TAS criterion: length, difficulty or both", -1e300, 1e300,
-                            false, {"length", "difficulty", "both"}, {}});
+                    KeySpec{.name = "estimator.adora_criterion",
+                            .type = KeyType::kString,
+                            .default_value = "difficulty",
+                            .help = "adora: TAS criterion: length, difficulty or both",
+                            .choices = EnumNames(kAdoraCriterionNames),
+                            .used_by = UsedWithEstimator("adora")});
 ADVLAB_REGISTER_KEY(estimator_adora_mode,
-                    KeySpec{"estimator.adora_mode", KeyType::kString, "amplify",
-                            "adora: attenuate TDS prompts or amplify TAS prompts", -1e300, 1e300,
-                            false, {"attenuate", "amplify"}, {}});
+                    KeySpec{.name = "estimator.adora_mode",
+                            .type = KeyType::kString,
+                            .default_value = "amplify",
+                            .help = "adora: attenuate TDS prompts or amplify TAS prompts",
+                            .choices = EnumNames(kAdoraModeNames),
+                            .used_by = UsedWithEstimator("adora")});
 ADVLAB_REGISTER_KEY(estimator_adora_variant,
-                    KeySpec{"estimator.adora_variant", KeyType::kString, "paper",
-                            "adora: paper, or code (the released code's empty-set handling)",
-                            -1e300, 1e300, false, {"paper", "code"}, {}});
+                    KeySpec{.name = "estimator.adora_variant",
+                            .type = KeyType::kString,
+                            .default_value = "paper",
+                            .help = "adora: paper, or code (the released code's empty-set "
+                                    "handling)",
+                            .choices = EnumNames(kAdoraVariantNames),
+                            .used_by = UsedWithEstimator("adora")});
 ADVLAB_REGISTER_KEY(estimator_adora_tau,
-                    KeySpec{"estimator.adora_tau", KeyType::kFloat, "0.5",
-                            "adora: difficulty criterion, TAS iff success rate <= tau", 0.0, 1.0,
-                            false, {}, {}});
+                    KeySpec{.name = "estimator.adora_tau",
+                            .type = KeyType::kFloat,
+                            .default_value = "0.5",
+                            .help = "adora: difficulty criterion, TAS iff success rate <= tau",
+                            .min = 0.0,
+                            .max = 1.0,
+                            .used_by = UsedWithEstimator("adora")});
 ADVLAB_REGISTER_KEY(estimator_adora_lambda,
-                    KeySpec{"estimator.adora_lambda", KeyType::kFloat, "0.1",
-                            "adora: weight of TDS prompts in attenuate mode", 0.0, 1.0, false, {},
-                            {}});
+                    KeySpec{.name = "estimator.adora_lambda",
+                            .type = KeyType::kFloat,
+                            .default_value = "0.1",
+                            .help = "adora: weight of TDS prompts in attenuate mode",
+                            .min = 0.0,
+                            .max = 1.0,
+                            .used_by = UsedWithEstimator("adora")});
 ADVLAB_REGISTER_KEY(estimator_adora_weight,
-                    KeySpec{"estimator.adora_weight", KeyType::kFloat, "2",
-                            "adora: weight of TAS prompts in amplify mode", 0.0, 1e6, true, {},
-                            {}});
+                    KeySpec{.name = "estimator.adora_weight",
+                            .type = KeyType::kFloat,
+                            .default_value = "2",
+                            .help = "adora: weight of TAS prompts in amplify mode",
+                            .min = 0.0,
+                            .max = 1e6,
+                            .min_exclusive = true,
+                            .used_by = UsedWithEstimator("adora")});
 
 void AdoraModifier::Bind(const EstimatorContext& context) {
   if (context.config == nullptr) return;
   const Config& c = *context.config;
-  const std::string& crit = c.Str("estimator.adora_criterion");
-  options_.criterion = crit == "length"   ? AdoraOptions::Criterion::kLength
-                       : crit == "both"   ? AdoraOptions::Criterion::kBoth
-                                          : AdoraOptions::Criterion::kDifficulty;
-  options_.mode = c.Str("estimator.adora_mode") == "attenuate" ? AdoraOptions::Mode::kAttenuate
-                                                               : AdoraOptions::Mode::kAmplify;
-  options_.variant = c.Str("estimator.adora_variant") == "code" ? AdoraOptions::Variant::kCode
-                                                                : AdoraOptions::Variant::kPaper;
+  options_.criterion = EnumValue(kAdoraCriterionNames, c.Str("estimator.adora_criterion"));
+  options_.mode = EnumValue(kAdoraModeNames, c.Str("estimator.adora_mode"));
+  options_.variant = EnumValue(kAdoraVariantNames, c.Str("estimator.adora_variant"));
   options_.tau = c.Float("estimator.adora_tau");
   options_.lambda = c.Float("estimator.adora_lambda");
   options_.weight = c.Float("estimator.adora_weight");
@@ -110,7 +143,9 @@ ADVLAB_REGISTER_MODIFIER(
     "attenuate or amplify)",
     true, [] { return std::make_unique<AdoraModifier>(); },
     [](const Config& c, const Task& task) {
-      if (c.Str("estimator.adora_criterion") != "difficulty" && task.max_length() == 1) {
+      if (EnumValue(kAdoraCriterionNames, c.Str("estimator.adora_criterion")) !=
+              AdoraOptions::Criterion::kDifficulty &&
+          task.max_length() == 1) {
         throw UserError("estimator.name = " + c.Str("estimator.name") +
                         " with estimator.adora_criterion = " + c.Str("estimator.adora_criterion") +
                         " reads response lengths, but env.name = " + c.Str("env.name") +

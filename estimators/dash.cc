@@ -8,9 +8,13 @@
 namespace advlab {
 
 ADVLAB_REGISTER_KEY(estimator_dash_threshold,
-                    KeySpec{"estimator.dash_threshold", KeyType::kFloat, "0.1",
-                            "dash: drop rollouts with |A| <= threshold from the update", 0.0,
-                            1e300, false, {}, {}});
+                    KeySpec{.name = "estimator.dash_threshold",
+                            .type = KeyType::kFloat,
+                            .default_value = "0.1",
+                            .help = "dash: drop rollouts with |A| <= threshold from the update",
+                            .min = 0.0,
+                            .max = 1e300,
+                            .used_by = UsedWithEstimator("dash")});
 
 void DashModifier::Bind(const EstimatorContext& context) {
   if (context.config != nullptr) threshold_ = context.config->Float("estimator.dash_threshold");

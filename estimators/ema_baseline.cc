@@ -11,16 +11,29 @@
 
 namespace advlab {
 
+static constexpr EnumName<EmaScope> kEmaScopeNames[] = {
+    {"prompt", EmaScope::kPrompt},
+    {"global", EmaScope::kGlobal},
+};
+
 ADVLAB_REGISTER_KEY(estimator_ema_beta,
-                    KeySpec{"estimator.ema_beta", KeyType::kFloat, "0.9",
-                            "ema_baseline: decay of the running baseline, b <- beta b + "
-                            "(1 - beta) group mean, in [0, 1)",
-                            0.0, 1.0, false, {}, {}, true});
+                    KeySpec{.name = "estimator.ema_beta",
+                            .type = KeyType::kFloat,
+                            .default_value = "0.9",
+                            .help = "ema_baseline: decay of the running baseline, b <- beta b + "
+                                    "(1 - beta) group mean, in [0, 1)",
+                            .min = 0.0,
+                            .max = 1.0,
+                            .max_exclusive = true,
+                            .used_by = UsedWithEstimator("ema_baseline")});
 ADVLAB_REGISTER_KEY(estimator_ema_scope,
-                    KeySpec{"estimator.ema_scope", KeyType::kString, "prompt",
-                            "ema_baseline: one running baseline per prompt (prompt) or one for "
-                            "all prompts (global)",
-                            -1e300, 1e300, false, {"prompt", "global"}, {}});
+                    KeySpec{.name = "estimator.ema_scope",
+                            .type = KeyType::kString,
+                            .default_value = "prompt",
+                            .help = "ema_baseline: one running baseline per prompt (prompt) or one "
+                                    "for all prompts (global)",
+                            .choices = EnumNames(kEmaScopeNames),
+                            .used_by = UsedWithEstimator("ema_baseline")});
 
 EmaBaselineEstimator::EmaBaselineEstimator(double beta, EmaScope scope)
     : beta_(beta), scope_(scope) {
@@ -28,10 +41,10 @@ EmaBaselineEstimator::EmaBaselineEstimator(double beta, EmaScope scope)
 }
 
 EmaScope EmaBaselineEstimator::ParseScope(const std::string& text) {
-  if (text == "prompt") return EmaScope::kPrompt;
-  if (text == "global") return EmaScope::kGlobal;
+  for (const auto& e : kEmaScopeNames)
+    if (text == e.name) return e.value;
   throw UserError("key 'estimator.ema_scope': unknown value '" + text +
-                  "'; allowed: prompt, global");
+                  "'; allowed: " + JoinNames(EnumNames(kEmaScopeNames)));
 }
 
 void EmaBaselineEstimator::Bind(const EstimatorContext& context) {
@@ -40,7 +53,7 @@ void EmaBaselineEstimator::Bind(const EstimatorContext& context) {
   const double beta = context.config->Float("estimator.ema_beta");
   ADVLAB_CHECK(beta >= 0.0 && beta < 1.0);  // the key's range
   beta_ = beta;
-  scope_ = ParseScope(context.config->Str("estimator.ema_scope"));
+  scope_ = EnumValue(kEmaScopeNames, context.config->Str("estimator.ema_scope"));
 }
 
 size_t EmaBaselineEstimator::Slot(int32_t prompt) const {

@@ -14,25 +14,53 @@
 
 namespace advlab {
 
+namespace {
+
+// estimator.critic's values; auto resolves to a CriticKind in OptionsFromConfig.
+enum class CriticChoice { kAuto, kTabular, kMlp };
+constexpr EnumName<CriticChoice> kCriticNames[] = {
+    {"auto", CriticChoice::kAuto},
+    {"tabular", CriticChoice::kTabular},
+    {"mlp", CriticChoice::kMlp},
+};
+
+}  // namespace
+
 ADVLAB_REGISTER_KEY(estimator_gae_gamma,
-                    KeySpec{"estimator.gae_gamma", KeyType::kFloat, "1",
-                            "gae: discount gamma of the per-token rewards, in [0, 1]", 0.0, 1.0,
-                            false, {}, {}});
+                    KeySpec{.name = "estimator.gae_gamma",
+                            .type = KeyType::kFloat,
+                            .default_value = "1",
+                            .help = "gae: discount gamma of the per-token rewards, in [0, 1]",
+                            .min = 0.0,
+                            .max = 1.0,
+                            .used_by = UsedWithEstimator("gae")});
 ADVLAB_REGISTER_KEY(estimator_gae_lambda,
-                    KeySpec{"estimator.gae_lambda", KeyType::kFloat, "1",
-                            "gae: GAE lambda (1: Monte-Carlo return minus V; 0: one-step TD), "
-                            "in [0, 1]",
-                            0.0, 1.0, false, {}, {}});
+                    KeySpec{.name = "estimator.gae_lambda",
+                            .type = KeyType::kFloat,
+                            .default_value = "1",
+                            .help = "gae: GAE lambda (1: Monte-Carlo return minus V; 0: one-step "
+                                    "TD), in [0, 1]",
+                            .min = 0.0,
+                            .max = 1.0,
+                            .used_by = UsedWithEstimator("gae")});
 ADVLAB_REGISTER_KEY(estimator_critic,
-                    KeySpec{"estimator.critic", KeyType::kString, "auto",
-                            "gae: the learned critic, one value per task state (tabular) or an MLP "
-                            "on the task's features (mlp); auto = mlp when policy.kind = mlp",
-                            -1e300, 1e300, false, {"auto", "tabular", "mlp"}, {}});
+                    KeySpec{.name = "estimator.critic",
+                            .type = KeyType::kString,
+                            .default_value = "auto",
+                            .help = "gae: the learned critic, one value per task state (tabular) "
+                                    "or an MLP on the task's features (mlp); auto = mlp when "
+                                    "policy.kind = mlp",
+                            .choices = EnumNames(kCriticNames),
+                            .used_by = UsedWithEstimator("gae")});
 ADVLAB_REGISTER_KEY(estimator_critic_lr,
-                    KeySpec{"estimator.critic_lr", KeyType::kFloat, "0",
-                            "gae: SGD learning rate of the critic on its token-mean value loss; "
-                            "0 = auto (8 tabular, 0.3 mlp)",
-                            0.0, 1e300, false, {}, {}});
+                    KeySpec{.name = "estimator.critic_lr",
+                            .type = KeyType::kFloat,
+                            .default_value = "0",
+                            .help = "gae: SGD learning rate of the critic on its token-mean value "
+                                    "loss; 0 = auto (8 tabular, 0.3 mlp)",
+                            .min = 0.0,
+                            .max = 1e300,
+                            .used_by = UsedWithEstimator("gae")});
 
 void GaeAdvantages(const double* rewards, const double* values, const int32_t* token_begin,
                    int rollouts, double gamma, double lambda, double* adv, double* ret) {
@@ -58,9 +86,9 @@ GaeEstimator::Options GaeEstimator::OptionsFromConfig(const Config& config, cons
   Options o;
   o.gamma = config.Float("estimator.gae_gamma");
   o.lambda = config.Float("estimator.gae_lambda");
-  const std::string& critic = config.Str("estimator.critic");
-  const bool mlp =
-      critic == "mlp" || (critic == "auto" && config.Str("policy.kind") == "mlp");
+  const CriticChoice critic = EnumValue(kCriticNames, config.Str("estimator.critic"));
+  const bool mlp = critic == CriticChoice::kMlp ||
+                   (critic == CriticChoice::kAuto && config.Str("policy.kind") == "mlp");
   if (mlp && task.feature_dim() <= 0) {
     throw UserError("key 'estimator.critic': an mlp critic needs the task's feature vectors; "
                     "env.name = " + config.Str("env.name") +

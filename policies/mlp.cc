@@ -17,23 +17,67 @@
 
 namespace advlab {
 
-ADVLAB_REGISTER_KEY(policy_hidden, KeySpec{"policy.hidden", KeyType::kInt, "64",
-                                           "mlp: hidden units per layer", 1, 1e6, false, {}, {}});
-ADVLAB_REGISTER_KEY(policy_layers, KeySpec{"policy.layers", KeyType::kInt, "1",
-                                           "mlp: hidden layers", 1, 2, false, {}, {}});
+static constexpr EnumName<MlpPolicy::Activation> kActivationNames[] = {
+    {"tanh", MlpPolicy::Activation::kTanh},
+    {"relu", MlpPolicy::Activation::kRelu},
+};
+
+namespace {
+
+// policy.hidden and policy.activation also shape gae's mlp critic (gae.cc reads
+// both when it builds one): read under policy.kind = mlp, and under gae with
+// estimator.critic = mlp whatever the policy (critic = auto is mlp only under an
+// mlp policy, which the first test already covers).
+KeyUse UsedByMlpPolicyOrCritic() {
+  KeyUse u = UsedWhen("policy.kind", {"mlp"});
+  u.when += ", or estimator.name has gae with estimator.critic = mlp";
+  u.test = [mlp = u.test, gae = UsedWithEstimator("gae").test](const Config& c) {
+    return mlp(c) || (gae(c) && c.Str("estimator.critic") == "mlp");
+  };
+  return u;
+}
+
+}  // namespace
+
+ADVLAB_REGISTER_KEY(policy_hidden, KeySpec{.name = "policy.hidden",
+                                           .type = KeyType::kInt,
+                                           .default_value = "64",
+                                           .help = "mlp: hidden units per layer",
+                                           .min = 1,
+                                           .max = 1e6,
+                                           .used_by = UsedByMlpPolicyOrCritic()});
+ADVLAB_REGISTER_KEY(policy_layers, KeySpec{.name = "policy.layers",
+                                           .type = KeyType::kInt,
+                                           .default_value = "1",
+                                           .help = "mlp: hidden layers",
+                                           .min = 1,
+                                           .max = 2,
+                                           .used_by = UsedWhen("policy.kind", {"mlp"})});
 ADVLAB_REGISTER_KEY(policy_activation,
-                    KeySpec{"policy.activation", KeyType::kString, "tanh",
-                            "mlp: hidden activation (tanh is the in-house dm::Tanh)", -1e300, 1e300,
-                            false, {"tanh", "relu"}, {}});
+                    KeySpec{.name = "policy.activation",
+                            .type = KeyType::kString,
+                            .default_value = "tanh",
+                            .help = "mlp: hidden activation (tanh is the in-house dm::Tanh)",
+                            .choices = EnumNames(kActivationNames),
+                            .used_by = UsedByMlpPolicyOrCritic()});
 ADVLAB_REGISTER_KEY(policy_init_scale,
-                    KeySpec{"policy.init_scale", KeyType::kFloat, "1",
-                            "mlp: scales the Glorot-uniform init range of the hidden layers", 0,
-                            1e300, false, {}, {}});
+                    KeySpec{.name = "policy.init_scale",
+                            .type = KeyType::kFloat,
+                            .default_value = "1",
+                            .help = "mlp: scales the Glorot-uniform init range of the hidden "
+                                    "layers",
+                            .min = 0,
+                            .max = 1e300,
+                            .used_by = UsedWhen("policy.kind", {"mlp"})});
 ADVLAB_REGISTER_KEY(policy_out_init_scale,
-                    KeySpec{"policy.out_init_scale", KeyType::kFloat, "0",
-                            "mlp: scales the Glorot-uniform init range of the output layer (0: "
-                            "the initial policy is the task's prior)",
-                            0, 1e300, false, {}, {}});
+                    KeySpec{.name = "policy.out_init_scale",
+                            .type = KeyType::kFloat,
+                            .default_value = "0",
+                            .help = "mlp: scales the Glorot-uniform init range of the output layer "
+                                    "(0: the initial policy is the task's prior)",
+                            .min = 0,
+                            .max = 1e300,
+                            .used_by = UsedWhen("policy.kind", {"mlp"})});
 
 namespace {
 
@@ -431,7 +475,7 @@ MlpPolicy::Options MlpPolicy::OptionsFromConfig(const Config& config, const Task
   Options o;
   o.hidden = static_cast<int>(config.Int("policy.hidden"));
   o.layers = static_cast<int>(config.Int("policy.layers"));
-  o.activation = config.Str("policy.activation") == "relu" ? Activation::kRelu : Activation::kTanh;
+  o.activation = EnumValue(kActivationNames, config.Str("policy.activation"));
   o.init_scale = config.Float("policy.init_scale");
   o.out_init_scale = config.Float("policy.out_init_scale");
   o.seed = static_cast<uint64_t>(config.Int("seed"));

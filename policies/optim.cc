@@ -8,15 +8,35 @@
 
 namespace advlab {
 
-ADVLAB_REGISTER_KEY(optim_lr, KeySpec{"optim.lr", KeyType::kFloat, "0.5", "learning rate (> 0)",
-                                      0.0, 1e6, true, {}, {}});
-ADVLAB_REGISTER_KEY(optim_beta1, KeySpec{"optim.beta1", KeyType::kFloat, "0.9",
-                                         "adam: first-moment decay", 0.0, 0.999999, false, {}, {}});
-ADVLAB_REGISTER_KEY(optim_beta2, KeySpec{"optim.beta2", KeyType::kFloat, "0.999",
-                                         "adam: second-moment decay", 0.0, 0.999999999, false, {},
-                                         {}});
-ADVLAB_REGISTER_KEY(optim_eps, KeySpec{"optim.eps", KeyType::kFloat, "1e-8",
-                                       "adam: denominator epsilon (> 0)", 0.0, 1.0, true, {}, {}});
+ADVLAB_REGISTER_KEY(optim_lr, KeySpec{.name = "optim.lr",
+                                      .type = KeyType::kFloat,
+                                      .default_value = "0.5",
+                                      .help = "learning rate (> 0)",
+                                      .min = 0.0,
+                                      .max = 1e6,
+                                      .min_exclusive = true});
+ADVLAB_REGISTER_KEY(optim_beta1, KeySpec{.name = "optim.beta1",
+                                         .type = KeyType::kFloat,
+                                         .default_value = "0.9",
+                                         .help = "adam: first-moment decay",
+                                         .min = 0.0,
+                                         .max = 0.999999,
+                                         .used_by = UsedWhen("optim.name", {"adam"})});
+ADVLAB_REGISTER_KEY(optim_beta2, KeySpec{.name = "optim.beta2",
+                                         .type = KeyType::kFloat,
+                                         .default_value = "0.999",
+                                         .help = "adam: second-moment decay",
+                                         .min = 0.0,
+                                         .max = 0.999999999,
+                                         .used_by = UsedWhen("optim.name", {"adam"})});
+ADVLAB_REGISTER_KEY(optim_eps, KeySpec{.name = "optim.eps",
+                                       .type = KeyType::kFloat,
+                                       .default_value = "1e-8",
+                                       .help = "adam: denominator epsilon (> 0)",
+                                       .min = 0.0,
+                                       .max = 1.0,
+                                       .min_exclusive = true,
+                                       .used_by = UsedWhen("optim.name", {"adam"})});
 
 bool Sgd::Step(const SparseGrad& grad, int64_t, double* params) {
   const int64_t bs = grad.block_size;

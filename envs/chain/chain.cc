@@ -11,33 +11,70 @@
 
 namespace advlab {
 
-ADVLAB_REGISTER_KEY(env_ops, KeySpec{"env.ops", KeyType::kInt, "8",
-                                     "chain: operations v -> (a v + b) mod m in the rule set (O)",
-                                     1, 10000, false, {}, {}});
-ADVLAB_REGISTER_KEY(env_modulus, KeySpec{"env.modulus", KeyType::kInt, "10",
-                                         "chain: modulus m; values and tokens are in [0, m)", 2,
-                                         10000, false, {}, {}});
+static constexpr EnumName<ChainTask::Reward> kChainRewardNames[] = {
+    {"outcome", ChainTask::Reward::kOutcome},
+    {"all_steps", ChainTask::Reward::kAllSteps},
+};
+
+ADVLAB_REGISTER_KEY(env_ops,
+                    KeySpec{.name = "env.ops",
+                            .type = KeyType::kInt,
+                            .default_value = "8",
+                            .help = "chain: operations v -> (a v + b) mod m in the rule set (O)",
+                            .min = 1,
+                            .max = 10000,
+                            .used_by = UsedWhen("env.name", {"chain"})});
+ADVLAB_REGISTER_KEY(env_modulus,
+                    KeySpec{.name = "env.modulus",
+                            .type = KeyType::kInt,
+                            .default_value = "10",
+                            .help = "chain: modulus m; values and tokens are in [0, m)",
+                            .min = 2,
+                            .max = 10000,
+                            .used_by = UsedWhen("env.name", {"chain"})});
 ADVLAB_REGISTER_KEY(env_chain_min_depth,
-                    KeySpec{"env.chain_min_depth", KeyType::kInt, "1",
-                            "chain: operations in the easiest prompt (its response length)", 1,
-                            10000, false, {}, {}});
+                    KeySpec{.name = "env.chain_min_depth",
+                            .type = KeyType::kInt,
+                            .default_value = "1",
+                            .help = "chain: operations in the easiest prompt (its response length)",
+                            .min = 1,
+                            .max = 10000,
+                            .used_by = UsedWhen("env.name", {"chain"})});
 ADVLAB_REGISTER_KEY(env_chain_max_depth,
-                    KeySpec{"env.chain_max_depth", KeyType::kInt, "8",
-                            "chain: operations in the hardest prompt (the max response length)", 1,
-                            10000, false, {}, {}});
+                    KeySpec{.name = "env.chain_max_depth",
+                            .type = KeyType::kInt,
+                            .default_value = "8",
+                            .help = "chain: operations in the hardest prompt (the max response "
+                                    "length)",
+                            .min = 1,
+                            .max = 10000,
+                            .used_by = UsedWhen("env.name", {"chain"})});
 ADVLAB_REGISTER_KEY(env_chain_reward,
-                    KeySpec{"env.chain_reward", KeyType::kString, "outcome",
-                            "chain: reward 1 iff the final result is right (outcome) or every "
-                            "step is (all_steps)",
-                            -1e300, 1e300, false, {"outcome", "all_steps"}, {}});
+                    KeySpec{.name = "env.chain_reward",
+                            .type = KeyType::kString,
+                            .default_value = "outcome",
+                            .help = "chain: reward 1 iff the final result is right (outcome) or "
+                                    "every step is (all_steps)",
+                            .choices = EnumNames(kChainRewardNames),
+                            .used_by = UsedWhen("env.name", {"chain"})});
 ADVLAB_REGISTER_KEY(env_step_logit,
-                    KeySpec{"env.step_logit", KeyType::kFloat, "2",
-                            "chain: prior logit of the correct next value (wrong values: 0)", -50,
-                            50, false, {}, {}});
+                    KeySpec{.name = "env.step_logit",
+                            .type = KeyType::kFloat,
+                            .default_value = "2",
+                            .help = "chain: prior logit of the correct next value (wrong values: "
+                                    "0)",
+                            .min = -50,
+                            .max = 50,
+                            .used_by = UsedWhen("env.name", {"chain"})});
 ADVLAB_REGISTER_KEY(env_eval_prompts,
-                    KeySpec{"env.eval_prompts", KeyType::kInt, "256",
-                            "chain: held-out eval prompts (ids P .. P+E-1), ordered by depth", 1,
-                            1e8, false, {}, {}});
+                    KeySpec{.name = "env.eval_prompts",
+                            .type = KeyType::kInt,
+                            .default_value = "256",
+                            .help = "chain: held-out eval prompts (ids P .. P+E-1), ordered by "
+                                    "depth",
+                            .min = 1,
+                            .max = 1e8,
+                            .used_by = UsedWhen("env.name", {"chain"})});
 
 namespace {
 
@@ -78,7 +115,7 @@ ChainTask::ChainTask(const Config& config, uint64_t seed)
       modulus_(static_cast<int32_t>(config.Int("env.modulus"))),
       min_depth_(static_cast<int32_t>(config.Int("env.chain_min_depth"))),
       max_depth_(CheckedDepthRange(config)),
-      reward_(config.Str("env.chain_reward") == "all_steps" ? Reward::kAllSteps : Reward::kOutcome),
+      reward_(EnumValue(kChainRewardNames, config.Str("env.chain_reward"))),
       step_logit_(config.Float("env.step_logit")),
       num_eval_(static_cast<int32_t>(config.Int("env.eval_prompts"))) {
   const Philox rng(seed);

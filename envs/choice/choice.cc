@@ -9,17 +9,33 @@
 
 namespace advlab {
 
-ADVLAB_REGISTER_KEY(env_answers, KeySpec{"env.answers", KeyType::kInt, "16",
-                                         "choice: answers per prompt (K), one of them correct", 2,
-                                         65536, false, {}, {}});
+// env.answers: the answer count of choice and of think (its non-THINK tokens).
+ADVLAB_REGISTER_KEY(env_answers,
+                    KeySpec{.name = "env.answers",
+                            .type = KeyType::kInt,
+                            .default_value = "16",
+                            .help = "choice: answers per prompt (K), one of them correct",
+                            .min = 2,
+                            .max = 65536,
+                            .used_by = UsedWhen("env.name", {"choice", "think"})});
 ADVLAB_REGISTER_KEY(env_easy_logit,
-                    KeySpec{"env.easy_logit", KeyType::kFloat, "3",
-                            "choice: initial log-odds of the correct answer at difficulty 0",
-                            -50, 50, false, {}, {}});
+                    KeySpec{.name = "env.easy_logit",
+                            .type = KeyType::kFloat,
+                            .default_value = "3",
+                            .help = "choice: initial log-odds of the correct answer at "
+                                    "difficulty 0",
+                            .min = -50,
+                            .max = 50,
+                            .used_by = UsedWhen("env.name", {"choice"})});
 ADVLAB_REGISTER_KEY(env_hard_logit,
-                    KeySpec{"env.hard_logit", KeyType::kFloat, "-3",
-                            "choice: initial log-odds of the correct answer at difficulty 1",
-                            -50, 50, false, {}, {}});
+                    KeySpec{.name = "env.hard_logit",
+                            .type = KeyType::kFloat,
+                            .default_value = "-3",
+                            .help = "choice: initial log-odds of the correct answer at "
+                                    "difficulty 1",
+                            .min = -50,
+                            .max = 50,
+                            .used_by = UsedWhen("env.name", {"choice"})});
 
 ChoiceTask::ChoiceTask(const Config& config, uint64_t seed)
     : PoolTask(config, seed, static_cast<int32_t>(config.Int("env.prompts"))),

@@ -17,22 +17,40 @@ namespace advlab {
 // L <= 4096 keeps the word index i * L + t of a group (i < G <= 1e6) below 2^34,
 // so the block index q / 4 fits the 32-bit counter word.
 ADVLAB_REGISTER_KEY(env_max_length,
-                    KeySpec{"env.max_length", KeyType::kInt, "16",
-                            "think: longest response in tokens (L); L thinking tokens truncate",
-                            2, 4096, false, {}, {}});
+                    KeySpec{.name = "env.max_length",
+                            .type = KeyType::kInt,
+                            .default_value = "16",
+                            .help = "think: longest response in tokens (L); L thinking tokens "
+                                    "truncate",
+                            .min = 2,
+                            .max = 4096,
+                            .used_by = UsedWhen("env.name", {"think"})});
 ADVLAB_REGISTER_KEY(env_max_required,
-                    KeySpec{"env.max_required", KeyType::kInt, "8",
-                            "think: thinking tokens the hardest prompt needs (R); prompt p needs "
-                            "1 + floor(d_p R)",
-                            1, 4095, false, {}, {}});
+                    KeySpec{.name = "env.max_required",
+                            .type = KeyType::kInt,
+                            .default_value = "8",
+                            .help = "think: thinking tokens the hardest prompt needs (R); prompt p "
+                                    "needs 1 + floor(d_p R)",
+                            .min = 1,
+                            .max = 4095,
+                            .used_by = UsedWhen("env.name", {"think"})});
 ADVLAB_REGISTER_KEY(env_think_logit,
-                    KeySpec{"env.think_logit", KeyType::kFloat, "3",
-                            "think: initial logit of THINK at every position (answers: 0)", -50,
-                            50, false, {}, {}});
+                    KeySpec{.name = "env.think_logit",
+                            .type = KeyType::kFloat,
+                            .default_value = "3",
+                            .help = "think: initial logit of THINK at every position (answers: 0)",
+                            .min = -50,
+                            .max = 50,
+                            .used_by = UsedWhen("env.name", {"think"})});
 ADVLAB_REGISTER_KEY(env_answer_logit,
-                    KeySpec{"env.answer_logit", KeyType::kFloat, "2",
-                            "think: initial logit of the correct answer once thought enough", -50,
-                            50, false, {}, {}});
+                    KeySpec{.name = "env.answer_logit",
+                            .type = KeyType::kFloat,
+                            .default_value = "2",
+                            .help = "think: initial logit of the correct answer once thought "
+                                    "enough",
+                            .min = -50,
+                            .max = 50,
+                            .used_by = UsedWhen("env.name", {"think"})});
 
 ThinkTask::ThinkTask(const Config& config, uint64_t seed)
     : PoolTask(config, seed, static_cast<int32_t>(config.Int("env.prompts"))),
