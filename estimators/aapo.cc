@@ -47,12 +47,16 @@ void AapoModifier::Bind(const EstimatorContext& context) {
   options_.high = c.Float("estimator.aapo_high");
 }
 
+void AapoModifier::SampleExtra(Sampler* sampler, const Batch& batch) {
+  sampler->ReferenceRewards(batch, &ref_reward_);
+}
+
 void AapoModifier::Apply(Batch* batch) {
   const int n = batch->num_rollouts();
-  if (batch->ref_reward.size() != static_cast<size_t>(n)) {
+  if (ref_reward_.size() != static_cast<size_t>(n)) {
     throw UserError(
         "aapo needs the reference policy's rewards (training supplies them; `advlab advantage` "
-        "needs --reference FILE): got " + std::to_string(batch->ref_reward.size()) +
+        "needs --reference FILE): got " + std::to_string(ref_reward_.size()) +
         " reference rewards for " + std::to_string(n) + " rollouts; allowed: one per rollout");
   }
   const bool tokens = !batch->token_advantage.empty();
@@ -61,14 +65,14 @@ void AapoModifier::Apply(Batch* batch) {
     const int b = batch->group_begin[g], e = batch->group_begin[g + 1];
     double ref_mean = 0.0;
     if (options_.pairing == AapoOptions::Pairing::kRefMean) {
-      for (int r = b; r < e; ++r) ref_mean += batch->ref_reward[r];  // fixed order: reproducible
+      for (int r = b; r < e; ++r) ref_mean += ref_reward_[r];  // fixed order: reproducible
       ref_mean /= e - b;
     }
     for (int r = b; r < e; ++r) {
       // A rollout a filter (dash) dropped is out of the update; it keeps A = 0.
       if (filtered && batch->kept[r] == 0) continue;
       const double ref =
-          options_.pairing == AapoOptions::Pairing::kRefMean ? ref_mean : batch->ref_reward[r];
+          options_.pairing == AapoOptions::Pairing::kRefMean ? ref_mean : ref_reward_[r];
       const double margin = std::clamp(batch->reward[r] - ref, -options_.low, options_.high);
       batch->advantage[r] += margin;
       if (tokens) {
@@ -80,10 +84,12 @@ void AapoModifier::Apply(Batch* batch) {
   }
 }
 
-ADVLAB_REGISTER_MODIFIER(
-    aapo, "aapo",
-    "AAPO: add the clipped margin over the frozen initial policy, clip(r_i - ref_i, -0.2, 0.28) "
-    "(estimator.aapo_pairing, _low, _high; 2x sampling)",
-    false, [] { return std::make_unique<AapoModifier>(); }, {}, false, true);
+ADVLAB_REGISTER_MODIFIER(aapo, .name = "aapo",
+                         .description = "AAPO: add the clipped margin over the frozen initial "
+                                        "policy, clip(r_i - ref_i, -0.2, 0.28) "
+                                        "(estimator.aapo_pairing, _low, _high; 2x sampling)",
+                         .needs_groups = false,
+                         .make = [] { return std::make_unique<AapoModifier>(); },
+                         .needs_reference = true);
 
 }  // namespace advlab

@@ -2,9 +2,10 @@
 // "advantage momentum" v1/v2, "advantage margin" v3 / ACL 2026; code
 // JianxXiong/AAPO AAPOTrainer.py). papers.md §2.
 //
-// Besides the G policy rollouts, the loop samples G rollouts per prompt from the
-// frozen initial policy (the reference) and stores their observed rewards
-// r~_i in batch->ref_reward, index-aligned with the policy's. Then
+// Besides the G policy rollouts, SampleExtra asks the sampler for G rollouts per
+// prompt from the frozen initial policy (the reference) and keeps their observed
+// rewards r~_i, index-aligned with the policy's (in training the loop draws
+// them; `advlab advantage` reads them from --reference). Then
 //   A_i <- A_i + clip(delta_i, -low, +high)
 //   pairwise  delta_i = r_i - r~_i               (the released code's elementwise
 //                                                 pairing; the default)
@@ -41,6 +42,8 @@
 #ifndef ADVLAB_ESTIMATORS_AAPO_H_
 #define ADVLAB_ESTIMATORS_AAPO_H_
 
+#include <vector>
+
 #include "sim/estimator.h"
 
 namespace advlab {
@@ -58,11 +61,15 @@ class AapoModifier : public Modifier {
   explicit AapoModifier(const AapoOptions& options) : options_(options) {}
   // Reads the estimator.aapo_* keys when a config is bound.
   void Bind(const EstimatorContext& context) override;
-  // Throws UserError when batch->ref_reward does not hold one reward per rollout.
+  // Draws the reference rewards of `batch` (one per rollout).
+  void SampleExtra(Sampler* sampler, const Batch& batch) override;
+  // Throws UserError when the reference rewards are not one per rollout (bare
+  // rewards without --reference; in training they always are).
   void Apply(Batch* batch) override;
 
  private:
   AapoOptions options_;
+  std::vector<double> ref_reward_;  // [rollouts] of the last SampleExtra
 };
 
 }  // namespace advlab

@@ -96,13 +96,14 @@ class EstimatorConformance : public testing::TestWithParam<std::string> {
   // A batch of `groups`. Estimators that read greedy responses (needs_greedy:
   // remax) get one greedy reward per group, here its mean reward: a function of
   // the group, so it follows the group when groups are reordered.
-  Batch MakeBatch(const Groups& groups) const {
-    Batch batch = test_util::MakeGroupBatch(groups);
+  test_util::HookedBatch MakeBatch(const Groups& groups) const {
+    test_util::HookedBatch batch;
+    static_cast<Batch&>(batch) = test_util::MakeGroupBatch(groups);
     if (entry().needs_greedy) {
       for (const std::vector<double>& x : groups) {
         double sum = 0.0;
         for (double v : x) sum += v;
-        batch.greedy_reward.push_back(sum / static_cast<double>(x.size()));
+        batch.extra.greedy.push_back(sum / static_cast<double>(x.size()));
       }
     }
     return batch;
@@ -110,8 +111,8 @@ class EstimatorConformance : public testing::TestWithParam<std::string> {
 
   // Advantages of a fresh instance on `groups`.
   std::vector<double> Run(const Groups& groups) const {
-    Batch batch = MakeBatch(groups);
-    Make()->Compute(&batch);
+    test_util::HookedBatch batch = MakeBatch(groups);
+    test_util::ComputeWith(*Make(), &batch);
     EXPECT_EQ(batch.advantage.size(), batch.reward.size());
     return batch.advantage;
   }
@@ -128,9 +129,9 @@ TEST_P(EstimatorConformance, EntryIsWellFormed) {
 }
 
 TEST_P(EstimatorConformance, FillsEveryRolloutWithFiniteValues) {
-  Batch batch = MakeBatch(kMixed);
+  test_util::HookedBatch batch = MakeBatch(kMixed);
   batch.advantage.assign(3, std::nan(""));  // stale, wrong size: must be resized
-  Make()->Compute(&batch);
+  test_util::ComputeWith(*Make(), &batch);
   ASSERT_EQ(batch.advantage.size(), static_cast<size_t>(batch.num_rollouts()));
   for (int r = 0; r < batch.num_rollouts(); ++r) {
     EXPECT_TRUE(std::isfinite(batch.advantage[r])) << "rollout " << r;
@@ -138,9 +139,9 @@ TEST_P(EstimatorConformance, FillsEveryRolloutWithFiniteValues) {
 }
 
 TEST_P(EstimatorConformance, WritesOnlyTheAdvantage) {
-  Batch batch = MakeBatch(kMixed);
+  test_util::HookedBatch batch = MakeBatch(kMixed);
   const Batch before = batch;
-  Make()->Compute(&batch);
+  test_util::ComputeWith(*Make(), &batch);
   EXPECT_EQ(batch.prompt, before.prompt);
   EXPECT_EQ(batch.group_begin, before.group_begin);
   EXPECT_EQ(batch.token_begin, before.token_begin);
@@ -185,9 +186,9 @@ TEST_P(EstimatorConformance, GroupOrderOnlyPermutes) {
     Groups permuted;
     for (size_t g : perm) permuted.push_back(kMixed[g]);
     // Each group keeps its prompt (a prompt-dependent baseline must follow it).
-    Batch batch = MakeBatch(permuted);
+    test_util::HookedBatch batch = MakeBatch(permuted);
     for (size_t k = 0; k < perm.size(); ++k) batch.prompt[k] = static_cast<int32_t>(perm[k]);
-    Make()->Compute(&batch);
+    test_util::ComputeWith(*Make(), &batch);
     const std::vector<double>& a = batch.advantage;
     size_t r = 0;
     for (size_t g : perm) {
@@ -230,8 +231,8 @@ TEST_P(EstimatorConformance, IsPureOrReplaysWhenStateful) {
   if (kStateful.count(GetParam()) == 0) {
     std::unique_ptr<Estimator> reused = Make();
     for (size_t t = 0; t < steps.size(); ++t) {
-      Batch batch = MakeBatch(steps[t]);
-      reused->Compute(&batch);
+      test_util::HookedBatch batch = MakeBatch(steps[t]);
+      test_util::ComputeWith(*reused, &batch);
       const std::vector<double> fresh = Run(steps[t]);
       ASSERT_EQ(batch.advantage.size(), fresh.size());
       for (size_t i = 0; i < fresh.size(); ++i) {
@@ -243,9 +244,9 @@ TEST_P(EstimatorConformance, IsPureOrReplaysWhenStateful) {
   } else {
     std::unique_ptr<Estimator> x = Make(), y = Make();
     for (size_t t = 0; t < steps.size(); ++t) {
-      Batch bx = MakeBatch(steps[t]), by = MakeBatch(steps[t]);
-      x->Compute(&bx);
-      y->Compute(&by);
+      test_util::HookedBatch bx = MakeBatch(steps[t]), by = MakeBatch(steps[t]);
+      test_util::ComputeWith(*x, &bx);
+      test_util::ComputeWith(*y, &by);
       ASSERT_EQ(bx.advantage.size(), by.advantage.size());
       for (size_t i = 0; i < bx.advantage.size(); ++i) {
         EXPECT_EQ(std::bit_cast<uint64_t>(bx.advantage[i]),
@@ -348,14 +349,14 @@ TEST_P(EstimatorConformance, ComputeIsAllocationFreeAfterWarmUp) {
   for (auto& x : groups) {
     for (double& v : x) v = static_cast<double>(rng() % 2);
   }
-  Batch batch = MakeBatch(groups);
+  test_util::HookedBatch batch = MakeBatch(groups);
   std::unique_ptr<Estimator> estimator = Make();
-  estimator->Compute(&batch);
-  estimator->Compute(&batch);
+  test_util::ComputeWith(*estimator, &batch);
+  test_util::ComputeWith(*estimator, &batch);
   for (double& v : batch.reward) v = static_cast<double>(rng() % 2);  // a new step
   g_allocations.store(0);
   g_count_allocations.store(true);
-  estimator->Compute(&batch);
+  test_util::ComputeWith(*estimator, &batch);
   g_count_allocations.store(false);
   EXPECT_EQ(g_allocations.load(), 0) << "heap allocations in a warm Compute";
 }

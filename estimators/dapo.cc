@@ -1,6 +1,7 @@
 #include "estimators/dapo.h"
 
 #include <memory>
+#include <utility>
 
 #include "sim/config.h"
 
@@ -18,9 +19,31 @@ ADVLAB_REGISTER_KEY(estimator_dapo_max_resample,
                             .max = 1000,
                             .used_by = UsedWithEstimator("dapo")});
 
-ADVLAB_REGISTER_MODIFIER(dapo, "dapo",
-                         "DAPO dynamic sampling: replace all-equal groups by fresh prompts "
-                         "(estimator.dapo_max_resample rounds)",
-                         true, [] { return std::make_unique<DapoModifier>(); }, {}, true);
+void DapoModifier::Bind(const EstimatorContext& context) {
+  if (context.config != nullptr) {
+    max_resample_ = static_cast<int>(context.config->Int("estimator.dapo_max_resample"));
+  }
+}
+
+void DapoModifier::Resample(Sampler* sampler, Batch* batch) {
+  const int want = batch->num_groups();  // B
+  out_.Clear();
+  for (int g = 0; g < batch->num_groups() && out_.num_groups() < want; ++g) {
+    if (!batch->RewardsAllEqual(g)) out_.AppendGroup(*batch, g);
+  }
+  for (int k = 0; k < max_resample_ && out_.num_groups() < want; ++k) {
+    if (!sampler->Round(k, &round_)) break;  // bare rewards: nothing to draw
+    for (int g = 0; g < round_.num_groups() && out_.num_groups() < want; ++g) {
+      if (!round_.RewardsAllEqual(g)) out_.AppendGroup(round_, g);
+    }
+  }
+  std::swap(*batch, out_);
+}
+
+ADVLAB_REGISTER_MODIFIER(dapo, .name = "dapo",
+                         .description = "DAPO dynamic sampling: replace all-equal groups by "
+                                        "fresh prompts (estimator.dapo_max_resample rounds)",
+                         .needs_groups = true,
+                         .make = [] { return std::make_unique<DapoModifier>(); });
 
 }  // namespace advlab

@@ -12,14 +12,14 @@ namespace advlab {
 
 void RemaxEstimator::Compute(Batch* batch) {
   const int groups = batch->num_groups();
-  if (batch->greedy_reward.size() != static_cast<size_t>(groups)) {
+  if (greedy_reward_.size() != static_cast<size_t>(groups)) {
     throw UserError("estimator 'remax' needs the greedy responses' rewards, one per group (got " +
-                    std::to_string(batch->greedy_reward.size()) + " for " + std::to_string(groups) +
+                    std::to_string(greedy_reward_.size()) + " for " + std::to_string(groups) +
                     " groups); in training the loop supplies them, in `advlab advantage` use "
                     "--greedy FILE");
   }
   for (int g = 0; g < groups; ++g) {
-    if (std::isnan(batch->greedy_reward[g])) {
+    if (std::isnan(greedy_reward_[g])) {
       throw UserError("estimator 'remax': the greedy reward of group " + std::to_string(g + 1) +
                       " is NaN (a task family without greedy decoding?)");
     }
@@ -33,7 +33,7 @@ void RemaxEstimator::Compute(Batch* batch) {
     batch->token_advantage.clear();  // a stale one would override advantage[r] in the loss
   }
   for (int g = 0; g < groups; ++g) {
-    const double b = batch->greedy_reward[g];
+    const double b = greedy_reward_[g];
     for (int r = batch->group_begin[g]; r < batch->group_begin[g + 1]; ++r) {
       const double reward = batch->reward[r];
       batch->advantage[r] = reward - b;  // = the first token's value when token-level
@@ -49,9 +49,13 @@ void RemaxEstimator::Compute(Batch* batch) {
   }
 }
 
-ADVLAB_REGISTER_ESTIMATOR(remax, "remax",
-                          "ReMax: A = R - reward of the prompt's greedy response (token-level "
-                          "reward-to-go with a KL reward; needs the greedy rewards)",
-                          false, [] { return std::make_unique<RemaxEstimator>(); }, false, true);
+ADVLAB_REGISTER_ESTIMATOR(remax, .name = "remax",
+                          .description = "ReMax: A = R - reward of the prompt's greedy response "
+                                         "(token-level reward-to-go with a KL reward; needs the "
+                                         "greedy rewards)",
+                          .needs_groups = false,
+                          .make = [] { return std::make_unique<RemaxEstimator>(); },
+                          .needs_task = false,
+                          .needs_greedy = true);
 
 }  // namespace advlab

@@ -1,9 +1,10 @@
 // remax: ReMax, the reward of the greedy response as the baseline.
 //
-//   A_i = R_i - b(q),   b(q) = R(y_greedy(q)) = batch->greedy_reward[g]
+//   A_i = R_i - b(q),   b(q) = R(y_greedy(q))
 //
 // where y_greedy is the response that takes the most probable action at every
-// decision (Task::GreedyReward), decoded once per prompt per step by the loop
+// decision (Task::GreedyReward), decoded once per prompt per step through the
+// sampling hook (SampleExtra; the loop's sampler decodes it)
 // (it counts in the sampling cost) and scored noise-free with the task's reward;
 // no normalisation. With a KL reward (batch->token_reward non-empty) the
 // advantage is token-level, the undiscounted reward-to-go minus the baseline:
@@ -26,11 +27,13 @@
 // mode: pushed up), a correct greedy response on an all-wrong group gives -1 to
 // all. Unbiased: b depends on the policy and the prompt, never on the sampled
 // responses. Singletons: fine (no group statistics; needs_groups = false).
-// Throws UserError when greedy_reward does not hold one value per group (in
-// training the loop supplies them; `advlab advantage` reads --greedy FILE) or
+// Throws UserError when the greedy rewards are not one value per group (in
+// training the loop's sampler supplies them; `advlab advantage` reads --greedy FILE) or
 // holds a NaN (a task family without greedy decoding).
 #ifndef ADVLAB_ESTIMATORS_REMAX_H_
 #define ADVLAB_ESTIMATORS_REMAX_H_
+
+#include <vector>
 
 #include "sim/batch.h"
 #include "sim/estimator.h"
@@ -39,7 +42,14 @@ namespace advlab {
 
 class RemaxEstimator : public Estimator {
  public:
+  // Draws the greedy responses' rewards of `batch` (one per group).
+  void SampleExtra(Sampler* sampler, const Batch& batch) override {
+    sampler->GreedyRewards(batch, &greedy_reward_);
+  }
   void Compute(Batch* batch) override;
+
+ private:
+  std::vector<double> greedy_reward_;  // [groups] of the last SampleExtra
 };
 
 }  // namespace advlab

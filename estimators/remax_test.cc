@@ -25,9 +25,11 @@ using Groups = std::vector<std::vector<double>>;
 
 const Groups kS = {{1, 0, 0, 1}, {1, 1, 1, 1}, {0, 0, 0, 1}};
 
-Batch WithGreedy(Batch batch, std::vector<double> greedy) {
-  batch.greedy_reward = std::move(greedy);
-  return batch;
+test_util::HookedBatch WithGreedy(Batch batch, std::vector<double> greedy) {
+  test_util::HookedBatch b;
+  static_cast<Batch&>(b) = std::move(batch);
+  b.extra.greedy = std::move(greedy);
+  return b;
 }
 
 TEST(RemaxTest, EntryIsRegisteredAsAGreedyNonGroupEstimator) {
@@ -50,9 +52,9 @@ TEST(RemaxTest, ReproducesTheS1Vector) {
 // Sequence-level with lengths (S2): no token rewards, so the advantage is one
 // value per rollout and token_advantage stays empty (even if stale).
 TEST(RemaxTest, LengthsDoNotMatterWithoutTokenRewards) {
-  Batch b = WithGreedy(MakeGroupBatch(kS, {{2, 3, 4, 1}, {3, 3, 2, 4}, {1, 2, 3, 4}}), {1, 1, 0});
+  test_util::HookedBatch b = WithGreedy(MakeGroupBatch(kS, {{2, 3, 4, 1}, {3, 3, 2, 4}, {1, 2, 3, 4}}), {1, 1, 0});
   b.token_advantage.assign(5, 9.0);
-  RemaxEstimator().Compute(&b);
+  test_util::ComputeWith(RemaxEstimator(), &b);
   EXPECT_EQ(b.advantage, (std::vector<double>{0, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0, 1}));
   EXPECT_TRUE(b.token_advantage.empty());
 }
@@ -79,9 +81,9 @@ TEST(RemaxTest, IsRewardMinusBaselineWithoutNormalisation) {
 //   ret(rollout 1) = [-0.0625]
 //   ret(rollout 2) = [0.75, 1.25]          (1 + k_1 = 1.25)
 TEST(RemaxTest, TokenLevelRewardToGoWithAKlReward) {
-  Batch b = WithGreedy(MakeGroupBatch({{0.125, -0.0625}, {0.75}}, {{3, 1}, {2}}), {1, 0});
+  test_util::HookedBatch b = WithGreedy(MakeGroupBatch({{0.125, -0.0625}, {0.75}}, {{3, 1}, {2}}), {1, 0});
   b.token_reward = {-0.25, -0.125, -0.5, -0.0625, -0.5, 0.25};
-  RemaxEstimator().Compute(&b);
+  test_util::ComputeWith(RemaxEstimator(), &b);
   EXPECT_EQ(b.token_advantage,
             (std::vector<double>{0.125 - 1, 0.375 - 1, 0.5 - 1, -0.0625 - 1, 0.75, 1.25}));
   // advantage[r] is the first token's value: R - b.
@@ -93,9 +95,9 @@ TEST(RemaxTest, TokenLevelRewardToGoWithAKlReward) {
 // Zero token rewards: the token-level values equal the sequence-level ones.
 TEST(RemaxTest, ZeroTokenRewardsGiveTheSequenceAdvantageOnEveryToken) {
   const std::vector<std::vector<int>> lengths = {{2, 3, 4, 1}, {3, 3, 2, 4}, {1, 2, 3, 4}};
-  Batch b = WithGreedy(MakeGroupBatch(kS, lengths), {1, 1, 0});
+  test_util::HookedBatch b = WithGreedy(MakeGroupBatch(kS, lengths), {1, 1, 0});
   b.token_reward.assign(static_cast<size_t>(b.num_tokens()), 0.0);
-  RemaxEstimator().Compute(&b);
+  test_util::ComputeWith(RemaxEstimator(), &b);
   ASSERT_EQ(b.token_advantage.size(), 32u);
   for (int r = 0; r < b.num_rollouts(); ++r) {
     for (int t = b.token_begin[r]; t < b.token_begin[r + 1]; ++t) {
@@ -106,9 +108,9 @@ TEST(RemaxTest, ZeroTokenRewardsGiveTheSequenceAdvantageOnEveryToken) {
 
 TEST(RemaxTest, MissingGreedyRewardsAreAUserError) {
   for (const std::vector<double>& greedy : {std::vector<double>{}, std::vector<double>{1, 0}}) {
-    Batch b = WithGreedy(MakeGroupBatch(kS), greedy);
+    test_util::HookedBatch b = WithGreedy(MakeGroupBatch(kS), greedy);
     try {
-      RemaxEstimator().Compute(&b);
+      test_util::ComputeWith(RemaxEstimator(), &b);
       ADD_FAILURE() << "no error with " << greedy.size() << " greedy rewards";
     } catch (const UserError& e) {
       const std::string msg = e.what();
@@ -120,8 +122,8 @@ TEST(RemaxTest, MissingGreedyRewardsAreAUserError) {
 }
 
 TEST(RemaxTest, NanGreedyRewardIsAUserError) {
-  Batch b = WithGreedy(MakeGroupBatch(kS), {1, std::nan(""), 0});
-  EXPECT_THROW(RemaxEstimator().Compute(&b), UserError);
+  test_util::HookedBatch b = WithGreedy(MakeGroupBatch(kS), {1, std::nan(""), 0});
+  EXPECT_THROW(test_util::ComputeWith(RemaxEstimator(), &b), UserError);
 }
 
 }  // namespace

@@ -46,6 +46,32 @@ inline Batch MakeGroupBatch(const std::vector<std::vector<double>>& groups,
 inline constexpr double k6dp = 5e-7;
 
 // Advantages of a fresh instance of the registered estimator `name` on `batch`.
+// A batch with what the estimators' sampling hooks read beside it (remax's
+// greedy rewards, aapo's reference rewards), served by ComputeWith / ApplyWith
+// as the loop's sampler serves them in training.
+struct HookedBatch : Batch {
+  FixedSampler extra;
+};
+template <class E>
+void ComputeWith(E&& estimator, HookedBatch* b) {
+  estimator.SampleExtra(&b->extra, *b);
+  estimator.Compute(b);
+}
+template <class M>
+void ApplyWith(M&& modifier, HookedBatch* b) {
+  modifier.SampleExtra(&b->extra, *b);
+  modifier.Apply(b);
+}
+
+inline std::vector<double> RegisteredAdvantages(const std::string& name, HookedBatch batch) {
+  const EstimatorEntry* entry = EstimatorRegistry::Get().Find(name);
+  EXPECT_NE(entry, nullptr) << name;
+  if (entry == nullptr) return {};
+  ComputeWith(*entry->make(), &batch);
+  EXPECT_EQ(batch.advantage.size(), batch.reward.size());
+  return batch.advantage;
+}
+
 inline std::vector<double> RegisteredAdvantages(const std::string& name, Batch batch) {
   const EstimatorEntry* entry = EstimatorRegistry::Get().Find(name);
   EXPECT_NE(entry, nullptr) << name;

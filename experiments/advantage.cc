@@ -220,7 +220,7 @@ RewardLines ReadRewardFile(const std::string& path, const std::string& option) {
   return out;
 }
 
-// Reads --reference into table->batch.ref_reward: the same number of rewards as
+// Reads --reference into table->extra.reference: the same number of rewards as
 // each group on stdin, one line per group.
 void ReadReference(const std::string& path, RewardTable* table) {
   const RewardLines ref = ReadRewardFile(path, "--reference");
@@ -239,7 +239,8 @@ void ReadReference(const std::string& path, RewardTable* table) {
                       Plural(m, "reference reward") + " for " + Plural(n, "reward") + " on " +
                       stdin_line);
     }
-    b.ref_reward.insert(b.ref_reward.end(), ref.values[g].begin(), ref.values[g].end());
+    table->extra.reference.insert(table->extra.reference.end(), ref.values[g].begin(),
+                                  ref.values[g].end());
     table->ref_typed.push_back(ref.typed[g]);
   }
   if (ref.values.size() > groups) {
@@ -247,7 +248,7 @@ void ReadReference(const std::string& path, RewardTable* table) {
   }
 }
 
-// Reads --greedy into table->batch.greedy_reward: one reward per line, one line
+// Reads --greedy into table->extra.greedy: one reward per line, one line
 // per group.
 void ReadGreedy(const std::string& path, RewardTable* table) {
   const RewardLines greedy = ReadRewardFile(path, "--greedy");
@@ -271,7 +272,7 @@ void ReadGreedy(const std::string& path, RewardTable* table) {
                     " has " + Plural(groups, "group") + "; allowed: one line per group");
   }
   for (size_t g = 0; g < groups; ++g) {
-    b.greedy_reward.push_back(greedy.values[g][0]);
+    table->extra.greedy.push_back(greedy.values[g][0]);
     table->greedy_typed.push_back(greedy.typed[g][0]);
   }
 }
@@ -363,12 +364,17 @@ std::vector<std::string> ResolveEstimators(const std::string& name, bool have_gr
 
 // The advantages the registered estimator `name` gives the batch: a fresh
 // estimator and a copy of the batch, then Bind and Compute, as in training.
-std::vector<double> RunEstimator(const std::string& name, const Batch& batch) {
+// The reference and greedy rewards reach the estimator through its sampling
+// hook (SampleExtra), served from the files; no resampling on bare rewards.
+std::vector<double> RunEstimator(const std::string& name, const Batch& batch,
+                                 const FixedSampler& given) {
   Batch b = batch;
+  FixedSampler extra = given;
   std::unique_ptr<Estimator> estimator = MakeEstimator(name);
   // Training binds every estimator to its run; here there is none, so the
   // context is the unbound one (all null: estimators use their defaults).
   estimator->Bind(EstimatorContext{});
+  estimator->SampleExtra(&extra, b);
   estimator->Compute(&b);
   ADVLAB_CHECK_EQ(b.advantage.size(), b.reward.size());
   return b.advantage;
@@ -800,7 +806,7 @@ int AdvantageCommand(const std::vector<std::string>& args, std::istream& in, std
   std::vector<std::vector<double>> adv;
   for (const auto& name : names) {
     try {
-      adv.push_back(RunEstimator(name, table.batch));
+      adv.push_back(RunEstimator(name, table.batch, table.extra));
     } catch (const UserError& e) {
       if (estimator != "all") throw;
       throw UserError("estimator '" + name + "': " + e.what());

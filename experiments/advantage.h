@@ -12,8 +12,8 @@
 //   ...
 //
 // Estimators that read more than rewards get it from files: --reference (the
-// reference policy's rewards, stdin's layout: batch.ref_reward, for +aapo),
-// --greedy (one greedy reward per group: batch.greedy_reward, for remax) and
+// reference policy's rewards, stdin's layout, for +aapo), --greedy (one greedy
+// reward per group, for remax; both served to the estimator's sampling hook) and
 // --values (the critic's value of every token, stdin's layout with each rollout's
 // values comma-separated: batch.value, for gae). Each is required by the
 // estimators that read it and refused for the others.
@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "sim/batch.h"
+#include "sim/estimator.h"
 
 namespace advlab {
 
@@ -42,10 +43,12 @@ inline constexpr int kMaxTotalTokens = 10000000;
 
 // The groups read from stdin: the batch (one group per data line, prompt = group
 // index, token arrays sized by the lengths with states/tokens/logprobs 0, correct
-// = reward > 0, advantage empty; ref_reward, greedy_reward and value from their
+// = reward > 0, advantage empty; value from its file, or empty), what the
+// estimators' sampling hooks read (the reference and greedy rewards from their
 // files, or empty) and, for printing, the rewards as typed.
 struct RewardTable {
   Batch batch;
+  FixedSampler extra;  // --reference (one per rollout) and --greedy (one per group)
   std::vector<std::vector<std::string>> typed;      // [groups][rollouts] reward text
   std::vector<int> line;                            // [groups] 1-based stdin line
   std::vector<std::vector<std::string>> ref_typed;  // [groups][rollouts] or empty
@@ -56,8 +59,8 @@ struct RewardTable {
 struct RewardFiles {
   std::string lengths;    // --lengths: each rollout's length (stdin's layout)
   std::string reference;  // --reference: each reference rollout's reward (stdin's
-                          //   layout, index-paired) -> batch.ref_reward
-  std::string greedy;     // --greedy: one reward per group -> batch.greedy_reward
+                          //   layout, index-paired) -> extra.reference
+  std::string greedy;     // --greedy: one reward per group -> extra.greedy
   std::string values;     // --values: each rollout's per-token critic values (stdin's
                           //   layout, one item per rollout, its values comma-separated,
                           //   one per token) -> batch.value in token order

@@ -527,15 +527,15 @@ TEST(ParseRewardGroups, ReferenceAndGreedyFilesFillTheBatch) {
   files.greedy = greedy;
   std::istringstream in(kS1);
   const RewardTable t = ParseRewardTable(in, files, 4);
-  EXPECT_EQ(t.batch.ref_reward, (std::vector<double>{0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0}));
-  EXPECT_EQ(t.batch.greedy_reward, (std::vector<double>{1, 0.5, -1}));
+  EXPECT_EQ(t.extra.reference, (std::vector<double>{0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0}));
+  EXPECT_EQ(t.extra.greedy, (std::vector<double>{1, 0.5, -1}));
   EXPECT_EQ(t.ref_typed[2], (std::vector<std::string>{"1", "1", "0", "0"}));
   EXPECT_EQ(t.greedy_typed, (std::vector<std::string>{"1", "0.5", "-1e0"}));
   // Without the files both stay empty (training's "not sampled").
   std::istringstream plain(kS1);
   const RewardTable p = ParseRewardTable(plain, RewardFiles{}, 4);
-  EXPECT_TRUE(p.batch.ref_reward.empty());
-  EXPECT_TRUE(p.batch.greedy_reward.empty());
+  EXPECT_TRUE(p.extra.reference.empty());
+  EXPECT_TRUE(p.extra.greedy.empty());
   EXPECT_TRUE(p.ref_typed.empty());
   std::remove(ref.c_str());
   std::remove(greedy.c_str());
@@ -572,9 +572,11 @@ TEST(AdvantageCommand, AapoJsonMatchesTheEstimatorOnTheBatch) {
     RewardFiles files;
     files.reference = ref;
     std::istringstream in(kS1);
-    Batch b = ParseRewardTable(in, files, 0).batch;
+    RewardTable t = ParseRewardTable(in, files, 0);
+    Batch& b = t.batch;
     std::unique_ptr<Estimator> e = MakeEstimator(name);
     e->Bind(EstimatorContext{});
+    e->SampleExtra(&t.extra, b);  // the reference rewards, as the loop's sampler would
     e->Compute(&b);
     std::vector<std::vector<double>> want;
     for (int g = 0; g < b.num_groups(); ++g) {

@@ -20,8 +20,6 @@ struct Batch {
   // ---- groups ---------------------------------------------------------------
   std::vector<int32_t> prompt;       // [groups] prompt id in the task's pool
   std::vector<int32_t> group_begin;  // [groups + 1] first rollout of each group
-  std::vector<double> greedy_reward;  // [groups] reward of the greedy response to the
-                                      //   prompt (ReMax's baseline; empty: not decoded)
   // ---- rollouts -------------------------------------------------------------
   std::vector<int32_t> token_begin;  // [rollouts + 1] first token of each rollout
   std::vector<double> reward;        // [rollouts] verifiable (outcome) reward
@@ -32,9 +30,6 @@ struct Batch {
                                      //   (set by estimators/modifiers; empty = all kept)
   int64_t tas_groups = -1;           // groups ADORA judged temporarily advantageous
                                      //   this step (-1: no ADORA)
-  std::vector<double> ref_reward;    // [rollouts] observed reward of the i-th rollout
-                                     //   the frozen initial policy gave the same prompt
-                                     //   (AAPO's reference group; empty: none sampled)
   // ---- tokens ---------------------------------------------------------------
   std::vector<int32_t> token;        // [tokens] chosen action id
   std::vector<int32_t> state;        // [tokens] tabular state id of the decision
@@ -83,8 +78,8 @@ struct Batch {
     logprob.resize(tokens);
   }
 
-  // Appends group g of `src` (its rollouts and tokens; advantages, reference
-  // rewards and token rewards are not copied).
+  // Appends group g of `src` (its rollouts and tokens; advantages and token
+  // rewards are not copied).
   void AppendGroup(const Batch& src, int g) {
     prompt.push_back(src.prompt[g]);
     for (int r = src.group_begin[g]; r < src.group_begin[g + 1]; ++r) {
@@ -112,8 +107,6 @@ struct Batch {
     advantage.clear();
     kept.clear();
     tas_groups = -1;
-    ref_reward.clear();
-    greedy_reward.clear();
     token_advantage.clear();
     token_reward.clear();
     value.clear();

@@ -20,6 +20,14 @@ class CompositeEstimator : public Estimator {
     base_->Bind(context);
     for (auto& m : modifiers_) m->Bind(context);
   }
+  void Resample(Sampler* sampler, Batch* batch) override {
+    base_->Resample(sampler, batch);
+    for (auto& m : modifiers_) m->Resample(sampler, batch);
+  }
+  void SampleExtra(Sampler* sampler, const Batch& batch) override {
+    base_->SampleExtra(sampler, batch);
+    for (auto& m : modifiers_) m->SampleExtra(sampler, batch);
+  }
   void Compute(Batch* batch) override {
     base_->Compute(batch);
     for (auto& m : modifiers_) m->Apply(batch);

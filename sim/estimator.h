@@ -34,6 +34,37 @@ struct EstimatorContext {
   double false_negative = 0.0;
 };
 
+// Sampling an estimator or modifier asks for beyond the step's B x G policy
+// rollouts: DAPO's resampling rounds, AAPO's reference rollouts, ReMax's greedy
+// responses. In training the loop serves it (sim/sample_batch.cc: every draw on
+// its own Philox stream, every rollout and token counted in the cost model); on
+// bare rewards `advlab advantage` serves it from files (FixedSampler).
+class Sampler {
+ public:
+  virtual ~Sampler() = default;
+  // Resampling round k = 0, 1, ...: B fresh prompts x G rollouts from the
+  // sampling policy with observed rewards, into *out. False when no round can
+  // be drawn (bare rewards).
+  virtual bool Round(int k, Batch* out) = 0;
+  // Observed rewards of G rollouts per group of `batch` from the frozen initial
+  // policy, index-aligned with the batch's rollouts (AAPO).
+  virtual void ReferenceRewards(const Batch& batch, std::vector<double>* out) = 0;
+  // The reward of one greedy response per group of `batch`, decoded by the
+  // sampling policy (ReMax).
+  virtual void GreedyRewards(const Batch& batch, std::vector<double>* out) = 0;
+};
+
+// A Sampler of given values (`advlab advantage --reference/--greedy`, tests):
+// no resampling rounds.
+class FixedSampler : public Sampler {
+ public:
+  std::vector<double> reference;  // [rollouts]
+  std::vector<double> greedy;     // [groups]
+  bool Round(int, Batch*) override { return false; }
+  void ReferenceRewards(const Batch&, std::vector<double>* out) override { *out = reference; }
+  void GreedyRewards(const Batch&, std::vector<double>* out) override { *out = greedy; }
+};
+
 class Estimator {
  public:
   virtual ~Estimator() = default;
@@ -43,24 +74,29 @@ class Estimator {
   // (the exact-gradient diagnostics' extra batches). Estimators that keep no
   // state across calls return nullptr: they can be used as they are.
   virtual std::unique_ptr<Estimator> Clone() const { return nullptr; }
+  // Sampling hooks, called once per sampled batch before Compute: Resample may
+  // replace the batch (DAPO); SampleExtra then draws what Compute reads besides
+  // the batch and keeps it in the object (AAPO, ReMax). Default: nothing.
+  virtual void Resample(Sampler* sampler, Batch* batch) {}
+  virtual void SampleExtra(Sampler* sampler, const Batch& batch) {}
   // Writes batch->advantage[r] for every rollout r (resizing it to the number of
   // rollouts) from the rewards, groups and lengths of the batch.
   virtual void Compute(Batch* batch) = 0;
 };
 
 struct EstimatorEntry {
-  std::string name;
-  std::string description;  // one line, shown by `advlab list estimators`
+  std::string name = "";
+  std::string description = "";  // one line, shown by `advlab list estimators`
   // True when the estimator compares rollouts within a group (grpo, rloo, ...):
   // a training config with train.group_size = 1 is then rejected as a mistake.
   bool needs_groups = false;
-  std::function<std::unique_ptr<Estimator>()> make;
+  std::function<std::unique_ptr<Estimator>()> make = nullptr;
   // True when Compute needs a bound task and policy (exact-oracle baselines):
   // such estimators cannot run on bare rewards (`advlab advantage`).
   bool needs_task = false;
-  // True for ReMax: the loop also decodes one greedy response per prompt and
-  // stores its reward in batch->greedy_reward (it counts in the sampling cost);
-  // `advlab advantage` reads them from --greedy.
+  // True for ReMax: SampleExtra asks the sampler for one greedy response per
+  // prompt (it counts in the sampling cost); `advlab advantage` reads them from
+  // --greedy.
   bool needs_greedy = false;
   // True for gae: on bare rewards (`advlab advantage`) it needs the critic's
   // values, from --values (batch->value); in training its own critic gives them.
@@ -77,26 +113,25 @@ class Modifier {
  public:
   virtual ~Modifier() = default;
   virtual void Bind(const EstimatorContext& context) {}
+  // Sampling hooks, as Estimator's (the base's run first, then each modifier's).
+  virtual void Resample(Sampler* sampler, Batch* batch) {}
+  virtual void SampleExtra(Sampler* sampler, const Batch& batch) {}
   virtual void Apply(Batch* batch) = 0;
   // A copy with the same state (see Estimator::Clone); nullptr when stateless.
   virtual std::unique_ptr<Modifier> Clone() const { return nullptr; }
 };
 
 struct ModifierEntry {
-  std::string name;
-  std::string description;  // one line
+  std::string name = "";
+  std::string description = "";  // one line
   bool needs_groups = false;  // reads group statistics (refuses train.group_size = 1)
-  std::function<std::unique_ptr<Modifier>()> make;
+  std::function<std::unique_ptr<Modifier>()> make = nullptr;
   // Refuses (UserError) a config whose task lacks what the modifier reads, e.g.
   // ADORA's length criterion on one-token responses. May be empty.
   std::function<void(const Config& config, const Task& task)> check = nullptr;
-  // True for DAPO: the modifier acts at sampling time (the loop resamples
-  // uninformative groups); its Apply sees the final batch. Last, so that the
-  // positional registrations above never bind to it by accident.
-  bool dynamic_sampling = false;
-  // True for AAPO: the loop also samples group_size rollouts per prompt from
-  // the frozen initial policy and stores their observed rewards in
-  // batch->ref_reward (they count in the sampling cost).
+  // True for AAPO: SampleExtra asks the sampler for group_size rollouts per
+  // prompt from the frozen initial policy (the loop then keeps pi_0; they count
+  // in the sampling cost); `advlab advantage` reads them from --reference.
   bool needs_reference = false;
 };
 

@@ -191,11 +191,8 @@ RunConfig RunConfig::FromConfig(const Config& config) {
   rc.max_grad_norm = config.Float("optim.max_grad_norm");
   const EstimatorSpec est = ParseEstimatorName(config.Str("estimator.name"));
   for (const ModifierEntry* m : est.modifiers) {
-    rc.dynamic_sampling = rc.dynamic_sampling || m->dynamic_sampling;
     rc.reference_rollouts = rc.reference_rollouts || m->needs_reference;
   }
-  rc.greedy = est.base->needs_greedy;
-  rc.dapo_max_resample = static_cast<int>(config.Int("estimator.dapo_max_resample"));
   rc.loss = PolicyLossRegistry::Get().Find(config.Str("train.loss"));
   ADVLAB_CHECK(rc.loss != nullptr);  // Resolve checked the name
   rc.epochs = static_cast<int>(config.Int("train.epochs"));

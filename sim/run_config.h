@@ -29,10 +29,7 @@ struct RunConfig {
   double false_positive = 0.0;  // P(observed reward 1 | wrong)
   double false_negative = 0.0;  // P(observed reward 0 | correct)
   double max_grad_norm = 0.0;   // global-norm clipping threshold (0: off)
-  bool dynamic_sampling = false;  // a +dapo modifier: resample all-equal groups
-  int dapo_max_resample = 3;
-  bool reference_rollouts = false;  // a modifier reads batch.ref_reward (aapo)
-  bool greedy = false;              // the estimator reads batch.greedy_reward (remax)
+  bool reference_rollouts = false;  // an estimator samples from pi_0 (aapo): keep pi_0
   const PolicyLossEntry* loss = nullptr;  // train.loss (sim/policy_loss.h)
   int epochs = 1;               // passes over each batch (off-policy losses)
   int minibatches = 1;          // optimizer steps per pass (off-policy losses)

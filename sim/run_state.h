@@ -44,8 +44,6 @@ struct RunState {
                                  //   sits in batch.reward (kl.where = reward)
   GradientTerms terms;           // scratch: a micro-batch's terms with the entropy bonus
   Batch ref_batch;               // scratch: AAPO's reference rollouts
-  Batch dapo_out;                // scratch: DAPO's collected groups
-  Batch dapo_round;              // scratch: one DAPO round
   // Diagnostics of the last step before an eval (NaN when not measured).
   double diag_cosine = 0.0;
   double diag_rel_err = 0.0;

@@ -1,8 +1,7 @@
 #include "sim/sample_batch.h"
 
-#include <utility>
+#include <vector>
 
-#include "sim/check.h"
 #include "sim/cost.h"
 
 namespace advlab {
@@ -43,6 +42,70 @@ void ObserveRewards(const RunConfig& rc, const Philox& rng, int64_t step, Batch*
   }
 }
 
+namespace {
+
+// The loop's Sampler: DAPO's round k on stream k of the step's key, AAPO's
+// reference rollouts on kReferenceStream, ReMax's greedy decoding by the
+// sampling policy; each counted in state->sampling for the cost model.
+class LoopSampler : public Sampler {
+ public:
+  LoopSampler(const RunConfig& rc, RunState* st, const Philox& rng, int64_t step)
+      : rc_(rc), st_(st), rng_(rng), step_(step) {}
+
+  bool Round(int k, Batch* out) override {
+    SampleRound(rc_, st_, rng_.Stream(static_cast<uint32_t>(k)), step_, out);
+    SamplingStats& ss = st_->sampling;
+    ss.rounds += 1;
+    ss.generated_rollouts += out->num_rollouts();
+    ss.generated_tokens += out->num_tokens();
+    ss.infer_calls += InferCalls(rc_, out->num_rollouts());
+    return true;
+  }
+
+  void ReferenceRewards(const Batch& batch, std::vector<double>* out) override {
+    // G rollouts per prompt from pi_0, on their own stream, scored by the same
+    // (noisy) verifier; index-aligned with the batch's rollouts.
+    const Philox ref_rng = rng_.Stream(kReferenceStream);
+    Batch& ref = st_->ref_batch;
+    ref.Clear();
+    st_->task->Rollout(step_, ref_rng, st_->reference.get(), batch.prompt.data(),
+                       batch.num_groups(), rc_.group_size, &ref);
+    ObserveRewards(rc_, ref_rng, step_, &ref);
+    *out = ref.reward;
+    SamplingStats& ss = st_->sampling;
+    ss.generated_rollouts += ref.num_rollouts();
+    ss.generated_tokens += ref.num_tokens();
+    ss.extra_rollouts += ref.num_rollouts();
+    ss.infer_calls += InferCalls(rc_, ref.num_rollouts());
+  }
+
+  void GreedyRewards(const Batch& batch, std::vector<double>* out) override {
+    out->resize(batch.num_groups());
+    SamplingStats& ss = st_->sampling;
+    for (int g = 0; g < batch.num_groups(); ++g) {
+      int32_t len = 0;
+      (*out)[g] = st_->task->GreedyReward(st_->policy.get(), batch.prompt[g], &len);
+      ss.generated_tokens += len;
+    }
+    ss.generated_rollouts += batch.num_groups();
+    ss.extra_rollouts += batch.num_groups();
+    ss.infer_calls += InferCalls(rc_, batch.num_groups());
+  }
+
+ private:
+  const RunConfig& rc_;
+  RunState* st_;
+  const Philox rng_;
+  int64_t step_;
+};
+
+}  // namespace
+
+std::unique_ptr<Sampler> MakeLoopSampler(const RunConfig& rc, RunState* st, const Philox& rng,
+                                         int64_t step) {
+  return std::make_unique<LoopSampler>(rc, st, rng, step);
+}
+
 void SampleBatch(const RunConfig& rc, RunState* st, const Philox& rng, int64_t step,
                  Batch* batch) {
   SampleRound(rc, st, rng, step, batch);
@@ -52,54 +115,10 @@ void SampleBatch(const RunConfig& rc, RunState* st, const Philox& rng, int64_t s
   ss.generated_rollouts = batch->num_rollouts();
   ss.generated_tokens = batch->num_tokens();
   ss.infer_calls = InferCalls(rc, batch->num_rollouts());
-  if (rc.dynamic_sampling) {
-    // DAPO: keep the informative groups, in order, round after round.
-    Batch& out = st->dapo_out;
-    out.Clear();
-    for (int g = 0; g < batch->num_groups() && out.num_groups() < rc.batch_prompts; ++g) {
-      if (!batch->RewardsAllEqual(g)) out.AppendGroup(*batch, g);
-    }
-    for (int k = 0; k < rc.dapo_max_resample && out.num_groups() < rc.batch_prompts; ++k) {
-      SampleRound(rc, st, rng.Stream(static_cast<uint32_t>(k)), step, &st->dapo_round);
-      const Batch& round = st->dapo_round;
-      ss.rounds += 1;
-      ss.generated_rollouts += round.num_rollouts();
-      ss.generated_tokens += round.num_tokens();
-      ss.infer_calls += InferCalls(rc, round.num_rollouts());
-      for (int g = 0; g < round.num_groups() && out.num_groups() < rc.batch_prompts; ++g) {
-        if (!round.RewardsAllEqual(g)) out.AppendGroup(round, g);
-      }
-    }
-    std::swap(*batch, out);
-  }
-  if (rc.reference_rollouts) {
-    // AAPO: G rollouts per final prompt from pi_0, on their own stream, scored
-    // by the same (noisy) verifier; index-aligned with the batch's rollouts.
-    const Philox ref_rng = rng.Stream(kReferenceStream);
-    Batch& ref = st->ref_batch;
-    ref.Clear();
-    st->task->Rollout(step, ref_rng, st->reference.get(), batch->prompt.data(),
-                      batch->num_groups(), rc.group_size, &ref);
-    ObserveRewards(rc, ref_rng, step, &ref);
-    batch->ref_reward = ref.reward;
-    ss.generated_rollouts += ref.num_rollouts();
-    ss.generated_tokens += ref.num_tokens();
-    ss.extra_rollouts += ref.num_rollouts();
-    ss.infer_calls += InferCalls(rc, ref.num_rollouts());
-  }
-  if (rc.greedy) {
-    // ReMax: one greedy response per prompt, decoded by the sampling policy.
-    batch->greedy_reward.resize(batch->num_groups());
-    for (int g = 0; g < batch->num_groups(); ++g) {
-      int32_t len = 0;
-      batch->greedy_reward[g] = st->task->GreedyReward(st->policy.get(), batch->prompt[g], &len);
-      ADVLAB_CHECK(batch->greedy_reward[g] == batch->greedy_reward[g]);  // not NaN
-      ss.generated_tokens += len;
-    }
-    ss.generated_rollouts += batch->num_groups();
-    ss.extra_rollouts += batch->num_groups();
-    ss.infer_calls += InferCalls(rc, batch->num_groups());
-  }
+  // The estimator's own sampling (estimators/dapo, aapo, remax).
+  LoopSampler sampler(rc, st, rng, step);
+  st->estimator->Resample(&sampler, batch);
+  st->estimator->SampleExtra(&sampler, *batch);
 }
 
 }  // namespace advlab

@@ -9,8 +9,10 @@
 #define ADVLAB_SIM_SAMPLE_BATCH_H_
 
 #include <cstdint>
+#include <memory>
 
 #include "sim/batch.h"
+#include "sim/estimator.h"
 #include "sim/rng.h"
 #include "sim/run_config.h"
 #include "sim/run_state.h"
@@ -21,6 +23,12 @@ namespace advlab {
 // current parameters; fills state->sampling.
 void SampleBatch(const RunConfig& rc, RunState* state, const Philox& rng, int64_t step,
                  Batch* batch);
+
+// The sampler the loop hands to the estimator's sampling hooks for step `step`
+// on `rng` (DAPO's rounds, AAPO's reference rollouts, ReMax's greedy responses),
+// counting what it draws in state->sampling.
+std::unique_ptr<Sampler> MakeLoopSampler(const RunConfig& rc, RunState* state, const Philox& rng,
+                                         int64_t step);
 
 // Observed rewards: a correct response reads 0 with P(fn), a wrong one 1 with
 // P(fp). One Philox word per rollout: {step, group, block of 4 rollouts}.

@@ -52,7 +52,7 @@ TEST(DiagnosticsTest, BiasOfTheMeanEstimateMatchesTheory) {
 
 // ReMax's baseline, the reward of the prompt's greedy response, depends on the
 // policy and the prompt, never on the sampled responses: unbiased, as reinforce
-// and rloo above. The loop decodes the greedy responses (batch.greedy_reward).
+// and rloo above. The loop's sampler decodes the greedy responses (remax's SampleExtra).
 TEST(DiagnosticsTest, RemaxIsUnbiased) {
   const int S = 4000;
   RunConfig rc = Tiny("remax", S);

@@ -186,10 +186,13 @@ TEST(TrainingTest, ReferenceRolloutsComeFromTheInitialPolicy) {
   st.task->Advance(st.step);
   SampleBatch(rc, &st, st.rng, st.step, &st.batch);
   const Batch& b = st.batch;
-  ASSERT_EQ(b.ref_reward.size(), static_cast<size_t>(b.num_rollouts()));
   EXPECT_EQ(st.sampling.extra_rollouts, 64 * 16);
   EXPECT_EQ(st.sampling.generated_rollouts, 2 * 64 * 16);
   EXPECT_EQ(st.sampling.infer_calls, 2);
+  // The same draw the estimator's hook got (same stream, same step).
+  std::vector<double> ref_reward;
+  MakeLoopSampler(rc, &st, st.rng, st.step)->ReferenceRewards(b, &ref_reward);
+  ASSERT_EQ(ref_reward.size(), static_cast<size_t>(b.num_rollouts()));
   // Mean reference reward vs the exact pi_0 success on the same prompts, and
   // the policy's rewards vs the trained policy's (which has moved away).
   double ref = 0.0, ref_exact = 0.0, pol = 0.0, pol_exact = 0.0;
@@ -199,7 +202,7 @@ TEST(TrainingTest, ReferenceRolloutsComeFromTheInitialPolicy) {
     ref_exact += p0 * b.group_size(g);
     pol_exact += p * b.group_size(g);
     for (int r = b.group_begin[g]; r < b.group_begin[g + 1]; ++r) {
-      ref += b.ref_reward[r];
+      ref += ref_reward[r];
       pol += b.reward[r];
     }
   }
@@ -237,11 +240,11 @@ TEST(TrainingTest, GreedyRewardsComeFromTheTask) {
   st.task->Advance(st.step);
   SampleBatch(rc, &st, st.rng, st.step, &st.batch);
   const Batch& b = st.batch;
-  ASSERT_EQ(b.greedy_reward.size(), static_cast<size_t>(b.num_groups()));
+  std::vector<double> greedy(b.num_groups());
   int64_t greedy_tokens = 0;
   for (int g = 0; g < b.num_groups(); ++g) {
     int32_t len = 0;
-    EXPECT_EQ(b.greedy_reward[g], st.task->GreedyReward(st.policy.get(), b.prompt[g], &len));
+    greedy[g] = st.task->GreedyReward(st.policy.get(), b.prompt[g], &len);
     greedy_tokens += len;
   }
   EXPECT_EQ(st.sampling.generated_tokens, b.num_tokens() + greedy_tokens);
@@ -249,7 +252,7 @@ TEST(TrainingTest, GreedyRewardsComeFromTheTask) {
   PrepareBatch(rc, &st, &st.batch);
   for (int g = 0; g < b.num_groups(); ++g) {
     for (int r = b.group_begin[g]; r < b.group_begin[g + 1]; ++r) {
-      EXPECT_EQ(b.advantage[r], b.reward[r] - b.greedy_reward[g]);
+      EXPECT_EQ(b.advantage[r], b.reward[r] - greedy[g]);
     }
   }
 }
