@@ -138,11 +138,12 @@ void AdoraModifier::Apply(Batch* batch) {
 }
 
 ADVLAB_REGISTER_MODIFIER(
-    adora, "adora",
-    "ADORA: per-prompt weight from this step's rollouts (TAS/TDS by length and/or difficulty; "
-    "attenuate or amplify)",
-    true, [] { return std::make_unique<AdoraModifier>(); },
-    [](const Config& c, const Task& task) {
+    adora, .name = "adora",
+    .description = "ADORA: per-prompt weight from this step's rollouts (TAS/TDS by length and/or "
+                   "difficulty; attenuate or amplify)",
+    .needs_groups = true,
+    .make = [] { return std::make_unique<AdoraModifier>(); },
+    .check = [](const Config& c, const Task& task) {
       if (EnumValue(kAdoraCriterionNames, c.Str("estimator.adora_criterion")) !=
               AdoraOptions::Criterion::kDifficulty &&
           task.max_length() == 1) {

@@ -31,9 +31,10 @@ void DashModifier::Apply(Batch* batch) {
   }
 }
 
-ADVLAB_REGISTER_MODIFIER(dash, "dash",
-                         "DASH gradient filtering: drop rollouts with |A| <= threshold from the "
-                         "update (estimator.dash_threshold)",
-                         false, [] { return std::make_unique<DashModifier>(); }, {});
+ADVLAB_REGISTER_MODIFIER(
+    dash, .name = "dash",
+    .description = "DASH gradient filtering: drop rollouts with |A| <= threshold from the "
+                   "update (estimator.dash_threshold)",
+    .make = [] { return std::make_unique<DashModifier>(); });
 
 }  // namespace advlab

@@ -98,9 +98,9 @@ void EmaBaselineEstimator::Compute(Batch* batch) {
 }
 
 ADVLAB_REGISTER_ESTIMATOR(
-    ema_baseline, "ema_baseline",
-    "REINFORCE with a running baseline: A = R - b_p, then b_p <- beta b_p + (1 - beta) group "
-    "mean (stateful; estimator.ema_beta, estimator.ema_scope)",
-    false, [] { return std::make_unique<EmaBaselineEstimator>(); });
+    ema_baseline, .name = "ema_baseline",
+    .description = "REINFORCE with a running baseline: A = R - b_p, then b_p <- beta b_p + "
+                   "(1 - beta) group mean (stateful; estimator.ema_beta, estimator.ema_scope)",
+    .make = [] { return std::make_unique<EmaBaselineEstimator>(); });
 
 }  // namespace advlab

@@ -332,10 +332,11 @@ void GaeEstimator::Compute(Batch* batch) {
 }
 
 ADVLAB_REGISTER_ESTIMATOR(
-    gae, "gae",
-    "GAE with a learned critic (tabular or MLP, estimator.critic): per-token A = "
-    "sum (gamma lambda)^k delta, whitened over the batch's tokens (verl gae; stateful; "
-    "on bare rewards the values come from --values)",
-    false, [] { return std::make_unique<GaeEstimator>(); }, false, false, true);
+    gae, .name = "gae",
+    .description = "GAE with a learned critic (tabular or MLP, estimator.critic): per-token A = "
+                   "sum (gamma lambda)^k delta, whitened over the batch's tokens (verl gae; "
+                   "stateful; on bare rewards the values come from --values)",
+    .make = [] { return std::make_unique<GaeEstimator>(); },
+    .needs_values = true);
 
 }  // namespace advlab

@@ -27,8 +27,10 @@ void GpgEstimator::Compute(Batch* batch) {
 }
 
 ADVLAB_REGISTER_ESTIMATOR(
-    gpg, "gpg",
-    "GPG: A = alpha (R - group mean), alpha = N / #nonzero rewards of the batch (verl gpg)", true,
-    [] { return std::make_unique<GpgEstimator>(); });
+    gpg, .name = "gpg",
+    .description =
+        "GPG: A = alpha (R - group mean), alpha = N / #nonzero rewards of the batch (verl gpg)",
+    .needs_groups = true,
+    .make = [] { return std::make_unique<GpgEstimator>(); });
 
 }  // namespace advlab

@@ -23,13 +23,17 @@ void GrpoEstimator::Compute(Batch* batch) {
   });
 }
 
-ADVLAB_REGISTER_ESTIMATOR(grpo, "grpo",
-                          "GRPO: A = (R - group mean) / (unbiased group std + 1e-6) (verl grpo)",
-                          true, [] { return std::make_unique<GrpoEstimator>(true); });
+ADVLAB_REGISTER_ESTIMATOR(
+    grpo, .name = "grpo",
+    .description = "GRPO: A = (R - group mean) / (unbiased group std + 1e-6) (verl grpo)",
+    .needs_groups = true,
+    .make = [] { return std::make_unique<GrpoEstimator>(true); });
 
 ADVLAB_REGISTER_ESTIMATOR(
-    dr_grpo, "dr_grpo",
-    "Dr. GRPO: A = R - group mean, no std division (verl grpo, norm_adv_by_std_in_grpo=False)",
-    true, [] { return std::make_unique<GrpoEstimator>(false); });
+    dr_grpo, .name = "dr_grpo",
+    .description = "Dr. GRPO: A = R - group mean, no std division (verl grpo, "
+                   "norm_adv_by_std_in_grpo=False)",
+    .needs_groups = true,
+    .make = [] { return std::make_unique<GrpoEstimator>(false); });
 
 }  // namespace advlab

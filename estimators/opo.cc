@@ -30,8 +30,10 @@ void OpoEstimator::Compute(Batch* batch) {
 }
 
 ADVLAB_REGISTER_ESTIMATOR(
-    opo, "opo",
-    "OPO: A = R - length-weighted group mean sum(L R)/sum(L); singleton A = R (verl opo)", true,
-    [] { return std::make_unique<OpoEstimator>(); });
+    opo, .name = "opo",
+    .description =
+        "OPO: A = R - length-weighted group mean sum(L R)/sum(L); singleton A = R (verl opo)",
+    .needs_groups = true,
+    .make = [] { return std::make_unique<OpoEstimator>(); });
 
 }  // namespace advlab

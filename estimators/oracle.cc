@@ -24,9 +24,11 @@ void OracleEstimator::Compute(Batch* batch) {
   }
 }
 
-ADVLAB_REGISTER_ESTIMATOR(oracle, "oracle",
-                          "A = R - exact expected reward of the prompt under the current policy "
-                          "(the value-function baseline; needs the task's oracle)",
-                          false, [] { return std::make_unique<OracleEstimator>(); }, true);
+ADVLAB_REGISTER_ESTIMATOR(
+    oracle, .name = "oracle",
+    .description = "A = R - exact expected reward of the prompt under the current policy "
+                   "(the value-function baseline; needs the task's oracle)",
+    .make = [] { return std::make_unique<OracleEstimator>(); },
+    .needs_task = true);
 
 }  // namespace advlab

@@ -13,8 +13,9 @@ void ReinforceEstimator::Compute(Batch* batch) {
   for (int r = 0; r < n; ++r) batch->advantage[r] = batch->reward[r];
 }
 
-ADVLAB_REGISTER_ESTIMATOR(reinforce, "reinforce",
-                          "A = R: raw outcome reward, no baseline (Williams 1992)", false,
-                          [] { return std::make_unique<ReinforceEstimator>(); });
+ADVLAB_REGISTER_ESTIMATOR(
+    reinforce, .name = "reinforce",
+    .description = "A = R: raw outcome reward, no baseline (Williams 1992)",
+    .make = [] { return std::make_unique<ReinforceEstimator>(); });
 
 }  // namespace advlab

@@ -46,15 +46,16 @@ void ReinforcePlusPlusEstimator::Compute(Batch* batch) {
 }
 
 ADVLAB_REGISTER_ESTIMATOR(
-    reinforce_pp, "reinforce_pp",
-    "REINFORCE++ (gamma 1): A = R whitened over all valid tokens of the batch "
-    "(verl reinforce_plus_plus)",
-    false, [] { return std::make_unique<ReinforcePlusPlusEstimator>(false); });
+    reinforce_pp, .name = "reinforce_pp",
+    .description = "REINFORCE++ (gamma 1): A = R whitened over all valid tokens of the batch "
+                   "(verl reinforce_plus_plus)",
+    .make = [] { return std::make_unique<ReinforcePlusPlusEstimator>(false); });
 
 ADVLAB_REGISTER_ESTIMATOR(
-    reinforce_pp_baseline, "reinforce_pp_baseline",
-    "REINFORCE++-baseline: A = (R - group mean) whitened over all valid tokens of the batch "
-    "(verl reinforce_plus_plus_baseline)",
-    true, [] { return std::make_unique<ReinforcePlusPlusEstimator>(true); });
+    reinforce_pp_baseline, .name = "reinforce_pp_baseline",
+    .description = "REINFORCE++-baseline: A = (R - group mean) whitened over all valid tokens of "
+                   "the batch (verl reinforce_plus_plus_baseline)",
+    .needs_groups = true,
+    .make = [] { return std::make_unique<ReinforcePlusPlusEstimator>(true); });
 
 }  // namespace advlab

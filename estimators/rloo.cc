@@ -23,8 +23,10 @@ void RlooEstimator::Compute(Batch* batch) {
 }
 
 ADVLAB_REGISTER_ESTIMATOR(
-    rloo, "rloo",
-    "RLOO: A = R - mean of the other rollouts of the group; singleton A = R (verl rloo)", true,
-    [] { return std::make_unique<RlooEstimator>(); });
+    rloo, .name = "rloo",
+    .description =
+        "RLOO: A = R - mean of the other rollouts of the group; singleton A = R (verl rloo)",
+    .needs_groups = true,
+    .make = [] { return std::make_unique<RlooEstimator>(); });
 
 }  // namespace advlab

@@ -684,12 +684,12 @@ void MlpPolicy::ParamsChanged() {
 
 void MlpPolicy::BlocksChanged(const SparseGrad&) { ParamsChanged(); }
 
-ADVLAB_REGISTER_POLICY(mlp, "mlp",
-                       "multilayer perceptron on the task's feature vectors, a residual on the "
-                       "prior (policy.hidden, policy.layers, policy.activation)",
-                       [](const Config& config, const Task& task) -> std::unique_ptr<Policy> {
-                         return std::make_unique<MlpPolicy>(
-                             task, MlpPolicy::OptionsFromConfig(config, task));
-                       });
+ADVLAB_REGISTER_POLICY(
+    mlp, .name = "mlp",
+    .description = "multilayer perceptron on the task's feature vectors, a residual on the "
+                   "prior (policy.hidden, policy.layers, policy.activation)",
+    .make = [](const Config& config, const Task& task) -> std::unique_ptr<Policy> {
+      return std::make_unique<MlpPolicy>(task, MlpPolicy::OptionsFromConfig(config, task));
+    });
 
 }  // namespace advlab

@@ -70,17 +70,18 @@ bool Adam::Step(const SparseGrad& grad, int64_t step, double* params) {
   return true;
 }
 
-ADVLAB_REGISTER_OPTIMIZER(sgd, "sgd", "stochastic gradient descent, p -= lr * g",
-                          [](const Config& c, int64_t) -> std::unique_ptr<Optimizer> {
-                            return std::make_unique<Sgd>(c.Float("optim.lr"));
-                          });
-ADVLAB_REGISTER_OPTIMIZER(adam, "adam",
-                          "Adam (Kingma & Ba 2015), PyTorch semantics, dense, no weight decay",
-                          [](const Config& c, int64_t n) -> std::unique_ptr<Optimizer> {
-                            return std::make_unique<Adam>(n, c.Float("optim.lr"),
-                                                          c.Float("optim.beta1"),
-                                                          c.Float("optim.beta2"),
-                                                          c.Float("optim.eps"));
-                          });
+ADVLAB_REGISTER_OPTIMIZER(
+    sgd, .name = "sgd",
+    .description = "stochastic gradient descent, p -= lr * g",
+    .make = [](const Config& c, int64_t) -> std::unique_ptr<Optimizer> {
+      return std::make_unique<Sgd>(c.Float("optim.lr"));
+    });
+ADVLAB_REGISTER_OPTIMIZER(
+    adam, .name = "adam",
+    .description = "Adam (Kingma & Ba 2015), PyTorch semantics, dense, no weight decay",
+    .make = [](const Config& c, int64_t n) -> std::unique_ptr<Optimizer> {
+      return std::make_unique<Adam>(n, c.Float("optim.lr"), c.Float("optim.beta1"),
+                                    c.Float("optim.beta2"), c.Float("optim.eps"));
+    });
 
 }  // namespace advlab

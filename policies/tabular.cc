@@ -93,11 +93,12 @@ void TabularPolicy::BlocksChanged(const SparseGrad& changed) {
   for (int32_t s : changed.touched) fresh_[s] = 0;
 }
 
-ADVLAB_REGISTER_POLICY(tabular, "tabular",
-                       "tabular softmax: one row of logits per decision state, initialised from "
-                       "the task's prior",
-                       [](const Config&, const Task& task) -> std::unique_ptr<Policy> {
-                         return std::make_unique<TabularPolicy>(TabularPolicy::FromTask(task));
-                       });
+ADVLAB_REGISTER_POLICY(
+    tabular, .name = "tabular",
+    .description = "tabular softmax: one row of logits per decision state, initialised from "
+                   "the task's prior",
+    .make = [](const Config&, const Task& task) -> std::unique_ptr<Policy> {
+      return std::make_unique<TabularPolicy>(TabularPolicy::FromTask(task));
+    });
 
 }  // namespace advlab

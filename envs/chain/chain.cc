@@ -588,11 +588,12 @@ double ChainTask::GreedyReward(Policy* policy, int32_t prompt, int32_t* length) 
   return ok ? 1.0 : 0.0;
 }
 
-ADVLAB_REGISTER_TASK(chain, "chain",
-                     "multi-step arithmetic mod m: n operations (a v + b) mod m on a start value, "
-                     "one token per running result; difficulty = depth n",
-                     [](const Config& c, uint64_t seed) -> std::unique_ptr<Task> {
-                       return std::make_unique<ChainTask>(c, seed);
-                     });
+ADVLAB_REGISTER_TASK(
+    chain, .name = "chain",
+    .description = "multi-step arithmetic mod m: n operations (a v + b) mod m on a start value, "
+                   "one token per running result; difficulty = depth n",
+    .make = [](const Config& c, uint64_t seed) -> std::unique_ptr<Task> {
+      return std::make_unique<ChainTask>(c, seed);
+    });
 
 }  // namespace advlab

@@ -153,11 +153,12 @@ double ChoiceTask::GreedyReward(Policy* policy, int32_t prompt, int32_t* length)
   return best == answer(prompt) ? 1.0 : 0.0;
 }
 
-ADVLAB_REGISTER_TASK(choice, "choice",
-                     "one-step multiple choice: P prompts x K answers, one correct; difficulty "
-                     "sets the prior log-odds of the correct answer",
-                     [](const Config& c, uint64_t seed) -> std::unique_ptr<Task> {
-                       return std::make_unique<ChoiceTask>(c, seed);
-                     });
+ADVLAB_REGISTER_TASK(
+    choice, .name = "choice",
+    .description = "one-step multiple choice: P prompts x K answers, one correct; difficulty "
+                   "sets the prior log-odds of the correct answer",
+    .make = [](const Config& c, uint64_t seed) -> std::unique_ptr<Task> {
+      return std::make_unique<ChoiceTask>(c, seed);
+    });
 
 }  // namespace advlab

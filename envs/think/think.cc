@@ -286,12 +286,13 @@ double ThinkTask::GreedyReward(Policy* policy, int32_t prompt, int32_t* length) 
   return 0.0;
 }
 
-ADVLAB_REGISTER_TASK(think, "think",
-                     "variable-length reasoning: THINK or answer at each position; prompt p "
-                     "needs 1 + floor(d_p R) thinking tokens before an answer can be right; L "
-                     "thinking tokens truncate with reward 0",
-                     [](const Config& c, uint64_t seed) -> std::unique_ptr<Task> {
-                       return std::make_unique<ThinkTask>(c, seed);
-                     });
+ADVLAB_REGISTER_TASK(
+    think, .name = "think",
+    .description = "variable-length reasoning: THINK or answer at each position; prompt p "
+                   "needs 1 + floor(d_p R) thinking tokens before an answer can be right; L "
+                   "thinking tokens truncate with reward 0",
+    .make = [](const Config& c, uint64_t seed) -> std::unique_ptr<Task> {
+      return std::make_unique<ThinkTask>(c, seed);
+    });
 
 }  // namespace advlab
