@@ -22,8 +22,7 @@ test: build
 
 run: build
 	@mkdir -p results
-	$(ADVLAB) sweep --config experiments/presets/flagship.ini \
-	  --grid estimator.name=reinforce,rloo,grpo,dr_grpo --seeds 8 --threads $(JOBS) \
+	$(ADVLAB) sweep --config experiments/presets/flagship.ini --threads $(JOBS) \
 	  --out results/flagship.h5 --force
 
 bench: build

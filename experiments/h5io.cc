@@ -677,8 +677,20 @@ AtomicOutput::AtomicOutput(const std::string& path, bool force) : path_(path), f
   if (path.empty()) throw UserError("(empty path): output file name is empty");
   if (path.back() == '/') throw UserError(path + ": is a directory name, expected a file name");
   struct stat st;
-  if (stat(path.c_str(), &st) == 0) {
+  // lstat: a symbolic link is refused itself (rename would replace the link,
+  // not write where it points), and so is anything else but a regular file.
+  if (lstat(path.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) throw UserError(path + ": is a directory");
+    if (!S_ISREG(st.st_mode)) {
+      const char* kind = S_ISLNK(st.st_mode)    ? "a symbolic link"
+                         : S_ISCHR(st.st_mode)  ? "a character device"
+                         : S_ISBLK(st.st_mode)  ? "a block device"
+                         : S_ISFIFO(st.st_mode) ? "a fifo"
+                         : S_ISSOCK(st.st_mode) ? "a socket"
+                                                : "not a regular file";
+      throw UserError(path + ": is " + kind +
+                      "; --out writes a new file or, with --force, replaces a regular file");
+    }
     if (!force) throw UserError(path + ": output file exists; pass --force to overwrite");
   }
   const std::string dir = ParentDir(path);
@@ -732,7 +744,7 @@ void AtomicOutput::Commit() {
     if (errno == EEXIST) throw UserError(path_ + ": output file exists; pass --force to overwrite");
     // No hard links on this file system: check, then rename (a small race).
     struct stat st;
-    if (stat(path_.c_str(), &st) == 0)
+    if (lstat(path_.c_str(), &st) == 0)
       throw UserError(path_ + ": output file exists; pass --force to overwrite");
   }
   if (rename(temp_path_.c_str(), path_.c_str()) != 0) {

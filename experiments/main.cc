@@ -1,10 +1,17 @@
 // advlab: the command-line front door (DESIGN §7).
 //
 // Every user error is reported as one line "advlab: error: ..." with exit status
-// 2 and no output file left behind (AtomicOutput).
+// 2 and no output file left behind (AtomicOutput); running out of memory too.
+// The commands live in one table (Commands()): usage, `CMD --help`, dispatch
+// and the unknown-command suggestion all read it.
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <new>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "analysis/summary.h"
@@ -21,25 +28,56 @@
 namespace advlab {
 namespace {
 
-constexpr char kUsage[] =
-    "advlab: a deterministic laboratory for advantage estimation in RL fine-tuning\n"
-    "\n"
-    "usage:\n"
-    "  advlab run     [--config FILE] [--key=value ...] --out FILE.h5 [--force]\n"
-    "  advlab sweep   [--config FILE] [--key=value ...] --grid key=v1,v2 ... --seeds N\n"
-    "                 [--threads T] --out FILE.h5 [--force]\n"
-    "  advlab analyze FILE.h5 [--metric accuracy] [--threshold 0.8] [--csv]\n"
-    "  advlab digest  FILE.h5\n"
-    "  advlab advantage --estimator NAME|all [--group-size G] [--lengths FILE] [--json]\n"
-    "                 (rewards on stdin, one group per line -> advantages)\n"
-    "  advlab list    envs|estimators|modifiers|policies|optimizers|keys\n"
-    "  advlab version\n"
-    "\n"
-    "Keys are dotted (seed, env.name, train.group_size, optim.lr, estimator.name, ...);\n"
-    "`advlab list keys` shows them all with defaults.\n";
+const std::vector<std::string> kListTopics = {"envs",       "estimators", "modifiers", "policies",
+                                              "optimizers", "keys",       "presets"};
 
-const std::vector<std::string> kListTopics = {"envs",     "estimators", "modifiers",
-                                              "policies", "optimizers", "keys"};
+// Where `advlab list presets` looks: the source tree this binary was built
+// from, then the working directory (a binary moved away from its sources).
+std::vector<std::string> PresetDirs() {
+  std::vector<std::string> dirs;
+#ifdef ADVLAB_SOURCE_DIR
+  dirs.push_back(std::string(ADVLAB_SOURCE_DIR) + "/experiments/presets");
+#endif
+  dirs.push_back("experiments/presets");
+  return dirs;
+}
+
+// The first comment line of a preset, without its marker: its description.
+std::string PresetDescription(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::string line;
+  for (bool first = true; std::getline(in, line); first = false) {
+    if (first && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
+    size_t b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos) continue;
+    if (line[b] != '#' && line[b] != ';') break;
+    size_t t = line.find_first_not_of("#; \t", b);
+    if (t == std::string::npos) continue;
+    size_t e = line.find_last_not_of(" \t\r");
+    return PrintableInput(line.substr(t, e - t + 1), 200);
+  }
+  return "(no description: the file does not start with a comment line)";
+}
+
+void ListPresets() {
+  std::error_code ec;
+  for (const std::string& dir : PresetDirs()) {
+    if (!std::filesystem::is_directory(dir, ec)) continue;
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      if (entry.path().extension() == ".ini" && entry.is_regular_file(ec)) files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      std::printf("%-16s %s\n", f.filename().string().c_str(), PresetDescription(f).c_str());
+    }
+    return;
+  }
+  std::vector<std::string> dirs = PresetDirs();
+  for (auto& d : dirs) d = QuoteInput(d, 200);
+  throw UserError("list presets: no presets folder; looked in " + JoinNames(dirs) +
+                  "; run advlab from its source tree, or pass an INI file with --config");
+}
 
 void PrintList(const std::string& topic) {
   auto print = [](const std::string& name, const std::string& desc) {
@@ -55,12 +93,14 @@ void PrintList(const std::string& topic) {
     for (const auto* e : PolicyRegistry::Get().All()) print(e->name, e->description);
   } else if (topic == "optimizers") {
     for (const auto* e : OptimizerRegistry::Get().All()) print(e->name, e->description);
+  } else if (topic == "presets") {
+    ListPresets();
   } else if (topic == "keys") {
     for (const auto* k : KeyRegistry::Get().All()) {
       std::printf("%-26s %-12s %s\n", k->name.c_str(), k->default_value.c_str(), k->help.c_str());
     }
   } else {
-    throw UserError("list: unknown topic '" + topic + "'" + DidYouMean(topic, kListTopics) +
+    throw UserError("list: unknown topic " + QuoteInput(topic) + DidYouMean(topic, kListTopics) +
                     "; allowed: " + JoinNames(kListTopics));
   }
 }
@@ -74,12 +114,21 @@ void PrintSummary(const Results& results, const std::string& metric, double thre
 int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
   CommandLine cl = ParseCommandLine(args, sweep);
   if (!cl.positional.empty()) {
-    throw UserError("unexpected argument '" + cl.positional[0] + "'; keys are given as --key=value");
+    throw UserError("unexpected argument " + QuoteInput(cl.positional[0]) +
+                    "; keys are given as --key=value");
   }
   if (cl.out.empty()) throw UserError("--out FILE.h5 is required");
-  SweepPlan plan = PlanSweep(MergedKeys(cl), cl.grid, sweep ? cl.seeds : 1);
+  Experiment e = MergeExperiment(cl);
+  if (!sweep && !e.grid.empty()) {
+    const GridAxis& axis = e.grid.front();
+    throw UserError(axis.origin + ": `advlab run` makes one run, not a grid; run the grid with "
+                    "`advlab sweep --config " + PrintableInput(cl.config_file, 200) +
+                    "`, or pick one value with --" + axis.key + "=VALUE");
+  }
+  const int threads = sweep ? e.threads : 1;
+  SweepPlan plan = PlanSweep(e.keys, e.grid, sweep ? e.seeds : 1, threads);
   AtomicOutput output(cl.out, cl.force);  // refuses an existing or unwritable path now
-  Results results = RunSweep(plan, sweep ? cl.threads : 1);
+  Results results = RunSweep(plan, threads);
   output.Write(results);
   output.Commit();
   if (sweep) PrintSummary(results, "accuracy", 0.8, false);
@@ -105,16 +154,18 @@ int Analyze(const std::vector<std::string>& args) {
       char* end = nullptr;
       threshold = std::strtod(v.c_str(), &end);
       if (v.empty() || *end != '\0' || !(threshold == threshold)) {
-        throw UserError("--threshold: invalid value '" + v + "'; allowed: a number");
+        throw UserError("--threshold: invalid value " + QuoteInput(v) + "; allowed: a number");
       }
     } else if (a == "--csv") {
       csv = true;
     } else if (!a.empty() && a[0] == '-') {
-      throw UserError("analyze: unknown option '" + a + "'; allowed: --metric, --threshold, --csv");
+      throw UserError("analyze: unknown option " + QuoteInput(a) +
+                      DidYouMean(a, {"--metric", "--threshold", "--csv"}) +
+                      "; allowed: --metric, --threshold, --csv");
     } else if (file.empty()) {
       file = a;
     } else {
-      throw UserError("analyze: one file expected, got also '" + a + "'");
+      throw UserError("analyze: one file expected, got also " + QuoteInput(a));
     }
   }
   if (file.empty()) throw UserError("analyze: FILE.h5 is required");
@@ -122,45 +173,166 @@ int Analyze(const std::vector<std::string>& args) {
   if (results.FindMetric(metric) == nullptr) {
     std::vector<std::string> names;
     for (const auto& m : results.metrics) names.push_back(m.name);
-    throw UserError("--metric: '" + metric + "' is not in " + file + DidYouMean(metric, names));
+    throw UserError("--metric: " + QuoteInput(metric) + " is not in " + PrintableInput(file, 200) +
+                    DidYouMean(metric, names));
   }
   PrintSummary(results, metric, threshold, csv);
   return 0;
 }
 
+int Digest(const std::vector<std::string>& args) {
+  if (args.size() != 1) throw UserError("digest: exactly one FILE.h5 expected");
+  std::printf("%s  %s\n", DigestResultsFile(args[0]).c_str(), args[0].c_str());
+  return 0;
+}
+
+int List(const std::vector<std::string>& args) {
+  if (args.size() != 1) {
+    throw UserError("list: one topic expected; allowed: " + JoinNames(kListTopics));
+  }
+  PrintList(args[0]);
+  return 0;
+}
+
+int Version(const std::vector<std::string>&) {
+  std::printf("advlab %s\n", kAdvlabVersion);
+  for (const auto& kv : BuildProvenance()) std::printf("  %s: %s\n", kv.first.c_str(), kv.second.c_str());
+  return 0;
+}
+
+int Advantage(const std::vector<std::string>& args) {
+  return AdvantageCommand(args, std::cin, std::cout);
+}
+
+int Help(const std::vector<std::string>& args);
+
+// The commands: usage text, `CMD --help`, dispatch and the unknown-command
+// suggestion all come from this table.
+struct Command {
+  std::string name;
+  std::string args;  // after "advlab NAME"; '\n' continues on an aligned line
+  std::string doc;   // one line
+  std::string help;  // `advlab NAME --help` text when more than usage + doc ("": none)
+  int (*handler)(const std::vector<std::string>& args);
+};
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> commands = {
+      {"run", "[--config FILE] [--key=value ...] --out FILE.h5 [--force]",
+       "one training run; command-line keys override the file's", "",
+       [](const std::vector<std::string>& a) { return RunOrSweep(a, false); }},
+      {"sweep",
+       "[--config FILE] [--key=value ...] [--grid key=v1,v2 ...] [--seeds N]\n"
+       "[--threads T] --out FILE.h5 [--force]",
+       "a grid x seeds; a config file's [sweep] section may hold both",
+       "An INI file carries a whole experiment in a [sweep] section:\n"
+       "  [sweep]\n"
+       "  seeds = 8\n"
+       "  grid.estimator.name = reinforce, rloo, grpo, dr_grpo\n"
+       "The command line wins: --seeds and --threads replace the file's, a --grid on a key\n"
+       "the file grids over replaces that axis, and --KEY=VALUE on such a key drops the\n"
+       "axis for the single value. `advlab list presets` shows the preset files.\n",
+       [](const std::vector<std::string>& a) { return RunOrSweep(a, true); }},
+      {"analyze", "FILE.h5 [--metric accuracy] [--threshold 0.8] [--csv]",
+       "the summary table of a results file, any metric", "", Analyze},
+      {"digest", "FILE.h5", "SHA-256 of the result datasets of a results file", "", Digest},
+      {"advantage", "--estimator NAME|all [--group-size G] [--lengths FILE] [--json] ...",
+       "an estimator's advantages for groups of rewards on stdin",
+       kAdvantageUsage, Advantage},
+      {"list", [] {
+         std::string topics;
+         for (const auto& t : kListTopics) topics += (topics.empty() ? "" : "|") + t;
+         return topics;
+       }(),
+       "components, keys with their defaults, or the preset files", "", List},
+      {"version", "", "version and build provenance", "", Version},
+      {"help", "[COMMAND]", "this text, or one command's usage", "", Help},
+  };
+  return commands;
+}
+
+const Command* FindCommand(const std::string& name) {
+  for (const Command& c : Commands())
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+// "advlab NAME ARGS" (NAME padded to name_width), continuation lines aligned
+// under ARGS for a line that starts `indent` columns in.
+std::string UsageLine(const Command& c, size_t name_width, size_t indent) {
+  std::string head = "advlab " + c.name;
+  if (c.args.empty()) return head;
+  head.resize(std::max(head.size() + 1, 7 + name_width), ' ');
+  std::string out = head;
+  for (char ch : c.args) {
+    out += ch;
+    if (ch == '\n') out += std::string(indent + head.size(), ' ');
+  }
+  return out;
+}
+
+std::string Usage() {
+  size_t width = 0;
+  for (const Command& c : Commands()) width = std::max(width, c.name.size() + 1);
+  std::string out =
+      "advlab: a deterministic laboratory for advantage estimation in RL fine-tuning\n\nusage:\n";
+  for (const Command& c : Commands()) {
+    out += "  " + UsageLine(c, width, 2) + "\n";
+    out += std::string(2 + 7 + width, ' ') + c.doc + "\n";
+  }
+  out += "\n`advlab CMD --help` shows one command. Keys are dotted (seed, env.name,\n"
+         "train.group_size, optim.lr, estimator.name, ...); `advlab list keys` shows them\n"
+         "all with defaults.\n";
+  return out;
+}
+
+std::string CommandHelp(const Command& c) {
+  if (c.name == "advantage") return c.help;  // a full text of its own
+  std::string out = "usage: " + UsageLine(c, 0, 7) + "\n\n" + c.doc + "\n";
+  if (!c.help.empty()) out += "\n" + c.help;
+  return out;
+}
+
+int Help(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    std::fputs(Usage().c_str(), stdout);
+    return 0;
+  }
+  const Command* c = FindCommand(args[0]);
+  if (c == nullptr || args.size() > 1) {
+    std::vector<std::string> names;
+    for (const Command& k : Commands()) names.push_back(k.name);
+    throw UserError("help: " + (c ? "one command expected" : "unknown command " + QuoteInput(args[0]) +
+                                                              DidYouMean(args[0], names)) +
+                    "; allowed: " + JoinNames(names));
+  }
+  std::fputs(CommandHelp(*c).c_str(), stdout);
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-    std::fputs(kUsage, args.empty() ? stderr : stdout);
-    return args.empty() ? 2 : 0;
+  if (args.empty()) {
+    std::fputs(Usage().c_str(), stderr);
+    return 2;
   }
-  const std::string cmd = args[0];
+  if (args[0] == "--help" || args[0] == "-h") return Help({});
+  if (args[0] == "--version") return Version({});
+  const Command* cmd = FindCommand(args[0]);
+  if (cmd == nullptr) {
+    std::vector<std::string> names;
+    for (const Command& c : Commands()) names.push_back(c.name);
+    throw UserError("unknown command " + QuoteInput(args[0]) + DidYouMean(args[0], names) +
+                    "; run `advlab help`");
+  }
   std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (cmd == "run") return RunOrSweep(rest, false);
-  if (cmd == "sweep") return RunOrSweep(rest, true);
-  if (cmd == "analyze") return Analyze(rest);
-  if (cmd == "advantage") return AdvantageCommand(rest, std::cin, std::cout);
-  if (cmd == "digest") {
-    if (rest.size() != 1) throw UserError("digest: exactly one FILE.h5 expected");
-    std::printf("%s  %s\n", DigestResultsFile(rest[0]).c_str(), rest[0].c_str());
-    return 0;
-  }
-  if (cmd == "list") {
-    if (rest.size() != 1) {
-      throw UserError("list: one topic expected; allowed: " + JoinNames(kListTopics));
+  for (const std::string& a : rest) {
+    if (a == "--help" || a == "-h") {
+      std::fputs(CommandHelp(*cmd).c_str(), stdout);
+      return 0;
     }
-    PrintList(rest[0]);
-    return 0;
   }
-  if (cmd == "version" || cmd == "--version") {
-    std::printf("advlab %s\n", kAdvlabVersion);
-    for (const auto& kv : BuildProvenance()) std::printf("  %s: %s\n", kv.first.c_str(), kv.second.c_str());
-    return 0;
-  }
-  throw UserError("unknown command '" + cmd + "'" +
-                  DidYouMean(cmd, {"run", "sweep", "analyze", "advantage", "digest", "list",
-                                   "version", "help"}) +
-                  "; run `advlab help`");
+  return cmd->handler(rest);
 }
 
 }  // namespace
@@ -170,7 +342,17 @@ int main(int argc, char** argv) {
   try {
     return advlab::Main(argc, argv);
   } catch (const advlab::UserError& e) {
-    std::fprintf(stderr, "advlab: error: %s\n", e.what());
+    // Printable, so the message stays one line whatever input it quotes.
+    std::fprintf(stderr, "advlab: error: %s\n",
+                 advlab::PrintableInput(e.what(), std::string::npos).c_str());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    // Last resort: the planning estimate missed this. Unwinding removed any
+    // temporary output file (AtomicOutput).
+    std::fprintf(stderr,
+                 "advlab: error: out of memory; make the sizes smaller (env.prompts, "
+                 "env.answers, train.batch_prompts, train.group_size, policy.hidden) or use "
+                 "fewer --threads\n");
     return 2;
   }
 }

@@ -1,7 +1,12 @@
 #include "experiments/options.h"
 
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include <boost/program_options.hpp>
 
@@ -13,11 +18,37 @@ namespace po = boost::program_options;
 namespace advlab {
 namespace {
 
+// A config file larger than this is not a config file (a results file given
+// by mistake, say): refuse it instead of reading it all.
+constexpr off_t kMaxIniBytes = 4 << 20;
+
 std::string Trim(const std::string& s) {
   size_t b = s.find_first_not_of(" \t\r");
   if (b == std::string::npos) return "";
   size_t e = s.find_last_not_of(" \t\r");
   return s.substr(b, e - b + 1);
+}
+
+// Length of the valid UTF-8 sequence at s[i] (1..4), or 0 when s[i] does not
+// start one (stray or truncated bytes are then shown as \xNN).
+size_t Utf8Length(const std::string& s, size_t i) {
+  const unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+  if (c >= 0xf8 || n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 0;
+  }
+  return n;
+}
+
+std::string FileTypeName(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a fifo";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  return "not a regular file";
 }
 
 // Every registered key as a string-valued option.
@@ -33,61 +64,225 @@ std::vector<std::string> KnownOptionNames(const po::options_description& desc) {
   return names;
 }
 
-[[noreturn]] void UnknownOption(const std::string& where, const std::string& name,
-                                const po::options_description& desc) {
-  throw UserError(where + "unknown key '" + name + "'" + DidYouMean(name, KnownOptionNames(desc)) +
+[[noreturn]] void UnknownOption(const std::string& name, const po::options_description& desc) {
+  throw UserError("unknown key " + QuoteInput(name) + DidYouMean(name, KnownOptionNames(desc)) +
                   "; `advlab list keys` shows every key");
+}
+
+// An integer option in [lo, hi]; `name` as the message shows it ("--seeds",
+// "FILE:LINE: seeds").
+int64_t ParseCount(const std::string& name, const std::string& text, int64_t lo, int64_t hi) {
+  errno = 0;
+  char* end = nullptr;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno == ERANGE || v < lo || v > hi) {
+    throw UserError(name + ": invalid value " + QuoteInput(text) + "; allowed: an integer in [" +
+                    std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  }
+  return static_cast<int64_t>(v);
+}
+
+constexpr int64_t kMaxSeeds = 1000000;
+constexpr int64_t kMaxThreads = 1024;
+
+// The key of a grid axis: registered, and not a column the results file fills
+// itself. `where` prefixes messages; `seeds_hint` says how to set the seeds there.
+void CheckGridKey(const std::string& key, const std::string& where, const std::string& seeds_hint) {
+  if (key == "seed") {
+    throw UserError(where + ": 'seed' is a run column of the results file, not a grid key; "
+                    "each grid point runs the seeds seed, seed + 1, ...: " + seeds_hint);
+  }
+  if (IsRunColumn(key)) {
+    throw UserError(where + ": '" + key +
+                    "' is a run column of the results file (each run's index), not a key");
+  }
+  if (KeyRegistry::Get().Find(key) == nullptr) {
+    throw UserError(where + ": unknown key " + QuoteInput(key) +
+                    DidYouMean(key, KeyRegistry::Get().Names()) +
+                    "; `advlab list keys` shows every key");
+  }
+}
+
+// "v1,v2,..." -> values (spaces around commas dropped).
+std::vector<std::string> SplitGridValues(const std::string& text, const std::string& where) {
+  std::vector<std::string> values;
+  size_t begin = 0;
+  for (;;) {
+    size_t comma = text.find(',', begin);
+    std::string v = Trim(text.substr(begin, comma == std::string::npos ? std::string::npos
+                                                                       : comma - begin));
+    if (v.empty()) throw UserError(where + ": empty value in " + QuoteInput(text));
+    values.push_back(v);
+    if (comma == std::string::npos) return values;
+    begin = comma + 1;
+  }
+}
+
+// Reads a whole config file, refusing anything but a readable regular text file.
+std::string ReadConfigText(const std::string& path, const std::string& name) {
+  // O_NONBLOCK: opening a fifo must not wait for a writer.
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    throw UserError(name + ": cannot open config file: " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    const int err = errno;
+    close(fd);
+    throw UserError(name + ": cannot read config file: " + std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    throw UserError(name + ": cannot use as config file: " + FileTypeName(st.st_mode) +
+                    "; --config takes an INI file (`advlab list presets` shows the presets)");
+  }
+  if (st.st_size > kMaxIniBytes) {
+    close(fd);
+    throw UserError(name + ": cannot use as config file: " + std::to_string(st.st_size) +
+                    " bytes, more than a config file's " + std::to_string(kMaxIniBytes));
+  }
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      close(fd);
+      throw UserError(name + ": cannot read config file: " + std::strerror(err));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > static_cast<size_t>(kMaxIniBytes)) break;  // grew meanwhile
+  }
+  close(fd);
+  return text;
 }
 
 }  // namespace
 
-std::map<std::string, std::string> ReadIniFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw UserError(path + ": cannot open config file");
-  // Syntax check with line numbers (Boost reports no line).
-  std::string line, section;
-  std::map<std::string, int> seen;  // key -> line, to refuse duplicates
-  for (int n = 1; std::getline(in, line); ++n) {
-    std::string t = Trim(line);
-    if (t.empty() || t[0] == '#' || t[0] == ';') continue;
-    const std::string where = path + ":" + std::to_string(n) + ": ";
+std::string PrintableInput(const std::string& text, size_t max_chars) {
+  std::string out;
+  size_t chars = 0;
+  for (size_t i = 0; i < text.size(); ++chars) {
+    if (chars == max_chars) return out + "...";
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t n = c < 0x80 ? 1 : Utf8Length(text, i);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else if (n > 1) {
+      out.append(text, i, n);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+      n = 1;
+    }
+    i += n;
+  }
+  return out;
+}
+
+std::string QuoteInput(const std::string& text, size_t max_chars) {
+  // Appended, not "'" + ...: GCC 12 warns falsely on the latter (bug 105329).
+  std::string out(1, '\'');
+  out += PrintableInput(text, max_chars);
+  out += '\'';
+  return out;
+}
+
+bool IsRunColumn(const std::string& key) { return key == "run_id" || key == "seed"; }
+
+IniFile ReadIniFile(const std::string& path) {
+  const std::string name = PrintableInput(path, 200);
+  std::string text = ReadConfigText(path, name);
+  // A UTF-8 byte-order mark (some editors write one) is not part of line 1.
+  if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
+
+  IniFile ini;
+  std::string section;
+  std::map<std::string, int> sweep_lines;  // [sweep] key -> line, to refuse repeats
+  size_t pos = 0;
+  for (int n = 1; pos < text.size(); ++n) {
+    size_t eol = text.find('\n', pos);
+    std::string line = text.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
+    pos = eol == std::string::npos ? text.size() : eol + 1;
+    const std::string where = name + ":" + std::to_string(n) + ": ";
+    if (line.find('\0') != std::string::npos) {
+      throw UserError(where + "a NUL byte: not a text file; --config takes an INI file");
+    }
+    // '#' and ';' start a comment anywhere: no value contains them.
+    std::string t = Trim(line.substr(0, line.find_first_of("#;")));
+    if (t.empty()) continue;
     if (t[0] == '[') {
-      if (t.back() != ']' || t.size() < 3) {
-        throw UserError(where + "malformed section header '" + t + "'; expected '[section]'");
+      if (t.back() != ']' || Trim(t.substr(1, t.size() - 2)).empty()) {
+        throw UserError(where + "malformed section header " + QuoteInput(t) +
+                        "; expected '[section]'");
       }
       section = Trim(t.substr(1, t.size() - 2));
       continue;
     }
     size_t eq = t.find('=');
     if (eq == std::string::npos || Trim(t.substr(0, eq)).empty()) {
-      throw UserError(where + "malformed line '" + t +
-                      "'; expected 'key = value', '[section]' or a # comment");
+      throw UserError(where + "malformed line " + QuoteInput(t) +
+                      "; expected 'key = value', '[section]' or a # or ; comment");
     }
-    std::string key = Trim(t.substr(0, eq));
-    if (!section.empty()) key = section + "." + key;
-    if (seen.count(key)) {
-      throw UserError(where + "key '" + key + "' set twice (first on line " +
-                      std::to_string(seen[key]) + ")");
+    const std::string key = Trim(t.substr(0, eq));
+    const std::string value = Trim(t.substr(eq + 1));
+
+    if (section == "sweep") {
+      if (sweep_lines.count(key)) {
+        throw UserError(where + "[sweep] " + QuoteInput(key) + " set twice (first on line " +
+                        std::to_string(sweep_lines[key]) + ")");
+      }
+      sweep_lines[key] = n;
+      if (key == "seeds") {
+        ini.seeds = ParseCount(where + "seeds", value, 1, kMaxSeeds);
+      } else if (key == "threads") {
+        ini.threads = static_cast<int>(ParseCount(where + "threads", value, 1, kMaxThreads));
+      } else if (key.rfind("grid.", 0) == 0 && key.size() > 5) {
+        GridAxis axis;
+        axis.key = key.substr(5);
+        axis.origin = where + key;
+        CheckGridKey(axis.key, axis.origin,
+                     "set their number with [sweep] seeds = N and the first with seed = S");
+        axis.values = SplitGridValues(value, axis.origin);
+        ini.grid.push_back(axis);
+      } else {
+        throw UserError(where + "unknown [sweep] key " + QuoteInput(key) +
+                        DidYouMean(key, {"seeds", "threads"}) +
+                        "; allowed: seeds, threads, grid.KEY (e.g. grid.estimator.name = grpo, rloo)");
+      }
+      continue;
     }
-    seen[key] = n;
-    if (KeyRegistry::Get().Find(key) == nullptr) {
-      throw UserError(where + "unknown key '" + key + "'" +
-                      DidYouMean(key, KeyRegistry::Get().Names()));
+
+    const std::string full = section.empty() ? key : section + "." + key;
+    if (ini.lines.count(full)) {
+      throw UserError(where + "key " + QuoteInput(full) + " set twice (first on line " +
+                      std::to_string(ini.lines[full]) + ")");
+    }
+    const KeySpec* spec = KeyRegistry::Get().Find(full);
+    if (spec == nullptr) {
+      throw UserError(where + "unknown key " + QuoteInput(full) +
+                      DidYouMean(full, KeyRegistry::Get().Names()) +
+                      "; `advlab list keys` shows every key");
+    }
+    try {
+      CanonicalValue(*spec, value);
+    } catch (const UserError& e) {
+      throw UserError(where + e.what());
+    }
+    ini.lines[full] = n;
+    ini.keys[full] = value;
+  }
+  for (const GridAxis& axis : ini.grid) {
+    auto it = ini.lines.find(axis.key);
+    if (it != ini.lines.end()) {
+      throw UserError(axis.origin + ": '" + axis.key + "' is also set on line " +
+                      std::to_string(it->second) + "; keep one");
     }
   }
-  // The file is well formed: let Boost.Program_options read it.
-  po::options_description desc;
-  AddKeyOptions(&desc);
-  po::variables_map vm;
-  try {
-    std::ifstream again(path);
-    po::store(po::parse_config_file(again, desc, false), vm);
-  } catch (const po::error& e) {
-    throw UserError(path + ": " + e.what());
-  }
-  std::map<std::string, std::string> keys;
-  for (const auto& kv : vm) keys[kv.first] = Trim(kv.second.as<std::string>());
-  return keys;
+  return ini;
 }
 
 CommandLine ParseCommandLine(const std::vector<std::string>& args, bool sweep_options) {
@@ -117,25 +312,16 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args, bool sweep_op
                                     .allow_unregistered()
                                     .run();
     for (const auto& o : parsed.options) {
-      if (o.unregistered) UnknownOption("", o.string_key, desc);
+      if (o.unregistered) UnknownOption(o.string_key, desc);
     }
     po::store(parsed, vm);
   } catch (const po::multiple_occurrences& e) {
-    throw UserError("option '" + e.get_option_name() + "' given twice");
+    throw UserError("option " + QuoteInput(e.get_option_name()) + " given twice");
   } catch (const po::error& e) {
-    throw UserError(e.what());
+    throw UserError(PrintableInput(e.what(), 200));
   }
 
   CommandLine cl;
-  auto parse_int = [](const std::string& name, const std::string& text, int64_t lo, int64_t hi) {
-    char* end = nullptr;
-    long long v = std::strtoll(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || v < lo || v > hi) {
-      throw UserError("--" + name + ": invalid value '" + text + "'; allowed: an integer in [" +
-                      std::to_string(lo) + ", " + std::to_string(hi) + "]");
-    }
-    return static_cast<int64_t>(v);
-  };
   for (const auto& kv : vm) {
     const std::string& name = kv.first;
     if (name == "config") {
@@ -145,26 +331,26 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args, bool sweep_op
     } else if (name == "force") {
       cl.force = true;
     } else if (name == "seeds") {
-      cl.seeds = parse_int("seeds", kv.second.as<std::string>(), 1, 1000000);
+      cl.seeds = ParseCount("--seeds", kv.second.as<std::string>(), 1, kMaxSeeds);
     } else if (name == "threads") {
-      cl.threads = static_cast<int>(parse_int("threads", kv.second.as<std::string>(), 1, 1024));
+      cl.threads = static_cast<int>(
+          ParseCount("--threads", kv.second.as<std::string>(), 1, kMaxThreads));
     } else if (name == "grid") {
       for (const std::string& g : kv.second.as<std::vector<std::string>>()) {
         size_t eq = g.find('=');
         if (eq == std::string::npos || eq == 0 || eq + 1 == g.size()) {
-          throw UserError("--grid '" + g + "': expected key=v1,v2,...");
+          throw UserError("--grid " + QuoteInput(g) + ": expected key=v1,v2,...");
         }
         GridAxis axis;
         axis.key = g.substr(0, eq);
-        FindKey(axis.key);  // unknown key: UserError with a suggestion
-        std::stringstream ss(g.substr(eq + 1));
-        std::string v;
-        while (std::getline(ss, v, ',')) {
-          if (v.empty()) throw UserError("--grid '" + g + "': empty value");
-          axis.values.push_back(v);
-        }
+        axis.origin = "--grid " + PrintableInput(axis.key);
+        CheckGridKey(axis.key, axis.origin,
+                     "set their number with --seeds N and the first with --seed=S");
+        axis.values = SplitGridValues(g.substr(eq + 1), axis.origin);
         for (const auto& other : cl.grid) {
-          if (other.key == axis.key) throw UserError("--grid: key '" + axis.key + "' swept twice");
+          if (other.key == axis.key) {
+            throw UserError("--grid: key '" + axis.key + "' swept twice; give its values in one --grid");
+          }
         }
         cl.grid.push_back(axis);
       }
@@ -183,11 +369,33 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args, bool sweep_op
   return cl;
 }
 
-std::map<std::string, std::string> MergedKeys(const CommandLine& cl) {
-  std::map<std::string, std::string> keys;
-  if (!cl.config_file.empty()) keys = ReadIniFile(cl.config_file);
-  for (const auto& kv : cl.keys) keys[kv.first] = kv.second;
-  return keys;
+Experiment MergeExperiment(const CommandLine& cl) {
+  Experiment e;
+  if (!cl.config_file.empty()) {
+    IniFile ini = ReadIniFile(cl.config_file);
+    e.keys = std::move(ini.keys);
+    e.grid = std::move(ini.grid);
+    if (ini.seeds > 0) e.seeds = ini.seeds;
+    if (ini.threads > 0) e.threads = ini.threads;
+  }
+  for (const auto& kv : cl.keys) {
+    e.keys[kv.first] = kv.second;
+    // A single value on the command line replaces the file's axis over the key.
+    std::erase_if(e.grid, [&](const GridAxis& a) { return a.key == kv.first; });
+  }
+  for (const GridAxis& axis : cl.grid) {
+    bool replaced = false;
+    for (GridAxis& a : e.grid) {
+      if (a.key == axis.key) {
+        a = axis;  // in place: the file's axis order stays
+        replaced = true;
+      }
+    }
+    if (!replaced) e.grid.push_back(axis);
+  }
+  if (cl.seeds > 0) e.seeds = cl.seeds;
+  if (cl.threads > 0) e.threads = cl.threads;
+  return e;
 }
 
 }  // namespace advlab

@@ -1,9 +1,14 @@
 #include "experiments/sweep.h"
 
 #include <unistd.h>
+#if __has_include(<malloc.h>)
+#include <malloc.h>
+#endif
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -27,15 +32,233 @@ namespace advlab {
 
 const char* const kAdvlabVersion = "0.1.0";
 
+namespace {
+
+// Heap bytes in use by this process (glibc), to measure what building a task
+// took; 0 where unknown.
+double HeapInUse() {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  const struct mallinfo2 m = mallinfo2();
+  return static_cast<double>(m.uordblks) + static_cast<double>(m.hblkhd);
+#else
+  return 0.0;
+#endif
+}
+
+std::string FormatBytes(double bytes) {
+  static const char* const kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int u = 0;
+  while (bytes >= 1024.0 && u < 6) {
+    bytes /= 1024.0;
+    ++u;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, kUnits[u]);
+  return buf;
+}
+
+std::string FormatCount(double n) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, n < 1e15 ? "%.0f" : "%.3g", n);
+  return buf;
+}
+
+// Two grid values are the same run when they parse to the same value: ints and
+// bools are canonical text already, floats compare as doubles.
+bool SameValue(const KeySpec& spec, const std::string& a, const std::string& b) {
+  if (spec.type == KeyType::kFloat) return std::strtod(a.c_str(), nullptr) == std::strtod(b.c_str(), nullptr);
+  return a == b;
+}
+
+// Evals of a run: steps 0, e, 2e, ... below `steps`, then `steps` (EvalSteps),
+// counted without building the list.
+double NumEvals(int64_t steps, int64_t eval_every) {
+  return static_cast<double>((steps + eval_every - 1) / eval_every) + 1.0;
+}
+
+// One part of a run's memory, for the message that refuses it.
+struct MemoryPart {
+  double bytes = 0.0;
+  std::string what;
+};
+
+// "env.name = chain, env.ops = 5000": the env sizes of a run the user set, so a
+// message names the keys behind the task's states, actions and lengths.
+std::string EnvKeys(const Config& c, const std::vector<std::string>& given) {
+  std::string out = "env.name = " + c.Str("env.name");
+  for (const std::string& k : given) {
+    if (k.rfind("env.", 0) != 0 || FindKey(k).type != KeyType::kInt) continue;
+    out += ", " + k + " = " + c.Str(k);
+  }
+  return out;
+}
+
+// Estimates the memory one run holds at its peak from the sizes the task and
+// keys fix: the policy's parameter tables (with gradient, optimizer moments,
+// cached distributions and the reference policy), the batches of a step and the
+// eval tables. `task_bytes` is what building the task took. A lower estimate:
+// per-token scratch of the MLP and small buffers are left out.
+std::vector<MemoryPart> EstimateRunMemory(const RunConfig& rc, const Task& task, double task_bytes,
+                                          const std::vector<std::string>& given) {
+  const Config& c = rc.config;
+  const double S = task.num_states(), A = task.num_actions(), L = task.max_length();
+  const double F = task.feature_dim(), EP = static_cast<double>(task.eval_prompts().size());
+  const std::string env = EnvKeys(c, given);
+  std::vector<MemoryPart> parts;
+  parts.push_back({task_bytes, "the task (" + env + ")"});
+
+  const bool adam = c.Str("optim.name") == "adam";
+  const double per_param = 8.0 * (1 + (adam ? 2 : 0) + (rc.diagnostics ? 6 : 0));  // grad, moments, diagnostics
+  if (c.Str("policy.kind") == "mlp") {
+    const double H = static_cast<double>(c.Int("policy.hidden"));
+    const double layers = static_cast<double>(c.Int("policy.layers"));
+    const double P = F * H + H + (layers - 1) * (H * H + H) + H * A + A;
+    parts.push_back({P * (16.0 + per_param) + S * 8.0,
+                     "the mlp policy's " + FormatCount(P) + " parameters (policy.hidden = " +
+                         c.Str("policy.hidden") + ", policy.layers = " + c.Str("policy.layers") +
+                         ", " + FormatCount(F) + " features and " + FormatCount(A) +
+                         " actions of " + env + ")"});
+  } else {
+    const double P = S * A;  // logits, probs, logprobs
+    parts.push_back({P * (24.0 + per_param) + S * 10.0,
+                     "the tabular policy's " + FormatCount(S) + " states x " + FormatCount(A) +
+                         " actions (" + env + ")"});
+  }
+  if (rc.kl_coef > 0.0 || rc.reference_rollouts) {
+    parts.push_back({S * A * 16.0 + S,
+                     "the reference policy (kl.coef > 0 or +aapo): " + FormatCount(S) + " states x " +
+                         FormatCount(A) + " actions (" + env + ")"});
+  }
+  const double rollouts = static_cast<double>(rc.batch_prompts) * rc.group_size;
+  const double tokens = rollouts * L;
+  const double per_token = 32.0 + (rc.kl_coef > 0.0 ? 16.0 : 0.0) +
+                           (rc.policy_loss == PolicyLoss::kPpo ? 8.0 : 0.0) +
+                           (rc.entropy_coef != 0.0 ? 20.0 : 0.0);
+  const double copies = 1 + (rc.dynamic_sampling ? 2 : 0) + (rc.reference_rollouts ? 1 : 0) +
+                        (rc.diagnostics ? 1 : 0);
+  parts.push_back({copies * (tokens * per_token + rollouts * 40.0),
+                   "the batch: train.batch_prompts x train.group_size = " + FormatCount(rollouts) +
+                       " rollouts of up to " + FormatCount(L) + " tokens (" + env + ")"});
+  const double E = NumEvals(rc.steps, rc.eval_every);
+  parts.push_back({EP * A * 8.0 + E * (8.0 * MetricNames().size() + 8.0),
+                   "the eval tables: " + FormatCount(EP) + " eval prompts x " + FormatCount(A) +
+                       " actions, " + FormatCount(E) + " evals (train.steps / train.eval_every)"});
+  return parts;
+}
+
+double Total(const std::vector<MemoryPart>& parts) {
+  double t = 0.0;
+  for (const auto& p : parts) t += p.bytes;
+  return t;
+}
+
+const MemoryPart& Largest(const std::vector<MemoryPart>& parts) {
+  size_t best = 0;
+  for (size_t i = 1; i < parts.size(); ++i)
+    if (parts[i].bytes > parts[best].bytes) best = i;
+  return parts[best];
+}
+
+}  // namespace
+
+double MemoryLimit(std::string* what) {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  double limit = pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page)
+                                       : 1e300;
+  *what = "this machine's " + FormatBytes(limit);
+  // A container's memory limit (cgroup v2) is what counts when smaller.
+  if (FILE* f = std::fopen("/sys/fs/cgroup/memory.max", "r")) {
+    char buf[64] = {0};
+    if (std::fgets(buf, sizeof buf, f) != nullptr && buf[0] >= '0' && buf[0] <= '9') {
+      const double cg = std::strtod(buf, nullptr);
+      if (cg > 0 && cg < limit) {
+        limit = cg;
+        *what = "this cgroup's limit of " + FormatBytes(limit);
+      }
+    }
+    std::fclose(f);
+  }
+  return limit;
+}
+
 SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
-                    const std::vector<GridAxis>& grid, int64_t seeds) {
+                    const std::vector<GridAxis>& grid, int64_t seeds, int threads) {
   SweepPlan plan;
   plan.base = Config::Resolve(keys);
   plan.grid = grid;
-  for (auto& axis : plan.grid) {
+  std::vector<std::string> given;  // keys the user gave: file, command line, grid
+  for (const auto& kv : keys) given.push_back(kv.first);
+  for (size_t a = 0; a < plan.grid.size(); ++a) {
+    GridAxis& axis = plan.grid[a];
+    const std::string origin = axis.origin.empty() ? "--grid " + axis.key : axis.origin;
+    if (IsRunColumn(axis.key)) {
+      throw UserError(origin + ": '" + axis.key +
+                      "' is a run column of the results file, not a grid key; set the seeds "
+                      "with --seeds and the first with --seed");
+    }
     const KeySpec& spec = FindKey(axis.key);
-    for (auto& v : axis.values) v = CanonicalValue(spec, v);
+    for (size_t b = 0; b < a; ++b) {
+      if (plan.grid[b].key == axis.key) throw UserError(origin + ": key '" + axis.key + "' swept twice");
+    }
+    if (keys.count(axis.key) == 0) given.push_back(axis.key);
+    const std::vector<std::string> spelled = axis.values;
+    for (size_t i = 0; i < axis.values.size(); ++i) {
+      try {
+        axis.values[i] = CanonicalValue(spec, spelled[i]);
+      } catch (const UserError& e) {
+        throw UserError(origin + ": " + e.what());
+      }
+      for (size_t j = 0; j < i; ++j) {
+        if (SameValue(spec, axis.values[j], axis.values[i])) {
+          throw UserError(origin + ": values " + QuoteInput(spelled[j]) + " and " +
+                          QuoteInput(spelled[i]) +
+                          " are the same value, so their runs would be the same; give each "
+                          "value once");
+        }
+      }
+    }
   }
+  const int64_t base_seed = plan.base.Int("seed");
+  if (base_seed + seeds - 1 > 4294967295LL) {
+    throw UserError("seed + --seeds - 1 = " + std::to_string(base_seed + seeds - 1) +
+                    " exceeds the largest seed 4294967295");
+  }
+
+  // Memory of the sweep as a whole, before anything is expanded: every run's
+  // config and its results (the runs' records and the Results copy).
+  std::string limit_text;
+  const double limit = MemoryLimit(&limit_text);
+  double points_count = 1.0;
+  for (const auto& axis : plan.grid) points_count *= static_cast<double>(axis.values.size());
+  const double runs_count = points_count * static_cast<double>(seeds);
+  int64_t max_steps = plan.base.Int("train.steps"), min_every = plan.base.Int("train.eval_every");
+  for (const auto& axis : plan.grid) {
+    for (const auto& v : axis.values) {
+      if (axis.key == "train.steps") max_steps = std::max<int64_t>(max_steps, std::stoll(v));
+      if (axis.key == "train.eval_every") min_every = std::min<int64_t>(min_every, std::stoll(v));
+    }
+  }
+  const double evals = NumEvals(max_steps, min_every);
+  double config_bytes = 0.0;
+  {
+    const double before = HeapInUse();
+    RunConfig probe = RunConfig::FromConfig(plan.base);
+    config_bytes = HeapInUse() - before;
+  }
+  config_bytes = std::max(config_bytes, 64.0 * static_cast<double>(plan.base.values().size())) +
+                 sizeof(RunConfig) + 40.0 * static_cast<double>(plan.grid.size() + 2);
+  const double results_bytes = 2.0 * evals * 8.0 * static_cast<double>(MetricNames().size());
+  const double sweep_bytes = runs_count * (config_bytes + results_bytes);
+  if (sweep_bytes > limit) {
+    throw UserError("memory: " + FormatCount(runs_count) + " runs (" + FormatCount(points_count) +
+                    (points_count == 1 ? " grid point" : " grid points") + " x " +
+                    std::to_string(seeds) + " seeds) of " +
+                    FormatCount(evals) +
+                    " evals each (train.steps / train.eval_every) need about " +
+                    FormatBytes(sweep_bytes) + " for their configs and results, more than " +
+                    limit_text + "; use fewer seeds or grid values, or a larger train.eval_every");
+  }
+
   // Cartesian product, first axis slowest.
   std::vector<std::vector<std::string>> points(1);
   for (const auto& axis : plan.grid) {
@@ -48,11 +271,7 @@ SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
     }
     points.swap(next);
   }
-  const int64_t base_seed = plan.base.Int("seed");
-  if (base_seed + seeds - 1 > 4294967295LL) {
-    throw UserError("seed + --seeds - 1 = " + std::to_string(base_seed + seeds - 1) +
-                    " exceeds the largest seed 4294967295");
-  }
+  const double at_once = std::min(static_cast<double>(std::max(threads, 1)), runs_count);
   for (const auto& point : points) {
     Config c = plan.base;
     for (size_t a = 0; a < plan.grid.size(); ++a) c = c.With(plan.grid[a].key, point[a]);
@@ -61,18 +280,54 @@ SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
       plan.runs.push_back(RunConfig::FromConfig(cs));
       plan.swept.push_back(point);
     }
-    if (plan.runs.front().EvalSteps() != plan.runs.back().EvalSteps()) {
+    // Eval steps depend on train.steps and train.eval_every alone.
+    const RunConfig& first = plan.runs.front();
+    const RunConfig& last = plan.runs.back();
+    if (first.steps != last.steps || first.eval_every != last.eval_every) {
       throw UserError("--grid: every run of a sweep must have the same eval steps, so "
                       "train.steps and train.eval_every cannot be swept; run one sweep per value");
     }
+    const RunConfig& rc = plan.runs.back();
+    const double rollouts = static_cast<double>(rc.batch_prompts) * rc.group_size;
     // Build the task once per grid point: family-specific checks happen here,
     // and the modifiers check that the task has what they read.
+    const double heap_before = HeapInUse();
     std::unique_ptr<Task> task =
         TaskRegistry::Get().Find(c.Str("env.name"))->make(c, static_cast<uint64_t>(base_seed));
+    const double task_bytes = std::max(0.0, HeapInUse() - heap_before);
     for (const ModifierEntry* m : ParseEstimatorName(c.Str("estimator.name")).modifiers) {
       if (m->check) m->check(c, *task);
     }
+    // A batch counts its tokens in int (sim/batch.h); RunConfig checks rollouts.
+    const double tokens = rollouts * task->max_length();
+    if (tokens > 2147483647.0) {
+      throw UserError("train.batch_prompts x train.group_size x the longest response (" +
+                      std::to_string(task->max_length()) + " tokens, env.name = " +
+                      c.Str("env.name") + ") = " + FormatCount(tokens) +
+                      " tokens per step, more than a batch holds (2147483647); make them smaller");
+    }
+    // Memory of the runs running at once, each as big as this point's.
+    const std::vector<MemoryPart> parts = EstimateRunMemory(rc, *task, task_bytes, given);
+    const double run_bytes = Total(parts);
+    const double total = sweep_bytes + at_once * run_bytes;
+    if (total > limit) {
+      const MemoryPart& big = Largest(parts);
+      const std::string who =
+          at_once > 1 ? FormatCount(at_once) + " runs at once (--threads " +
+                            std::to_string(threads) + ") need about " + FormatBytes(total) +
+                            " (" + FormatBytes(run_bytes) + " each)"
+                      : "a run needs about " + FormatBytes(total);
+      throw UserError("memory: " + who + ", more than " + limit_text + "; the largest part of " +
+                      (at_once > 1 ? "each" : "it") + " is " + big.what + ", about " +
+                      FormatBytes(big.bytes) + "; make those sizes smaller" +
+                      (at_once > 1 ? " or use fewer --threads" : ""));
+    }
   }
+  // A key no run reads is a mistake (a misplaced family key, a ppo key under pg).
+  std::vector<const Config*> configs;
+  configs.reserve(plan.runs.size());
+  for (const RunConfig& rc : plan.runs) configs.push_back(&rc.config);
+  CheckKeysRead(given, configs);
   return plan;
 }
 

@@ -25,10 +25,17 @@ struct SweepPlan {
   std::vector<std::vector<std::string>> swept;  // [runs][axes] value of each grid key
 };
 
-// Expands and validates everything (every config resolved, every task built
-// once) before any run starts; throws UserError on the first bad input.
+// Expands and validates everything before any run starts; throws UserError on
+// the first bad input: grid values (each valid, no two equal once parsed),
+// every config resolved, every task built once per grid point, the keys given
+// (`keys` and the grid keys) read by some run (CheckKeysRead), and the memory
+// the sweep needs with `threads` runs at once against the machine's.
 SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
-                    const std::vector<GridAxis>& grid, int64_t seeds);
+                    const std::vector<GridAxis>& grid, int64_t seeds, int threads = 1);
+
+// Bytes of memory this process may use: physical memory, or a smaller cgroup
+// limit. *what says which ("this machine's 23.4 GiB").
+double MemoryLimit(std::string* what);
 
 // Runs the plan on `threads` threads; progress on stderr when it is a terminal.
 Results RunSweep(const SweepPlan& plan, int threads);

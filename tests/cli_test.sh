@@ -98,6 +98,122 @@ expect_error "unknown command" rnu
 expect_error "unknown topic" list estimaters
 expect_error "nothere.h5: cannot open" digest "$T/nothere.h5"
 
+# Issue 9: grid values equal once parsed would duplicate runs.
+expect_error "--grid train.group_size: values '8' and '08'" sweep $Q --grid train.group_size=8,08 --out "$T/out.h5"
+expect_error "--grid optim.lr: values '8' and '8.0'" sweep $Q --grid optim.lr=8,16,8.0 --out "$T/out.h5"
+expect_error "values 'true' and '1'" sweep $Q --grid diagnostics.exact_gradient=true,1 --out "$T/out.h5"
+printf '[sweep]\nseeds = 2\ngrid.optim.lr = 1e1, 10\n' >"$T/dupgrid.ini"
+expect_error "dupgrid.ini:3: grid.optim.lr: values '1e1' and '10'" sweep $Q --config "$T/dupgrid.ini" --out "$T/out.h5"
+# --config must name a readable regular text file.
+expect_error "adir: cannot use as config file: a directory" run --config "$T/adir" --out "$T/out.h5"
+expect_error "/dev/null: cannot use as config file: a character device" run --config /dev/null --out "$T/out.h5"
+mkfifo "$T/fifo"
+expect_error "fifo: cannot use as config file: a fifo" run --config "$T/fifo" --out "$T/out.h5"
+printf 'seed = 1\0\n' >"$T/nul.ini"
+expect_error "nul.ini:1: a NUL byte" run --config "$T/nul.ini" --out "$T/out.h5"
+if [ "$(id -u)" != 0 ]; then  # root reads any file
+  printf 'seed = 1\n' >"$T/locked.ini"; chmod 000 "$T/locked.ini"
+  expect_error "locked.ini: cannot open config file: Permission denied" run --config "$T/locked.ini" --out "$T/out.h5"
+fi
+# The run columns of the results file are not grid keys.
+expect_error "--grid seed: 'seed' is a run column.*--seeds" sweep $Q --grid seed=1,2 --out "$T/out.h5"
+expect_error "--grid run_id: 'run_id' is a run column" sweep $Q --grid run_id=1,2 --out "$T/out.h5"
+printf '[sweep]\ngrid.seed = 1, 2\n' >"$T/seedgrid.ini"
+expect_error "seedgrid.ini:2: grid.seed: 'seed' is a run column" sweep $Q --config "$T/seedgrid.ini" --out "$T/out.h5"
+# Sizes inside the ranges that cannot fit in memory: refused at planning with
+# the keys and the estimate, or (the last resort) one out-of-memory line.
+expect_error "memory: a run needs about .* TiB.*tabular policy's 10000000 states x 65536 actions.*env.answers = 65536, env.prompts = 10000000" \
+  run --env.prompts=10000000 --env.answers=65536 --out "$T/out.h5"
+expect_error "memory: .*batch: train.batch_prompts x train.group_size" run --train.batch_prompts=10000000 --train.group_size=100 --out "$T/out.h5"
+expect_error "memory: .*policy.hidden = 1000000" run --policy.kind=mlp --policy.hidden=1000000 --policy.layers=2 --out "$T/out.h5"
+expect_error "memory: 1000000 runs" sweep --seeds 1000000 --train.steps=1000000 --train.eval_every=1 --out "$T/out.h5"
+rm -f "$T"/out.h5*
+( ulimit -v 3000000; exec "$ADVLAB" run --env.prompts=200000 --env.answers=1000 --train.steps=2 \
+    --out "$T/out.h5" ) >"$T/stdout" 2>"$T/stderr"
+check_error $? "memory" -F "ulimit -v: out of memory"
+ls "$T"/out.h5* >/dev/null 2>&1 && fail "output left behind after running out of memory"
+# --out replaces only a regular file, even with --force.
+echo target >"$T/target"; ln -s "$T/target" "$T/link.h5"
+expect_error "link.h5: is a symbolic link" run $Q --out "$T/link.h5" --force
+grep -q target "$T/target" && [ -L "$T/link.h5" ] || fail "symlink or its target changed"
+expect_error "/dev/null: is a character device" run $Q --out /dev/null --force
+expect_error "fifo: is a fifo" run $Q --out "$T/fifo" --force
+# INI files: a UTF-8 byte-order mark, ; comments (whole lines, with = or [ in
+# them, and after values), # after values.
+printf '\xef\xbb\xbf; made by an editor = with [brackets\nseed = 5 ; the seed\n[train]\n;steps = 99\nsteps = 20 # short\neval_every = 10\n[env]\nprompts = 32\n' >"$T/bom.ini"
+"$ADVLAB" run --config "$T/bom.ini" --out "$T/bom.h5" >/dev/null 2>"$T/stderr" || { fail "bom/; ini"; cat "$T/stderr"; }
+"$ADVLAB" run --seed=5 --train.steps=20 --train.eval_every=10 --env.prompts=32 --out "$T/bom_cli.h5" >/dev/null
+[ "$("$ADVLAB" digest "$T/bom.h5" | cut -d' ' -f1)" = "$("$ADVLAB" digest "$T/bom_cli.h5" | cut -d' ' -f1)" ] ||
+  fail "bom.ini differs from the same keys on the command line"
+printf '[train]\nsteps = 0\n' >"$T/badvalue.ini"
+expect_error "badvalue.ini:2: key 'train.steps'" run --config "$T/badvalue.ini" --out "$T/out.h5"
+# Quoted input is cut short and non-printing bytes escaped.
+long=$(printf 'x%.0s' $(seq 200))
+expect_error "unknown command 'r\\\\x01${long:0:58}\.\.\.'" "$(printf 'r\001')$long"
+printf 'seed = 1\nthis \033[31m line %s\n' "$long" >"$T/esc.ini"
+expect_error "esc.ini:2: malformed line 'this \\\\x1b\[31m line x*\.\.\.'" run --config "$T/esc.ini" --out "$T/out.h5"
+grep -q "$(printf '\033')" "$T/stderr" && fail "escape byte printed raw"
+expect_error "analyze: unknown option '--${long:0:58}\.\.\.'" analyze "--$long"
+
+# [sweep] sections: a file carries its grid and seeds; the command line overrides.
+printf 'seed = 3\n[train]\nsteps = 20\neval_every = 10\n[env]\nprompts = 32\n[sweep]\nseeds = 2\ngrid.estimator.name = grpo, rloo\ngrid.optim.lr = 0.1, 0.3\n' >"$T/exp.ini"
+"$ADVLAB" sweep --config "$T/exp.ini" --out "$T/exp.h5" >/dev/null || fail "[sweep] file"
+"$ADVLAB" sweep --seed=3 --train.steps=20 --train.eval_every=10 --env.prompts=32 --seeds 2 \
+  --grid estimator.name=grpo,rloo --grid optim.lr=0.1,0.3 --out "$T/exp_cli.h5" >/dev/null || fail "[sweep] cli"
+[ "$("$ADVLAB" digest "$T/exp.h5" | cut -d' ' -f1)" = "$("$ADVLAB" digest "$T/exp_cli.h5" | cut -d' ' -f1)" ] ||
+  fail "[sweep] file differs from the same grid on the command line"
+# --grid on a gridded key replaces that axis in place; --key=value drops it; --seeds wins.
+"$ADVLAB" sweep --config "$T/exp.ini" --grid estimator.name=dr_grpo --optim.lr=0.2 --seeds 3 \
+  --out "$T/exp2.h5" >/dev/null || fail "[sweep] overrides"
+$PY - "$T/exp2.h5" <<'PY' || fail "[sweep] overrides not applied"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+assert sorted(f["runs"]) == ["estimator.name", "run_id", "seed"], list(f["runs"])
+assert [x.decode() for x in f["runs/estimator.name"][...]] == ["dr_grpo"] * 3
+assert list(f["runs/seed"][...]) == [3, 4, 5]
+cfg = f.attrs["config"]
+cfg = cfg.decode() if isinstance(cfg, bytes) else cfg
+assert "lr = 0.2" in cfg, cfg
+PY
+"$ADVLAB" sweep --config "$T/exp.ini" --grid optim.lr=0.5 --grid train.group_size=4,6 --seeds 1 \
+  --out "$T/exp3.h5" >/dev/null || fail "[sweep] axis order"
+$PY - "$T/exp3.h5" <<'PY' || fail "[sweep] axis order: file axes first, replaced in place"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+est = [x.decode() for x in f["runs/estimator.name"][...]]
+assert est == ["grpo"] * 2 + ["rloo"] * 2, est
+assert list(f["runs/optim.lr"][...]) == [0.5] * 4
+assert list(f["runs/train.group_size"][...]) == [4, 6, 4, 6]
+PY
+# run: a file's grid is refused unless every gridded key is given one value.
+expect_error "exp.ini:9: grid.estimator.name: \`advlab run\` makes one run.*advlab sweep --config" run --config "$T/exp.ini" --out "$T/out.h5"
+expect_error "exp.ini:10: grid.optim.lr: \`advlab run\`" run --config "$T/exp.ini" --estimator.name=grpo --out "$T/out.h5"
+"$ADVLAB" run --config "$T/exp.ini" --estimator.name=grpo --optim.lr=0.1 --out "$T/one.h5" >/dev/null || fail "run of a [sweep] file, axes overridden"
+printf '[sweep]\nseed = 2\n' >"$T/sw1.ini"
+expect_error "sw1.ini:2: unknown \[sweep\] key 'seed' (did you mean 'seeds'?)" sweep --config "$T/sw1.ini" --out "$T/out.h5"
+printf '[sweep]\nseeds = 0\n' >"$T/sw2.ini"
+expect_error "sw2.ini:2: seeds: invalid value '0'" sweep --config "$T/sw2.ini" --out "$T/out.h5"
+printf '[optim]\nlr = 2\n[sweep]\ngrid.optim.lr = 1, 2\n' >"$T/sw3.ini"
+expect_error "sw3.ini:4: grid.optim.lr: 'optim.lr' is also set on line 2" sweep --config "$T/sw3.ini" --out "$T/out.h5"
+printf '[sweep]\ngrid.optim.lr = 1,,2\n' >"$T/sw4.ini"
+expect_error "sw4.ini:2: grid.optim.lr: empty value" sweep --config "$T/sw4.ini" --out "$T/out.h5"
+printf '[sweep]\ngrid.estimatr.name = grpo\n' >"$T/sw5.ini"
+expect_error "sw5.ini:2: grid.estimatr.name: unknown key.*did you mean 'estimator.name'" sweep --config "$T/sw5.ini" --out "$T/out.h5"
+
+# Help: every command of `advlab help` answers --help and -h on stdout, exit 0.
+for c in $("$ADVLAB" help | sed -n 's/^  advlab \([a-z]*\).*/\1/p'); do
+  for h in --help -h; do
+    "$ADVLAB" $c $h >"$T/stdout" 2>"$T/stderr" || fail "$c $h: exit $?"
+    grep -q "usage: advlab $c" "$T/stdout" || fail "$c $h: no usage on stdout"
+    [ -s "$T/stderr" ] && fail "$c $h: wrote to stderr"
+  done
+done
+[ "$("$ADVLAB" help | grep -c '^  advlab ')" -ge 8 ] || fail "help lists fewer commands than expected"
+expect_error "unknown command 'swep' (did you mean 'sweep'?)" swep
+# Presets: one line each, the file's first comment line as description.
+"$ADVLAB" list presets >"$T/stdout" || fail "list presets"
+grep -q '^flagship.ini *The flagship demo' "$T/stdout" || { fail "list presets lacks flagship.ini"; cat "$T/stdout"; }
+
 # A good INI file works and command-line keys override it.
 printf '# demo\nseed = 5\n[train]\nsteps = 30\neval_every = 10\n[env]\nprompts = 32\n' >"$T/good.ini"
 "$ADVLAB" run --config "$T/good.ini" --train.steps=20 --out "$T/ini.h5" >/dev/null || fail "good ini"
