@@ -18,9 +18,43 @@ using Keys = std::map<std::string, std::string>;
 
 // CheckKeysRead's message for `given` over one run per entry of `runs`, or ""
 // when it accepts.
+// A valid value of `spec` other than its default (a key at its default is
+// never refused: it changes nothing).
+std::string OtherValue(const KeySpec& spec) {
+  const std::string def = CanonicalValue(spec, spec.default_value);
+  std::vector<std::string> candidates;
+  switch (spec.type) {
+    case KeyType::kBool: candidates = {def == "true" ? "false" : "true"}; break;
+    case KeyType::kString: candidates = AllowedValues(spec); break;
+    case KeyType::kInt:
+    case KeyType::kFloat: {
+      const double d = std::stod(def);
+      for (double v : {d + 1, d / 2, d - 1, d + 0.5, (spec.min + spec.max) / 2}) {
+        candidates.push_back(spec.type == KeyType::kInt ? std::to_string(static_cast<long long>(v))
+                                                        : std::to_string(v));
+      }
+      break;
+    }
+  }
+  for (const std::string& c : candidates) {
+    try {
+      const std::string v = CanonicalValue(spec, c);
+      if (!SameValue(spec, v, def)) return v;
+    } catch (const UserError&) {
+    }
+  }
+  ADD_FAILURE() << "no other value for " << spec.name;
+  return def;
+}
+
 std::string Refusal(const std::vector<std::string>& given, const std::vector<Keys>& runs) {
   std::vector<Config> configs;
-  for (const Keys& k : runs) configs.push_back(Config::Resolve(k));
+  for (Keys k : runs) {
+    for (const std::string& key : given) {
+      if (!k.count(key)) k[key] = OtherValue(FindKey(key));
+    }
+    configs.push_back(Config::Resolve(k));
+  }
   std::vector<const Config*> ptrs;
   for (const Config& c : configs) ptrs.push_back(&c);
   try {

@@ -16,6 +16,7 @@
 #include "sim/check.h"
 #include "sim/error.h"
 #include "sim/estimator.h"
+#include "sim/policy_loss.h"
 #include "sim/task.h"
 
 #ifndef ADVLAB_GIT_COMMIT
@@ -61,13 +62,6 @@ std::string FormatCount(double n) {
   char buf[64];
   std::snprintf(buf, sizeof buf, n < 1e15 ? "%.0f" : "%.3g", n);
   return buf;
-}
-
-// Two grid values are the same run when they parse to the same value: ints and
-// bools are canonical text already, floats compare as doubles.
-bool SameValue(const KeySpec& spec, const std::string& a, const std::string& b) {
-  if (spec.type == KeyType::kFloat) return std::strtod(a.c_str(), nullptr) == std::strtod(b.c_str(), nullptr);
-  return a == b;
 }
 
 // Evals of a run: steps 0, e, 2e, ... below `steps`, then `steps` (EvalSteps),
@@ -132,9 +126,13 @@ std::vector<MemoryPart> EstimateRunMemory(const RunConfig& rc, const Task& task,
   const double rollouts = static_cast<double>(rc.batch_prompts) * rc.group_size;
   const double tokens = rollouts * L;
   const double per_token = 32.0 + (rc.kl_coef > 0.0 ? 16.0 : 0.0) +
-                           (rc.policy_loss == PolicyLoss::kPpo ? 8.0 : 0.0) +
+                           (rc.loss->needs_ratio ? 8.0 : 0.0) +
                            (rc.entropy_coef != 0.0 ? 20.0 : 0.0);
-  const double copies = 1 + (rc.dynamic_sampling ? 2 : 0) + (rc.reference_rollouts ? 1 : 0) +
+  bool resampling = false;  // dapo keeps two more batches (collected groups, one round)
+  for (const ModifierEntry* m : ParseEstimatorName(c.Str("estimator.name")).modifiers) {
+    resampling = resampling || m->name == "dapo";
+  }
+  const double copies = 1 + (resampling ? 2 : 0) + (rc.reference_rollouts ? 1 : 0) +
                         (rc.diagnostics ? 1 : 0);
   parts.push_back({copies * (tokens * per_token + rollouts * 40.0),
                    "the batch: train.batch_prompts x train.group_size = " + FormatCount(rollouts) +

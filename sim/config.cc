@@ -167,10 +167,23 @@ KeyUse UsedUnless(const std::string& key, const std::string& value) {
   return u;
 }
 
+bool SameValue(const KeySpec& spec, const std::string& a, const std::string& b) {
+  if (spec.type == KeyType::kFloat) {
+    return std::strtod(a.c_str(), nullptr) == std::strtod(b.c_str(), nullptr);
+  }
+  return a == b;
+}
+
 void CheckKeysRead(const std::vector<std::string>& given, const std::vector<const Config*>& runs) {
   for (const std::string& name : given) {
     const KeySpec& spec = FindKey(name);
     if (!spec.used_by.test || runs.empty()) continue;
+    // A key at its default changes nothing, so a resolved config (every key, as
+    // a results file stores it) can be run again as it is.
+    const std::string def = CanonicalValue(spec, spec.default_value);
+    bool at_default = true;
+    for (const Config* c : runs) at_default = at_default && SameValue(spec, c->Str(name), def);
+    if (at_default) continue;
     bool read = false;
     for (const Config* c : runs) {
       if (spec.used_by.test(*c)) {

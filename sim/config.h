@@ -97,6 +97,10 @@ std::vector<std::string> AllowedValues(const KeySpec& spec);
 // true/false). Throws UserError naming the key and the allowed values.
 std::string CanonicalValue(const KeySpec& spec, const std::string& text);
 
+// True when two canonical values of `spec` are the same value (floats keep the
+// user's spelling, so 8 and 8.0 are compared as numbers).
+bool SameValue(const KeySpec& spec, const std::string& a, const std::string& b);
+
 // Looks a key up, throwing UserError "unknown key 'x' (did you mean 'y'?)".
 const KeySpec& FindKey(const std::string& name);
 
@@ -125,6 +129,8 @@ class Config {
 
 // Refuses a key the user gave that no run reads: `given` names the keys of the
 // file, the command line and the grid; `runs` is every run's resolved config.
+// A key at its default value in every run passes (a resolved config, which
+// holds every key, can be run again).
 // Throws UserError "key 'env.chain_min_depth' is read only when env.name =
 // chain; no run has it (env.name = choice)".
 void CheckKeysRead(const std::vector<std::string>& given, const std::vector<const Config*>& runs);
