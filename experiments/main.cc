@@ -22,14 +22,13 @@
 #include "sim/config.h"
 #include "sim/error.h"
 #include "sim/estimator.h"
+#include "sim/metrics.h"
+#include "sim/policy_loss.h"
 #include "sim/policy.h"
 #include "sim/task.h"
 
 namespace advlab {
 namespace {
-
-const std::vector<std::string> kListTopics = {"envs",       "estimators", "modifiers", "policies",
-                                              "optimizers", "keys",       "presets"};
 
 // Where `advlab list presets` looks: the source tree this binary was built
 // from, then the working directory (a binary moved away from its sources).
@@ -79,30 +78,54 @@ void ListPresets() {
                   "; run advlab from its source tree, or pass an INI file with --config");
 }
 
-void PrintList(const std::string& topic) {
-  auto print = [](const std::string& name, const std::string& desc) {
-    std::printf("%-16s %s\n", name.c_str(), desc.c_str());
-  };
-  if (topic == "envs") {
-    for (const auto* e : TaskRegistry::Get().All()) print(e->name, e->description);
-  } else if (topic == "estimators") {
-    for (const auto* e : EstimatorRegistry::Get().All()) print(e->name, e->description);
-  } else if (topic == "modifiers") {
-    for (const auto* e : ModifierRegistry::Get().All()) print(e->name, e->description);
-  } else if (topic == "policies") {
-    for (const auto* e : PolicyRegistry::Get().All()) print(e->name, e->description);
-  } else if (topic == "optimizers") {
-    for (const auto* e : OptimizerRegistry::Get().All()) print(e->name, e->description);
-  } else if (topic == "presets") {
-    ListPresets();
-  } else if (topic == "keys") {
-    for (const auto* k : KeyRegistry::Get().All()) {
-      std::printf("%-26s %-12s %s\n", k->name.c_str(), k->default_value.c_str(), k->help.c_str());
-    }
-  } else {
-    throw UserError("list: unknown topic " + QuoteInput(topic) + DidYouMean(topic, kListTopics) +
-                    "; allowed: " + JoinNames(kListTopics));
+template <class R>
+void PrintRegistry() {
+  for (const auto* e : R::Get().All()) std::printf("%-16s %s\n", e->name.c_str(), e->description.c_str());
+}
+
+void PrintKeys() {
+  for (const auto* k : KeyRegistry::Get().All()) {
+    std::string help = k->help;
+    if (k->used_by.test) help += " [read when " + k->used_by.when + "]";
+    std::printf("%-26s %-12s %s\n", k->name.c_str(), k->default_value.c_str(), help.c_str());
   }
+}
+
+void PrintMetrics() {
+  for (const MetricSpec& m : Metrics()) {
+    std::printf("%-24s %-11s %-13s %s\n", m.name, m.unit, MetricKindName(m.kind), m.doc);
+  }
+}
+
+// `advlab list TOPIC`: one row per topic, the one place that names them.
+struct ListTopic {
+  const char* name;
+  void (*print)();
+};
+const ListTopic kListTopics[] = {
+    {"envs", PrintRegistry<TaskRegistry>},
+    {"estimators", PrintRegistry<EstimatorRegistry>},
+    {"modifiers", PrintRegistry<ModifierRegistry>},
+    {"losses", PrintRegistry<PolicyLossRegistry>},
+    {"policies", PrintRegistry<PolicyRegistry>},
+    {"optimizers", PrintRegistry<OptimizerRegistry>},
+    {"metrics", PrintMetrics},
+    {"keys", PrintKeys},
+    {"presets", ListPresets},
+};
+
+std::vector<std::string> ListTopicNames() {
+  std::vector<std::string> names;
+  for (const ListTopic& t : kListTopics) names.push_back(t.name);
+  return names;
+}
+
+void PrintList(const std::string& topic) {
+  for (const ListTopic& t : kListTopics) {
+    if (topic == t.name) return t.print();
+  }
+  throw UserError("list: unknown topic " + QuoteInput(topic) + DidYouMean(topic, ListTopicNames()) +
+                  "; allowed: " + JoinNames(ListTopicNames()));
 }
 
 void PrintSummary(const Results& results, const std::string& metric, double threshold, bool csv) {
@@ -188,7 +211,7 @@ int Digest(const std::vector<std::string>& args) {
 
 int List(const std::vector<std::string>& args) {
   if (args.size() != 1) {
-    throw UserError("list: one topic expected; allowed: " + JoinNames(kListTopics));
+    throw UserError("list: one topic expected; allowed: " + JoinNames(ListTopicNames()));
   }
   PrintList(args[0]);
   return 0;
@@ -241,7 +264,7 @@ const std::vector<Command>& Commands() {
        kAdvantageUsage, Advantage},
       {"list", [] {
          std::string topics;
-         for (const auto& t : kListTopics) topics += (topics.empty() ? "" : "|") + t;
+         for (const auto& t : ListTopicNames()) topics += (topics.empty() ? "" : "|") + t;
          return topics;
        }(),
        "components, keys with their defaults, or the preset files", "", List},
