@@ -134,7 +134,13 @@ void AdoraModifier::Apply(Batch* batch) {
       }
     }
   }
-  batch->tas_groups = tas;
+  tas_groups_ = tas;
+  judged_groups_ = batch->num_groups();
+}
+
+void AdoraModifier::AddStats(StepStats* stats) const {
+  stats->tas_groups += tas_groups_;
+  stats->judged_groups += judged_groups_;
 }
 
 ADVLAB_REGISTER_MODIFIER(

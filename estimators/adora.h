@@ -54,11 +54,14 @@ class AdoraModifier : public Modifier {
   // Reads the estimator.adora_* keys when a config is bound.
   void Bind(const EstimatorContext& context) override;
   void Apply(Batch* batch) override;
+  // The groups the last Apply judged, and how many of them TAS (tas_frac).
+  void AddStats(StepStats* stats) const override;
   // Whether group g of the batch is temporarily advantageous.
   bool IsTas(const Batch& batch, int g) const;
 
  private:
   AdoraOptions options_;
+  int64_t tas_groups_ = 0, judged_groups_ = 0;  // of the last Apply
 };
 
 }  // namespace advlab

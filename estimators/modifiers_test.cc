@@ -69,9 +69,13 @@ TEST(AdoraTest, LengthCriterionAttenuates) {
       {{1, 2}, {1, 3}, {1, 1}, {1, 2}},                // no wrong rollout: TAS
       {{0, 2}, {0, 3}, {0, 1}, {0, 2}},                // no correct rollout: TAS (paper)
   });
-  AdoraModifier(Opts(C::kLength, M::kAttenuate)).Apply(&b);
+  AdoraModifier m(Opts(C::kLength, M::kAttenuate));
+  m.Apply(&b);
   EXPECT_EQ(GroupWeights(b), (std::vector<double>{1, 0.1, 1, 0.1, 1, 1}));
-  EXPECT_EQ(b.tas_groups, 4);
+  StepStats stats;
+  m.AddStats(&stats);
+  EXPECT_EQ(stats.tas_groups, 4);
+  EXPECT_EQ(stats.judged_groups, 6);
 }
 
 TEST(AdoraTest, CodeVariantAttenuatesGroupsWithoutACorrectRollout) {
@@ -93,9 +97,12 @@ TEST(AdoraTest, DifficultyCriterionAmplifies) {
       {{1, 1}, {1, 1}, {1, 1}, {0, 1}},  // 0.75: TDS, x1
       {{0, 1}, {0, 1}, {0, 1}, {0, 1}},  // 0: TAS (its advantages are 0 anyway)
   });
-  AdoraModifier(Opts(C::kDifficulty, M::kAmplify)).Apply(&b);
+  AdoraModifier m(Opts(C::kDifficulty, M::kAmplify));
+  m.Apply(&b);
   EXPECT_EQ(GroupWeights(b), (std::vector<double>{2, 2, 1, 2}));
-  EXPECT_EQ(b.tas_groups, 3);
+  StepStats stats;
+  m.AddStats(&stats);
+  EXPECT_EQ(stats.tas_groups, 3);
   // tau moves the boundary.
   AdoraOptions o = Opts(C::kDifficulty, M::kAmplify);
   o.tau = 0.3;

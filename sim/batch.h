@@ -28,8 +28,6 @@ struct Batch {
   std::vector<double> advantage;     // [rollouts] sequence advantage (estimator output)
   std::vector<uint8_t> kept;         // [rollouts] 0: dropped from the update by a filter
                                      //   (set by estimators/modifiers; empty = all kept)
-  int64_t tas_groups = -1;           // groups ADORA judged temporarily advantageous
-                                     //   this step (-1: no ADORA)
   // ---- tokens ---------------------------------------------------------------
   std::vector<int32_t> token;        // [tokens] chosen action id
   std::vector<int32_t> state;        // [tokens] tabular state id of the decision
@@ -106,7 +104,6 @@ struct Batch {
     truncated.clear();
     advantage.clear();
     kept.clear();
-    tas_groups = -1;
     token_advantage.clear();
     token_reward.clear();
     value.clear();

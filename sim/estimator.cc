@@ -28,6 +28,10 @@ class CompositeEstimator : public Estimator {
     base_->SampleExtra(sampler, batch);
     for (auto& m : modifiers_) m->SampleExtra(sampler, batch);
   }
+  void AddStats(StepStats* stats) const override {
+    base_->AddStats(stats);
+    for (const auto& m : modifiers_) m->AddStats(stats);
+  }
   void Compute(Batch* batch) override {
     base_->Compute(batch);
     for (auto& m : modifiers_) m->Apply(batch);

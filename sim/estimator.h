@@ -14,6 +14,7 @@
 
 #include "sim/batch.h"
 #include "sim/registry.h"
+#include "sim/step_stats.h"
 
 namespace advlab {
 
@@ -82,6 +83,9 @@ class Estimator {
   // Writes batch->advantage[r] for every rollout r (resizing it to the number of
   // rollouts) from the rewards, groups and lengths of the batch.
   virtual void Compute(Batch* batch) = 0;
+  // Adds what the last Compute judged to the step's statistics (ADORA's
+  // judgements, for tas_frac). Default: nothing.
+  virtual void AddStats(StepStats* stats) const {}
 };
 
 struct EstimatorEntry {
@@ -117,6 +121,8 @@ class Modifier {
   virtual void Resample(Sampler* sampler, Batch* batch) {}
   virtual void SampleExtra(Sampler* sampler, const Batch& batch) {}
   virtual void Apply(Batch* batch) = 0;
+  // As Estimator::AddStats, for the last Apply.
+  virtual void AddStats(StepStats* stats) const {}
   // A copy with the same state (see Estimator::Clone); nullptr when stateless.
   virtual std::unique_ptr<Modifier> Clone() const { return nullptr; }
 };

@@ -37,6 +37,7 @@ StepStats PrepareBatch(const RunConfig& rc, RunState* st, Batch* batch, Estimato
   } else {
     est->Compute(batch);
   }
+  est->AddStats(&ss);
   const int n = batch->num_rollouts();
   const double* ADVLAB_RESTRICT adv = batch->advantage.data();
   const double* ADVLAB_RESTRICT reward = batch->reward.data();

@@ -14,8 +14,6 @@ using E = const EvalPoint&;
 double D(int64_t v) { return static_cast<double>(v); }
 double One(S) { return 1.0; }
 double Rollouts(S s) { return D(s.batch.num_rollouts()); }
-// ADORA reports its judgements in batch.tas_groups (-1: no ADORA this step).
-bool HasTas(S s) { return s.batch.tas_groups >= 0; }
 
 // The one table. Order = results-file order; append new metrics at the end
 // (the golden digests hash the datasets by name, so order is free, but readers
@@ -83,8 +81,8 @@ const std::vector<MetricSpec> kMetrics = {
      [](E e) { return e.grad_var; }},
     {"tas_frac", "fraction", K::kWindowRatio,
      "ADORA: share of groups judged temporarily advantageous",
-     [](S s) { return HasTas(s) ? D(s.batch.tas_groups) : 0.0; },
-     [](S s) { return HasTas(s) ? D(s.batch.num_groups()) : 0.0; }, nullptr},
+     [](S s) { return D(s.stats.tas_groups); }, [](S s) { return D(s.stats.judged_groups); },
+     nullptr},
     {"sampling_rounds", "rounds", K::kWindowMean, "sampling rounds per step (DAPO resamples)",
      [](S s) { return D(s.sampling.rounds); }, One, nullptr},
     {"discarded_frac", "fraction", K::kWindowMean,

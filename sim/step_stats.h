@@ -34,6 +34,9 @@ struct StepStats {
   double grad_norm_sum = 0.0;    // sum over updates of the gradient norm (pre-clip)
   int64_t kl_tokens = 0;         // tokens whose KL to pi_0 was measured
   double kl_sum = 0.0;           // sum of their KL estimates
+  // What the estimator judged (Estimator::AddStats; ADORA's tas_frac):
+  int64_t judged_groups = 0;     // groups a reweighting modifier judged
+  int64_t tas_groups = 0;        //   of those, judged temporarily advantageous
 };
 
 }  // namespace advlab
