@@ -37,7 +37,14 @@ StepStats PrepareBatch(const RunConfig& rc, RunState* st, Batch* batch, Estimato
   } else {
     est->Compute(batch);
   }
-  est->AddStats(&ss);
+  {
+    // Through a copy: ss's address must not escape, or its fields leave the
+    // registers in the loops below (callgrind: +2000 instructions a step).
+    StepStats judged;
+    est->AddStats(&judged);
+    ss.judged_groups = judged.judged_groups;
+    ss.tas_groups = judged.tas_groups;
+  }
   const int n = batch->num_rollouts();
   const double* ADVLAB_RESTRICT adv = batch->advantage.data();
   const double* ADVLAB_RESTRICT reward = batch->reward.data();
