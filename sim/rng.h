@@ -3,7 +3,7 @@
 //
 // Key   = the run's 64-bit seed, as two 32-bit words (lo, hi). Seeds are 32-bit
 //         (the `seed` key), so the high word names a stream: 0 = training,
-//         j + 1 = the j-th diagnostic batch (sim/loop.cc).
+//         j + 1 = the j-th diagnostic batch (sim/diagnostics.cc).
 // Counter = the coordinates of the draw: {a, b, c, purpose}, e.g.
 //           {step, prompt slot, rollout block, kRollout}.
 // A draw therefore never depends on a thread, a block or a loop order, and a run
