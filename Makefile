@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 ADVLAB := ./$(BUILD)/advlab
 
-.PHONY: all deps configure build test run bench clean
+.PHONY: all deps configure build test sanitize run bench clean
 
 all: build
 
@@ -19,6 +19,11 @@ build: configure
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The unit tests under ASan+UBSan alone (`make test` runs them too, as the
+# ctest test sanitizer_test).
+sanitize: configure
+	tests/sanitizer_test.sh $(CURDIR) $(BUILD)/xbuild-asan
 
 run: build
 	@mkdir -p results

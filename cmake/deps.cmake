@@ -1,4 +1,4 @@
-# Debian 12 packages (see scripts/install-deps.sh, run by `make test` / `make run`).
+# Debian 12 packages (see cmake/install-deps.sh, run by `make test` / `make run`).
 find_package(Threads REQUIRED)
 find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
 find_package(Eigen3 3.3 REQUIRED NO_MODULE)
@@ -9,8 +9,31 @@ find_path(RANDOM123_INCLUDE_DIR Random123/philox.h REQUIRED)
 find_package(GTest REQUIRED)
 find_package(benchmark REQUIRED)
 
-add_library(advlab_deps INTERFACE)
-target_include_directories(advlab_deps SYSTEM INTERFACE ${RANDOM123_INCLUDE_DIR} ${HDF5_INCLUDE_DIRS})
-target_link_libraries(advlab_deps INTERFACE
-  Boost::program_options Eigen3::Eigen OpenSSL::Crypto ${HDF5_C_LIBRARIES} Threads::Threads)
-target_compile_definitions(advlab_deps INTERFACE ${HDF5_DEFINITIONS})
+# One interface target per third-party dependency; each folder links only the
+# ones its sources include (the folder's advlab_<folder>_api target, see
+# advlab_layer below), so that the build shows the layering.
+add_library(advlab_random123 INTERFACE)  # header-only: Philox (sim/rng.h)
+target_include_directories(advlab_random123 SYSTEM INTERFACE ${RANDOM123_INCLUDE_DIR})
+add_library(advlab::random123 ALIAS advlab_random123)
+
+add_library(advlab_eigen INTERFACE)      # header-only: policies/mlp.h
+target_link_libraries(advlab_eigen INTERFACE Eigen3::Eigen)
+add_library(advlab::eigen ALIAS advlab_eigen)
+
+add_library(advlab_hdf5 INTERFACE)       # experiments/h5io.cc
+target_include_directories(advlab_hdf5 SYSTEM INTERFACE ${HDF5_INCLUDE_DIRS})
+target_link_libraries(advlab_hdf5 INTERFACE ${HDF5_C_LIBRARIES})
+target_compile_definitions(advlab_hdf5 INTERFACE ${HDF5_DEFINITIONS})
+add_library(advlab::hdf5 ALIAS advlab_hdf5)
+
+add_library(advlab_boost_po INTERFACE)   # experiments/options.cc
+target_link_libraries(advlab_boost_po INTERFACE Boost::program_options)
+add_library(advlab::boost_po ALIAS advlab_boost_po)
+
+add_library(advlab_openssl INTERFACE)    # experiments/h5io.cc (SHA-256)
+target_link_libraries(advlab_openssl INTERFACE OpenSSL::Crypto)
+add_library(advlab::openssl ALIAS advlab_openssl)
+
+add_library(advlab_threads INTERFACE)    # experiments/sweep.cc (std::thread)
+target_link_libraries(advlab_threads INTERFACE Threads::Threads)
+add_library(advlab::threads ALIAS advlab_threads)

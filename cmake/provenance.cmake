@@ -13,12 +13,3 @@ target_compile_definitions(advlab_provenance INTERFACE
   ADVLAB_GIT_COMMIT="${ADVLAB_GIT_COMMIT}"
   ADVLAB_BUILD_TYPE="${CMAKE_BUILD_TYPE}"
   ADVLAB_CXX_FLAGS="${ADVLAB_FLAGS_TEXT}")
-
-# advlab_test(NAME SOURCES...): a GoogleTest binary linked with every component.
-function(advlab_test name)
-  add_executable(${name} ${ARGN})
-  target_link_libraries(${name} PRIVATE advlab_all GTest::gtest GTest::gtest_main)
-  # GCC 12 false positive on inlined std::string concatenation (GCC bug 105329).
-  target_compile_options(${name} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>)
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600)
-endfunction()

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "sim/batch.h"
 #include "sim/drift.h"
 #include "sim/task.h"
 
@@ -33,6 +34,12 @@ class PoolTask : public Task {
   uint32_t answer_version(int32_t prompt) const;
 
  protected:
+  // Capacity for `tokens` tokens (at most 2^22) in the batch's token arrays
+  // (token, state, logprob), so that resizing them up to that never allocates:
+  // Rollout reserves its longest possible output, and a warm step allocates
+  // nothing even when responses get longer than any before.
+  static void ReserveTokens(Batch* batch, int64_t tokens);
+
   uint64_t seed_;
 
  private:

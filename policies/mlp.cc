@@ -521,6 +521,9 @@ MlpPolicy::MlpPolicy(const Task& task, const Options& options)
 
   stamp_.assign(num_states_, 0);
   slot_.assign(num_states_, 0);
+  // A generation holds at most one record per state: room for every chunk
+  // pointer, so that handing out a new chunk never reallocates the list.
+  chunks_.reserve((static_cast<size_t>(num_states_) + kChunkRecords - 1) / kChunkRecords);
 
   // Padded copies and scratch.
   Slab& s = *slab_;

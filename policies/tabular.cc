@@ -18,7 +18,9 @@ TabularPolicy::TabularPolicy(int32_t num_states, int32_t num_actions)
       logprobs_(logits_.size(), 0.0),
       fresh_(num_states, 0),
       coef_sum_(num_states, 0.0),
-      listed_(num_states, 0) {}
+      listed_(num_states, 0) {
+  states_.reserve(num_states);  // each state at most once: a warm step never grows it
+}
 
 TabularPolicy TabularPolicy::FromTask(const Task& task) {
   TabularPolicy policy(task.num_states(), task.num_actions());

@@ -1,5 +1,6 @@
 #include "sim/loop.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "sim/check.h"
@@ -27,6 +28,13 @@ void InitRun(const RunConfig& rc, RunState* st) {
   st->metrics = MetricAccumulator();
   st->grad.Init(st->policy->num_params(), st->policy->grad_block_size());
   st->prompts.assign(rc.batch_prompts, 0);
+  // The per-token scratch at its largest (B G rollouts of the task's longest
+  // response, capped as the tasks cap their batch reservation), so no step grows it.
+  const int64_t max_tokens = std::min<int64_t>(
+      static_cast<int64_t>(rc.batch_prompts) * rc.group_size * st->task->max_length(),
+      int64_t{1} << 22);
+  st->coef.reserve(max_tokens);
+  if (rc.loss->needs_ratio || rc.kl_coef > 0.0) st->logprob.reserve(max_tokens);
 
   // pi_0 at the first decision of every eval prompt, for the KL metric.
   const Task& task = *st->task;

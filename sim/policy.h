@@ -39,6 +39,7 @@ struct SparseGrad {
     value.assign(num_params, 0.0);
     is_touched.assign(num_params / block, 0);
     touched.clear();
+    touched.reserve(is_touched.size());  // each block at most once: no growth in a step
   }
   double* Touch(int32_t b) {
     if (!is_touched[b]) {

@@ -378,10 +378,13 @@ void ChainTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const i
     for (auto& x : sc.stamp) x = 0;
     sc.generation = 1;
   }
-  // At most min(states, decisions) slots; sized up front so pointers stay valid.
+  // At most min(states, decisions) slots; sized up front so pointers stay valid,
+  // for the most decisions a call of this size can make (every prompt at
+  // max_depth_), so that a warm step never grows them.
   int64_t total_tokens = 0;
   for (int s = 0; s < count; ++s) total_tokens += static_cast<int64_t>(G) * depth(prompts[s]);
-  const int64_t max_slots = total_tokens < num_states() ? total_tokens : num_states();
+  const int64_t max_tokens = static_cast<int64_t>(count) * G * max_depth_;
+  const int64_t max_slots = max_tokens < num_states() ? max_tokens : num_states();
   if (static_cast<int64_t>(sc.logp.size()) < max_slots) sc.logp.resize(max_slots);
   if (static_cast<int64_t>(sc.cdf.size()) < max_slots * kpad) sc.cdf.resize(max_slots * kpad);
   const int G4 = (G + 3) / 4 * 4;
@@ -400,6 +403,7 @@ void ChainTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const i
   const int R = count * G;
   const int T = static_cast<int>(total_tokens);
   batch->GrowGroupsAndRollouts(count, R);
+  ReserveTokens(batch, t0 + max_tokens);
   batch->ResizeTokens(t0 + T);
   // Raw pointers: stores through them cannot alias the vectors' own fields.
   const Outputs out{batch->token.data(),         batch->state.data(),

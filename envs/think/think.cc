@@ -1,5 +1,6 @@
 #include "envs/think/think.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -150,18 +151,24 @@ void ThinkTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const i
   const int n = count * G;
   batch->GrowGroupsAndRollouts(count, n);
   // Lengths are not known in advance: start at one token per rollout (plus room
-  // for one full response) and double as needed; capacity persists across steps
-  // (Batch::Clear keeps it), so a warm step allocates nothing. Raw pointers:
-  // stores through them cannot alias the vectors' own fields.
+  // for one full response) and double as needed, up to every rollout at L
+  // tokens. The capacity for that is reserved up front and persists across steps
+  // (Batch::Clear keeps it), so a warm step allocates nothing, even when
+  // responses grow longer than any before. Raw pointers: stores through them
+  // cannot alias the vectors' own fields.
   int32_t* ADVLAB_RESTRICT out_token = nullptr;
   int32_t* ADVLAB_RESTRICT out_state = nullptr;
   double* ADVLAB_RESTRICT out_logprob = nullptr;
   int64_t token_size = 0;
+  const int64_t max_tokens =
+      std::min(static_cast<int64_t>(t0) + static_cast<int64_t>(n) * L,
+               static_cast<int64_t>(std::numeric_limits<int32_t>::max()));
+  ReserveTokens(batch, max_tokens);
   auto grow = [&](int64_t need) {
     ADVLAB_CHECK_LE(need, static_cast<int64_t>(std::numeric_limits<int32_t>::max()));
     int64_t size = 2 * static_cast<int64_t>(batch->token.size());
     if (size < need) size = need;
-    if (size > std::numeric_limits<int32_t>::max()) size = std::numeric_limits<int32_t>::max();
+    if (size > max_tokens) size = max_tokens;
     batch->ResizeTokens(static_cast<int>(size));
     out_token = batch->token.data();
     out_state = batch->state.data();
