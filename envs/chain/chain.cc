@@ -101,12 +101,6 @@ int32_t DepthOf(int64_t i, int64_t count, int32_t lo, int32_t hi) {
 }
 
 // Forward / backward DP scratch of the oracle.
-struct OracleScratch {
-  std::vector<double> mu;        // [n x m]
-  std::vector<double> back;      // [n x m]
-  std::vector<int32_t> correct;  // [n]
-};
-
 }  // namespace
 
 ChainTask::ChainTask(const Config& config, uint64_t seed)
@@ -350,16 +344,6 @@ ADVLAB_FORCEINLINE void SampleGroup(CdfCache& cache, const GroupArgs& g, const O
 
 // Per-thread scratch of Rollout, reused across calls so that a warm step
 // allocates nothing (a run runs on one thread at a time).
-struct RolloutScratch {
-  std::vector<uint32_t> stamp;      // [states]
-  std::vector<int32_t> slot;        // [states]
-  std::vector<double> cdf;          // [slots x kpad]
-  std::vector<const double*> logp;  // [slots]
-  uint32_t generation = 0;
-  std::vector<double> u;         // [G rounded up to 4 x n] uniforms of one group
-  std::vector<int32_t> correct;  // [n] correct running results of one prompt
-};
-
 }  // namespace
 
 void ChainTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const int32_t* prompts,
@@ -368,7 +352,7 @@ void ChainTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const i
   const int G = group_size;
   const int kpad = PaddedSize(K);
 
-  thread_local RolloutScratch sc;
+  RolloutScratch& sc = rollout_scratch_;
   if (static_cast<int32_t>(sc.stamp.size()) < num_states()) {
     sc.stamp.resize(num_states(), 0);
     sc.slot.resize(num_states(), 0);
@@ -507,7 +491,7 @@ double ChainTask::Forward(Policy* policy, int32_t prompt, const int32_t* correct
 }
 
 double ChainTask::SuccessProbability(Policy* policy, int32_t prompt) const {
-  thread_local OracleScratch sc;
+  OracleScratch& sc = oracle_scratch_;
   const int32_t n = depth(prompt);
   const size_t nm = static_cast<size_t>(n) * modulus_;
   if (sc.mu.size() < nm) sc.mu.resize(nm);
@@ -518,7 +502,7 @@ double ChainTask::SuccessProbability(Policy* policy, int32_t prompt) const {
 
 void ChainTask::SuccessGradientTerms(Policy* policy, int32_t prompt, double weight,
                                      GradientTerms* out) const {
-  thread_local OracleScratch sc;
+  OracleScratch& sc = gradient_scratch_;
   const int32_t m = modulus_;
   const int32_t n = depth(prompt);
   const int32_t* ops = prompt_ops_.data() + prompt_begin_[prompt];

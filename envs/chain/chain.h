@@ -123,6 +123,26 @@ class ChainTask : public PoolTask {
   // Forward DP: mu[t * m + v] for t < n, returns the success probability.
   double Forward(Policy* policy, int32_t prompt, const int32_t* correct, double* mu) const;
 
+  // Scratch of Rollout and the oracle, reused across calls (a task serves one
+  // run, on one thread), so a warm step allocates nothing.
+  struct RolloutScratch {
+    std::vector<uint32_t> stamp;      // [states]
+    std::vector<int32_t> slot;        // [states]
+    std::vector<double> cdf;          // [slots x kpad]
+    std::vector<const double*> logp;  // [slots]
+    uint32_t generation = 0;
+    std::vector<double> u;         // [G rounded up to 4 x n] uniforms of one group
+    std::vector<int32_t> correct;  // [n] correct running results of one prompt
+  };
+  struct OracleScratch {
+    std::vector<double> mu;        // [n x m]
+    std::vector<double> back;      // [n x m]
+    std::vector<int32_t> correct;  // [n]
+  };
+  mutable RolloutScratch rollout_scratch_;
+  mutable OracleScratch oracle_scratch_;    // SuccessProbability
+  mutable OracleScratch gradient_scratch_;  // SuccessGradientTerms
+
   int32_t num_ops_;
   int32_t modulus_;
   int32_t min_depth_;

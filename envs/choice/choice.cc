@@ -76,10 +76,10 @@ void ChoiceTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const 
                          int count, int group_size, Batch* batch) const {
   const int K = num_answers_;
   const int G = group_size;
-  // Padded CDF scratch (sim/sampling.h), reused across steps (a run runs on one
-  // thread at a time).
+  // Padded CDF scratch (sim/sampling.h), reused across steps (a task serves one
+  // run, on one thread).
   const int kpad = PaddedSize(K);
-  thread_local std::vector<double> cdf_storage;
+  std::vector<double>& cdf_storage = cdf_scratch_;
   if (static_cast<int>(cdf_storage.size()) < kpad) cdf_storage.resize(kpad);
   double* ADVLAB_RESTRICT cdf = cdf_storage.data();
 

@@ -61,6 +61,7 @@ class ChoiceTask : public PoolTask {
   double hard_logit_;
   std::vector<int32_t> answer_;        // [prompts] version-0 correct answer
   std::vector<int32_t> eval_prompts_;  // [prompts] 0..P-1
+  mutable std::vector<double> cdf_scratch_;  // Rollout: one padded CDF row, reused
 };
 
 }  // namespace advlab

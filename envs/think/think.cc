@@ -127,13 +127,13 @@ void ThinkTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const i
   const int L = max_length_;
   const int A = num_answers_ + 1;
   const int G = group_size;
-  // Per-group scratch, reused across steps (a run runs on one thread at a time):
+  // Per-group scratch, reused across steps (a task serves one run, on one thread):
   // one padded CDF row per position (sim/sampling.h), filled on first use in the
   // group, so states no rollout reaches cost nothing.
   const int apad = PaddedSize(A);
-  thread_local std::vector<double> cdf_storage;
-  thread_local std::vector<const double*> logp_storage;
-  thread_local std::vector<uint8_t> ready_storage;
+  std::vector<double>& cdf_storage = scratch_.cdf;
+  std::vector<const double*>& logp_storage = scratch_.logp;
+  std::vector<uint8_t>& ready_storage = scratch_.ready;
   if (cdf_storage.size() < static_cast<size_t>(L) * apad) {
     cdf_storage.resize(static_cast<size_t>(L) * apad);
   }
@@ -253,7 +253,7 @@ void ThinkTask::SuccessGradientTerms(Policy* policy, int32_t prompt, double weig
   const int32_t L = max_length_;
   const int32_t a = 1 + answer(prompt);
   const int32_t req = required_[prompt];
-  thread_local std::vector<double> value_storage;  // S_0..S_L
+  std::vector<double>& value_storage = scratch_.value;  // S_0..S_L
   if (value_storage.size() < static_cast<size_t>(L) + 1) value_storage.resize(L + 1);
   double* S = value_storage.data();
   S[L] = 0.0;  // truncation: no reward

@@ -106,6 +106,15 @@ class ThinkTask : public PoolTask {
   std::vector<int32_t> answer_;        // [prompts] version-0 correct answer
   std::vector<int32_t> required_;      // [prompts] r_p
   std::vector<int32_t> eval_prompts_;  // [prompts] 0..P-1
+  // Scratch reused across calls (a task serves one run, on one thread), so a
+  // warm step allocates nothing.
+  struct Scratch {
+    std::vector<double> cdf;          // Rollout: [L x padded A] CDF rows
+    std::vector<const double*> logp;  // Rollout: [L] log-prob rows
+    std::vector<uint8_t> ready;       // Rollout: [L] row filled this group
+    std::vector<double> value;        // the oracle's gradient: S_0..S_L
+  };
+  mutable Scratch scratch_;
 };
 
 }  // namespace advlab
