@@ -244,5 +244,27 @@ assert list(f["runs/seed"][...]) == [0, 1, 2] * 4
 assert f["metrics/accuracy"].shape == (12, 2)
 PY
 
+# A key that no run of the command reads is refused at planning (KeySpec::used_by),
+# a grid over one too; a grid that makes it apply to some runs accepts it, and a
+# key at its default passes (a resolved config can be run again).
+expect_error "key 'env.chain_min_depth' is read only when env.name = chain" \
+  run $Q --env.chain_min_depth=2 --out "$T/out.h5"
+expect_error "key 'env.chain_min_depth' is read only when env.name = chain" \
+  sweep $Q --grid env.chain_min_depth=1,2 --out "$T/out.h5"
+expect_error "key 'train.clip_high' is read only when train.loss = ppo" \
+  run $Q --train.clip_high=0.28 --out "$T/out.h5"
+expect_error "key 'estimator.adora_tau' is read only when estimator.name has adora" \
+  sweep $Q --estimator.adora_tau=0.3 --grid estimator.name=grpo,rloo --out "$T/out.h5"
+expect_error "key 'policy.layers' is read only when policy.kind = mlp" \
+  run $Q --policy.layers=2 --out "$T/out.h5"
+expect_error "key 'kl.estimator' is read only when kl.coef != 0" \
+  run $Q --kl.estimator=k1 --out "$T/out.h5"
+"$ADVLAB" sweep $Q --grid train.loss=pg,ppo --train.clip_high=0.28 --out "$T/used.h5" >/dev/null 2>&1 \
+  || fail "a ppo key with a grid over train.loss=pg,ppo was refused"
+"$ADVLAB" sweep $Q --estimator.adora_tau=0.3 --grid estimator.name=grpo,grpo+adora \
+  --out "$T/used2.h5" >/dev/null 2>&1 || fail "adora_tau with grpo+adora in the grid was refused"
+"$ADVLAB" run $Q --env.chain_min_depth=1 --out "$T/default.h5" >/dev/null 2>&1 \
+  || fail "a chain key at its default on choice was refused"
+
 if [ $fails -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
 echo "cli_test: all passed"
