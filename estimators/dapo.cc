@@ -44,6 +44,7 @@ ADVLAB_REGISTER_MODIFIER(dapo, .name = "dapo",
                          .description = "DAPO dynamic sampling: replace all-equal groups by "
                                         "fresh prompts (estimator.dapo_max_resample rounds)",
                          .needs_groups = true,
-                         .make = [] { return std::make_unique<DapoModifier>(); });
+                         .make = [] { return std::make_unique<DapoModifier>(); },
+                         .scratch_batches = 2);
 
 }  // namespace advlab

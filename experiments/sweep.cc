@@ -128,11 +128,11 @@ std::vector<MemoryPart> EstimateRunMemory(const RunConfig& rc, const Task& task,
   const double per_token = 32.0 + (rc.kl_coef > 0.0 ? 16.0 : 0.0) +
                            (rc.loss->needs_ratio ? 8.0 : 0.0) +
                            (rc.entropy_coef != 0.0 ? 20.0 : 0.0);
-  bool resampling = false;  // dapo keeps two more batches (collected groups, one round)
+  int scratch = 0;  // batches modifiers keep (dapo: the groups collected, one round)
   for (const ModifierEntry* m : ParseEstimatorName(c.Str("estimator.name")).modifiers) {
-    resampling = resampling || m->name == "dapo";
+    scratch += m->scratch_batches;
   }
-  const double copies = 1 + (resampling ? 2 : 0) + (rc.reference_rollouts ? 1 : 0) +
+  const double copies = 1 + scratch + (rc.reference_rollouts ? 1 : 0) +
                         (rc.diagnostics ? 1 : 0);
   parts.push_back({copies * (tokens * per_token + rollouts * 40.0),
                    "the batch: train.batch_prompts x train.group_size = " + FormatCount(rollouts) +

@@ -139,6 +139,9 @@ struct ModifierEntry {
   // prompt from the frozen initial policy (the loop then keeps pi_0; they count
   // in the sampling cost); `advlab advantage` reads them from --reference.
   bool needs_reference = false;
+  // Batches of the step's size the modifier keeps as scratch (DAPO: the groups
+  // collected and one round), for the memory estimate at planning.
+  int scratch_batches = 0;
 };
 
 using ModifierRegistry = Registry<ModifierEntry>;
