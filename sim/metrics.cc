@@ -117,6 +117,12 @@ const std::vector<std::string>& MetricNames() {
   return names;
 }
 
+int MetricIndex(const std::string& name) {
+  for (size_t i = 0; i < kMetrics.size(); ++i)
+    if (name == kMetrics[i].name) return static_cast<int>(i);
+  return -1;
+}
+
 const char* MetricKindName(MetricKind kind) {
   switch (kind) {
     case K::kEval: return "eval";

@@ -57,6 +57,8 @@ const std::vector<MetricSpec>& Metrics();
 // Names of the per-eval metrics, in the order of RunRecord rows.
 const std::vector<std::string>& MetricNames();
 const char* MetricKindName(MetricKind kind);
+// The row of metric `name` in MetricNames() (and a RunRecord), or -1.
+int MetricIndex(const std::string& name);
 
 // The window and cumulative sums of a run.
 class MetricAccumulator {

@@ -46,10 +46,9 @@ TEST(MetricsTest, TableIsConsistent) {
 }
 
 size_t Index(const std::string& name) {
-  for (size_t i = 0; i < MetricNames().size(); ++i)
-    if (MetricNames()[i] == name) return i;
-  ADD_FAILURE() << name;
-  return 0;
+  const int i = MetricIndex(name);
+  EXPECT_GE(i, 0) << name;
+  return i < 0 ? 0 : static_cast<size_t>(i);
 }
 
 // Two steps of a hand-made batch: window metrics average over both, cumulative

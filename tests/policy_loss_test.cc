@@ -261,14 +261,6 @@ std::pair<std::vector<double>, std::vector<double>> Trajectory(const Keys& keys,
 
 bool SameBits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
-size_t MetricIndex(const std::string& name) {
-  const auto& names = MetricNames();
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == name) return i;
-  }
-  ADD_FAILURE() << name;
-  return 0;
-}
 
 // Every metric but the `skip`ped ones has the same bits.
 void ExpectSameRun(const std::pair<std::vector<double>, std::vector<double>>& a,
@@ -280,7 +272,7 @@ void ExpectSameRun(const std::pair<std::vector<double>, std::vector<double>>& a,
   }
   for (size_t i = 0; i < a.second.size(); ++i) {
     bool skipped = false;
-    for (const auto& s : skip) skipped = skipped || MetricIndex(s) == i;
+    for (const auto& s : skip) skipped = skipped || MetricIndex(s) == static_cast<int>(i);
     if (skipped) continue;
     EXPECT_TRUE(SameBits(a.second[i], b.second[i])) << MetricNames()[i];
   }

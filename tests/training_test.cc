@@ -17,14 +17,6 @@ std::string Exact(double x) {
 }
 
 // Norm of the SGD update of one step, and the raw gradient norm it came from.
-size_t MetricIndex(const std::string& name) {
-  const auto& names = MetricNames();
-  for (size_t i = 0; i < names.size(); ++i)
-    if (names[i] == name) return i;
-  ADD_FAILURE() << "no metric " << name;
-  return 0;
-}
-
 std::pair<double, double> UpdateNorm(const std::string& max_norm) {
   RunConfig rc = RunConfig::FromConfig(Config::Resolve({{"env.prompts", "32"},
                                                         {"optim.lr", "2"},
