@@ -1,14 +1,13 @@
 #include "estimators/gae.h"
 
-#include <cmath>
 #include <memory>
 #include <string>
 
 #include "estimators/group_stats.h"
 #include "sim/check.h"
 #include "sim/config.h"
-#include "sim/dmath.h"
 #include "sim/error.h"
+#include "sim/mlp.h"
 #include "sim/rng.h"
 #include "sim/task.h"
 
@@ -133,67 +132,42 @@ void GaeEstimator::Bind(const EstimatorContext& context) {
     grad_.assign(params_.size(), 0.0);
     return;
   }
-  // mlp: [W_1 (input x hidden) | b_1 | w_out | b_out], W_1 Glorot, the rest 0.
+  // mlp: the shared core with one output, [W_1 (input x hidden) | b_1 | w_out |
+  // b_out], W_1 Glorot (its own Purpose tag), the rest 0.
   if (task.feature_dim() <= 0) {
     throw UserError("key 'estimator.critic': an mlp critic needs the task's feature vectors; "
                     "this task provides none; allowed: estimator.critic = tabular");
   }
   ADVLAB_CHECK_GT(options_.hidden, 0);
-  input_dim_ = task.feature_dim();
-  const int64_t h = options_.hidden;
-  const int64_t w1 = int64_t{input_dim_} * h;
-  params_.assign(static_cast<size_t>(w1 + 2 * h + 1), 0.0);
-  const double a = std::sqrt(6.0 / (static_cast<double>(input_dim_) + h));  // IEEE sqrt
-  const Philox rng(options_.seed);
-  for (int64_t p = 0; p < w1; ++p) {
-    const Words4 w = rng.Draw(Purpose::kCriticInit, static_cast<uint32_t>(p / 4), 0, 0);
-    params_[p] = a * (2.0 * U01(w.w[p % 4]) - 1.0);  // 2u - 1 exact, in (-1, 1)
-  }
-  grad_.assign(params_.size(), 0.0);
-  features_.assign(static_cast<size_t>(input_dim_), 0.0);
-  nonzero_.assign(static_cast<size_t>(input_dim_), 0);
-  hidden_.assign(static_cast<size_t>(h), 0.0);
-  act_grad_.assign(static_cast<size_t>(h), 0.0);
+  Mlp::Shape shape;
+  shape.in = task.feature_dim();
+  shape.hidden = options_.hidden;
+  shape.out = 1;
+  shape.layers = 1;
+  shape.activation = options_.relu ? MlpActivation::kRelu : MlpActivation::kTanh;
+  mlp_.emplace(shape);
+  mlp_->InitGlorot(options_.seed, Purpose::kCriticInit, 1.0, 0.0);
+  grad_.assign(static_cast<size_t>(mlp_->num_params()), 0.0);
+  acts_.assign(static_cast<size_t>(mlp_->acts_size()), 0.0);
+  y_.assign(static_cast<size_t>(mlp_->out_pad()), 0.0);
+  dy_.assign(static_cast<size_t>(Mlp::kBlockTokens) * mlp_->out_pad(), 0.0);
   stamp_.assign(static_cast<size_t>(num_states_), 0);
   slot_.assign(static_cast<size_t>(num_states_), 0);
 }
 
-double GaeEstimator::MlpForward(int32_t state, double* hidden, int* num_nonzero) {
-  const int h = options_.hidden;
-  const double* w1 = params_.data();
-  const double* b1 = w1 + int64_t{input_dim_} * h;
-  const double* w_out = b1 + h;
-  const double b_out = w_out[h];
-  task_->Features(state, features_.data());
-  // Zero features contribute exactly zero terms: skipped (one-hot inputs).
-  int nz = 0;
-  for (int i = 0; i < input_dim_; ++i) {
-    if (features_[i] != 0.0) nonzero_[nz++] = i;
-  }
-  *num_nonzero = nz;
-  for (int j = 0; j < h; ++j) hidden[j] = b1[j];
-  for (int k = 0; k < nz; ++k) {  // each hidden[j] one sum in input index order
-    const int i = nonzero_[k];
-    const double x = features_[i];
-    const double* row = w1 + int64_t{i} * h;
-    for (int j = 0; j < h; ++j) hidden[j] += row[j] * x;
-  }
-  if (options_.relu) {
-    for (int j = 0; j < h; ++j) hidden[j] = hidden[j] > 0.0 ? hidden[j] : 0.0;
-  } else {
-    for (int j = 0; j < h; ++j) hidden[j] = dm::Tanh(hidden[j]);
-  }
-  double v = b_out;
-  for (int j = 0; j < h; ++j) v += w_out[j] * hidden[j];
-  return v;
+double GaeEstimator::MlpForward(int32_t state, double* acts) {
+  double* x = Mlp::Input(acts);
+  task_->Features(state, x);
+  for (int i = mlp_->in(); i < mlp_->in_pad(); ++i) x[i] = 0.0;
+  mlp_->Forward(acts, y_.data());
+  return y_[0];
 }
 
 double GaeEstimator::Value(int32_t state) {
   ADVLAB_CHECK(task_ != nullptr);
   ADVLAB_CHECK(state >= 0 && state < num_states_);
   if (options_.critic == CriticKind::kTabular) return params_[state];
-  int nz = 0;
-  return MlpForward(state, hidden_.data(), &nz);
+  return MlpForward(state, acts_.data());
 }
 
 void GaeEstimator::Values(const Batch& batch) {
@@ -208,11 +182,8 @@ void GaeEstimator::Values(const Batch& batch) {
     for (uint32_t& st : stamp_) st = 0;
     generation_ = 1;
   }
-  const int h = options_.hidden;
+  const int64_t size = mlp_->acts_size();
   int32_t used = 0;
-  nz_begin_.resize(1);
-  nz_index_.clear();
-  nz_value_.clear();
   for (int t = 0; t < n; ++t) {
     const int32_t s = batch.state[t];
     if (stamp_[s] != generation_) {
@@ -220,16 +191,9 @@ void GaeEstimator::Values(const Batch& batch) {
       slot_[s] = used++;
       if (slot_value_.size() < static_cast<size_t>(used)) {  // grows only
         slot_value_.resize(used);
-        slot_hidden_.resize(static_cast<size_t>(used) * h);
+        slot_acts_.resize(static_cast<size_t>(used) * size);
       }
-      int nz = 0;
-      slot_value_[slot_[s]] =
-          MlpForward(s, slot_hidden_.data() + static_cast<int64_t>(slot_[s]) * h, &nz);
-      for (int k = 0; k < nz; ++k) {
-        nz_index_.push_back(nonzero_[k]);
-        nz_value_.push_back(features_[nonzero_[k]]);
-      }
-      nz_begin_.push_back(static_cast<int32_t>(nz_index_.size()));
+      slot_value_[slot_[s]] = MlpForward(s, slot_acts_.data() + slot_[s] * size);
     }
     values_[t] = slot_value_[slot_[s]];
   }
@@ -251,33 +215,32 @@ void GaeEstimator::Update(const Batch& batch) {
     }
     return;
   }
-  const int h = options_.hidden;
-  const int64_t w1_size = int64_t{input_dim_} * h;
-  double* g_w1 = grad_.data();
-  double* g_b1 = g_w1 + w1_size;
-  double* g_out = g_b1 + h;
-  const double* w_out = params_.data() + w1_size + h;
+  // The shared core's backward, d loss / d V_t = (V_t - ret_t) / n per token, in
+  // token order, blocks of Mlp::kBlockTokens; grad_ starts at zero.
   for (double& g : grad_) g = 0.0;
+  const int64_t size = mlp_->acts_size();
+  const int out_pad = mlp_->out_pad();
+  const double* acts[Mlp::kBlockTokens];
+  const double* dy[Mlp::kBlockTokens];
+  int in_block = 0;
+  mlp_->BeginGrad(grad_.data());
   for (int t = 0; t < n; ++t) {
     const int32_t slot = slot_[batch.state[t]];  // set by Values for this batch
-    const double* hidden = slot_hidden_.data() + static_cast<int64_t>(slot) * h;
-    const double c = (values_[t] - returns_[t]) * inv_n;  // d loss / d V_t
-    g_out[h] += c;
-    for (int j = 0; j < h; ++j) g_out[j] += c * hidden[j];
-    for (int j = 0; j < h; ++j) {
-      const double hj = hidden[j];
-      const double da = options_.relu ? (hj > 0.0 ? 1.0 : 0.0) : (1.0 - hj) * (1.0 + hj);
-      act_grad_[j] = (c * w_out[j]) * da;
-      g_b1[j] += act_grad_[j];
-    }
-    for (int k = nz_begin_[slot]; k < nz_begin_[slot + 1]; ++k) {
-      const double x = nz_value_[k];
-      double* row = g_w1 + int64_t{nz_index_[k]} * h;
-      for (int j = 0; j < h; ++j) row[j] += x * act_grad_[j];
+    double* d = dy_.data() + int64_t{in_block} * out_pad;  // pad lanes stay 0
+    d[0] = (values_[t] - returns_[t]) * inv_n;
+    acts[in_block] = slot_acts_.data() + slot * size;
+    dy[in_block] = d;
+    if (++in_block == Mlp::kBlockTokens) {
+      mlp_->Backward(acts, dy, in_block);
+      in_block = 0;
     }
   }
-  const size_t size = params_.size();
-  for (size_t p = 0; p < size; ++p) params_[p] -= lr * grad_[p];
+  if (in_block > 0) mlp_->Backward(acts, dy, in_block);
+  mlp_->EndGrad(grad_.data());
+  double* params = mlp_->params();
+  const size_t count = grad_.size();
+  for (size_t p = 0; p < count; ++p) params[p] -= lr * grad_[p];
+  mlp_->ParamsChanged();
 }
 
 void GaeEstimator::Compute(Batch* batch) {

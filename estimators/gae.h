@@ -30,7 +30,8 @@
 //       W_1 Glorot-uniform, a = sqrt(6 / (feature_dim + hidden)): element p of
 //       W_1 ([feature_dim][hidden] row-major) draws word p % 4 of
 //       Philox(seed).Draw(Purpose::kCriticInit, p / 4, 0, 0), w = a (2 U01 - 1),
-//       as policies/mlp.h; b_1, w_out, b_out = 0, so V starts at 0 everywhere.
+//       as sim/mlp.h (Mlp::InitGlorot); b_1, w_out, b_out = 0, so V starts at 0
+//       everywhere. The network is the shared MLP core (sim/mlp.h, out = 1).
 //       A task without features (feature_dim() = 0): UserError.
 //   estimator.critic_lr   0 = auto: 8 (tabular) or 0.3 (mlp); any value > 0 is
 //     used as it is. Why 8 for tabular: the loss is a token mean, so a step
@@ -79,8 +80,9 @@
 // sample (estimators.md §11.5) and token weighting, as reinforce_pp.
 //
 // Determinism: every sum in a fixed order (token order, input index order),
-// plain loops (no Eigen products), dm::Tanh; the gradient of each parameter is
-// one running sum in token order. The mlp's forward runs once per distinct
+// dm::Tanh; the mlp critic is the shared MLP core (sim/mlp.h, the mlp policy's
+// network; its fixed orders): the gradient of each parameter is one running sum
+// in token order. The mlp's forward runs once per distinct
 // state of a batch (kept for the update: the same bits as recomputing it).
 // Allocation-free once warm (scratch grows to the largest batch seen).
 //
@@ -99,11 +101,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "sim/batch.h"
 #include "sim/estimator.h"
+#include "sim/mlp.h"
 
 namespace advlab {
 
@@ -169,35 +173,36 @@ class GaeEstimator : public Estimator {
   double Value(int32_t state);
   // The critic's parameters: tabular [num_states]; mlp [W_1 | b_1 | w_out | b_out];
   // empty without a critic.
-  const std::vector<double>& params() const { return params_; }
+  const std::vector<double>& params() const { return mlp_ ? mlp_->param_vector() : params_; }
   // For tests: set the critic (e.g. tabular values) before a Compute.
-  double* mutable_params() { return params_.data(); }
+  double* mutable_params() {
+    if (!mlp_) return params_.data();
+    mlp_->ParamsChanged();  // the writes come before the next forward
+    return mlp_->params();
+  }
 
  private:
   void Values(const Batch& batch);  // values_[t] = V(state[t])
   void Update(const Batch& batch);  // one SGD step toward returns_
-  // mlp: V(s); hidden[j] = act(pre_j); features_ holds x(s) and nonzero_ the
-  // indices of its *num_nonzero non-zero entries.
-  double MlpForward(int32_t state, double* hidden, int* num_nonzero);
+  // mlp: V(s) from the shared core (sim/mlp.h, out = 1); acts: the core's
+  // activation record, filled by the forward (x(s) and h_1).
+  double MlpForward(int32_t state, double* acts);
 
   Options options_;
   bool bound_ = false;          // Bind was called (once, checked)
   const Task* task_ = nullptr;  // null: no critic (values from batch->value)
   int32_t num_states_ = 0;
-  int input_dim_ = 0;  // mlp: feature_dim
-  std::vector<double> params_;
+  std::vector<double> params_;  // tabular
+  std::optional<Mlp> mlp_;      // mlp: the critic network (its parameters)
   // Scratch, grown to the largest batch seen (allocation-free once warm).
   std::vector<double> rewards_, values_, returns_, grad_;
-  std::vector<double> features_, hidden_, act_grad_;
-  std::vector<int32_t> nonzero_;
+  std::vector<double> acts_, y_, dy_;  // mlp: one record, out_pad, kBlockTokens x out_pad
   // mlp: the forward of each distinct state of the current batch, in slot
   // (first-use) order: stamp_[s] == generation_ iff state s has slot slot_[s].
   std::vector<uint32_t> stamp_;
   std::vector<int32_t> slot_;
   uint32_t generation_ = 0;
-  std::vector<double> slot_value_, slot_hidden_;  // [slot], [slot][hidden]
-  std::vector<int32_t> nz_begin_, nz_index_;      // [slot + 1], non-zero features
-  std::vector<double> nz_value_;
+  std::vector<double> slot_value_, slot_acts_;  // [slot], [slot][acts_size]
 };
 
 }  // namespace advlab

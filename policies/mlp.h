@@ -10,37 +10,30 @@
 // (the default) W_out = 0 and b_out = 0, so the initial policy is the prior
 // exactly, as the tabular policy's. tanh is dm::Tanh (no libm).
 //
+// The network is the shared MLP core (sim/mlp.h, out = A): parameters, Glorot
+// init, forward and backward, with their fixed reduction orders, live there;
+// this file adds the prior, the softmax head and the cache.
+//
 // Parameters: one flat vector (params()), layer by layer, W then b:
 //     [W_1 | b_1 | W_2 | b_2 | ... | W_out | b_out]
 // each W stored [fan_in][fan_out] row-major: element (i, j) at i * fan_out + j
 // connects input i to output j. Sizes: W_1 feature_dim x H, W_2 H x H, W_out
 // H x A. The code reads them through Eigen::Map views of that vector.
 //
-// Init: W ~ U(-a, a), a = policy.init_scale * sqrt(6 / (fan_in + fan_out))
-// (Glorot uniform) for hidden layers and a = policy.out_init_scale *
-// sqrt(6 / (H + A)) for W_out; biases 0. Parameter p draws word p % 4 of
-// Philox(seed).Draw(Purpose::kInit, p / 4, 0, 0) (bias indices leave their
-// words unused): w = a * (2 U01(word) - 1), strictly inside (-a, a); w = +0
-// when a = 0.
+// Init (Mlp::InitGlorot, Purpose::kInit): W ~ U(-a, a), a = policy.init_scale *
+// sqrt(6 / (fan_in + fan_out)) (Glorot uniform) for hidden layers and a =
+// policy.out_init_scale * sqrt(6 / (H + A)) for W_out; biases 0. Parameter p
+// draws word p % 4 of Philox(seed).Draw(Purpose::kInit, p / 4, 0, 0) (bias
+// indices leave their words unused): w = a * (2 U01(word) - 1), strictly inside
+// (-a, a); w = +0 when a = 0.
 //
-// Fixed reduction orders (no SIMD width, thread count or batch split changes a
-// bit; vector lanes are always distinct output elements, never the terms of one
-// sum; the kernels in mlp.cc are compiled for SSE2 and AVX2, ADVLAB_MULTIVERSION):
-//   forward   out[j] = b[j], then out[j] += W[i][j] * in[i] for i = 0, 1, ...
-//             (input index order); z[k] = prior[k] + out[k]; pi = Softmax(z)
+// Fixed orders on top of the core's (sim/mlp.h):
+//   forward   y = the core's output; z[k] = prior[k] + y[k]; pi = Softmax(z)
 //             (computed over A rounded up to a multiple of 4 with -inf logits in
 //             the pad: exp(-inf) = +0, so the real entries are bit-identical to
 //             Softmax over the A logits).
-//   backward  per token, in token order: dz[k] = coef * ([k == a] - pi[k]);
-//             dh[i] = 0, then dh[i] += W[i][k] * dz[k] for k = 0, 1, ...;
-//             da[i] = dh[i] * act'(h[i]) (tanh: (1 - h)(1 + h), h = tanh(pre);
-//             relu: h > 0 ? dh : 0); every gradient element is one running sum,
-//             one term per token in token order, starting from grad's value:
-//             gW[i][j] += in[i] * d[j], gb[j] += d[j].
-//   Input features equal to zero are skipped (in the first layer's forward sum
-//   and its gW rows): their terms are exactly zero, and one-hot features make
-//   this a large saving. Hidden activations and backpropagated vectors are used
-//   as they are (no data-dependent branches).
+//   backward  per token, in token order: dz[k] = coef * ([k == a] - pi[k]), the
+//             core's output gradient; blocks of Mlp::kBlockTokens tokens.
 // So a batch split into calls, in token order, accumulates the same bits as one
 // call, and every build (SSE2 / AVX2, -O0 / -O2, gcc / clang) the same bits.
 //
@@ -55,12 +48,12 @@
 #define ADVLAB_POLICIES_MLP_H_
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include <Eigen/Core>
 
+#include "sim/mlp.h"
 #include "sim/policy.h"
 
 namespace advlab {
@@ -69,7 +62,7 @@ class Task;
 
 class MlpPolicy : public Policy {
  public:
-  enum class Activation { kTanh, kRelu };
+  using Activation = MlpActivation;
   struct Options {
     int hidden = 64;
     int layers = 1;
@@ -90,11 +83,11 @@ class MlpPolicy : public Policy {
   MlpPolicy& operator=(const MlpPolicy&) = delete;
 
   int num_actions() const override { return num_actions_; }
-  int64_t num_params() const override { return static_cast<int64_t>(params_.size()); }
+  int64_t num_params() const override { return mlp_.num_params(); }
   // One dense block: every parameter moves with every token.
   int64_t grad_block_size() const override { return num_params(); }
-  double* params() override { return params_.data(); }
-  const double* params() const override { return params_.data(); }
+  double* params() override { return mlp_.params(); }
+  const double* params() const override { return mlp_.params(); }
 
   const double* Probs(int32_t state) override { return Record(state); }
   const double* LogProbs(int32_t state) override { return Record(state) + act_pad_; }
@@ -106,66 +99,58 @@ class MlpPolicy : public Policy {
 
   // Layout. Layer l = 0 .. layers() - 1 is hidden layer l + 1; l = layers() is
   // the output layer.
-  int input_dim() const { return input_dim_; }
-  int hidden() const { return hidden_; }
-  int layers() const { return layers_; }
-  Activation activation() const { return activation_; }
-  int fan_in(int l) const { return l == 0 ? input_dim_ : hidden_; }
-  int fan_out(int l) const { return l == layers_ ? num_actions_ : hidden_; }
-  int64_t weight_offset(int l) const { return offset_[l]; }
-  int64_t bias_offset(int l) const { return offset_[l] + int64_t{fan_in(l)} * fan_out(l); }
+  int input_dim() const { return mlp_.in(); }
+  int hidden() const { return mlp_.hidden(); }
+  int layers() const { return mlp_.layers(); }
+  Activation activation() const { return mlp_.activation(); }
+  int fan_in(int l) const { return mlp_.fan_in(l); }
+  int fan_out(int l) const { return mlp_.fan_out(l); }
+  int64_t weight_offset(int l) const { return mlp_.weight_offset(l); }
+  int64_t bias_offset(int l) const { return mlp_.bias_offset(l); }
   // Views of the parameters (row-major [fan_in][fan_out], see above).
   using MatrixMap =
       Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
   using VectorMap = Eigen::Map<Eigen::VectorXd>;
   MatrixMap weight(int l) {
-    return MatrixMap(params_.data() + weight_offset(l), fan_in(l), fan_out(l));
+    return MatrixMap(params() + weight_offset(l), fan_in(l), fan_out(l));
   }
-  VectorMap bias(int l) { return VectorMap(params_.data() + bias_offset(l), fan_out(l)); }
+  VectorMap bias(int l) { return VectorMap(params() + bias_offset(l), fan_out(l)); }
 
   // The hidden activations h_l (l = 1..layers()) at a state, hidden() values,
   // valid as Probs (for tests and diagnostics).
   const double* Activations(int32_t state, int l);
 
  private:
-  struct Slab;  // padded weight copies and scratch (mlp.cc)
-
-  // The cached record of a state: [probs | logprobs | h_0 | h_1 .. h_L].
+  // The cached record of a state: [probs | logprobs | the core's activation
+  // record (h_0 | h_1 .. h_L)].
   double* Record(int32_t state) {
     if (stamp_[state] != generation_) return Compute(state);
     return RecordAt(slot_[state]);
   }
   double* RecordAt(int32_t slot) {
-    return chunks_[slot / kChunkRecords] +
+    return chunks_[slot / kChunkRecords].data() +
            static_cast<int64_t>(slot % kChunkRecords) * record_size_;
   }
+  static double* Acts(double* rec, int act_pad) { return rec + 2 * act_pad; }
   double* Compute(int32_t state);
-  void Sync();  // refreshes the padded weight copies from params_
 
   static constexpr int kChunkRecords = 64;
 
   const Task* task_;
   int32_t num_states_;
   int num_actions_;
-  int input_dim_;
-  int hidden_;
-  int layers_;
-  Activation activation_;
   int act_pad_;  // actions rounded up to a multiple of 4 (record stride of probs)
-  int hid_pad_;  // hidden rounded up to a multiple of 4
-  int in_pad_;   // feature_dim rounded up to a multiple of 4
   int64_t record_size_;
-  std::vector<int64_t> offset_;  // [layers + 1] first parameter of each layer
-  std::vector<double> params_;
+  Mlp mlp_;
 
   // Cache: stamp_[s] == generation_ iff state s has a record, in slot_[s].
   std::vector<uint32_t> stamp_;
   std::vector<int32_t> slot_;
   uint32_t generation_ = 1;
-  int32_t used_ = 0;             // records handed out in this generation
-  std::vector<double*> chunks_;  // owned, 64-byte aligned, kChunkRecords records each
-  bool synced_ = false;          // padded weights match params_
-  std::unique_ptr<Slab> slab_;
+  int32_t used_ = 0;                // records handed out in this generation
+  std::vector<MlpBuffer> chunks_;   // kChunkRecords records each
+  // Scratch: the logits and the prior.
+  MlpBuffer z_, prior_;
 };
 
 }  // namespace advlab
