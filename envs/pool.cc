@@ -69,7 +69,6 @@ void PoolTask::TrainingDistribution(std::vector<int32_t>* prompts,
 void PoolTask::ReserveTokens(Batch* batch, int64_t tokens) {
   // At most 2^22 tokens (64 MB of token arrays): past that, the arrays grow as
   // the responses need.
-  constexpr int64_t kMaxReservedTokens = int64_t{1} << 22;
   const size_t n = static_cast<size_t>(std::min(tokens, kMaxReservedTokens));
   batch->token.reserve(n);
   batch->state.reserve(n);

@@ -64,12 +64,6 @@ std::string FormatCount(double n) {
   return buf;
 }
 
-// Evals of a run: steps 0, e, 2e, ... below `steps`, then `steps` (EvalSteps),
-// counted without building the list.
-double NumEvals(int64_t steps, int64_t eval_every) {
-  return static_cast<double>((steps + eval_every - 1) / eval_every) + 1.0;
-}
-
 // One part of a run's memory, for the message that refuses it.
 struct MemoryPart {
   double bytes = 0.0;
@@ -137,7 +131,7 @@ std::vector<MemoryPart> EstimateRunMemory(const RunConfig& rc, const Task& task,
   parts.push_back({copies * (tokens * per_token + rollouts * 40.0),
                    "the batch: train.batch_prompts x train.group_size = " + FormatCount(rollouts) +
                        " rollouts of up to " + FormatCount(L) + " tokens (" + env + ")"});
-  const double E = NumEvals(rc.steps, rc.eval_every);
+  const double E = static_cast<double>(NumEvalSteps(rc.steps, rc.eval_every));
   parts.push_back({EP * A * 8.0 + E * (8.0 * MetricNames().size() + 8.0),
                    "the eval tables: " + FormatCount(EP) + " eval prompts x " + FormatCount(A) +
                        " actions, " + FormatCount(E) + " evals (train.steps / train.eval_every)"});
@@ -236,7 +230,7 @@ SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
       if (axis.key == "train.eval_every") min_every = std::min<int64_t>(min_every, std::stoll(v));
     }
   }
-  const double evals = NumEvals(max_steps, min_every);
+  const double evals = static_cast<double>(NumEvalSteps(max_steps, min_every));
   double config_bytes = 0.0;
   {
     const double before = HeapInUse();

@@ -5,8 +5,7 @@ namespace advlab {
 void PgLoss::Coefficients(const LossRollout& r, double* coef, int64_t* clipped) const {
   (void)clipped;
   for (int i = 0; i < r.len; ++i) {
-    const double a = r.Advantage(i);
-    coef[i] = a == 0.0 ? 0.0 : -a * r.weight;
+    coef[i] = MinusAdvantageCoefficient(r.Advantage(i), r.weight);
   }
 }
 

@@ -16,6 +16,10 @@
 
 namespace advlab {
 
+// The most tokens any per-step buffer reserves up front (64 MB of token arrays):
+// past that a batch grows as it fills (the tasks' ReserveTokens, InitRun's scratch).
+inline constexpr int64_t kMaxReservedTokens = int64_t{1} << 22;
+
 struct Batch {
   // ---- groups ---------------------------------------------------------------
   std::vector<int32_t> prompt;       // [groups] prompt id in the task's pool

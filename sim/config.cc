@@ -8,6 +8,7 @@
 
 #include "sim/check.h"
 #include "sim/error.h"
+#include "sim/estimator.h"
 
 namespace advlab {
 namespace {
@@ -150,10 +151,10 @@ KeyUse UsedWithEstimator(const std::string& name) {
   u.key = "estimator.name";
   u.when = "estimator.name has " + name;
   u.test = [name](const Config& c) {
-    std::stringstream ss(c.Str("estimator.name"));
-    std::string part;
-    while (std::getline(ss, part, '+'))
-      if (part == name) return true;
+    const EstimatorSpec spec = ParseEstimatorName(c.Str("estimator.name"));
+    if (spec.base->name == name) return true;
+    for (const ModifierEntry* m : spec.modifiers)
+      if (m->name == name) return true;
     return false;
   };
   return u;
@@ -163,7 +164,7 @@ KeyUse UsedUnless(const std::string& key, const std::string& value) {
   KeyUse u;
   u.key = key;
   u.when = key + " != " + value;
-  u.test = [key, value](const Config& c) { return c.Str(key) != value; };
+  u.test = [key, value](const Config& c) { return !SameValue(FindKey(key), c.Str(key), value); };
   return u;
 }
 

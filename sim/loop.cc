@@ -32,7 +32,7 @@ void InitRun(const RunConfig& rc, RunState* st) {
   // response, capped as the tasks cap their batch reservation), so no step grows it.
   const int64_t max_tokens = std::min<int64_t>(
       static_cast<int64_t>(rc.batch_prompts) * rc.group_size * st->task->max_length(),
-      int64_t{1} << 22);
+      kMaxReservedTokens);
   st->coef.reserve(max_tokens);
   if (rc.loss->needs_ratio || rc.kl_coef > 0.0) st->logprob.reserve(max_tokens);
 

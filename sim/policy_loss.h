@@ -64,6 +64,13 @@ using PolicyLossRegistry = Registry<PolicyLossEntry>;
   static const bool advlab_loss_registered_##ident =         \
       ::advlab::PolicyLossRegistry::Get().Add(::advlab::PolicyLossEntry{__VA_ARGS__})
 
+// The coefficient w dl/dlog pi of REINFORCE's loss -A log pi: -A w, and exactly
+// 0 for A = 0 (such tokens are skipped in the gradient). losses/pg and the
+// loop's one-coefficient-per-rollout path (minus_advantage) both use it.
+inline double MinusAdvantageCoefficient(double advantage, double weight) {
+  return advantage == 0.0 ? 0.0 : -advantage * weight;
+}
+
 // KeyUse of a key that only off-policy losses read (train.epochs, ...).
 KeyUse UsedWithOffPolicyLoss();
 // KeyUse of a key that one loss reads (its own hyperparameters).

@@ -14,15 +14,6 @@ std::vector<std::string> NamesOf() {
   return R::Get().Names();
 }
 
-// Read only when a float key is not zero (kl.coef switches the KL terms on).
-KeyUse UsedWhenNonZero(const std::string& key) {
-  KeyUse u;
-  u.key = key;
-  u.when = key + " != 0";
-  u.test = [key](const Config& c) { return c.Float(key) != 0.0; };
-  return u;
-}
-
 }  // namespace
 
 ADVLAB_REGISTER_KEY(seed, KeySpec{.name = "seed", .type = KeyType::kInt, .default_value = "0",
@@ -133,14 +124,14 @@ ADVLAB_REGISTER_KEY(kl_estimator,
                             .help = "KL estimator on sampled tokens: k1 (log ratio), k2 (half "
                                     "its square), k3 (verl low_var_kl)",
                             .choices = EnumNames(kKlEstimatorNames),
-                            .used_by = UsedWhenNonZero("kl.coef")});
+                            .used_by = UsedUnless("kl.coef", "0")});
 ADVLAB_REGISTER_KEY(kl_where,
                     KeySpec{.name = "kl.where", .type = KeyType::kString, .default_value = "loss",
                             .help = "loss: kl.coef x agg(KL) added to the loss at the current "
                                     "policy; reward: -kl.coef x KL of the sampling policy per "
                                     "token, in the reward",
                             .choices = {"loss", "reward"},
-                            .used_by = UsedWhenNonZero("kl.coef")});
+                            .used_by = UsedUnless("kl.coef", "0")});
 ADVLAB_REGISTER_KEY(train_entropy_coef,
                     KeySpec{.name = "train.entropy_coef", .type = KeyType::kFloat,
                             .default_value = "0",
@@ -244,6 +235,7 @@ RunConfig RunConfig::FromConfig(const Config& config) {
 
 std::vector<int64_t> RunConfig::EvalSteps() const {
   std::vector<int64_t> out;
+  out.reserve(static_cast<size_t>(NumEvalSteps(steps, eval_every)));
   for (int64_t t = 0; t < steps; t += eval_every) out.push_back(t);
   out.push_back(steps);
   return out;

@@ -50,6 +50,12 @@ struct RunConfig {
   std::vector<int64_t> EvalSteps() const;
 };
 
+// How many eval points EvalSteps gives for `steps` and `eval_every`, counted
+// without building the list (planning sizes a sweep's results with it).
+inline int64_t NumEvalSteps(int64_t steps, int64_t eval_every) {
+  return (steps + eval_every - 1) / eval_every + 1;
+}
+
 // The names of train.loss_agg and kl.estimator, and what each parses to.
 inline constexpr EnumName<LossAgg> kLossAggNames[] = {
     {"token-mean", LossAgg::kTokenMean},

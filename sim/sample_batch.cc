@@ -7,7 +7,15 @@
 namespace advlab {
 namespace {
 
-// One sampling round: B prompts, G rollouts each, observed rewards.
+// Counts `rollouts` generated rollouts of `tokens` tokens, one inference round
+// of them, in the step's sampling statistics (the cost model).
+void CountGenerated(const RunConfig& rc, int64_t rollouts, int64_t tokens, SamplingStats* ss) {
+  ss->generated_rollouts += rollouts;
+  ss->generated_tokens += tokens;
+  ss->infer_calls += InferCalls(rc, rollouts);
+}
+
+// One sampling round: B prompts, G rollouts each, observed rewards; counted.
 void SampleRound(const RunConfig& rc, RunState* st, const Philox& rng, int64_t step,
                  Batch* batch) {
   batch->Clear();
@@ -15,6 +23,8 @@ void SampleRound(const RunConfig& rc, RunState* st, const Philox& rng, int64_t s
   st->task->Rollout(step, rng, st->policy.get(), st->prompts.data(), rc.batch_prompts,
                     rc.group_size, batch);
   ObserveRewards(rc, rng, step, batch);
+  st->sampling.rounds += 1;
+  CountGenerated(rc, batch->num_rollouts(), batch->num_tokens(), &st->sampling);
 }
 
 // The stream of AAPO's reference rollouts: above every DAPO round's stream.
@@ -54,11 +64,6 @@ class LoopSampler : public Sampler {
 
   bool Round(int k, Batch* out) override {
     SampleRound(rc_, st_, rng_.Stream(static_cast<uint32_t>(k)), step_, out);
-    SamplingStats& ss = st_->sampling;
-    ss.rounds += 1;
-    ss.generated_rollouts += out->num_rollouts();
-    ss.generated_tokens += out->num_tokens();
-    ss.infer_calls += InferCalls(rc_, out->num_rollouts());
     return true;
   }
 
@@ -72,24 +77,20 @@ class LoopSampler : public Sampler {
                        batch.num_groups(), rc_.group_size, &ref);
     ObserveRewards(rc_, ref_rng, step_, &ref);
     *out = ref.reward;
-    SamplingStats& ss = st_->sampling;
-    ss.generated_rollouts += ref.num_rollouts();
-    ss.generated_tokens += ref.num_tokens();
-    ss.extra_rollouts += ref.num_rollouts();
-    ss.infer_calls += InferCalls(rc_, ref.num_rollouts());
+    st_->sampling.extra_rollouts += ref.num_rollouts();
+    CountGenerated(rc_, ref.num_rollouts(), ref.num_tokens(), &st_->sampling);
   }
 
   void GreedyRewards(const Batch& batch, std::vector<double>* out) override {
     out->resize(batch.num_groups());
-    SamplingStats& ss = st_->sampling;
+    int64_t tokens = 0;
     for (int g = 0; g < batch.num_groups(); ++g) {
       int32_t len = 0;
       (*out)[g] = st_->task->GreedyReward(st_->policy.get(), batch.prompt[g], &len);
-      ss.generated_tokens += len;
+      tokens += len;
     }
-    ss.generated_rollouts += batch.num_groups();
-    ss.extra_rollouts += batch.num_groups();
-    ss.infer_calls += InferCalls(rc_, batch.num_groups());
+    st_->sampling.extra_rollouts += batch.num_groups();
+    CountGenerated(rc_, batch.num_groups(), tokens, &st_->sampling);
   }
 
  private:
@@ -108,13 +109,8 @@ std::unique_ptr<Sampler> MakeLoopSampler(const RunConfig& rc, RunState* st, cons
 
 void SampleBatch(const RunConfig& rc, RunState* st, const Philox& rng, int64_t step,
                  Batch* batch) {
+  st->sampling = SamplingStats{};
   SampleRound(rc, st, rng, step, batch);
-  SamplingStats& ss = st->sampling;
-  ss = SamplingStats{};
-  ss.rounds = 1;
-  ss.generated_rollouts = batch->num_rollouts();
-  ss.generated_tokens = batch->num_tokens();
-  ss.infer_calls = InferCalls(rc, batch->num_rollouts());
   // The estimator's own sampling (estimators/dapo, aapo, remax).
   LoopSampler sampler(rc, st, rng, step);
   st->estimator->Resample(&sampler, batch);
