@@ -130,8 +130,11 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
       for (int q = first; q < r; ++q) {
         const bool keep = !filtered || kept[q] != 0;
         const int len = tb[q + 1] - tb[q];
-        const double c = MinusAdvantageCoefficient(
-            keep ? adv[q] : 0.0, per_token ? TokenWeight(rc.loss_agg, len, R, T, scale) : weight);
+        // MinusAdvantageCoefficient, with the weight computed only for A != 0
+        // (as an argument it is computed for every rollout: callgrind +0.5%).
+        const double a = keep ? adv[q] : 0.0;
+        const double c =
+            a == 0.0 ? 0.0 : -a * (per_token ? TokenWeight(rc.loss_agg, len, R, T, scale) : weight);
         for (int t = tb[q]; t < tb[q + 1]; ++t) coef[t] = c;
         nonzero += c != 0.0 ? len : 0;
       }

@@ -65,8 +65,9 @@ using PolicyLossRegistry = Registry<PolicyLossEntry>;
       ::advlab::PolicyLossRegistry::Get().Add(::advlab::PolicyLossEntry{__VA_ARGS__})
 
 // The coefficient w dl/dlog pi of REINFORCE's loss -A log pi: -A w, and exactly
-// 0 for A = 0 (such tokens are skipped in the gradient). losses/pg and the
-// loop's one-coefficient-per-rollout path (minus_advantage) both use it.
+// 0 for A = 0 (such tokens are skipped in the gradient). losses/pg uses it; the
+// loop's one-coefficient-per-rollout path (minus_advantage) writes the same
+// expression inline so the weight is computed only for A != 0.
 inline double MinusAdvantageCoefficient(double advantage, double weight) {
   return advantage == 0.0 ? 0.0 : -advantage * weight;
 }
