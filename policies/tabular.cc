@@ -30,26 +30,9 @@ TabularPolicy TabularPolicy::FromTask(const Task& task) {
   return policy;
 }
 
-namespace {
-
-// The softmax of one row, compiled for baseline x86-64 and AVX2 (runtime
-// dispatch; identical bits). Internal linkage: the dispatcher lives here only.
-ADVLAB_MULTIVERSION void SoftmaxRow(const double* z, int n, double* probs, double* logprobs) {
-  Softmax(z, n, probs, logprobs);
-}
-
-}  // namespace
-
-void TabularPolicy::Recompute(int32_t state) {
-  const int64_t row = Row(state);
-  SoftmaxRow(logits_.data() + row, num_actions_, probs_.data() + row, logprobs_.data() + row);
-  fresh_[state] = 1;
-}
-
 double TabularPolicy::Entropy(int32_t state) {
-  Ensure(state);
-  const double* p = probs_.data() + Row(state);
-  const double* lp = logprobs_.data() + Row(state);
+  const double* p = Rows().Probs(state);
+  const double* lp = Rows().LogProbs(state);
   double h = 0.0;
   for (int k = 0; k < num_actions_; ++k) h -= p[k] * lp[k];
   return h;

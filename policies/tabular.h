@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "sim/policy.h"
+#include "sim/policy_rows.h"
 
 namespace advlab {
 
@@ -30,14 +31,9 @@ class TabularPolicy : public Policy {
   double* params() override { return logits_.data(); }
   const double* params() const override { return logits_.data(); }
 
-  const double* Probs(int32_t state) override {
-    Ensure(state);
-    return probs_.data() + Row(state);
-  }
-  const double* LogProbs(int32_t state) override {
-    Ensure(state);
-    return logprobs_.data() + Row(state);
-  }
+  const double* Probs(int32_t state) override { return Rows().Probs(state); }
+  const double* LogProbs(int32_t state) override { return Rows().LogProbs(state); }
+  TabularRows* tabular_rows() override { return &Rows(); }
   double Entropy(int32_t state) override;
   void AccumulateGradRange(const Batch& batch, const double* coef, int begin, int end,
                            SparseGrad* grad) override;
@@ -47,10 +43,16 @@ class TabularPolicy : public Policy {
 
  private:
   int64_t Row(int32_t state) const { return static_cast<int64_t>(state) * num_actions_; }
-  void Ensure(int32_t state) {
-    if (fresh_[state] == 0) Recompute(state);
+  // The plain-data view of the tables (re-pointed on each call: the policy may
+  // have been moved since the last).
+  TabularRows& Rows() {
+    rows_.logits = logits_.data();
+    rows_.probs = probs_.data();
+    rows_.logprobs = logprobs_.data();
+    rows_.fresh = fresh_.data();
+    rows_.num_actions = num_actions_;
+    return rows_;
   }
-  void Recompute(int32_t state);
 
   int32_t num_actions_;
   std::vector<double> logits_;     // [states x actions] parameters z
@@ -60,6 +62,7 @@ class TabularPolicy : public Policy {
   std::vector<double> coef_sum_;   // [states] scratch: sum of coefficients per state
   std::vector<uint8_t> listed_;    // [states] scratch: 1 if in states_
   std::vector<int32_t> states_;    // scratch: states with pending rows (until FinishGrad)
+  TabularRows rows_;               // Rows(): pointers into the vectors above
 };
 
 }  // namespace advlab

@@ -14,11 +14,61 @@
 #include <cstdint>
 #include <vector>
 
+#include "sim/check.h"
+#include "sim/features.h"
+
 namespace advlab {
 
 // The most tokens any per-step buffer reserves up front (64 MB of token arrays):
 // past that a batch grows as it fills (the tasks' ReserveTokens, InitRun's scratch).
 inline constexpr int64_t kMaxReservedTokens = int64_t{1} << 22;
+
+// BatchView: what a host/device step function writes rollouts into — raw
+// pointers to a batch's arrays, the counts written so far and the capacity
+// that planning sized (never exceeded: checked, not grown). A rollout function
+// appends whole groups: BeginGroup, then per rollout its tokens (PushToken) and
+// EndRollout, then EndGroup. Batch::OpenView / CloseView connect it to a Batch.
+struct BatchView {
+  int32_t* prompt = nullptr;       // [max_groups]
+  int32_t* group_begin = nullptr;  // [max_groups + 1]; [num_groups] is set
+  int32_t* token_begin = nullptr;  // [max_rollouts + 1]; [num_rollouts] is set
+  double* reward = nullptr;        // [max_rollouts]
+  uint8_t* correct = nullptr;      // [max_rollouts]
+  uint8_t* truncated = nullptr;    // [max_rollouts]
+  int32_t* token = nullptr;        // [max_tokens]
+  int32_t* state = nullptr;        // [max_tokens]
+  double* logprob = nullptr;       // [max_tokens]
+  int32_t num_groups = 0;
+  int32_t num_rollouts = 0;
+  int32_t num_tokens = 0;
+  int32_t max_groups = 0;
+  int32_t max_rollouts = 0;
+  int32_t max_tokens = 0;
+
+  ADVLAB_HD void BeginGroup(int32_t p) {
+    ADVLAB_HD_CHECK(num_groups < max_groups);
+    prompt[num_groups] = p;
+  }
+  ADVLAB_HD void PushToken(int32_t tok, int32_t st, double lp) {
+    ADVLAB_HD_CHECK(num_tokens < max_tokens);
+    token[num_tokens] = tok;
+    state[num_tokens] = st;
+    logprob[num_tokens] = lp;
+    ++num_tokens;
+  }
+  ADVLAB_HD void EndRollout(double r, bool ok, bool cut) {
+    ADVLAB_HD_CHECK(num_rollouts < max_rollouts);
+    reward[num_rollouts] = r;
+    correct[num_rollouts] = ok ? 1 : 0;
+    truncated[num_rollouts] = cut ? 1 : 0;
+    ++num_rollouts;
+    token_begin[num_rollouts] = num_tokens;
+  }
+  ADVLAB_HD void EndGroup() {
+    ++num_groups;
+    group_begin[num_groups] = num_rollouts;
+  }
+};
 
 struct Batch {
   // ---- groups ---------------------------------------------------------------
@@ -78,6 +128,61 @@ struct Batch {
     token.resize(tokens);
     state.resize(tokens);
     logprob.resize(tokens);
+  }
+
+  // Room for `groups` more groups, `rollouts` more rollouts and `tokens` more
+  // tokens after what the batch holds, as a BatchView over the batch's own
+  // arrays (sized up to the new maximum; within the capacity Reserve gave, this
+  // allocates nothing). CloseView trims the arrays to what the view wrote.
+  BatchView OpenView(int groups, int rollouts, int tokens) {
+    const int g0 = num_groups(), r0 = num_rollouts(), t0 = num_tokens();
+    GrowGroupsAndRollouts(groups, rollouts);
+    ResizeTokens(t0 + tokens);
+    BatchView v;
+    v.prompt = prompt.data();
+    v.group_begin = group_begin.data();
+    v.token_begin = token_begin.data();
+    v.reward = reward.data();
+    v.correct = correct.data();
+    v.truncated = truncated.data();
+    v.token = token.data();
+    v.state = state.data();
+    v.logprob = logprob.data();
+    v.num_groups = g0;
+    v.num_rollouts = r0;
+    v.num_tokens = t0;
+    v.max_groups = g0 + groups;
+    v.max_rollouts = r0 + rollouts;
+    v.max_tokens = t0 + tokens;
+    return v;
+  }
+  void CloseView(const BatchView& v) {
+    ADVLAB_CHECK(v.prompt == prompt.data() && v.token == token.data());
+    prompt.resize(v.num_groups);
+    group_begin.resize(v.num_groups + 1);
+    token_begin.resize(v.num_rollouts + 1);
+    reward.resize(v.num_rollouts);
+    correct.resize(v.num_rollouts);
+    truncated.resize(v.num_rollouts);
+    ResizeTokens(v.num_tokens);
+  }
+
+  // Capacity for `groups` groups, `rollouts` rollouts and `tokens` tokens (the
+  // latter capped at kMaxReservedTokens), allocated once at run start so that
+  // no step grows the batch.
+  void Reserve(int64_t groups, int64_t rollouts, int64_t tokens) {
+    const int64_t t = tokens < kMaxReservedTokens ? tokens : kMaxReservedTokens;
+    prompt.reserve(groups);
+    group_begin.reserve(groups + 1);
+    token_begin.reserve(rollouts + 1);
+    reward.reserve(rollouts);
+    correct.reserve(rollouts);
+    truncated.reserve(rollouts);
+    advantage.reserve(rollouts);
+    kept.reserve(rollouts);
+    token.reserve(t);
+    state.reserve(t);
+    logprob.reserve(t);
   }
 
   // Appends group g of `src` (its rollouts and tokens; advantages and token

@@ -49,4 +49,21 @@ std::string Describe(const char* expr, const A& a, const B& b) {
 #define ADVLAB_CHECK_GT(a, b) ADVLAB_CHECK_OP_(a, b, >)
 #define ADVLAB_CHECK_GE(a, b) ADVLAB_CHECK_OP_(a, b, >=)
 
+// ADVLAB_HD_CHECK: the check for host/device step functions (ADVLAB_HD). On the
+// host it is ADVLAB_CHECK; in a CUDA kernel it prints file:line and the
+// condition, then traps (no strings, no exceptions on the device). Step
+// functions check only invariants that planning guarantees: bad input never
+// reaches them.
+#if defined(__CUDA_ARCH__)
+#define ADVLAB_HD_CHECK(cond)                                                    \
+  do {                                                                           \
+    if (!(cond)) {                                                               \
+      printf("%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);           \
+      __trap();                                                                  \
+    }                                                                            \
+  } while (0)
+#else
+#define ADVLAB_HD_CHECK(cond) ADVLAB_CHECK(cond)
+#endif
+
 #endif  // ADVLAB_SIM_CHECK_H_

@@ -18,6 +18,14 @@
 
 #define ADVLAB_RESTRICT __restrict__
 
+// Loop unrolling hint, spelled for the compiler at hand.
+#define ADVLAB_PRAGMA_(x) _Pragma(#x)
+#if defined(__CUDACC__)
+#define ADVLAB_UNROLL(n) ADVLAB_PRAGMA_(unroll n)
+#else
+#define ADVLAB_UNROLL(n) ADVLAB_PRAGMA_(GCC unroll n)
+#endif
+
 // Runtime ISA dispatch for hot loops (GCC function multi-versioning): the binary
 // stays baseline x86-64 and uses AVX2 where the CPU has it. Safe for determinism
 // because hot loops vectorise across independent elements only (no reduction is

@@ -26,6 +26,7 @@ namespace advlab {
 
 class Config;
 class Task;
+struct TabularRows;
 
 // Gradient with block sparsity. value is zero outside the touched blocks.
 struct SparseGrad {
@@ -108,6 +109,10 @@ class Policy {
     AccumulateGradRange(batch, coef, 0, batch.num_tokens(), grad);
     FinishGrad(grad);
   }
+
+  // The policy's tables as plain data (sim/policy_rows.h) when it is tabular:
+  // step functions then read them with no virtual call. nullptr otherwise.
+  virtual TabularRows* tabular_rows() { return nullptr; }
 
   // Must be called after params() were changed (drops cached distributions).
   virtual void ParamsChanged() = 0;

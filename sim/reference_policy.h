@@ -6,7 +6,9 @@
 // and all of them use the one Softmax of sim/softmax.h, so pi_0 here is the
 // run's initial policy bit for bit. It serves the KL regulariser (log pi_ref of
 // each token) and AAPO's reference rollouts (Task::Rollout samples from it like
-// from any policy). Distributions are computed on first use and cached per state.
+// from any policy). Its logits are the prior's, tabulated at construction; the
+// distributions are computed on first use and cached per state (TabularRows, so
+// step functions sample from it with no virtual call).
 #ifndef ADVLAB_SIM_REFERENCE_POLICY_H_
 #define ADVLAB_SIM_REFERENCE_POLICY_H_
 
@@ -15,6 +17,7 @@
 
 #include "sim/check.h"
 #include "sim/policy.h"
+#include "sim/policy_rows.h"
 #include "sim/softmax.h"
 #include "sim/task.h"
 
@@ -23,12 +26,22 @@ namespace advlab {
 class ReferencePolicy final : public Policy {
  public:
   explicit ReferencePolicy(const Task& task)
-      : task_(task),
-        num_actions_(task.num_actions()),
-        probs_(static_cast<size_t>(task.num_states()) * task.num_actions(), 0.0),
-        logprobs_(probs_.size(), 0.0),
-        filled_(task.num_states(), 0),
-        logits_(task.num_actions(), 0.0) {}
+      : num_actions_(task.num_actions()),
+        logits_(static_cast<size_t>(task.num_states()) * task.num_actions(), 0.0),
+        probs_(logits_.size(), 0.0),
+        logprobs_(logits_.size(), 0.0),
+        fresh_(task.num_states(), 0) {
+    for (int32_t s = 0; s < task.num_states(); ++s) {
+      task.InitialLogits(s, logits_.data() + static_cast<int64_t>(s) * num_actions_);
+    }
+    rows_.logits = logits_.data();
+    rows_.probs = probs_.data();
+    rows_.logprobs = logprobs_.data();
+    rows_.fresh = fresh_.data();
+    rows_.num_actions = num_actions_;
+  }
+  ReferencePolicy(const ReferencePolicy&) = delete;
+  ReferencePolicy& operator=(const ReferencePolicy&) = delete;
 
   int num_actions() const override { return num_actions_; }
   int64_t num_params() const override { return 0; }
@@ -36,12 +49,14 @@ class ReferencePolicy final : public Policy {
   double* params() override { return nullptr; }
   const double* params() const override { return nullptr; }
 
-  const double* Probs(int32_t state) override { return probs_.data() + Row(state); }
-  const double* LogProbs(int32_t state) override { return logprobs_.data() + Row(state); }
+  const double* Probs(int32_t state) override { return rows_.Probs(state); }
+  const double* LogProbs(int32_t state) override { return rows_.LogProbs(state); }
+  TabularRows* tabular_rows() override { return &rows_; }
   double Entropy(int32_t state) override {
-    const int64_t row = Row(state);
+    const double* p = rows_.Probs(state);
+    const double* lp = rows_.LogProbs(state);
     double h = 0.0;
-    for (int a = 0; a < num_actions_; ++a) h -= probs_[row + a] * logprobs_[row + a];
+    for (int a = 0; a < num_actions_; ++a) h -= p[a] * lp[a];
     return h;
   }
   // The reference is frozen: it has no parameters to differentiate or update.
@@ -52,22 +67,12 @@ class ReferencePolicy final : public Policy {
   void BlocksChanged(const SparseGrad&) override {}
 
  private:
-  int64_t Row(int32_t state) {
-    const int64_t row = static_cast<int64_t>(state) * num_actions_;
-    if (!filled_[state]) {
-      task_.InitialLogits(state, logits_.data());
-      Softmax(logits_.data(), num_actions_, probs_.data() + row, logprobs_.data() + row);
-      filled_[state] = 1;
-    }
-    return row;
-  }
-
-  const Task& task_;
   int num_actions_;
-  std::vector<double> probs_;     // [states x actions], valid where filled_
+  std::vector<double> logits_;    // [states x actions] the prior's logits
+  std::vector<double> probs_;     // [states x actions], valid where fresh_
   std::vector<double> logprobs_;  // [states x actions]
-  std::vector<uint8_t> filled_;   // [states]
-  std::vector<double> logits_;    // scratch [actions]
+  std::vector<uint8_t> fresh_;    // [states]
+  TabularRows rows_;              // pointers into the vectors above
 };
 
 }  // namespace advlab

@@ -51,11 +51,11 @@ template <int kPad = 0>
 ADVLAB_HD ADVLAB_FORCEINLINE void SearchCdf4(const double* const cdf[4], int pad, const double u[4],
                                              int a[4]) {
   const int p = kPad > 0 ? kPad : pad;
-#pragma GCC unroll 4
+ADVLAB_UNROLL(4)
   for (int j = 0; j < 4; ++j) a[j] = 0;
-#pragma GCC unroll 16
+ADVLAB_UNROLL(16)
   for (int half = p / 2; half > 0; half /= 2) {
-#pragma GCC unroll 4
+ADVLAB_UNROLL(4)
     for (int j = 0; j < 4; ++j) a[j] += cdf[j][a[j] + half - 1] <= u[j] ? half : 0;
   }
 }

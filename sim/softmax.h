@@ -24,6 +24,12 @@ ADVLAB_HD ADVLAB_FORCEINLINE void Softmax(const double* ADVLAB_RESTRICT z, int n
   for (int k = 0; k < n; ++k) logprobs[k] = logprobs[k] - log_sum;
 }
 
+#if !defined(__CUDA_ARCH__)
+// Softmax of one row on the host, compiled for baseline x86-64 and AVX2 with
+// runtime dispatch (sim/softmax.cc); the same bits as Softmax.
+void SoftmaxRowDispatch(const double* z, int n, double* probs, double* logprobs);
+#endif
+
 }  // namespace advlab
 
 #endif  // ADVLAB_SIM_SOFTMAX_H_
