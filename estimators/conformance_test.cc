@@ -114,7 +114,7 @@ class EstimatorConformance : public testing::TestWithParam<std::string> {
     test_util::HookedBatch batch = MakeBatch(groups);
     test_util::ComputeWith(*Make(), &batch);
     EXPECT_EQ(batch.advantage.size(), batch.reward.size());
-    return batch.advantage;
+    return ToVector(batch.advantage);
   }
 };
 
@@ -189,7 +189,7 @@ TEST_P(EstimatorConformance, GroupOrderOnlyPermutes) {
     test_util::HookedBatch batch = MakeBatch(permuted);
     for (size_t k = 0; k < perm.size(); ++k) batch.prompt[k] = static_cast<int32_t>(perm[k]);
     test_util::ComputeWith(*Make(), &batch);
-    const std::vector<double>& a = batch.advantage;
+    const auto& a = batch.advantage;
     size_t r = 0;
     for (size_t g : perm) {
       for (size_t i = 0; i < kMixed[g].size(); ++i, ++r) {

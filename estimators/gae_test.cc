@@ -19,6 +19,7 @@
 #include <new>
 #include <string>
 #include <utility>
+#include <span>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -40,7 +41,7 @@ namespace {
 
 using test_util::ExpectNear6;
 
-void ExpectNear(const std::vector<double>& got, const std::vector<double>& want, double tol,
+void ExpectNear(std::span<const double> got, const std::vector<double>& want, double tol,
                 const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;
   for (size_t i = 0; i < got.size(); ++i) {
@@ -48,7 +49,7 @@ void ExpectNear(const std::vector<double>& got, const std::vector<double>& want,
   }
 }
 
-void ExpectSameBits(const std::vector<double>& a, const std::vector<double>& b,
+void ExpectSameBits(std::span<const double> a, std::span<const double> b,
                     const std::string& what) {
   ASSERT_EQ(a.size(), b.size()) << what;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -657,7 +658,7 @@ TEST(GaeErrors, UnboundComputeNeedsOneValuePerToken) {
       GaeEstimator e;
       if (bind) e.Bind(EstimatorContext{});
       Batch b = test_util::MakeGroupBatch({{1.0, 0.0}}, {{2, 1}});
-      b.value = values;
+      b.value.assign(values.begin(), values.end());
       try {
         e.Compute(&b);
         ADD_FAILURE() << "no UserError";

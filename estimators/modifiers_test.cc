@@ -121,7 +121,7 @@ TEST(AdoraTest, WeighsTokenLevelAdvantagesToo) {
   });
   b.token_advantage.resize(b.num_tokens());
   for (int t = 0; t < b.num_tokens(); ++t) b.token_advantage[t] = 0.5 + t;
-  const std::vector<double> before = b.token_advantage;
+  const std::vector<double> before = ToVector(b.token_advantage);
   AdoraModifier(Opts(C::kDifficulty, M::kAmplify)).Apply(&b);
   for (int r = 0; r < b.num_rollouts(); ++r) {
     const double w = r < 4 ? 2.0 : 1.0;

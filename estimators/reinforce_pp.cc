@@ -15,7 +15,7 @@ namespace {
 // with gae); in place. `name` prefixes the error.
 void TokenWeightedWhitenInPlace(Batch* batch, const char* name) {
   const Batch& b = *batch;
-  std::vector<double>& c = batch->advantage;
+  BatchArray<double>& c = batch->advantage;
   const int rollouts = b.num_rollouts();
   ADVLAB_CHECK_EQ(b.token_begin.size(), static_cast<size_t>(rollouts) + 1);
   ADVLAB_CHECK_EQ(c.size(), static_cast<size_t>(rollouts));

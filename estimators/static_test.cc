@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <span>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -50,7 +51,7 @@ std::vector<double> Advantages(const std::string& name, Batch batch) {
   return test_util::RegisteredAdvantages(name, std::move(batch));
 }
 
-void ExpectNear(const std::vector<double>& got, const std::vector<double>& want, double tol,
+void ExpectNear(std::span<const double> got, const std::vector<double>& want, double tol,
                 const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;
   for (size_t i = 0; i < got.size(); ++i) {

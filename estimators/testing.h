@@ -3,6 +3,7 @@
 #define ADVLAB_ESTIMATORS_TESTING_H_
 
 #include <string>
+#include <span>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -69,7 +70,7 @@ inline std::vector<double> RegisteredAdvantages(const std::string& name, HookedB
   if (entry == nullptr) return {};
   ComputeWith(*entry->make(), &batch);
   EXPECT_EQ(batch.advantage.size(), batch.reward.size());
-  return batch.advantage;
+  return ToVector(batch.advantage);
 }
 
 inline std::vector<double> RegisteredAdvantages(const std::string& name, Batch batch) {
@@ -78,11 +79,11 @@ inline std::vector<double> RegisteredAdvantages(const std::string& name, Batch b
   if (entry == nullptr) return {};
   entry->make()->Compute(&batch);
   EXPECT_EQ(batch.advantage.size(), batch.reward.size());
-  return batch.advantage;
+  return ToVector(batch.advantage);
 }
 
 // got == want to 6 decimals, element by element.
-inline void ExpectNear6(const std::vector<double>& got, const std::vector<double>& want,
+inline void ExpectNear6(std::span<const double> got, const std::vector<double>& want,
                         const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;
   for (size_t i = 0; i < got.size(); ++i) {

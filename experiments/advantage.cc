@@ -377,7 +377,7 @@ std::vector<double> RunEstimator(const std::string& name, const Batch& batch,
   estimator->SampleExtra(&extra, b);
   estimator->Compute(&b);
   ADVLAB_CHECK_EQ(b.advantage.size(), b.reward.size());
-  return b.advantage;
+  return std::vector<double>(b.advantage.begin(), b.advantage.end());
 }
 
 // Registered names whose entry satisfies `pred`, for messages ("none" if none).

@@ -10,14 +10,58 @@
 #ifndef ADVLAB_SIM_BATCH_H_
 #define ADVLAB_SIM_BATCH_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <new>
 #include <vector>
 
 #include "sim/check.h"
 #include "sim/features.h"
 
 namespace advlab {
+
+// Allocator whose value-less construct() default-initialises: a Batch array
+// resized up to its reserved capacity (Batch::OpenView) is not zero-filled
+// first; every element a step reads was written by the step.
+template <class T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  DefaultInitAllocator() = default;
+  template <class U>
+  DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(static_cast<Args&&>(args)...);
+  }
+};
+// The array type of every Batch field.
+template <class T>
+using BatchArray = std::vector<T, DefaultInitAllocator<T>>;
+
+// Element-wise equality with a plain vector (tests compare batches with
+// expected values).
+template <class T>
+bool operator==(const BatchArray<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
+}
+template <class T>
+bool operator==(const std::vector<T>& a, const BatchArray<T>& b) {
+  return b == a;
+}
+
+template <class T>
+std::vector<T> ToVector(const BatchArray<T>& a) {
+  return std::vector<T>(a.begin(), a.end());
+}
 
 // The most tokens any per-step buffer reserves up front (64 MB of token arrays):
 // past that a batch grows as it fills (the tasks' ReserveTokens, InitRun's scratch).
@@ -72,27 +116,27 @@ struct BatchView {
 
 struct Batch {
   // ---- groups ---------------------------------------------------------------
-  std::vector<int32_t> prompt;       // [groups] prompt id in the task's pool
-  std::vector<int32_t> group_begin;  // [groups + 1] first rollout of each group
+  BatchArray<int32_t> prompt;       // [groups] prompt id in the task's pool
+  BatchArray<int32_t> group_begin;  // [groups + 1] first rollout of each group
   // ---- rollouts -------------------------------------------------------------
-  std::vector<int32_t> token_begin;  // [rollouts + 1] first token of each rollout
-  std::vector<double> reward;        // [rollouts] verifiable (outcome) reward
-  std::vector<uint8_t> correct;      // [rollouts] 1 if the response was right
-  std::vector<uint8_t> truncated;    // [rollouts] 1 if cut at the length limit
-  std::vector<double> advantage;     // [rollouts] sequence advantage (estimator output)
-  std::vector<uint8_t> kept;         // [rollouts] 0: dropped from the update by a filter
+  BatchArray<int32_t> token_begin;  // [rollouts + 1] first token of each rollout
+  BatchArray<double> reward;        // [rollouts] verifiable (outcome) reward
+  BatchArray<uint8_t> correct;      // [rollouts] 1 if the response was right
+  BatchArray<uint8_t> truncated;    // [rollouts] 1 if cut at the length limit
+  BatchArray<double> advantage;     // [rollouts] sequence advantage (estimator output)
+  BatchArray<uint8_t> kept;         // [rollouts] 0: dropped from the update by a filter
                                      //   (set by estimators/modifiers; empty = all kept)
   // ---- tokens ---------------------------------------------------------------
-  std::vector<int32_t> token;        // [tokens] chosen action id
-  std::vector<int32_t> state;        // [tokens] tabular state id of the decision
-  std::vector<double> logprob;       // [tokens] log pi_old(token | state)
-  std::vector<double> token_advantage;  // [tokens] per-token advantage (token-level
+  BatchArray<int32_t> token;        // [tokens] chosen action id
+  BatchArray<int32_t> state;        // [tokens] tabular state id of the decision
+  BatchArray<double> logprob;       // [tokens] log pi_old(token | state)
+  BatchArray<double> token_advantage;  // [tokens] per-token advantage (token-level
                                         //   estimators: gae, remax with a KL reward);
                                         //   empty: advantage[r] on every token of r
-  std::vector<double> value;         // [tokens] critic value V(state) of each token, given
+  BatchArray<double> value;         // [tokens] critic value V(state) of each token, given
                                      //   from outside (`advlab advantage --values`); empty:
                                      //   gae uses its own learned critic
-  std::vector<double> token_reward;  // [tokens] per-token reward (the KL penalty when
+  BatchArray<double> token_reward;  // [tokens] per-token reward (the KL penalty when
                                      //   kl.where = reward); its sum over a rollout is
                                      //   part of reward[r], and the rest of reward[r]
                                      //   is the outcome at the last token. Empty: all
@@ -113,21 +157,22 @@ struct Batch {
     return true;
   }
 
-  // Appends room for `groups` groups holding `rollouts` rollouts in all (the
-  // caller writes every new entry). Token arrays are sized by ResizeTokens.
+  // Appends room for `groups` groups holding `rollouts` rollouts in all, zero-
+  // filled (the caller writes every new entry). Token arrays are sized by
+  // ResizeTokens (new entries zero).
   void GrowGroupsAndRollouts(int groups, int rollouts) {
     const size_t g = prompt.size() + groups, r = reward.size() + rollouts;
-    prompt.resize(g);
-    group_begin.resize(g + 1);
-    token_begin.resize(r + 1);
-    reward.resize(r);
-    correct.resize(r);
-    truncated.resize(r);
+    prompt.resize(g, 0);
+    group_begin.resize(g + 1, 0);
+    token_begin.resize(r + 1, 0);
+    reward.resize(r, 0.0);
+    correct.resize(r, 0);
+    truncated.resize(r, 0);
   }
   void ResizeTokens(int tokens) {
-    token.resize(tokens);
-    state.resize(tokens);
-    logprob.resize(tokens);
+    token.resize(tokens, 0);
+    state.resize(tokens, 0);
+    logprob.resize(tokens, 0.0);
   }
 
   // Room for `groups` more groups, `rollouts` more rollouts and `tokens` more
@@ -136,8 +181,16 @@ struct Batch {
   // allocates nothing). CloseView trims the arrays to what the view wrote.
   BatchView OpenView(int groups, int rollouts, int tokens) {
     const int g0 = num_groups(), r0 = num_rollouts(), t0 = num_tokens();
-    GrowGroupsAndRollouts(groups, rollouts);
-    ResizeTokens(t0 + tokens);
+    // Not zero-filled (DefaultInitAllocator): the step function writes them.
+    prompt.resize(g0 + groups);
+    group_begin.resize(g0 + groups + 1);
+    token_begin.resize(r0 + rollouts + 1);
+    reward.resize(r0 + rollouts);
+    correct.resize(r0 + rollouts);
+    truncated.resize(r0 + rollouts);
+    token.resize(t0 + tokens);
+    state.resize(t0 + tokens);
+    logprob.resize(t0 + tokens);
     BatchView v;
     v.prompt = prompt.data();
     v.group_begin = group_begin.data();
@@ -164,7 +217,9 @@ struct Batch {
     reward.resize(v.num_rollouts);
     correct.resize(v.num_rollouts);
     truncated.resize(v.num_rollouts);
-    ResizeTokens(v.num_tokens);
+    token.resize(v.num_tokens);
+    state.resize(v.num_tokens);
+    logprob.resize(v.num_tokens);
   }
 
   // Capacity for `groups` groups, `rollouts` rollouts and `tokens` tokens (the

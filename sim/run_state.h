@@ -40,7 +40,7 @@ struct RunState {
   std::vector<int32_t> prompts;  // [B]
   std::vector<double> coef;      // [tokens] loss coefficient per token
   std::vector<double> logprob;   // [tokens] log pi at the current parameters (ratio losses, KL)
-  std::vector<double> scores;    // [rollouts] verifier rewards while the KL penalty
+  BatchArray<double> scores;     // [rollouts] verifier rewards while the KL penalty
                                  //   sits in batch.reward (kl.where = reward)
   GradientTerms terms;           // scratch: a micro-batch's terms with the entropy bonus
   Batch ref_batch;               // scratch: AAPO's reference rollouts

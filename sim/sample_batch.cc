@@ -76,7 +76,7 @@ class LoopSampler : public Sampler {
     st_->task->Rollout(step_, ref_rng, st_->reference.get(), batch.prompt.data(),
                        batch.num_groups(), rc_.group_size, &ref);
     ObserveRewards(rc_, ref_rng, step_, &ref);
-    *out = ref.reward;
+    out->assign(ref.reward.begin(), ref.reward.end());
     st_->sampling.extra_rollouts += ref.num_rollouts();
     CountGenerated(rc_, ref.num_rollouts(), ref.num_tokens(), &st_->sampling);
   }

@@ -360,7 +360,7 @@ TEST(PolicyLossTest, KlInRewardShapesWhatTheEstimatorSees) {
   for (int i = 0; i < 20; ++i) Step(rc, &st);
   st.task->Advance(st.step);
   SampleBatch(rc, &st, st.rng, st.step, &st.batch);
-  const std::vector<double> scores = st.batch.reward;
+  const std::vector<double> scores = ToVector(st.batch.reward);
   const StepStats ss = PrepareBatch(rc, &st, &st.batch);
   const Batch& b = st.batch;
   ASSERT_EQ(b.token_reward.size(), static_cast<size_t>(b.num_tokens()));
