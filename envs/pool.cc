@@ -30,17 +30,16 @@ PoolTask::PoolTask(const Config& config, uint64_t seed, int32_t num_prompts)
                                       static_cast<uint32_t>(answer_period_));
     }
   }
+  pool_model_.seed = seed;
+  pool_model_.num_prompts = num_prompts;
+  pool_model_.answer_period = answer_period_;
+  pool_model_.answer_phase = answer_phase_.empty() ? nullptr : answer_phase_.data();
   Advance(0);
 }
 
 void PoolTask::Advance(int64_t step) {
   step_ = step;
   window_start_ = drift_.WindowStart(step);
-}
-
-uint32_t PoolTask::answer_version(int32_t prompt) const {
-  if (answer_period_ == 0) return 0;
-  return static_cast<uint32_t>((step_ + answer_phase_[prompt]) / answer_period_);
 }
 
 void PoolTask::DrawPrompts(int64_t step, const Philox& rng, int count, int32_t* prompts) const {
