@@ -283,6 +283,16 @@ ADVLAB_HD inline double Log(double x) {
   return detail::LogSpecial(x, detail::LogKernel(dk, f, 0.0));
 }
 
+// IEEE square root (correctly rounded on every backend, so not in-house): the
+// one spelling host/device code uses.
+ADVLAB_HD ADVLAB_FORCEINLINE double Sqrt(double x) {
+#if defined(__CUDA_ARCH__)
+  return ::sqrt(x);
+#else
+  return __builtin_sqrt(x);
+#endif
+}
+
 ADVLAB_HD inline double Log1p(double x) {
   // Near 0, 1 + x is already in the kernel's range: use f = x itself (exact),
   // nothing is rounded. Elsewhere reduce u = 1 + x and add c, the first-order

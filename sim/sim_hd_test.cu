@@ -24,7 +24,7 @@ __global__ void SimKernel(uint64_t seed, TabularRows rows, BatchView out, double
   out.PushToken(a, 0, lp[a]);
   out.EndRollout(1.0, true, false);
   out.EndGroup();
-  sink[threadIdx.x] = dm::Exp(u) + dm::Log(u) + dm::Log1p(u) + dm::Tanh(u) +
+  sink[threadIdx.x] = dm::Exp(u) + dm::Sqrt(u) + dm::Log(u) + dm::Log1p(u) + dm::Tanh(u) +
                       TokenWeight(LossAgg::kTokenMean, 3, 4, 12, 1.0);
 }
 
