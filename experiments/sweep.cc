@@ -113,7 +113,7 @@ std::vector<MemoryPart> EstimateRunMemory(const RunConfig& rc, const Task& task,
                          " actions (" + env + ")"});
   }
   if (rc.kl_coef > 0.0 || rc.reference_rollouts) {
-    parts.push_back({S * A * 16.0 + S,
+    parts.push_back({S * A * 24.0 + S,  // logits, probs, logprobs
                      "the reference policy (kl.coef > 0 or +aapo): " + FormatCount(S) + " states x " +
                          FormatCount(A) + " actions (" + env + ")"});
   }

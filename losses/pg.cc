@@ -4,9 +4,7 @@ namespace advlab {
 
 void PgLoss::Coefficients(const LossRollout& r, double* coef, int64_t* clipped) const {
   (void)clipped;
-  for (int i = 0; i < r.len; ++i) {
-    coef[i] = MinusAdvantageCoefficient(r.Advantage(i), r.weight);
-  }
+  PgCoefficients(r, coef);
 }
 
 double PgLoss::Value(const LossRollout& r) const {

@@ -10,6 +10,11 @@
 
 namespace advlab {
 
+// coef[i] = -A_i w (exactly 0 where A_i = 0); host and device.
+ADVLAB_HD inline void PgCoefficients(const LossRollout& r, double* coef) {
+  for (int i = 0; i < r.len; ++i) coef[i] = MinusAdvantageCoefficient(r.Advantage(i), r.weight);
+}
+
 class PgLoss : public PolicyLoss {
  public:
   void Coefficients(const LossRollout& r, double* coef, int64_t* clipped) const override;

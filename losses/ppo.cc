@@ -39,19 +39,14 @@ PpoLoss::PpoLoss(const Config& config)
               config.Float("train.clip_c")) {}
 
 void PpoLoss::Coefficients(const LossRollout& r, double* coef, int64_t* clipped) const {
-  for (int i = 0; i < r.len; ++i) {
-    const PpoToken p = PpoTokenLoss(r.Advantage(i), r.logprob[i] - r.logprob_old[i], clip_low_,
-                                    clip_high_, clip_c_);
-    coef[i] = p.dlogp == 0.0 ? 0.0 : p.dlogp * r.weight;
-    *clipped += p.clipped || p.dual_clipped ? 1 : 0;
-  }
+  PpoCoefficients(params_, r, coef, clipped);
 }
 
 double PpoLoss::Value(const LossRollout& r) const {
   double v = 0.0;
   for (int i = 0; i < r.len; ++i) {
-    v += r.weight * PpoTokenLoss(r.Advantage(i), r.logprob[i] - r.logprob_old[i], clip_low_,
-                                 clip_high_, clip_c_)
+    v += r.weight * PpoTokenLoss(r.Advantage(i), r.logprob[i] - r.logprob_old[i],
+                                 params_.clip_low, params_.clip_high, params_.clip_c)
                         .loss;
   }
   return v;

@@ -47,16 +47,35 @@ ADVLAB_HD inline PpoToken PpoTokenLoss(double adv, double log_ratio, double clip
   return out;
 }
 
+// The clip parameters (train.clip_low, train.clip_high, train.clip_c).
+struct PpoParams {
+  double clip_low = 0.2;   // eps_low
+  double clip_high = 0.2;  // eps_high
+  double clip_c = 3.0;     // dual clip c (0: off)
+};
+
+// coef[i] = w dl_i/dlog pi_i for one rollout (exactly 0 where a clip is
+// active); adds the clipped or dual-clipped tokens to *clipped. Host and device.
+ADVLAB_HD inline void PpoCoefficients(const PpoParams& p, const LossRollout& r, double* coef,
+                                      int64_t* clipped) {
+  for (int i = 0; i < r.len; ++i) {
+    const PpoToken t = PpoTokenLoss(r.Advantage(i), r.logprob[i] - r.logprob_old[i], p.clip_low,
+                                    p.clip_high, p.clip_c);
+    coef[i] = t.dlogp == 0.0 ? 0.0 : t.dlogp * r.weight;
+    *clipped += t.clipped || t.dual_clipped ? 1 : 0;
+  }
+}
+
 class PpoLoss : public PolicyLoss {
  public:
   PpoLoss(double clip_low, double clip_high, double clip_c)
-      : clip_low_(clip_low), clip_high_(clip_high), clip_c_(clip_c) {}
+      : params_{clip_low, clip_high, clip_c} {}
   explicit PpoLoss(const Config& config);
   void Coefficients(const LossRollout& r, double* coef, int64_t* clipped) const override;
   double Value(const LossRollout& r) const override;
 
  private:
-  double clip_low_, clip_high_, clip_c_;
+  PpoParams params_;
 };
 
 }  // namespace advlab

@@ -7,7 +7,8 @@
 // importance ratio per response (GSPO, GMPO) or a soft gate (SAPO) sees all of
 // the rollout's tokens at once. Implementations live in losses/, one file each,
 // registered with ADVLAB_REGISTER_LOSS; the header of each opens with its formula
-// and citation.
+// and citation. Each loss's arithmetic is a host/device function of a
+// LossRollout (ADVLAB_HD, e.g. PpoCoefficients): the class is its host adaptor.
 #ifndef ADVLAB_SIM_POLICY_LOSS_H_
 #define ADVLAB_SIM_POLICY_LOSS_H_
 
@@ -17,6 +18,7 @@
 #include <string>
 
 #include "sim/config.h"
+#include "sim/features.h"
 #include "sim/registry.h"
 
 namespace advlab {
@@ -30,7 +32,9 @@ struct LossRollout {
   const double* logprob_old = nullptr;      // [len] log pi_old of the sampled tokens
   const double* logprob = nullptr;          // [len] log pi at the current parameters
                                             //   (null unless the entry needs_ratio)
-  double Advantage(int i) const { return token_advantage ? token_advantage[i] : advantage; }
+  ADVLAB_HD double Advantage(int i) const {
+    return token_advantage ? token_advantage[i] : advantage;
+  }
 };
 
 class PolicyLoss {
@@ -68,7 +72,7 @@ using PolicyLossRegistry = Registry<PolicyLossEntry>;
 // 0 for A = 0 (such tokens are skipped in the gradient). losses/pg uses it; the
 // loop's one-coefficient-per-rollout path (minus_advantage) writes the same
 // expression inline so the weight is computed only for A != 0.
-inline double MinusAdvantageCoefficient(double advantage, double weight) {
+ADVLAB_HD inline double MinusAdvantageCoefficient(double advantage, double weight) {
   return advantage == 0.0 ? 0.0 : -advantage * weight;
 }
 

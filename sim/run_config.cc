@@ -130,7 +130,7 @@ ADVLAB_REGISTER_KEY(kl_where,
                             .help = "loss: kl.coef x agg(KL) added to the loss at the current "
                                     "policy; reward: -kl.coef x KL of the sampling policy per "
                                     "token, in the reward",
-                            .choices = {"loss", "reward"},
+                            .choices = EnumNames(kKlWhereNames),
                             .used_by = UsedUnless("kl.coef", "0")});
 ADVLAB_REGISTER_KEY(train_entropy_coef,
                     KeySpec{.name = "train.entropy_coef", .type = KeyType::kFloat,
@@ -190,7 +190,7 @@ RunConfig RunConfig::FromConfig(const Config& config) {
   rc.minibatches = static_cast<int>(config.Int("train.minibatches"));
   rc.kl_coef = config.Float("kl.coef");
   rc.kl_estimator = EnumValue(kKlEstimatorNames, config.Str("kl.estimator"));
-  rc.kl_in_reward = config.Str("kl.where") == "reward";
+  rc.kl_in_reward = EnumValue(kKlWhereNames, config.Str("kl.where")) == KlWhere::kReward;
   rc.entropy_coef = config.Float("train.entropy_coef");
   rc.micro_batch = static_cast<int>(config.Int("train.micro_batch"));
   rc.rollout_batch = static_cast<int>(config.Int("train.rollout_batch"));

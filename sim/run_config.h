@@ -64,6 +64,10 @@ inline constexpr EnumName<LossAgg> kLossAggNames[] = {
     {"seq-mean-token-sum-norm", LossAgg::kSeqMeanTokenSumNorm}};
 inline constexpr EnumName<KlEstimator> kKlEstimatorNames[] = {
     {"k1", KlEstimator::kK1}, {"k2", KlEstimator::kK2}, {"k3", KlEstimator::kK3}};
+// kl.where: where the KL regulariser acts.
+enum class KlWhere { kLoss, kReward };
+inline constexpr EnumName<KlWhere> kKlWhereNames[] = {{"loss", KlWhere::kLoss},
+                                                      {"reward", KlWhere::kReward}};
 
 }  // namespace advlab
 
