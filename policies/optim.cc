@@ -1,6 +1,5 @@
 #include "policies/optim.h"
 
-#include <cmath>
 #include <memory>
 
 #include "sim/check.h"
@@ -39,34 +38,24 @@ ADVLAB_REGISTER_KEY(optim_eps, KeySpec{.name = "optim.eps",
                                        .used_by = UsedWhen("optim.name", {"adam"})});
 
 bool Sgd::Step(const SparseGrad& grad, int64_t, double* params) {
-  const int64_t bs = grad.block_size;
-  for (int32_t b : grad.touched) {
-    double* p = params + static_cast<int64_t>(b) * bs;
-    const double* g = grad.value.data() + static_cast<int64_t>(b) * bs;
-    for (int64_t i = 0; i < bs; ++i) p[i] -= lr_ * g[i];
-  }
+  SgdStep(lr_, grad.View(), params);
   return false;
 }
 
 Adam::Adam(int64_t num_params, double lr, double beta1, double beta2, double eps)
-    : lr_(lr), beta1_(beta1), beta2_(beta2), eps_(eps), m_(num_params, 0.0), v_(num_params, 0.0) {}
+    : m_(num_params, 0.0), v_(num_params, 0.0) {
+  state_.lr = lr;
+  state_.beta1 = beta1;
+  state_.beta2 = beta2;
+  state_.eps = eps;
+  state_.num_params = num_params;
+}
 
 bool Adam::Step(const SparseGrad& grad, int64_t step, double* params) {
-  ADVLAB_CHECK_EQ(step, last_step_ + 1);  // bias corrections assume consecutive steps
-  last_step_ = step;
-  beta1_pow_ *= beta1_;
-  beta2_pow_ *= beta2_;
-  const double c1 = 1.0 - beta1_pow_;
-  const double c2 = 1.0 - beta2_pow_;
-  const double* g = grad.value.data();
-  const int64_t n = static_cast<int64_t>(m_.size());
-  for (int64_t i = 0; i < n; ++i) {
-    m_[i] = beta1_ * m_[i] + (1.0 - beta1_) * g[i];
-    v_[i] = beta2_ * v_[i] + (1.0 - beta2_) * (g[i] * g[i]);
-    const double mhat = m_[i] / c1;
-    const double vhat = v_[i] / c2;
-    params[i] -= lr_ * mhat / (std::sqrt(vhat) + eps_);  // IEEE sqrt: correctly rounded
-  }
+  ADVLAB_CHECK_EQ(step, state_.last_step + 1);  // bias corrections assume consecutive steps
+  state_.m = m_.data();  // re-pointed: the optimizer may have been moved
+  state_.v = v_.data();
+  AdamStep(&state_, grad.value.data(), step, params);
   return true;
 }
 

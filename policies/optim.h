@@ -6,12 +6,15 @@
 //         p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
 //       dense: every parameter moves every step (as in PyTorch), so the step
 //       costs O(params). b^t is a running product (no pow on the result path).
+// The updates are the host/device step functions of policies/optim_step.h;
+// these classes are their virtual adaptors (Optimizer::Step).
 #ifndef ADVLAB_POLICIES_OPTIM_H_
 #define ADVLAB_POLICIES_OPTIM_H_
 
 #include <cstdint>
 #include <vector>
 
+#include "policies/optim_step.h"
 #include "sim/policy.h"
 
 namespace advlab {
@@ -31,10 +34,7 @@ class Adam : public Optimizer {
   bool Step(const SparseGrad& grad, int64_t step, double* params) override;
 
  private:
-  double lr_, beta1_, beta2_, eps_;
-  double beta1_pow_ = 1.0;  // b1^t
-  double beta2_pow_ = 1.0;  // b2^t
-  int64_t last_step_ = 0;
+  AdamState state_;        // hyper-parameters, b^t, the step; m and v point into:
   std::vector<double> m_;  // [params] first moment
   std::vector<double> v_;  // [params] second moment
 };

@@ -18,9 +18,8 @@ TabularPolicy::TabularPolicy(int32_t num_states, int32_t num_actions)
       logprobs_(logits_.size(), 0.0),
       fresh_(num_states, 0),
       coef_sum_(num_states, 0.0),
-      listed_(num_states, 0) {
-  states_.reserve(num_states);  // each state at most once: a warm step never grows it
-}
+      listed_(num_states, 0),
+      states_(num_states, 0) {}  // each state at most once: a step never grows it
 
 TabularPolicy TabularPolicy::FromTask(const Task& task) {
   TabularPolicy policy(task.num_states(), task.num_actions());
@@ -44,38 +43,27 @@ double TabularPolicy::Entropy(int32_t state) {
 void TabularPolicy::AccumulateGradRange(const Batch& batch, const double* coef, int begin,
                                         int end, SparseGrad* grad) {
   ADVLAB_CHECK_EQ(grad->block_size, static_cast<int64_t>(num_actions_));
-  for (int t = begin; t < end; ++t) {
-    const double c = coef[t];
-    if (c == 0.0) continue;  // contributes exactly zero
-    const int32_t s = batch.state[t];
-    if (!listed_[s]) {
-      listed_[s] = 1;
-      states_.push_back(s);
-    }
-    double* g = grad->Touch(s);
-    g[batch.token[t]] += c;
-    coef_sum_[s] += c;
-  }
+  TabularGradScratch scratch = Scratch();
+  SparseGradView g = grad->View();
+  TabularAccumulateGradRange(batch.state.data(), batch.token.data(), coef, begin, end, &scratch,
+                             &g);
+  num_pending_ = scratch.num_states;
+  grad->SetNumTouched(g.num_touched);
 }
 
 void TabularPolicy::FinishGrad(SparseGrad* grad) {
-  for (int32_t s : states_) {
-    const double* p = Probs(s);
-    double* g = grad->value.data() + Row(s);
-    const double c = coef_sum_[s];
-    for (int k = 0; k < num_actions_; ++k) g[k] -= c * p[k];
-    coef_sum_[s] = 0.0;
-    listed_[s] = 0;
-  }
-  states_.clear();
+  TabularGradScratch scratch = Scratch();
+  SparseGradView g = grad->View();
+  TabularFinishGrad(&Rows(), &scratch, &g);
+  num_pending_ = scratch.num_states;
 }
 
 void TabularPolicy::ParamsChanged() {
-  for (auto& f : fresh_) f = 0;
+  TabularMarkAllStale(fresh_.data(), static_cast<int32_t>(fresh_.size()));
 }
 
 void TabularPolicy::BlocksChanged(const SparseGrad& changed) {
-  for (int32_t s : changed.touched) fresh_[s] = 0;
+  TabularMarkStale(changed.View(), fresh_.data());
 }
 
 ADVLAB_REGISTER_POLICY(

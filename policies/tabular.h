@@ -8,12 +8,15 @@
 // states absent from the batch are untouched (SparseGrad).
 //
 // Distributions are cached per row and recomputed only when the row changed.
+// The gradient and the staleness marks are the host/device step functions of
+// policies/tabular_step.h, called here over the policy's arrays.
 #ifndef ADVLAB_POLICIES_TABULAR_H_
 #define ADVLAB_POLICIES_TABULAR_H_
 
 #include <cstdint>
 #include <vector>
 
+#include "policies/tabular_step.h"
 #include "sim/policy.h"
 #include "sim/policy_rows.h"
 
@@ -53,6 +56,15 @@ class TabularPolicy : public Policy {
     rows_.num_actions = num_actions_;
     return rows_;
   }
+  // The plain-data view of the gradient scratch (count: num_pending_).
+  TabularGradScratch Scratch() {
+    TabularGradScratch s;
+    s.coef_sum = coef_sum_.data();
+    s.listed = listed_.data();
+    s.states = states_.data();
+    s.num_states = num_pending_;
+    return s;
+  }
 
   int32_t num_actions_;
   std::vector<double> logits_;     // [states x actions] parameters z
@@ -61,7 +73,9 @@ class TabularPolicy : public Policy {
   std::vector<uint8_t> fresh_;     // [states] 1 if the cached row matches logits_
   std::vector<double> coef_sum_;   // [states] scratch: sum of coefficients per state
   std::vector<uint8_t> listed_;    // [states] scratch: 1 if in states_
-  std::vector<int32_t> states_;    // scratch: states with pending rows (until FinishGrad)
+  std::vector<int32_t> states_;    // [states] scratch: states with pending rows (until
+                                   //   FinishGrad), the first num_pending_ valid
+  int32_t num_pending_ = 0;
   TabularRows rows_;               // Rows(): pointers into the vectors above
 };
 

@@ -9,6 +9,8 @@
 //
 // Gradients are stored block-sparse (SparseGrad): a tabular policy touches only
 // the rows of the states in the batch, so a step costs O(batch), not O(table).
+// SparseGradView is the same gradient as plain data, for host/device step
+// functions (policies/tabular_step.h, policies/optim_step.h).
 #ifndef ADVLAB_SIM_POLICY_H_
 #define ADVLAB_SIM_POLICY_H_
 
@@ -20,6 +22,8 @@
 #include <vector>
 
 #include "sim/batch.h"
+#include "sim/dmath.h"
+#include "sim/features.h"
 #include "sim/registry.h"
 
 namespace advlab {
@@ -28,52 +32,121 @@ class Config;
 class Task;
 struct TabularRows;
 
-// Gradient with block sparsity. value is zero outside the touched blocks.
+// A block-sparse gradient as plain data (host and device): the arrays of a
+// SparseGrad, with the count of touched blocks by value. A step function
+// touches blocks through it; the owner copies num_touched back afterwards
+// (SparseGrad::SetNumTouched).
+struct SparseGradView {
+  double* value = nullptr;        // [num_blocks x block_size] zero outside touched blocks
+  int32_t* touched = nullptr;     // [num_blocks] blocks that may be non-zero, first-touch
+                                  //   order; the first num_touched are valid
+  uint8_t* is_touched = nullptr;  // [num_blocks] 1 if the block is in touched
+  int32_t num_touched = 0;
+  int64_t block_size = 0;         // parameters per block (tabular: actions; MLP: all)
+
+  ADVLAB_HD double* Block(int32_t b) const { return value + static_cast<int64_t>(b) * block_size; }
+  // The block's values, listing it first.
+  ADVLAB_HD double* Touch(int32_t b) {
+    if (!is_touched[b]) {
+      is_touched[b] = 1;
+      touched[num_touched++] = b;
+    }
+    return Block(b);
+  }
+  // Zeroes the touched blocks; cost O(touched).
+  ADVLAB_HD void Clear() {
+    for (int32_t j = 0; j < num_touched; ++j) {
+      const int32_t b = touched[j];
+      double* v = Block(b);
+      for (int64_t i = 0; i < block_size; ++i) v[i] = 0.0;
+      is_touched[b] = 0;
+    }
+    num_touched = 0;
+  }
+  // Multiplies the touched blocks by c (global-norm clipping).
+  ADVLAB_HD void Scale(double c) const {
+    for (int32_t j = 0; j < num_touched; ++j) {
+      double* v = Block(touched[j]);
+      for (int64_t i = 0; i < block_size; ++i) v[i] *= c;
+    }
+  }
+  // Euclidean norm, summed block by block in touched order (a fixed order).
+  ADVLAB_HD double Norm() const {
+    double sq = 0.0;
+    for (int32_t j = 0; j < num_touched; ++j) {
+      const double* v = Block(touched[j]);
+      for (int64_t i = 0; i < block_size; ++i) sq += v[i] * v[i];
+    }
+    return dm::Sqrt(sq);  // IEEE sqrt: correctly rounded on every backend
+  }
+};
+
+// Global-norm clipping (train.max_grad_norm > 0; 0 turns it off): scales the
+// gradient to norm max_norm when it is longer. Returns the norm before
+// clipping (the logged grad_norm).
+ADVLAB_HD inline double ClipGlobalNorm(const SparseGradView& g, double max_norm) {
+  const double norm = g.Norm();
+  if (max_norm > 0.0 && norm > max_norm) g.Scale(max_norm / norm);
+  return norm;
+}
+
+// The touched blocks of a SparseGrad: storage for every block, sized at Init,
+// of which the first `count` are listed (first-touch order). Iterates as a
+// container of block ids.
+struct TouchedBlocks {
+  std::vector<int32_t> storage;  // [num_blocks]
+  int32_t count = 0;
+
+  const int32_t* begin() const { return storage.data(); }
+  const int32_t* end() const { return storage.data() + count; }
+  size_t size() const { return static_cast<size_t>(count); }
+  bool empty() const { return count == 0; }
+  int32_t operator[](size_t i) const { return storage[i]; }
+};
+
+// Gradient with block sparsity: the host owner of the arrays of a
+// SparseGradView, sized once at Init (a step never allocates). Its methods run
+// the view's host/device code.
 struct SparseGrad {
   int64_t block_size = 0;         // parameters per block (tabular: actions; MLP: all)
   std::vector<double> value;      // [num_params]
-  std::vector<int32_t> touched;   // blocks that may be non-zero, in first-touch order
+  TouchedBlocks touched;          // blocks that may be non-zero, in first-touch order
   std::vector<uint8_t> is_touched;  // [num_blocks]
 
   void Init(int64_t num_params, int64_t block) {
     block_size = block;
     value.assign(num_params, 0.0);
     is_touched.assign(num_params / block, 0);
-    touched.clear();
-    touched.reserve(is_touched.size());  // each block at most once: no growth in a step
+    touched.storage.assign(is_touched.size(), 0);  // each block at most once
+    touched.count = 0;
   }
+  // The plain-data view of the arrays. The view of a const SparseGrad is only
+  // read (Norm, the optimizers).
+  SparseGradView View() const {
+    SparseGradView v;
+    v.value = const_cast<double*>(value.data());
+    v.touched = const_cast<int32_t*>(touched.storage.data());
+    v.is_touched = const_cast<uint8_t*>(is_touched.data());
+    v.num_touched = touched.count;
+    v.block_size = block_size;
+    return v;
+  }
+  // Adopts the count of a view that touched blocks.
+  void SetNumTouched(int32_t n) { touched.count = n; }
+
   double* Touch(int32_t b) {
-    if (!is_touched[b]) {
-      is_touched[b] = 1;
-      touched.push_back(b);
-    }
-    return value.data() + static_cast<int64_t>(b) * block_size;
+    SparseGradView v = View();
+    double* g = v.Touch(b);
+    touched.count = v.num_touched;
+    return g;
   }
-  // Zeroes the touched blocks; cost O(touched).
   void Clear() {
-    for (int32_t b : touched) {
-      double* v = value.data() + static_cast<int64_t>(b) * block_size;
-      for (int64_t i = 0; i < block_size; ++i) v[i] = 0.0;
-      is_touched[b] = 0;
-    }
-    touched.clear();
+    SparseGradView v = View();
+    v.Clear();
+    touched.count = v.num_touched;
   }
-  // Multiplies the touched blocks by c (global-norm clipping).
-  void Scale(double c) {
-    for (int32_t b : touched) {
-      double* v = value.data() + static_cast<int64_t>(b) * block_size;
-      for (int64_t i = 0; i < block_size; ++i) v[i] *= c;
-    }
-  }
-  // Euclidean norm, summed block by block in touched order (a fixed order).
-  double Norm() const {
-    double sq = 0.0;
-    for (int32_t b : touched) {
-      const double* v = value.data() + static_cast<int64_t>(b) * block_size;
-      for (int64_t i = 0; i < block_size; ++i) sq += v[i] * v[i];
-    }
-    return std::sqrt(sq);  // IEEE sqrt: correctly rounded on every backend
-  }
+  void Scale(double c) { View().Scale(c); }
+  double Norm() const { return View().Norm(); }
 };
 
 class Policy {
