@@ -1,6 +1,5 @@
 #include "envs/think/think.h"
 
-#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -9,8 +8,8 @@
 #include "sim/check.h"
 #include "sim/config.h"
 #include "sim/error.h"
-#include "sim/features.h"
 #include "sim/policy.h"
+#include "sim/policy_rows.h"
 #include "sim/sampling.h"
 
 namespace advlab {
@@ -54,243 +53,119 @@ ADVLAB_REGISTER_KEY(env_answer_logit,
                             .used_by = UsedWhen("env.name", {"think"})});
 
 ThinkTask::ThinkTask(const Config& config, uint64_t seed)
-    : PoolTask(config, seed, static_cast<int32_t>(config.Int("env.prompts"))),
-      num_answers_(static_cast<int32_t>(config.Int("env.answers"))),
-      max_length_(static_cast<int32_t>(config.Int("env.max_length"))),
-      max_required_(static_cast<int32_t>(config.Int("env.max_required"))),
-      think_logit_(config.Float("env.think_logit")),
-      answer_logit_(config.Float("env.answer_logit")) {
-  if (max_length_ <= max_required_) {
-    throw UserError("env.max_length = " + std::to_string(max_length_) +
-                    " with env.max_required = " + std::to_string(max_required_) +
+    : PoolTask(config, seed, static_cast<int32_t>(config.Int("env.prompts"))) {
+  const int32_t K = static_cast<int32_t>(config.Int("env.answers"));
+  const int32_t L = static_cast<int32_t>(config.Int("env.max_length"));
+  const int32_t R = static_cast<int32_t>(config.Int("env.max_required"));
+  // Planning checks: the task is built when a run is planned (experiments/
+  // sweep.cc), so nothing in a step needs to refuse input.
+  if (L <= R) {
+    throw UserError("env.max_length = " + std::to_string(L) +
+                    " with env.max_required = " + std::to_string(R) +
                     ": a correct answer needs env.max_required thinking tokens plus the answer "
                     "token; allowed: env.max_length >= env.max_required + 1");
   }
   const int64_t kMaxId = std::numeric_limits<int32_t>::max();
-  const int64_t states = static_cast<int64_t>(num_prompts()) * max_length_;
+  const int64_t states = static_cast<int64_t>(num_prompts()) * L;
   if (states > kMaxId) {
     throw UserError("env.prompts x env.max_length = " + std::to_string(states) +
                     " tabular states is too large; allowed: at most 2^31 - 1");
   }
-  const int64_t tokens =
-      config.Int("train.batch_prompts") * config.Int("train.group_size") * max_length_;
+  const int64_t tokens = config.Int("train.batch_prompts") * config.Int("train.group_size") * L;
   if (tokens > kMaxId) {
     throw UserError("train.batch_prompts x train.group_size x env.max_length = " +
                     std::to_string(tokens) +
                     " tokens per step (at worst) is too large; allowed: at most 2^31 - 1");
   }
   const int32_t P = num_prompts();
+  // The model's tables, in one arena.
+  const ArenaSlot<int32_t> answer_slot = arena_.Add<int32_t>(P);
+  const ArenaSlot<int32_t> required_slot = arena_.Add<int32_t>(P);
+  const ArenaSlot<int32_t> eval_slot = arena_.Add<int32_t>(P);
+  arena_.Allocate();
+  int32_t* answer = arena_.Get(answer_slot);
+  int32_t* required = arena_.Get(required_slot);
+  int32_t* eval = arena_.Get(eval_slot);
   const Philox rng(seed);
-  answer_.resize(P);
-  required_.resize(P);
-  eval_prompts_.resize(P);
   for (int32_t p = 0; p < P; ++p) {
-    answer_[p] = static_cast<int32_t>(
+    answer[p] = static_cast<int32_t>(
         UniformIndex(rng.Draw(Purpose::kPool, static_cast<uint32_t>(p), 0, 0).w[0],
-                     static_cast<uint32_t>(num_answers_)));
+                     static_cast<uint32_t>(K)));
     // 1 + floor(d_p R) with d_p = (2p + 1) / (2P), in exact integer arithmetic.
-    const int64_t r = 1 + (2 * static_cast<int64_t>(p) + 1) * max_required_ / (2 * int64_t{P});
-    required_[p] = static_cast<int32_t>(r < 1 ? 1 : (r > max_required_ ? max_required_ : r));
-    eval_prompts_[p] = p;
+    const int64_t r = 1 + (2 * static_cast<int64_t>(p) + 1) * R / (2 * int64_t{P});
+    required[p] = static_cast<int32_t>(r < 1 ? 1 : (r > R ? R : r));
+    eval[p] = p;
   }
-}
+  model_.pool = pool_model();
+  model_.num_answers = K;
+  model_.max_length = L;
+  model_.max_required = R;
+  model_.think_logit = config.Float("env.think_logit");
+  model_.answer_logit = config.Float("env.answer_logit");
+  model_.answer = answer;
+  model_.required = required;
+  model_.eval_prompts = eval;
+  model_.num_eval = P;
+  eval_prompts_.assign(eval, eval + P);
 
-int32_t ThinkTask::answer(int32_t prompt) const {
-  const uint32_t v = answer_version(prompt);
-  if (v == 0) return answer_[prompt];
-  return static_cast<int32_t>(UniformIndex(
-      Philox(seed_).Draw(Purpose::kPool, static_cast<uint32_t>(prompt), v, 2).w[0],
-      static_cast<uint32_t>(num_answers_)));
-}
-
-void ThinkTask::InitialLogits(int32_t state, double* logits) const {
-  const int32_t p = state / max_length_;
-  const int32_t t = state % max_length_;
-  logits[kThink] = think_logit_;
-  for (int32_t k = 0; k < num_answers_; ++k) logits[1 + k] = 0.0;
-  // The prior keeps the version-0 answer (as choice's does).
-  if (t >= required_[p]) logits[1 + answer_[p]] = answer_logit_;
-}
-
-void ThinkTask::Features(int32_t state, double* out) const {
-  const int32_t p = state / max_length_;
-  const int32_t t = state % max_length_;
-  const int32_t L = max_length_;
-  for (int32_t i = 0; i < L + 1 + num_answers_; ++i) out[i] = 0.0;
-  out[t] = 1.0;
-  out[L] = difficulty(p);
-  out[L + 1 + answer(p)] = 1.0;
+  // The step functions' scratch, at its largest.
+  const ArenaSlot<double> cdf_slot = scratch_arena_.Add<double>(int64_t{L} * PaddedSize(K + 1));
+  const ArenaSlot<const double*> logp_slot = scratch_arena_.Add<const double*>(L);
+  const ArenaSlot<uint8_t> ready_slot = scratch_arena_.Add<uint8_t>(L);
+  const ArenaSlot<double> value_slot = scratch_arena_.Add<double>(int64_t{L} + 1);
+  scratch_arena_.Allocate();
+  scratch_.cdf = scratch_arena_.Get(cdf_slot);
+  scratch_.logp = scratch_arena_.Get(logp_slot);
+  scratch_.ready = scratch_arena_.Get(ready_slot);
+  scratch_.value = scratch_arena_.Get(value_slot);
 }
 
 void ThinkTask::Rollout(int64_t step, const Philox& rng, Policy* policy, const int32_t* prompts,
                         int count, int group_size, Batch* batch) const {
-  const int L = max_length_;
-  const int A = num_answers_ + 1;
-  const int G = group_size;
-  // Per-group scratch, reused across steps (a task serves one run, on one thread):
-  // one padded CDF row per position (sim/sampling.h), filled on first use in the
-  // group, so states no rollout reaches cost nothing.
-  const int apad = PaddedSize(A);
-  std::vector<double>& cdf_storage = scratch_.cdf;
-  std::vector<const double*>& logp_storage = scratch_.logp;
-  std::vector<uint8_t>& ready_storage = scratch_.ready;
-  if (cdf_storage.size() < static_cast<size_t>(L) * apad) {
-    cdf_storage.resize(static_cast<size_t>(L) * apad);
-  }
-  if (logp_storage.size() < static_cast<size_t>(L)) {
-    logp_storage.resize(L);
-    ready_storage.resize(L);
-  }
-  double* ADVLAB_RESTRICT cdf_rows = cdf_storage.data();
-  const double** logp_rows = logp_storage.data();
-  uint8_t* ADVLAB_RESTRICT ready = ready_storage.data();
-
-  const int g0 = batch->num_groups();
-  const int r0 = batch->num_rollouts();
-  const int t0 = batch->num_tokens();
-  const int n = count * G;
-  batch->GrowGroupsAndRollouts(count, n);
-  // Lengths are not known in advance: start at one token per rollout (plus room
-  // for one full response) and double as needed, up to every rollout at L
-  // tokens. The capacity for that is reserved up front and persists across steps
-  // (Batch::Clear keeps it), so a warm step allocates nothing, even when
-  // responses grow longer than any before. Raw pointers: stores through them
-  // cannot alias the vectors' own fields.
-  int32_t* ADVLAB_RESTRICT out_token = nullptr;
-  int32_t* ADVLAB_RESTRICT out_state = nullptr;
-  double* ADVLAB_RESTRICT out_logprob = nullptr;
-  int64_t token_size = 0;
-  const int64_t max_tokens =
-      std::min(static_cast<int64_t>(t0) + static_cast<int64_t>(n) * L,
-               static_cast<int64_t>(std::numeric_limits<int32_t>::max()));
-  ReserveTokens(batch, max_tokens);
-  auto grow = [&](int64_t need) {
-    ADVLAB_CHECK_LE(need, static_cast<int64_t>(std::numeric_limits<int32_t>::max()));
-    int64_t size = 2 * static_cast<int64_t>(batch->token.size());
-    if (size < need) size = need;
-    if (size > max_tokens) size = max_tokens;
-    batch->ResizeTokens(static_cast<int>(size));
-    out_token = batch->token.data();
-    out_state = batch->state.data();
-    out_logprob = batch->logprob.data();
-    token_size = size;
-  };
-  grow(static_cast<int64_t>(t0) + n + L);
-  int32_t* ADVLAB_RESTRICT out_token_begin = batch->token_begin.data() + r0 + 1;
-  double* ADVLAB_RESTRICT out_reward = batch->reward.data() + r0;
-  uint8_t* ADVLAB_RESTRICT out_correct = batch->correct.data() + r0;
-  uint8_t* ADVLAB_RESTRICT out_truncated = batch->truncated.data() + r0;
-
-  int64_t pos = t0;  // next token
-  for (int s = 0; s < count; ++s) {
-    const int32_t p = prompts[s];
-    const int32_t base = p * L;
-    const int32_t ans = answer(p);
-    const int32_t req = required_[p];
-    batch->prompt[g0 + s] = p;
-    for (int t = 0; t < L; ++t) ready[t] = 0;
-    // One Philox block serves four consecutive decisions of the group.
-    int64_t cached_block = -1;
-    Words4 w{{0, 0, 0, 0}};
-    for (int i = 0; i < G; ++i) {
-      if (pos + L > token_size) grow(pos + L);
-      const int r = s * G + i;
-      int t = 0;
-      uint8_t ok = 0, cut = 0;
-      for (;;) {
-        double* ADVLAB_RESTRICT cdf = cdf_rows + static_cast<int64_t>(t) * apad;
-        if (!ready[t]) {
-          BuildPaddedCdf(policy->Probs(base + t), A, apad, cdf);
-          logp_rows[t] = policy->LogProbs(base + t);
-          ready[t] = 1;
-        }
-        const int64_t q = static_cast<int64_t>(i) * L + t;
-        if ((q >> 2) != cached_block) {
-          cached_block = q >> 2;
-          w = rng.Draw(Purpose::kRollout, static_cast<uint32_t>(step), static_cast<uint32_t>(s),
-                       static_cast<uint32_t>(cached_block));
-        }
-        const double u = U01(w.w[q & 3]);
-        const int a = SearchCdf(cdf, apad, u);  // inverse CDF (sim/sampling.h)
-        out_token[pos] = a;
-        out_state[pos] = base + t;
-        out_logprob[pos] = logp_rows[t][a];
-        ++pos;
-        if (a != kThink) {
-          ok = (t >= req && a - 1 == ans) ? 1 : 0;  // no guessing below r_p
-          break;
-        }
-        if (++t == L) {
-          cut = 1;
-          break;
-        }
-      }
-      out_token_begin[r] = static_cast<int32_t>(pos);
-      out_reward[r] = ok ? 1.0 : 0.0;
-      out_correct[r] = ok;
-      out_truncated[r] = cut;
-    }
-    batch->group_begin[g0 + s + 1] = r0 + (s + 1) * G;
-  }
-  batch->ResizeTokens(static_cast<int>(pos));
+  // Room for every rollout at L tokens (within the capacity the first call
+  // reserved, so a warm step allocates nothing); CloseView trims to what the
+  // rollouts wrote.
+  const int64_t n = static_cast<int64_t>(count) * group_size;
+  const int64_t tokens = n * model_.max_length;
+  ADVLAB_CHECK_LE(batch->num_tokens() + tokens,
+                  static_cast<int64_t>(std::numeric_limits<int32_t>::max()));
+  BatchView view =
+      batch->OpenView(count, static_cast<int>(n), static_cast<int>(tokens));
+  WithRows(policy, [&](auto& rows) {
+    ThinkRollout(model_, step, current_step(), rng, rows, prompts, count, group_size, scratch_,
+                 &view);
+  });
+  batch->CloseView(view);
 }
 
 double ThinkTask::SuccessProbability(Policy* policy, int32_t prompt) const {
-  const int32_t L = max_length_;
-  const int32_t a = 1 + answer(prompt);
-  const int32_t req = required_[prompt];
-  double reach = 1.0, success = 0.0;
-  for (int32_t t = 0; t < L; ++t) {  // fixed order: t ascending
-    const double* probs = policy->Probs(State(prompt, t));
-    if (t >= req) success += reach * probs[a];
-    reach *= probs[kThink];
-  }
-  return success;
+  return WithRows(policy, [&](auto& rows) {
+    return ThinkSuccessProbability(model_, current_step(), rows, prompt);
+  });
 }
+
+namespace {
+
+// The host sink of the gradient: terms appended to GradientTerms.
+struct GradientTermsSink {
+  GradientTerms* out;
+  void Add(int32_t state, int32_t action, double coef) { out->Add(state, action, coef); }
+};
+
+}  // namespace
 
 void ThinkTask::SuccessGradientTerms(Policy* policy, int32_t prompt, double weight,
                                      GradientTerms* out) const {
-  const int32_t L = max_length_;
-  const int32_t a = 1 + answer(prompt);
-  const int32_t req = required_[prompt];
-  std::vector<double>& value_storage = scratch_.value;  // S_0..S_L
-  if (value_storage.size() < static_cast<size_t>(L) + 1) value_storage.resize(L + 1);
-  double* S = value_storage.data();
-  S[L] = 0.0;  // truncation: no reward
-  for (int32_t t = L - 1; t >= 0; --t) {
-    const double* probs = policy->Probs(State(prompt, t));
-    S[t] = probs[kThink] * S[t + 1] + (t >= req ? probs[a] : 0.0);
-  }
-  double reach = 1.0;
-  for (int32_t t = 0; t < L && reach > 0.0; ++t) {
-    const int32_t s = State(prompt, t);
-    const double* probs = policy->Probs(s);
-    const double c_think = weight * reach * probs[kThink] * S[t + 1];
-    if (c_think != 0.0) out->Add(s, kThink, c_think);
-    if (t >= req) {
-      const double c_answer = weight * reach * probs[a];
-      if (c_answer != 0.0) out->Add(s, a, c_answer);
-    }
-    reach *= probs[kThink];
-  }
+  GradientTermsSink sink{out};
+  WithRows(policy, [&](auto& rows) {
+    ThinkSuccessGradient(model_, current_step(), rows, prompt, weight, scratch_.value, sink);
+  });
 }
 
 double ThinkTask::GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const {
-  const int32_t L = max_length_;
-  const int32_t A = num_answers_ + 1;
-  for (int32_t t = 0; t < L; ++t) {
-    const double* probs = policy->Probs(State(prompt, t));
-    int32_t best = 0;
-    for (int32_t a = 1; a < A; ++a) {
-      if (probs[a] > probs[best]) best = a;  // strict: the lowest id wins ties
-    }
-    if (best != kThink) {
-      *length = t + 1;
-      return t >= required_[prompt] && best - 1 == answer(prompt) ? 1.0 : 0.0;
-    }
-  }
-  *length = L;  // truncated
-  return 0.0;
+  return WithRows(policy, [&](auto& rows) {
+    return ThinkGreedyReward(model_, current_step(), rows, prompt, length);
+  });
 }
 
 ADVLAB_REGISTER_TASK(

@@ -61,60 +61,59 @@
 #include <vector>
 
 #include "envs/pool.h"
+#include "envs/think/think_step.h"
+#include "sim/arena.h"
 
 namespace advlab {
 
+// The virtual Task interface over the plain-data model and step functions of
+// envs/think/think_step.h: each method dispatches once on the policy's rows
+// (WithRows) and runs the host/device code.
 class ThinkTask : public PoolTask {
  public:
-  static constexpr int32_t kThink = 0;  // action id of a thinking token
+  static constexpr int32_t kThink = kThinkAction;  // action id of a thinking token
 
   // Throws UserError when env.max_length <= env.max_required or the state or
   // token counts would not fit 32-bit ids.
   ThinkTask(const Config& config, uint64_t seed);
 
-  int32_t num_states() const override { return num_prompts() * max_length_; }
-  int32_t num_actions() const override { return num_answers_ + 1; }
-  int32_t max_length() const override { return max_length_; }
-  double difficulty(int32_t prompt) const override {
-    return (prompt + 0.5) / static_cast<double>(num_prompts());
+  int32_t num_states() const override { return num_prompts() * model_.max_length; }
+  int32_t num_actions() const override { return model_.num_answers + 1; }
+  int32_t max_length() const override { return model_.max_length; }
+  double difficulty(int32_t prompt) const override { return ThinkDifficulty(model_, prompt); }
+  void InitialLogits(int32_t state, double* logits) const override {
+    ThinkInitialLogits(model_, state, logits);
   }
-  void InitialLogits(int32_t state, double* logits) const override;
-  int32_t feature_dim() const override { return max_length_ + 1 + num_answers_; }
-  void Features(int32_t state, double* out) const override;
+  int32_t feature_dim() const override { return model_.max_length + 1 + model_.num_answers; }
+  void Features(int32_t state, double* out) const override {
+    ThinkFeatures(model_, current_step(), state, out);
+  }
   void Rollout(int64_t step, const Philox& rng, Policy* policy, const int32_t* prompts, int count,
                int group_size, Batch* batch) const override;
   const std::vector<int32_t>& eval_prompts() const override { return eval_prompts_; }
   double SuccessProbability(Policy* policy, int32_t prompt) const override;
   void SuccessGradientTerms(Policy* policy, int32_t prompt, double weight,
                             GradientTerms* out) const override;
-  int32_t FirstState(int32_t prompt) const override { return prompt * max_length_; }
+  int32_t FirstState(int32_t prompt) const override { return prompt * model_.max_length; }
   double GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const override;
 
   // Tabular state of prompt p after t thinking tokens.
-  int32_t State(int32_t prompt, int32_t t) const { return prompt * max_length_ + t; }
+  int32_t State(int32_t prompt, int32_t t) const { return prompt * model_.max_length + t; }
   // Thinking tokens a correct answer to `prompt` needs (r_p).
-  int32_t required(int32_t prompt) const { return required_[prompt]; }
+  int32_t required(int32_t prompt) const { return model_.required[prompt]; }
   // The correct answer of a prompt at the current step.
-  int32_t answer(int32_t prompt) const;
+  int32_t answer(int32_t prompt) const { return ThinkAnswer(model_, current_step(), prompt); }
+  // The plain-data model (tables in this task's arena) and the step functions'
+  // scratch (sized at construction; a task serves one run, on one thread).
+  const ThinkModel& model() const { return model_; }
+  const ThinkScratch& scratch() const { return scratch_; }
 
  private:
-  int32_t num_answers_;   // K
-  int32_t max_length_;    // L
-  int32_t max_required_;  // R
-  double think_logit_;
-  double answer_logit_;
-  std::vector<int32_t> answer_;        // [prompts] version-0 correct answer
-  std::vector<int32_t> required_;      // [prompts] r_p
-  std::vector<int32_t> eval_prompts_;  // [prompts] 0..P-1
-  // Scratch reused across calls (a task serves one run, on one thread), so a
-  // warm step allocates nothing.
-  struct Scratch {
-    std::vector<double> cdf;          // Rollout: [L x padded A] CDF rows
-    std::vector<const double*> logp;  // Rollout: [L] log-prob rows
-    std::vector<uint8_t> ready;       // Rollout: [L] row filled this group
-    std::vector<double> value;        // the oracle's gradient: S_0..S_L
-  };
-  mutable Scratch scratch_;
+  Arena arena_;                        // answer, required, eval_prompts of model_
+  ThinkModel model_;                   // immutable after construction
+  std::vector<int32_t> eval_prompts_;  // [P] the interface's copy of model_.eval_prompts
+  Arena scratch_arena_;                // holds what scratch_ points to
+  ThinkScratch scratch_;
 };
 
 }  // namespace advlab

@@ -10,10 +10,13 @@
 #include <utility>
 #include <vector>
 
+#include "envs/think/think_step.h"
+#include "policies/mlp.h"
 #include "policies/tabular.h"
 #include "sim/config.h"
 #include "sim/error.h"
 #include "sim/loop.h"
+#include "sim/policy_rows.h"
 
 namespace advlab {
 namespace {
@@ -602,6 +605,197 @@ TEST(ThinkTest, GreedyRewardFollowsRedrawnAnswers) {
     lost += want == 0.0;
   }
   EXPECT_GT(lost, 20);
+}
+
+// ---- plain-data step functions (think_step.h) ------------------------------------
+
+// Scratch for calling the step functions directly (the task keeps its own).
+struct TestScratch {
+  std::vector<double> cdf, value;
+  std::vector<const double*> logp;
+  std::vector<uint8_t> ready;
+  ThinkScratch view;
+  explicit TestScratch(const ThinkModel& m)
+      : cdf(static_cast<size_t>(m.max_length) * PaddedSize(m.num_answers + 1)),
+        value(m.max_length + 1),
+        logp(m.max_length),
+        ready(m.max_length) {
+    view = ThinkScratch{cdf.data(), logp.data(), ready.data(), value.data()};
+  }
+};
+
+// ThinkRollout called directly, with `rows`, into a fresh batch.
+template <class Rows>
+Batch DirectRollout(const ThinkTask& task, Rows& rows, int64_t step, const Philox& rng,
+                    const std::vector<int32_t>& prompts, int G) {
+  TestScratch scratch(task.model());
+  Batch batch;
+  batch.Clear();
+  const int n = static_cast<int>(prompts.size()) * G;
+  BatchView view = batch.OpenView(static_cast<int>(prompts.size()), n, n * task.max_length());
+  ThinkRollout(task.model(), step, task.current_step(), rng, rows, prompts.data(),
+               static_cast<int32_t>(prompts.size()), G, scratch.view, &view);
+  batch.CloseView(view);
+  return batch;
+}
+
+void ExpectSameBatch(const Batch& a, const Batch& b) {
+  EXPECT_EQ(a.prompt, b.prompt);
+  EXPECT_EQ(a.group_begin, b.group_begin);
+  EXPECT_EQ(a.token_begin, b.token_begin);
+  EXPECT_EQ(a.reward, b.reward);
+  EXPECT_EQ(a.correct, b.correct);
+  EXPECT_EQ(a.truncated, b.truncated);
+  EXPECT_EQ(a.token, b.token);
+  EXPECT_EQ(a.state, b.state);
+  ASSERT_EQ(a.logprob.size(), b.logprob.size());
+  for (size_t i = 0; i < a.logprob.size(); ++i) {  // bit for bit (EXPECT_EQ on doubles)
+    EXPECT_EQ(a.logprob[i], b.logprob[i]) << i;
+  }
+}
+
+// The HD rollout with TabularRows, the same code through VirtualRows (one
+// virtual call per row) and the Task::Rollout adaptor give the same batch, bit
+// for bit, with answer re-randomisation off and on.
+TEST(ThinkStepTest, RolloutIsTheSameThroughEveryRowsType) {
+  for (const char* rate : {"0", "0.5"}) {
+    ThinkTask task(Cfg({{"env.prompts", "10"}, {"env.answers", "3"}, {"env.max_length", "6"},
+                        {"env.max_required", "4"}, {"env.answer_rate", rate}}),
+                   13);
+    const int64_t step = 7;
+    task.Advance(step);
+    int redrawn = 0;
+    for (int32_t p = 0; p < 10; ++p) redrawn += task.answer(p) != task.model().answer[p];
+    if (std::string(rate) != "0") {
+      EXPECT_GT(redrawn, 0);  // the check covers redrawn answers
+    } else {
+      EXPECT_EQ(redrawn, 0);
+    }
+    TabularPolicy policy = TabularPolicy::FromTask(task);
+    RandomizeLogits(&policy, 41, 1.0, 1.4);
+    const std::vector<int32_t> prompts = {0, 3, 3, 9, 6};
+    const int G = 37;
+    const Philox rng(77);
+    TabularRows* tabular = policy.tabular_rows();
+    ASSERT_NE(tabular, nullptr);
+    const Batch direct = DirectRollout(task, *tabular, step, rng, prompts, G);
+    policy.ParamsChanged();  // every row stale again
+    VirtualRows virt{&policy};
+    const Batch through_virtual = DirectRollout(task, virt, step, rng, prompts, G);
+    policy.ParamsChanged();
+    Batch adaptor;
+    adaptor.Clear();
+    task.Rollout(step, rng, &policy, prompts.data(), static_cast<int>(prompts.size()), G,
+                 &adaptor);
+    ExpectSameBatch(direct, through_virtual);
+    ExpectSameBatch(direct, adaptor);
+    double hits = 0.0, cut = 0.0;
+    for (int r = 0; r < direct.num_rollouts(); ++r) {
+      hits += direct.reward[r];
+      cut += direct.truncated[r];
+    }
+    EXPECT_GT(hits, 0.0);  // every branch was taken
+    EXPECT_GT(cut, 0.0);
+  }
+}
+
+// The MLP goes through VirtualRows: Task::Rollout equals the HD code called
+// directly with the adaptor.
+TEST(ThinkStepTest, MlpRolloutThroughTheAdaptor) {
+  ThinkTask task(Cfg({{"env.prompts", "6"}, {"env.answers", "3"}, {"env.max_length", "5"},
+                      {"env.max_required", "3"}, {"env.answer_rate", "0.25"}}),
+                 2);
+  task.Advance(5);
+  MlpPolicy::Options o;
+  o.hidden = 8;
+  o.out_init_scale = 0.5;
+  o.seed = 3;
+  MlpPolicy policy(task, o);
+  ASSERT_EQ(policy.tabular_rows(), nullptr);
+  const std::vector<int32_t> prompts = {1, 4, 5};
+  VirtualRows virt{&policy};
+  const Batch direct = DirectRollout(task, virt, 5, Philox(9), prompts, 16);
+  Batch adaptor;
+  adaptor.Clear();
+  task.Rollout(5, Philox(9), &policy, prompts.data(), 3, 16, &adaptor);
+  ExpectSameBatch(direct, adaptor);
+}
+
+// A sink that records the terms.
+struct VectorSink {
+  std::vector<int32_t> state, action;
+  std::vector<double> coef;
+  void Add(int32_t s, int32_t a, double c) {
+    state.push_back(s);
+    action.push_back(a);
+    coef.push_back(c);
+  }
+};
+
+// Oracle, gradient terms and greedy decoding: the HD functions with TabularRows
+// and with VirtualRows equal the Task adaptors, bit for bit.
+TEST(ThinkStepTest, OracleGradientAndGreedyEqualTheAdaptors) {
+  for (const char* rate : {"0", "0.5"}) {
+    ThinkTask task(Cfg({{"env.prompts", "8"}, {"env.answers", "4"}, {"env.max_length", "7"},
+                        {"env.max_required", "5"}, {"env.answer_rate", rate}}),
+                   21);
+    const int64_t step = 9;
+    task.Advance(step);
+    TabularPolicy policy = TabularPolicy::FromTask(task);
+    RandomizeLogits(&policy, 5, 2.0, 0.8);
+    TestScratch scratch(task.model());
+    VirtualRows virt{&policy};
+    for (int32_t p = 0; p < 8; ++p) {
+      const double want = task.SuccessProbability(&policy, p);
+      EXPECT_GT(want, 0.0);
+      EXPECT_EQ(ThinkSuccessProbability(task.model(), step, *policy.tabular_rows(), p), want);
+      EXPECT_EQ(ThinkSuccessProbability(task.model(), step, virt, p), want);
+
+      GradientTerms terms;
+      terms.Clear();
+      task.SuccessGradientTerms(&policy, p, 0.3, &terms);
+      ASSERT_GT(terms.coef.size(), 0u);
+      VectorSink tab_sink, virt_sink;
+      ThinkSuccessGradient(task.model(), step, *policy.tabular_rows(), p, 0.3,
+                           scratch.view.value, tab_sink);
+      ThinkSuccessGradient(task.model(), step, virt, p, 0.3, scratch.view.value, virt_sink);
+      EXPECT_EQ(tab_sink.state, ToVector(terms.batch.state));
+      EXPECT_EQ(tab_sink.action, ToVector(terms.batch.token));
+      EXPECT_EQ(tab_sink.coef, terms.coef);
+      EXPECT_EQ(virt_sink.state, tab_sink.state);
+      EXPECT_EQ(virt_sink.action, tab_sink.action);
+      EXPECT_EQ(virt_sink.coef, tab_sink.coef);
+
+      int32_t len_adaptor = -1, len_tab = -2, len_virt = -3;
+      const double g = task.GreedyReward(&policy, p, &len_adaptor);
+      EXPECT_EQ(ThinkGreedyReward(task.model(), step, *policy.tabular_rows(), p, &len_tab), g);
+      EXPECT_EQ(ThinkGreedyReward(task.model(), step, virt, p, &len_virt), g);
+      EXPECT_EQ(len_tab, len_adaptor);
+      EXPECT_EQ(len_virt, len_adaptor);
+    }
+  }
+}
+
+// The model's tables are the task's: one arena, the documented values.
+TEST(ThinkStepTest, ModelHoldsTheTables) {
+  ThinkTask task(Cfg({{"env.prompts", "5"}, {"env.answers", "6"}, {"env.max_length", "9"},
+                      {"env.max_required", "7"}, {"env.think_logit", "1.5"},
+                      {"env.answer_logit", "2.5"}}),
+                 4);
+  const ThinkModel& m = task.model();
+  EXPECT_EQ(m.num_answers, 6);
+  EXPECT_EQ(m.max_length, 9);
+  EXPECT_EQ(m.max_required, 7);
+  EXPECT_EQ(m.think_logit, 1.5);
+  EXPECT_EQ(m.answer_logit, 2.5);
+  EXPECT_EQ(m.pool.num_prompts, 5);
+  ASSERT_EQ(m.num_eval, 5);
+  for (int32_t p = 0; p < 5; ++p) {
+    EXPECT_EQ(m.required[p], task.required(p));
+    EXPECT_EQ(m.answer[p], task.answer(p));  // step 0: version 0
+    EXPECT_EQ(m.eval_prompts[p], task.eval_prompts()[p]);
+    EXPECT_EQ(ThinkDifficulty(m, p), task.difficulty(p));
+  }
 }
 
 }  // namespace
