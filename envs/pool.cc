@@ -16,41 +16,41 @@ ADVLAB_REGISTER_KEY(
             .min = 0.0,
             .max = 0.5});
 
-PoolTask::PoolTask(const Config& config, uint64_t seed, int32_t num_prompts)
-    : seed_(seed),
-      num_prompts_(num_prompts),
-      drift_(DriftSchedule::FromConfig(config, num_prompts, seed)) {
+PoolTask::PoolTask(const Config& config, uint64_t seed, int32_t num_prompts, PoolTables tables)
+    : seed_(seed), drift_(DriftSchedule::FromConfig(config, num_prompts, seed)) {
   const double rate = config.Float("env.answer_rate");
-  if (rate > 0.0) {
-    answer_period_ = static_cast<int64_t>(1.0 / rate + 0.5);
-    answer_phase_.resize(num_prompts);
-    const Philox rng(seed);
-    for (int32_t p = 0; p < num_prompts; ++p) {
-      answer_phase_[p] = UniformIndex(rng.Draw(Purpose::kPool, static_cast<uint32_t>(p), 0, 1).w[0],
-                                      static_cast<uint32_t>(answer_period_));
-    }
-  }
   pool_model_.seed = seed;
   pool_model_.num_prompts = num_prompts;
-  pool_model_.answer_period = answer_period_;
-  pool_model_.answer_phase = answer_phase_.empty() ? nullptr : answer_phase_.data();
+  pool_model_.answer_period = rate > 0.0 ? static_cast<int64_t>(1.0 / rate + 0.5) : 0;
+  pool_model_.drift = drift_.model();
+  if (tables == PoolTables::kOwnArena) {
+    LayoutPoolTables(&own_arena_);
+    own_arena_.Allocate();
+    FillPoolTables(&own_arena_);
+  }
   Advance(0);
 }
 
-void PoolTask::Advance(int64_t step) {
-  step_ = step;
-  window_start_ = drift_.WindowStart(step);
+void PoolTask::LayoutPoolTables(Arena* arena) {
+  answer_phase_slot_ = arena->Add<int64_t>(pool_model_.answer_period > 0 ? num_prompts() : 0);
 }
 
-void PoolTask::DrawPrompts(int64_t step, const Philox& rng, int count, int32_t* prompts) const {
-  const uint32_t width = static_cast<uint32_t>(drift_.width);
-  for (int slot = 0; slot < count; slot += 4) {
-    Words4 w = rng.Draw(Purpose::kPromptDraw, static_cast<uint32_t>(step),
-                        static_cast<uint32_t>(slot / 4), 0);
-    for (int j = 0; j < 4 && slot + j < count; ++j) {
-      prompts[slot + j] = window_start_ + static_cast<int32_t>(UniformIndex(w.w[j], width));
+void PoolTask::FillPoolTables(Arena* arena) {
+  int64_t* phase = arena->Get(answer_phase_slot_);
+  if (pool_model_.answer_period > 0) {
+    const Philox rng(seed_);
+    for (int32_t p = 0; p < num_prompts(); ++p) {
+      phase[p] = UniformIndex(rng.Draw(Purpose::kPool, static_cast<uint32_t>(p), 0, 1).w[0],
+                              static_cast<uint32_t>(pool_model_.answer_period));
     }
   }
+  pool_model_.answer_phase = phase;
+}
+
+void PoolTask::Advance(int64_t step) { AdvancePool(pool_model_, step, &pool_data_); }
+
+void PoolTask::DrawPrompts(int64_t step, const Philox& rng, int count, int32_t* prompts) const {
+  advlab::DrawPrompts(pool_model_, pool_data_, rng, step, count, prompts);
 }
 
 void PoolTask::TrainingDistribution(std::vector<int32_t>* prompts,
@@ -60,7 +60,7 @@ void PoolTask::TrainingDistribution(std::vector<int32_t>* prompts,
   // UniformIndex over the window is uniform up to a bias of width / 2^32.
   const double w = 1.0 / drift_.width;
   for (int32_t i = 0; i < drift_.width; ++i) {
-    prompts->push_back(window_start_ + i);
+    prompts->push_back(pool_data_.window_start + i);
     weights->push_back(w);
   }
 }

@@ -4,12 +4,20 @@
 // redrawn every T = round(1/r) steps at a per-prompt phase (Philox, kPool,
 // {prompt, 0, 1}), so on average a share r of the prompts changes per step.
 // Families read answer_version(p) and derive the current answer from it.
+//
+// The plain data and the host/device step functions are in envs/pool_step.h
+// (PoolModel, PoolData, AnswerVersion, AdvancePool, DrawPrompts); PoolTask's
+// methods are thin adaptors over them. The pool's one table (the answer
+// phases) lives in an Arena: the pool's own, or the family's when the family
+// keeps its whole model in one arena (PoolTables::kFamilyArena).
 #ifndef ADVLAB_ENVS_POOL_H_
 #define ADVLAB_ENVS_POOL_H_
 
 #include <cstdint>
 #include <vector>
 
+#include "envs/pool_step.h"
+#include "sim/arena.h"
 #include "sim/batch.h"
 #include "sim/drift.h"
 #include "sim/features.h"
@@ -17,43 +25,41 @@
 
 namespace advlab {
 
-// The pool's part of a family's plain-data model (what step functions read):
-// answer re-randomisation. Immutable for the run.
-struct PoolModel {
-  uint64_t seed = 0;               // the run's seed (answer redraws key on it)
-  int32_t num_prompts = 0;         // P, the drifting pool
-  int64_t answer_period = 0;       // T = round(1 / env.answer_rate); 0: answers never change
-  const int64_t* answer_phase = nullptr;  // [P] per-prompt phase in [0, T), when T > 0
-};
-
-// Version of a prompt's answer at `step`: floor((step + phase) / T), 0 when
-// answers are fixed.
-ADVLAB_HD inline uint32_t AnswerVersion(const PoolModel& m, int64_t step, int32_t prompt) {
-  if (m.answer_period == 0) return 0;
-  return static_cast<uint32_t>((step + m.answer_phase[prompt]) / m.answer_period);
-}
-
 class PoolTask : public Task {
  public:
-  // Reads env.drift*, env.answer_rate and train.steps for a pool of num_prompts.
-  PoolTask(const Config& config, uint64_t seed, int32_t num_prompts);
+  // Where the pool's tables live. kOwnArena: in the pool's own arena, filled by
+  // the constructor. kFamilyArena: in the family's, which calls
+  // LayoutPoolTables before its Arena::Allocate and FillPoolTables after (until
+  // then pool_model().answer_phase is null).
+  enum class PoolTables { kOwnArena, kFamilyArena };
 
-  int32_t num_prompts() const override { return num_prompts_; }
+  // Reads env.drift*, env.answer_rate and train.steps for a pool of num_prompts.
+  PoolTask(const Config& config, uint64_t seed, int32_t num_prompts,
+           PoolTables tables = PoolTables::kOwnArena);
+
+  int32_t num_prompts() const override { return pool_model_.num_prompts; }
   void Advance(int64_t step) override;
   void DrawPrompts(int64_t step, const Philox& rng, int count, int32_t* prompts) const override;
   void TrainingDistribution(std::vector<int32_t>* prompts,
                             std::vector<double>* weights) const override;
 
   const DriftSchedule& drift() const { return drift_; }
-  int64_t current_step() const { return step_; }
-  int32_t window_start() const { return window_start_; }
+  int64_t current_step() const { return pool_data_.step; }
+  int32_t window_start() const { return pool_data_.window_start; }
   // Version of prompt p's answer at the current step (0 when answers are fixed).
   uint32_t answer_version(int32_t prompt) const {
-    return AnswerVersion(pool_model_, step_, prompt);
+    return AnswerVersion(pool_model_, pool_data_.step, prompt);
   }
   const PoolModel& pool_model() const { return pool_model_; }
+  const PoolData& pool_data() const { return pool_data_; }
 
  protected:
+  // The pool's tables in a family's arena (PoolTables::kFamilyArena): the
+  // layout pass (before arena->Allocate()), then the fill (after), which points
+  // pool_model() into the arena.
+  void LayoutPoolTables(Arena* arena);
+  void FillPoolTables(Arena* arena);
+
   // Capacity for `tokens` tokens (at most 2^22) in the batch's token arrays
   // (token, state, logprob), so that resizing them up to that never allocates:
   // Rollout reserves its longest possible output, and a warm step allocates
@@ -63,13 +69,11 @@ class PoolTask : public Task {
   uint64_t seed_;
 
  private:
-  int32_t num_prompts_;
-  DriftSchedule drift_;
-  int64_t answer_period_ = 0;         // 0: answers never change
-  std::vector<int64_t> answer_phase_;  // [prompts] when answer_period_ > 0
-  PoolModel pool_model_;               // points into answer_phase_
-  int64_t step_ = 0;
-  int32_t window_start_ = 0;
+  DriftSchedule drift_;                   // the schedule (pool_model_.drift is its model)
+  Arena own_arena_;                       // the pool's tables under kOwnArena
+  ArenaSlot<int64_t> answer_phase_slot_;  // [P] when answer_period > 0
+  PoolModel pool_model_;                  // answer_phase points into an arena
+  PoolData pool_data_;                    // at the current step
 };
 
 }  // namespace advlab

@@ -83,43 +83,4 @@ DriftSchedule DriftSchedule::FromConfig(const Config& config, int32_t num_prompt
   return d;
 }
 
-int32_t DriftSchedule::WindowStart(int64_t step) const {
-  const int64_t span = static_cast<int64_t>(num_prompts) - width;  // last start
-  if (span <= 0) return 0;
-  switch (kind) {
-    case Kind::kNone:
-      return 0;
-    case Kind::kLinear: {
-      if (steps <= 1) return 0;
-      int64_t t = step < steps - 1 ? step : steps - 1;
-      return static_cast<int32_t>(span * t / (steps - 1));
-    }
-    case Kind::kStep: {
-      int64_t stage = step * stages / steps;
-      if (stage > stages - 1) stage = stages - 1;
-      return static_cast<int32_t>(span * stage / (stages - 1));
-    }
-    case Kind::kCyclic: {
-      int64_t phase = step % period;
-      int64_t rise = 2 * phase <= period ? 2 * phase : 2 * (period - phase);  // in [0, period]
-      return static_cast<int32_t>(span * rise / period);
-    }
-    case Kind::kRandomWalk: {
-      if (step < walk_step_) walk_step_ = 0, walk_pos_ = 0;  // went back: replay
-      const int64_t stride_c = stride < span ? stride : span;
-      const Philox rng(seed);
-      while (walk_step_ < step) {
-        ++walk_step_;
-        const uint32_t w = rng.Draw(Purpose::kDrift, static_cast<uint32_t>(walk_step_), 0, 0).w[0];
-        int64_t x = walk_pos_ + ((w & 1u) ? stride_c : -stride_c);
-        if (x < 0) x = -x;                    // reflect at the easy end
-        if (x > span) x = 2 * span - x;       // and at the hard end
-        walk_pos_ = x;
-      }
-      return static_cast<int32_t>(walk_pos_);
-    }
-  }
-  return 0;
-}
-
 }  // namespace advlab

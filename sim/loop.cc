@@ -34,6 +34,14 @@ void InitRun(const RunConfig& rc, RunState* st) {
       static_cast<int64_t>(rc.batch_prompts) * rc.group_size * st->task->max_length(),
       kMaxReservedTokens);
   st->coef.reserve(max_tokens);
+  // The step's batch at its largest (B groups of G rollouts of the longest
+  // response), so that no step grows it: rollouts write through a BatchView
+  // (Batch::OpenView) within this capacity. Likewise AAPO's reference batch.
+  const int64_t rollouts = static_cast<int64_t>(rc.batch_prompts) * rc.group_size;
+  st->batch.Reserve(rc.batch_prompts, rollouts, rollouts * st->task->max_length());
+  if (rc.reference_rollouts) {
+    st->ref_batch.Reserve(rc.batch_prompts, rollouts, rollouts * st->task->max_length());
+  }
   if (rc.loss->needs_ratio || rc.kl_coef > 0.0) st->logprob.reserve(max_tokens);
 
   // pi_0 at the first decision of every eval prompt, for the KL metric.

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "sim/cost.h"
+#include "sim/sample_batch_step.h"
 
 namespace advlab {
 namespace {
@@ -34,21 +35,11 @@ constexpr uint32_t kReferenceStream = 0x7fffffffu;
 
 void ObserveRewards(const RunConfig& rc, const Philox& rng, int64_t step, Batch* batch) {
   if (rc.false_positive == 0.0 && rc.false_negative == 0.0) return;
-  const uint32_t fp = static_cast<uint32_t>(rc.false_positive * 4294967296.0);
-  const uint32_t fn = static_cast<uint32_t>(rc.false_negative * 4294967296.0);
+  const VerifierNoise noise = MakeVerifierNoise(rc.false_positive, rc.false_negative);
   for (int g = 0; g < batch->num_groups(); ++g) {
-    const int b = batch->group_begin[g], e = batch->group_begin[g + 1];
-    Words4 w{};
-    for (int r = b; r < e; ++r) {
-      const int i = r - b;
-      if (i % 4 == 0) {
-        w = rng.Draw(Purpose::kVerifier, static_cast<uint32_t>(step), static_cast<uint32_t>(g),
-                     static_cast<uint32_t>(i / 4));
-      }
-      const uint32_t word = w.w[i % 4];
-      const bool ok = batch->correct[r] != 0;
-      batch->reward[r] = ok ? (word < fn ? 0.0 : 1.0) : (word < fp ? 1.0 : 0.0);
-    }
+    const int b = batch->group_begin[g];
+    ObserveGroupRewards(noise, rng, step, g, batch->group_begin[g + 1] - b,
+                        batch->correct.data() + b, batch->reward.data() + b);
   }
 }
 

@@ -31,7 +31,8 @@ std::unique_ptr<Sampler> MakeLoopSampler(const RunConfig& rc, RunState* state, c
                                          int64_t step);
 
 // Observed rewards: a correct response reads 0 with P(fn), a wrong one 1 with
-// P(fp). One Philox word per rollout: {step, group, block of 4 rollouts}.
+// P(fp). One Philox word per rollout: {step, group, block of 4 rollouts}; the
+// host/device ObserveGroupRewards (sim/sample_batch_step.h) per group.
 void ObserveRewards(const RunConfig& rc, const Philox& rng, int64_t step, Batch* batch);
 
 }  // namespace advlab

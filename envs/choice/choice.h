@@ -20,13 +20,20 @@
 //
 // Greedy decoding (ReMax's baseline): the most probable answer (lowest id on
 // ties), reward 1 iff it is the current answer; length 1.
+//
+// The model is plain data (ChoiceModel, envs/choice/choice_step.h) whose
+// tables (the pool's answer phases, the version-0 answers) live in one arena;
+// the step functions there are host/device. ChoiceTask's methods adapt the
+// virtual interface to them: one WithRows dispatch per call.
 #ifndef ADVLAB_ENVS_CHOICE_CHOICE_H_
 #define ADVLAB_ENVS_CHOICE_CHOICE_H_
 
 #include <cstdint>
 #include <vector>
 
+#include "envs/choice/choice_step.h"
 #include "envs/pool.h"
+#include "sim/arena.h"
 
 namespace advlab {
 
@@ -35,7 +42,7 @@ class ChoiceTask : public PoolTask {
   ChoiceTask(const Config& config, uint64_t seed);
 
   int32_t num_states() const override { return num_prompts(); }
-  int32_t num_actions() const override { return num_answers_; }
+  int32_t num_actions() const override { return model_.num_answers; }
   int32_t max_length() const override { return 1; }
   double difficulty(int32_t prompt) const override {
     return (prompt + 0.5) / static_cast<double>(num_prompts());
@@ -53,15 +60,19 @@ class ChoiceTask : public PoolTask {
   double GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const override;
 
   // The correct answer of a prompt at the current step.
-  int32_t answer(int32_t prompt) const;
+  int32_t answer(int32_t prompt) const {
+    return ChoiceAnswer(model_, current_step(), prompt);
+  }
+  // The plain-data model (points into the task's arena).
+  const ChoiceModel& model() const { return model_; }
 
  private:
-  int32_t num_answers_;
-  double easy_logit_;
-  double hard_logit_;
-  std::vector<int32_t> answer_;        // [prompts] version-0 correct answer
+  Arena arena_;                        // every table of model_
+  ChoiceModel model_;
   std::vector<int32_t> eval_prompts_;  // [prompts] 0..P-1
-  mutable std::vector<double> cdf_scratch_;  // Rollout: one padded CDF row, reused
+  // Rollout: one padded CDF row (model_.cdf_pad), sized at construction (a task
+  // serves one run, on one thread).
+  mutable std::vector<double> cdf_scratch_;
 };
 
 }  // namespace advlab
