@@ -1,11 +1,11 @@
 // The `chain` family's plain data and host/device step functions (issue 9,
 // item 7): ChainModel (immutable tables, in ChainTask's arena), ChainData (the
-// rule state Advance sets, mjModel/mjData style), and the rollout, exact oracle,
-// correct results as ADVLAB_HD functions, templates over a rows type
-// (sim/policy_rows.h) where they read the policy; the exact oracle, gradient and
-// greedy decoding are in envs/chain/chain_oracle.h. ChainTask (chain.h) is their host
-// adaptor; the rules they implement are documented there. Scratch is caller
-// memory sized in planning; nothing here allocates, throws or calls virtually.
+// rule state Advance sets, mjModel/mjData style), the rule advance, the correct
+// results and the rollout (a template over a rows type, sim/policy_rows.h), all
+// ADVLAB_HD. The exact oracle, gradient and greedy decoding are in
+// envs/chain/chain_oracle.h. ChainTask (chain.h) is their host adaptor and
+// documents the rules. Scratch is caller memory sized in planning; nothing here
+// allocates, throws or calls virtually.
 #ifndef ADVLAB_ENVS_CHAIN_CHAIN_STEP_H_
 #define ADVLAB_ENVS_CHAIN_CHAIN_STEP_H_
 
@@ -270,8 +270,9 @@ ADVLAB_HD void ChainRolloutGroup(const ChainModel& m, const ChainData& d, Rows& 
   const int n = ChainDepth(m, prompt);
   const int words = G * n;
   const int G4 = (G + 3) / 4 * 4;
-  ADVLAB_HD_CHECK(view.num_groups < view.max_groups && view.num_rollouts + G <= view.max_rollouts &&
-                  view.num_tokens + words <= view.max_tokens);
+  ADVLAB_HD_CHECK(view.num_groups < view.max_groups);
+  ADVLAB_HD_CHECK(view.num_rollouts + G <= view.max_rollouts);
+  ADVLAB_HD_CHECK(view.num_tokens + words <= view.max_tokens);
   ADVLAB_HD_CHECK(static_cast<int64_t>(G4) * n <= sc.u_capacity);
   int32_t* ADVLAB_RESTRICT correct = sc.correct;
   double* ADVLAB_RESTRICT u = sc.u;
