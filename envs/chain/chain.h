@@ -60,13 +60,21 @@
 // Rollout randomness: one 32-bit Philox word per decision; rollout i, token t of
 // prompt slot `slot` uses word q = i * n + t of (kRollout, {step, slot, q / 4}),
 // word q % 4, sampled by inverse CDF as in `choice`.
+//
+// Layout (issue 9, item 7): the instance is the plain-data ChainModel and the
+// rule state ChainData (envs/chain/chain_step.h), both in one Arena owned by
+// the task together with the fixed-size scratch; the virtual methods below are
+// adaptors that dispatch once per call (WithRows) to the host/device step
+// functions there.
 #ifndef ADVLAB_ENVS_CHAIN_CHAIN_H_
 #define ADVLAB_ENVS_CHAIN_CHAIN_H_
 
 #include <cstdint>
 #include <vector>
 
+#include "envs/chain/chain_step.h"
 #include "envs/pool.h"
+#include "sim/arena.h"
 
 namespace advlab {
 
@@ -92,75 +100,55 @@ class ChainTask : public PoolTask {
   void SuccessGradientTerms(Policy* policy, int32_t prompt, double weight,
                             GradientTerms* out) const override;
   int32_t FirstState(int32_t prompt) const override {
-    return prompt_ops_[prompt_begin_[prompt]] * modulus_ + start_[prompt];
+    return ChainOps(model_, prompt)[0] * modulus_ + model_.start[prompt];
   }
   double GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const override;
 
   // ---- the instance, for tests and tools --------------------------------------
+  // The plain data the step functions read (pointers into the task's arena).
+  const ChainModel& model() const { return model_; }
+  const ChainData& data() const { return data_; }
   int32_t num_ops() const { return num_ops_; }
   int32_t modulus() const { return modulus_; }
   Reward reward_mode() const { return reward_; }
-  int32_t depth(int32_t prompt) const {
-    return static_cast<int32_t>(prompt_begin_[prompt + 1] - prompt_begin_[prompt]);
-  }
-  int32_t start(int32_t prompt) const { return start_[prompt]; }
-  int32_t op(int32_t prompt, int32_t t) const { return prompt_ops_[prompt_begin_[prompt] + t]; }
+  int32_t depth(int32_t prompt) const { return ChainDepth(model_, prompt); }
+  int32_t start(int32_t prompt) const { return model_.start[prompt]; }
+  int32_t op(int32_t prompt, int32_t t) const { return ChainOps(model_, prompt)[t]; }
   // Current rule constants of operation j and the version of b_j.
-  int32_t op_a(int32_t j) const { return a_[j]; }
-  int32_t op_b(int32_t j) const { return b_[j]; }
-  uint32_t op_version(int32_t j) const { return version_[j]; }
+  int32_t op_a(int32_t j) const { return model_.a[j]; }
+  int32_t op_b(int32_t j) const { return data_.b[j]; }
+  uint32_t op_version(int32_t j) const { return data_.version[j]; }
   // op_j(v) under the current rules.
-  int32_t Apply(int32_t j, int32_t v) const { return next_[j * modulus_ + v]; }
+  int32_t Apply(int32_t j, int32_t v) const { return data_.next[j * modulus_ + v]; }
   // The correct running results of a prompt under the current rules (depth values).
-  void CorrectResults(int32_t prompt, int32_t* out) const;
+  void CorrectResults(int32_t prompt, int32_t* out) const {
+    ChainCorrectResults(model_, data_, prompt, out);
+  }
 
  private:
-  int32_t StateOf(int32_t op, int32_t v) const { return op * modulus_ + v; }
-  // Version of operation j's rules at `step` (0 when the rules are fixed).
-  uint32_t VersionAt(int32_t j, int64_t step) const;
-  int32_t DrawB(int32_t j, uint32_t version) const;
-  void SetRule(int32_t j, uint32_t version);
-  // Forward DP: mu[t * m + v] for t < n, returns the success probability.
-  double Forward(Policy* policy, int32_t prompt, const int32_t* correct, double* mu) const;
-
-  // Scratch of Rollout and the oracle, reused across calls (a task serves one
-  // run, on one thread), so a warm step allocates nothing.
-  struct RolloutScratch {
-    std::vector<uint32_t> stamp;      // [states]
-    std::vector<int32_t> slot;        // [states]
-    std::vector<double> cdf;          // [slots x kpad]
-    std::vector<const double*> logp;  // [slots]
-    uint32_t generation = 0;
-    std::vector<double> u;         // [G rounded up to 4 x n] uniforms of one group
-    std::vector<int32_t> correct;  // [n] correct running results of one prompt
-  };
-  struct OracleScratch {
-    std::vector<double> mu;        // [n x m]
-    std::vector<double> back;      // [n x m]
-    std::vector<int32_t> correct;  // [n]
-  };
-  mutable RolloutScratch rollout_scratch_;
-  mutable OracleScratch oracle_scratch_;    // SuccessProbability
-  mutable OracleScratch gradient_scratch_;  // SuccessGradientTerms
-
   int32_t num_ops_;
   int32_t modulus_;
   int32_t min_depth_;
   int32_t max_depth_;
   Reward reward_;
-  double step_logit_;
   int32_t num_eval_;
-  int64_t rule_period_ = 0;            // T; 0: rules never change
-  std::vector<int64_t> rule_phase_;    // [ops] when rule_period_ > 0
-  std::vector<int32_t> a_;             // [ops]
-  std::vector<int32_t> b0_;            // [ops] version-0 constants (the prior's)
-  std::vector<int32_t> b_;             // [ops] current constants
-  std::vector<uint32_t> version_;      // [ops] current versions
-  std::vector<int32_t> next_;          // [ops x m] current op_j(v)
-  std::vector<int32_t> start_;         // [P + E]
-  std::vector<int64_t> prompt_begin_;  // [P + E + 1] offsets into prompt_ops_
-  std::vector<int32_t> prompt_ops_;    // operations of every prompt, concatenated
-  std::vector<int32_t> eval_prompts_;  // [E] P .. P + E - 1
+
+  // One allocation: ChainModel's tables, ChainData's arrays and the scratch
+  // whose size the model fixes (CDF stamps and slots, the DP tables).
+  Arena arena_;
+  ChainModel model_;
+  ChainData data_;
+  // Rollout scratch; its cdf / logp / u arrays depend on the group size and
+  // batch, so they live in the vectors below, grown by Rollout before the step
+  // functions run (a warm step allocates nothing; a task serves one run, on
+  // one thread).
+  mutable ChainRolloutScratch rollout_scratch_;
+  mutable std::vector<double> cdf_;          // [max_slots x kpad]
+  mutable std::vector<const double*> logp_;  // [max_slots]
+  mutable std::vector<double> u_;            // [G rounded up to 4 x max_depth]
+  ChainOracleScratch oracle_scratch_;        // SuccessProbability
+  ChainOracleScratch gradient_scratch_;      // SuccessGradientTerms
+  std::vector<int32_t> eval_prompts_;        // [E] P .. P + E - 1 (the Task interface)
 };
 
 }  // namespace advlab

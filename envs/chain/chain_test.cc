@@ -2,14 +2,21 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "envs/chain/chain_oracle.h"
+#include "envs/chain/chain_step.h"
+#include "policies/mlp.h"
 #include "policies/tabular.h"
+#include "sim/batch.h"
 #include "sim/config.h"
 #include "sim/error.h"
+#include "sim/policy_rows.h"
+#include "sim/sampling.h"
 
 namespace advlab {
 namespace {
@@ -604,6 +611,236 @@ TEST(ChainTest, GreedyRewardFollowsTheCurrentRules) {
       lost += want == 0.0;
     }
     EXPECT_GT(lost, 10) << mode;
+  }
+}
+
+// ---- plain-data step functions (envs/chain/chain_step.h) ---------------------------
+
+// Caller-owned rollout scratch for `count` groups of G at most.
+struct StepScratch {
+  StepScratch(const ChainTask& task, int count, int G)
+      : stamp(task.num_states(), 0),
+        slot(task.num_states(), 0),
+        cdf(static_cast<size_t>(task.num_states()) * PaddedSize(task.modulus())),
+        logp(task.num_states()),
+        u(static_cast<size_t>((G + 3) / 4 * 4) * task.max_length()),
+        correct(task.max_length()) {
+    (void)count;
+    sc.stamp = stamp.data();
+    sc.slot = slot.data();
+    sc.cdf = cdf.data();
+    sc.logp = logp.data();
+    sc.u = u.data();
+    sc.correct = correct.data();
+    sc.max_slots = task.num_states();
+    sc.u_capacity = static_cast<int64_t>(u.size());
+  }
+  std::vector<uint32_t> stamp;
+  std::vector<int32_t> slot;
+  std::vector<double> cdf;
+  std::vector<const double*> logp;
+  std::vector<double> u;
+  std::vector<int32_t> correct;
+  ChainRolloutScratch sc;
+};
+
+// The HD rollout, called directly with a rows type, into a fresh batch.
+template <class Rows>
+Batch DirectRollout(const ChainTask& task, Rows& rows, int64_t step, const Philox& rng,
+                    const std::vector<int32_t>& prompts, int G) {
+  StepScratch scratch(task, static_cast<int>(prompts.size()), G);
+  int tokens = 0;
+  for (int32_t p : prompts) tokens += G * task.depth(p);
+  Batch batch;
+  batch.Clear();
+  const int count = static_cast<int>(prompts.size());
+  BatchView view = batch.OpenView(count, count * G, tokens);
+  ChainRollout(task.model(), task.data(), rows, rng, step, prompts.data(), count, G, scratch.sc,
+               view);
+  batch.CloseView(view);
+  return batch;
+}
+
+void ExpectSameBatch(const Batch& a, const Batch& b, const std::string& what) {
+  EXPECT_EQ(a.prompt, ToVector(b.prompt)) << what;
+  EXPECT_EQ(a.group_begin, ToVector(b.group_begin)) << what;
+  EXPECT_EQ(a.token_begin, ToVector(b.token_begin)) << what;
+  EXPECT_EQ(a.reward, ToVector(b.reward)) << what;
+  EXPECT_EQ(a.correct, ToVector(b.correct)) << what;
+  EXPECT_EQ(a.truncated, ToVector(b.truncated)) << what;
+  EXPECT_EQ(a.token, ToVector(b.token)) << what;
+  EXPECT_EQ(a.state, ToVector(b.state)) << what;
+  EXPECT_EQ(a.logprob, ToVector(b.logprob)) << what;  // bit for bit (operator== on doubles)
+}
+
+Config StepCfg(const char* mode, const char* modulus, const char* rate) {
+  return Cfg({{"env.prompts", "40"},
+              {"env.chain_reward", mode},
+              {"env.modulus", modulus},
+              {"env.chain_min_depth", "2"},
+              {"env.chain_max_depth", "6"},
+              {"env.answer_rate", rate},
+              {"env.step_logit", "3"}});
+}
+
+TEST(ChainStepTest, RolloutTabularRowsEqualsVirtualRowsBitForBit) {
+  for (const char* mode : {"outcome", "all_steps"}) {
+    for (const char* rate : {"0", "0.1"}) {
+      for (const char* modulus : {"10", "2", "40"}) {
+        ChainTask task(StepCfg(mode, modulus, rate), 6);
+        task.Advance(37);
+        TabularPolicy policy = TabularPolicy::FromTask(task);
+        Randomise(&policy, 12);
+        const std::vector<int32_t> prompts = {0, 39, 17, 39, 40 + 200};
+        const int G = 7;  // not a multiple of 4
+        const Philox rng(31);
+        const std::string what = std::string(mode) + " rate " + rate + " m " + modulus;
+        // Tabular rows, all stale: the step function recomputes them.
+        TabularRows& rows = *policy.tabular_rows();
+        const Batch tabular = DirectRollout(task, rows, 37, rng, prompts, G);
+        VirtualRows virt{&policy};
+        const Batch virtual_rows = DirectRollout(task, virt, 37, rng, prompts, G);
+        ExpectSameBatch(tabular, virtual_rows, what);
+        // The adaptor (Task::Rollout) gives the same batch.
+        Batch adaptor;
+        adaptor.Clear();
+        task.Rollout(37, rng, &policy, prompts.data(), static_cast<int>(prompts.size()), G,
+                     &adaptor);
+        ExpectSameBatch(tabular, adaptor, what);
+        // A fresh policy (stale rows) through the adaptor: the same bits again.
+        TabularPolicy again = TabularPolicy::FromTask(task);
+        Randomise(&again, 12);
+        Batch fresh;
+        fresh.Clear();
+        task.Rollout(37, rng, &again, prompts.data(), static_cast<int>(prompts.size()), G, &fresh);
+        ExpectSameBatch(tabular, fresh, what);
+      }
+    }
+  }
+}
+
+// Gradient terms into plain vectors.
+struct VectorSink {
+  std::vector<int32_t> state, action;
+  std::vector<double> coef;
+  void Add(int32_t s, int32_t a, double c) {
+    state.push_back(s);
+    action.push_back(a);
+    coef.push_back(c);
+  }
+};
+
+TEST(ChainStepTest, OracleGradientAndGreedyEqualTheAdaptor) {
+  for (const char* mode : {"outcome", "all_steps"}) {
+    for (const char* rate : {"0", "0.1"}) {
+      ChainTask task(StepCfg(mode, "5", rate), 8);
+      task.Advance(23);
+      TabularPolicy policy = TabularPolicy::FromTask(task);
+      Randomise(&policy, 4);
+      const int m = task.modulus();
+      const int64_t nm = static_cast<int64_t>(task.max_length()) * m;
+      std::vector<double> mu(nm), back(nm);
+      std::vector<int32_t> correct(task.max_length());
+      const ChainOracleScratch sc{mu.data(), back.data(), correct.data()};
+      TabularRows& rows = *policy.tabular_rows();
+      VirtualRows virt{&policy};
+      for (int32_t p = 0; p < 40 + 256; p += 7) {
+        const double expect = task.SuccessProbability(&policy, p);
+        EXPECT_EQ(ChainSuccessProbability(task.model(), task.data(), rows, p, sc), expect);
+        EXPECT_EQ(ChainSuccessProbability(task.model(), task.data(), virt, p, sc), expect);
+        GradientTerms terms;
+        terms.Clear();
+        task.SuccessGradientTerms(&policy, p, 0.625, &terms);
+        VectorSink sink;
+        ChainSuccessGradientTerms(task.model(), task.data(), rows, p, 0.625, sc, sink);
+        EXPECT_EQ(sink.state, ToVector(terms.batch.state)) << p;
+        EXPECT_EQ(sink.action, ToVector(terms.batch.token)) << p;
+        EXPECT_EQ(sink.coef, terms.coef) << p;
+        EXPECT_FALSE(sink.coef.empty());
+        int32_t len = 0, len_hd = 0;
+        const double greedy = task.GreedyReward(&policy, p, &len);
+        EXPECT_EQ(ChainGreedyReward(task.model(), task.data(), rows, p, &len_hd), greedy);
+        EXPECT_EQ(len_hd, len);
+        std::vector<int32_t> c1(task.depth(p)), c2(task.depth(p));
+        task.CorrectResults(p, c1.data());
+        ChainCorrectResults(task.model(), task.data(), p, c2.data());
+        EXPECT_EQ(c1, c2);
+      }
+    }
+  }
+}
+
+TEST(ChainStepTest, ChainAdvanceOnCallerDataMatchesTheTask) {
+  ChainTask task(Cfg({{"env.prompts", "16"}, {"env.ops", "11"}, {"env.answer_rate", "0.07"}}), 3);
+  const ChainModel& model = task.model();
+  const int O = task.num_ops(), m = task.modulus();
+  std::vector<int32_t> b(O), next(static_cast<size_t>(O) * m);
+  std::vector<uint32_t> version(O);
+  ChainData data{b.data(), version.data(), next.data()};
+  for (int j = 0; j < O; ++j) ChainSetRule(model, data, j, 0);
+  // Forward one step at a time, then jumps back and forth.
+  std::vector<int64_t> steps;
+  for (int64_t s = 0; s <= 400; ++s) steps.push_back(s);
+  for (int64_t s : {3, 1000, 999, 0, 77, 12345}) steps.push_back(s);
+  for (int64_t step : steps) {
+    task.Advance(step);
+    ChainAdvance(model, data, step);
+    for (int j = 0; j < O; ++j) {
+      ASSERT_EQ(data.b[j], task.op_b(j)) << step;
+      ASSERT_EQ(data.version[j], task.op_version(j)) << step;
+      ASSERT_EQ(data.version[j], ChainRuleVersion(model, j, step)) << step;
+      for (int v = 0; v < m; ++v) ASSERT_EQ(data.next[j * m + v], task.Apply(j, v)) << step;
+    }
+  }
+}
+
+TEST(ChainStepTest, ModelTablesLiveInOneArena) {
+  ChainTask task(StepCfg("outcome", "10", "0.1"), 2);
+  const ChainModel& model = task.model();
+  EXPECT_EQ(model.num_prompts, 40);
+  EXPECT_EQ(model.num_eval, 256);
+  EXPECT_EQ(model.rule_period, 10);
+  for (int32_t e = 0; e < model.num_eval; ++e) EXPECT_EQ(model.eval_prompts[e], 40 + e);
+  // Every table is inside one block: all pointers within [lowest, lowest + span).
+  const std::vector<const void*> tables = {model.rule_phase, model.a,      model.b0,
+                                           model.prior_next, model.start,  model.prompt_begin,
+                                           model.prompt_ops, model.eval_prompts,
+                                           task.data().b,    task.data().version,
+                                           task.data().next};
+  const char* lo = static_cast<const char*>(tables[0]);
+  const char* hi = lo;
+  for (const void* t : tables) {
+    ASSERT_NE(t, nullptr);
+    lo = std::min(lo, static_cast<const char*>(t));
+    hi = std::max(hi, static_cast<const char*>(t));
+  }
+  EXPECT_LT(hi - lo, 64 * 1024);
+}
+
+TEST(ChainStepTest, MlpAdaptorReachesTheSameStepCode) {
+  ChainTask task(StepCfg("outcome", "10", "0.1"), 4);
+  task.Advance(15);
+  MlpPolicy::Options o;
+  o.hidden = 12;
+  o.out_init_scale = 0.5;
+  o.seed = 3;
+  MlpPolicy mlp(task, o);
+  ASSERT_EQ(mlp.tabular_rows(), nullptr);
+  const std::vector<int32_t> prompts = {3, 30, 40 + 7};
+  const Philox rng(5);
+  VirtualRows virt{&mlp};
+  const Batch direct = DirectRollout(task, virt, 15, rng, prompts, 6);
+  Batch adaptor;
+  adaptor.Clear();
+  task.Rollout(15, rng, &mlp, prompts.data(), 3, 6, &adaptor);
+  ExpectSameBatch(direct, adaptor, "mlp");
+  const int64_t nm = static_cast<int64_t>(task.max_length()) * task.modulus();
+  std::vector<double> mu(nm), back(nm);
+  std::vector<int32_t> correct(task.max_length());
+  const ChainOracleScratch sc{mu.data(), back.data(), correct.data()};
+  for (int32_t p : prompts) {
+    EXPECT_EQ(ChainSuccessProbability(task.model(), task.data(), virt, p, sc),
+              task.SuccessProbability(&mlp, p));
   }
 }
 
