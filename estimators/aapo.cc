@@ -1,11 +1,9 @@
 #include "estimators/aapo.h"
 
-#include <algorithm>
 #include <memory>
-#include <string>
 
+#include "sim/check.h"
 #include "sim/config.h"
-#include "sim/error.h"
 
 namespace advlab {
 
@@ -52,35 +50,18 @@ void AapoModifier::SampleExtra(Sampler* sampler, const Batch& batch) {
 }
 
 void AapoModifier::Apply(Batch* batch) {
-  const int n = batch->num_rollouts();
-  if (ref_reward_.size() != static_cast<size_t>(n)) {
-    throw UserError(
-        "aapo needs the reference policy's rewards (training supplies them; `advlab advantage` "
-        "needs --reference FILE): got " + std::to_string(ref_reward_.size()) +
-        " reference rewards for " + std::to_string(n) + " rollouts; allowed: one per rollout");
-  }
-  const bool tokens = !batch->token_advantage.empty();
-  const bool filtered = !batch->kept.empty();
+  // Planning guarantees one reference reward per rollout (see aapo.h).
+  ADVLAB_CHECK_EQ(ref_reward_.size(), static_cast<size_t>(batch->num_rollouts()));
+  const double* reward = batch->reward.data();
+  const double* ref = ref_reward_.data();
+  const uint8_t* kept = batch->kept.empty() ? nullptr : batch->kept.data();
+  double* token_adv = batch->token_advantage.empty() ? nullptr : batch->token_advantage.data();
+  double* adv = batch->advantage.data();
   for (int g = 0; g < batch->num_groups(); ++g) {
-    const int b = batch->group_begin[g], e = batch->group_begin[g + 1];
-    double ref_mean = 0.0;
-    if (options_.pairing == AapoOptions::Pairing::kRefMean) {
-      for (int r = b; r < e; ++r) ref_mean += ref_reward_[r];  // fixed order: reproducible
-      ref_mean /= e - b;
-    }
-    for (int r = b; r < e; ++r) {
-      // A rollout a filter (dash) dropped is out of the update; it keeps A = 0.
-      if (filtered && batch->kept[r] == 0) continue;
-      const double ref =
-          options_.pairing == AapoOptions::Pairing::kRefMean ? ref_mean : ref_reward_[r];
-      const double margin = std::clamp(batch->reward[r] - ref, -options_.low, options_.high);
-      batch->advantage[r] += margin;
-      if (tokens) {
-        for (int t = batch->token_begin[r]; t < batch->token_begin[r + 1]; ++t) {
-          batch->token_advantage[t] += margin;
-        }
-      }
-    }
+    const int b = batch->group_begin[g];
+    AapoGroup(options_, reward + b, ref + b, batch->group_begin[g + 1] - b,
+              kept == nullptr ? nullptr : kept + b, batch->token_begin.data() + b, adv + b,
+              token_adv);
   }
 }
 

@@ -44,16 +44,10 @@
 
 #include <vector>
 
+#include "estimators/aapo_step.h"
 #include "sim/estimator.h"
 
 namespace advlab {
-
-struct AapoOptions {
-  enum class Pairing { kPairwise, kRefMean };
-  Pairing pairing = Pairing::kPairwise;
-  double low = 0.2;
-  double high = 0.28;
-};
 
 class AapoModifier : public Modifier {
  public:
@@ -63,8 +57,9 @@ class AapoModifier : public Modifier {
   void Bind(const EstimatorContext& context) override;
   // Draws the reference rewards of `batch` (one per rollout).
   void SampleExtra(Sampler* sampler, const Batch& batch) override;
-  // Throws UserError when the reference rewards are not one per rollout (bare
-  // rewards without --reference; in training they always are).
+  // The reference rewards must be one per rollout: planning guarantees it (the
+  // loop draws G per prompt; `advlab advantage` requires --reference with the
+  // stdin's layout); checked. The step: AapoGroup (estimators/aapo_step.h).
   void Apply(Batch* batch) override;
 
  private:

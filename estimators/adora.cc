@@ -84,55 +84,24 @@ void AdoraModifier::Bind(const EstimatorContext& context) {
 }
 
 bool AdoraModifier::IsTas(const Batch& batch, int g) const {
-  const int b = batch.group_begin[g], e = batch.group_begin[g + 1];
-  bool length_tas = true, difficulty_tas = true;
-  if (options_.criterion != AdoraOptions::Criterion::kDifficulty) {
-    int max_correct = -1;  // -1: no correct rollout
-    int64_t wrong_sum = 0, wrong_n = 0;
-    for (int r = b; r < e; ++r) {
-      const int len = batch.length(r);
-      if (batch.reward[r] > 0.5) {
-        max_correct = len > max_correct ? len : max_correct;
-      } else if (!batch.truncated[r]) {
-        wrong_sum += len;
-        wrong_n += 1;
-      }
-    }
-    const bool code = options_.variant == AdoraOptions::Variant::kCode;
-    if (max_correct < 0) {
-      length_tas = !code;  // code: max over an empty set is -inf
-    } else if (wrong_n == 0) {
-      length_tas = true;   // mean over an empty set is -inf
-    } else {
-      // max_correct > wrong_sum / wrong_n, in integers (exact).
-      length_tas = static_cast<int64_t>(max_correct) * wrong_n > wrong_sum;
-    }
-  }
-  if (options_.criterion != AdoraOptions::Criterion::kLength) {
-    int successes = 0;
-    for (int r = b; r < e; ++r) successes += batch.reward[r] > 0.5 ? 1 : 0;
-    difficulty_tas = static_cast<double>(successes) / (e - b) <= options_.tau;
-  }
-  return length_tas && difficulty_tas;
+  const int b = batch.group_begin[g];
+  return AdoraIsTas(options_, batch.reward.data() + b, batch.truncated.data() + b,
+                    batch.token_begin.data() + b, batch.group_begin[g + 1] - b);
 }
 
 void AdoraModifier::Apply(Batch* batch) {
   int64_t tas = 0;
+  const double* reward = batch->reward.data();
+  const uint8_t* truncated = batch->truncated.data();
+  const int32_t* token_begin = batch->token_begin.data();
+  // gae, remax with a KL reward: token-level advantages are weighted too.
+  double* token_adv = batch->token_advantage.empty() ? nullptr : batch->token_advantage.data();
+  double* adv = batch->advantage.data();
   for (int g = 0; g < batch->num_groups(); ++g) {
-    const bool is_tas = IsTas(*batch, g);
+    const int b = batch->group_begin[g];
+    const bool is_tas = AdoraGroup(options_, reward + b, truncated + b, token_begin + b,
+                                   batch->group_begin[g + 1] - b, adv + b, token_adv);
     tas += is_tas ? 1 : 0;
-    const double w = options_.mode == AdoraOptions::Mode::kAttenuate
-                         ? (is_tas ? 1.0 : options_.lambda)
-                         : (is_tas ? options_.weight : 1.0);
-    if (w == 1.0) continue;  // x * 1 == x: skipping changes no bit
-    const bool token_level = !batch->token_advantage.empty();  // gae, remax with a KL reward
-    for (int r = batch->group_begin[g]; r < batch->group_begin[g + 1]; ++r) {
-      batch->advantage[r] *= w;
-      if (!token_level) continue;
-      for (int t = batch->token_begin[r]; t < batch->token_begin[r + 1]; ++t) {
-        batch->token_advantage[t] *= w;
-      }
-    }
   }
   tas_groups_ = tas;
   judged_groups_ = batch->num_groups();

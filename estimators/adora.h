@@ -31,21 +31,10 @@
 #ifndef ADVLAB_ESTIMATORS_ADORA_H_
 #define ADVLAB_ESTIMATORS_ADORA_H_
 
+#include "estimators/adora_step.h"
 #include "sim/estimator.h"
 
 namespace advlab {
-
-struct AdoraOptions {
-  enum class Criterion { kLength, kDifficulty, kBoth };
-  enum class Mode { kAttenuate, kAmplify };
-  enum class Variant { kPaper, kCode };
-  Criterion criterion = Criterion::kDifficulty;
-  Mode mode = Mode::kAmplify;
-  Variant variant = Variant::kPaper;
-  double tau = 0.5;
-  double lambda = 0.1;
-  double weight = 2.0;
-};
 
 class AdoraModifier : public Modifier {
  public:

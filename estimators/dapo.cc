@@ -3,6 +3,7 @@
 #include <memory>
 #include <utility>
 
+#include "estimators/dapo_step.h"
 #include "sim/config.h"
 
 namespace advlab {
@@ -25,16 +26,26 @@ void DapoModifier::Bind(const EstimatorContext& context) {
   }
 }
 
+namespace {
+
+// The step's judgement (dapo_step.h) on group g of a batch.
+bool GroupIsZeroVariance(const Batch& batch, int g) {
+  const int b = batch.group_begin[g];
+  return ZeroVarianceGroup(batch.reward.data() + b, batch.group_begin[g + 1] - b);
+}
+
+}  // namespace
+
 void DapoModifier::Resample(Sampler* sampler, Batch* batch) {
   const int want = batch->num_groups();  // B
   out_.Clear();
   for (int g = 0; g < batch->num_groups() && out_.num_groups() < want; ++g) {
-    if (!batch->RewardsAllEqual(g)) out_.AppendGroup(*batch, g);
+    if (!GroupIsZeroVariance(*batch, g)) out_.AppendGroup(*batch, g);
   }
   for (int k = 0; k < max_resample_ && out_.num_groups() < want; ++k) {
     if (!sampler->Round(k, &round_)) break;  // bare rewards: nothing to draw
     for (int g = 0; g < round_.num_groups() && out_.num_groups() < want; ++g) {
-      if (!round_.RewardsAllEqual(g)) out_.AppendGroup(round_, g);
+      if (!GroupIsZeroVariance(round_, g)) out_.AppendGroup(round_, g);
     }
   }
   std::swap(*batch, out_);

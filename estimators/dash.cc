@@ -1,8 +1,8 @@
 #include "estimators/dash.h"
 
-#include <cmath>
 #include <memory>
 
+#include "estimators/dash_step.h"
 #include "sim/config.h"
 
 namespace advlab {
@@ -23,12 +23,7 @@ void DashModifier::Bind(const EstimatorContext& context) {
 void DashModifier::Apply(Batch* batch) {
   const int n = batch->num_rollouts();
   if (batch->kept.empty()) batch->kept.assign(n, 1);
-  for (int r = 0; r < n; ++r) {
-    if (std::fabs(batch->advantage[r]) <= threshold_) {
-      batch->kept[r] = 0;
-      batch->advantage[r] = 0.0;
-    }
-  }
+  DashFilter(threshold_, n, batch->advantage.data(), batch->kept.data());
 }
 
 ADVLAB_REGISTER_MODIFIER(

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <memory>
-#include <span>
 
+#include "estimators/ema_baseline_step.h"
 #include "estimators/group_stats.h"
 #include "sim/check.h"
 #include "sim/config.h"
@@ -74,26 +74,18 @@ double EmaBaselineEstimator::Baseline(int32_t prompt) const {
 
 void EmaBaselineEstimator::Compute(Batch* batch) {
   ADVLAB_CHECK(batch != nullptr);
-  const Batch& b = *batch;
-  int g = 0;  // ForEachGroup visits the groups in order
-  ForEachGroup(batch, [this, &b, &g](std::span<const double> rewards, double* adv) {
-    const int32_t prompt = b.prompt[g++];
-    if (rewards.empty()) return;  // no rollouts: nothing observed, no update
-    const double mean = GroupMean(rewards);
-    const size_t s = Slot(prompt);
+  const int32_t* prompts = batch->prompt.data();
+  ForEachGroup(batch, [this, prompts](int g, const double* reward, int n, double* adv) {
+    if (n == 0) return;  // no rollouts: nothing observed, no update (nor growth)
+    const size_t s = Slot(prompts[g]);
     if (s >= seen_.size()) {
       // Grow geometrically so that a run allocates O(log prompts) times.
       const size_t size = std::max(s + 1, 2 * seen_.size());
       seen_.resize(size, 0);
       baseline_.resize(size, 0.0);
     }
-    if (seen_[s] == 0) {
-      seen_[s] = 1;
-      baseline_[s] = mean;  // first observation: the group's own mean
-    }
-    const double baseline = baseline_[s];
-    for (size_t i = 0; i < rewards.size(); ++i) adv[i] = rewards[i] - baseline;
-    baseline_[s] = beta_ * baseline + (1.0 - beta_) * mean;
+    const EmaState state{baseline_.data(), seen_.data(), static_cast<int64_t>(seen_.size())};
+    EmaBaselineGroup(reward, n, beta_, state, static_cast<int64_t>(s), adv);
   });
 }
 

@@ -3,7 +3,7 @@
 #include <memory>
 #include <string>
 
-#include "estimators/group_stats.h"
+#include "estimators/gae_step.h"
 #include "sim/check.h"
 #include "sim/config.h"
 #include "sim/error.h"
@@ -60,26 +60,6 @@ ADVLAB_REGISTER_KEY(estimator_critic_lr,
                             .min = 0.0,
                             .max = 1e300,
                             .used_by = UsedWithEstimator("gae")});
-
-void GaeAdvantages(const double* rewards, const double* values, const int32_t* token_begin,
-                   int rollouts, double gamma, double lambda, double* adv, double* ret) {
-  const double gl = gamma * lambda;  // verl: gamma * lam * lastgaelam, left to right
-  for (int r = 0; r < rollouts; ++r) {
-    double next_value = 0.0, last = 0.0;
-    for (int t = token_begin[r + 1] - 1; t >= token_begin[r]; --t) {
-      const double delta = rewards[t] + gamma * next_value - values[t];
-      last = delta + gl * last;
-      next_value = values[t];
-      adv[t] = last;
-      ret[t] = last + values[t];
-    }
-  }
-}
-
-void WhitenTokens(double* x, int count, const char* name) {
-  const WhitenStats s = MaskedWhitenStats(x, count, [](int) { return 1.0; }, name);
-  for (int i = 0; i < count; ++i) x[i] = (x[i] - s.mean) / s.stddev;
-}
 
 GaeEstimator::Options GaeEstimator::OptionsFromConfig(const Config& config, const Task& task) {
   Options o;
@@ -249,11 +229,9 @@ void GaeEstimator::Compute(Batch* batch) {
   const int rollouts = b.num_rollouts();
   const int n = b.num_tokens();
   const bool critic = task_ != nullptr;  // else the values come from the batch
-  if (!critic && b.value.size() != static_cast<size_t>(n)) {
-    throw UserError("estimator 'gae' on bare rewards (no task, so no critic) needs the critic's "
-                    "value of every token: " + std::to_string(b.value.size()) + " given for " +
-                    std::to_string(n) + " tokens; give `advlab advantage --values FILE`");
-  }
+  // Unbound, planning guarantees a value per token (`advlab advantage` requires
+  // --values with one per token).
+  if (!critic) ADVLAB_CHECK_EQ(b.value.size(), static_cast<size_t>(n));
   ADVLAB_CHECK_EQ(b.token_begin.size(), static_cast<size_t>(rollouts) + 1);
   ADVLAB_CHECK_EQ(b.token_begin.back(), n);
   const bool token_rewards = !b.token_reward.empty();
@@ -286,12 +264,13 @@ void GaeEstimator::Compute(Batch* batch) {
   double* adv = batch->token_advantage.data();
   GaeAdvantages(rewards_.data(), values, b.token_begin.data(), rollouts, options_.gamma,
                 options_.lambda, adv, returns_.data());
-  WhitenTokens(adv, n, "gae");
+  WhitenTokens(adv, n);  // an empty batch (dapo found nothing) is left alone
   batch->advantage.resize(static_cast<size_t>(rollouts));
   for (int r = 0; r < rollouts; ++r) {
     batch->advantage[r] = b.length(r) > 0 ? adv[b.token_begin[r]] : 0.0;
   }
-  if (critic) Update(b);  // unbound: no critic to step
+  // Unbound: no critic to step. An empty batch has nothing to learn from.
+  if (critic && n > 0) Update(b);
 }
 
 ADVLAB_REGISTER_ESTIMATOR(
@@ -300,6 +279,7 @@ ADVLAB_REGISTER_ESTIMATOR(
                    "sum (gamma lambda)^k delta, whitened over the batch's tokens (verl gae; "
                    "stateful; on bare rewards the values come from --values)",
     .make = [] { return std::make_unique<GaeEstimator>(); },
-    .needs_values = true);
+    .needs_values = true,
+    .whitens_tokens = true);
 
 }  // namespace advlab

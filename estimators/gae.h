@@ -86,12 +86,19 @@
 // state of a batch (kept for the update: the same bits as recomputing it).
 // Allocation-free once warm (scratch grows to the largest batch seen).
 //
+// Host/device: GaeAdvantages and WhitenTokens are plain-data ADVLAB_HD kernels
+// (estimators/gae_step.h); the critic (values and its SGD step) stays
+// host-only (it reads Task::Features and the shared MLP core). Whitening needs
+// >= 2 tokens: planning refuses fewer (whitens_tokens; see reinforce_pp.h); an
+// empty batch (dapo found no informative group) gets no advantages and no
+// critic step.
+//
 // Unbound (Bind given no task, or never bound): there is no critic. The values
 // come from the batch instead, batch->value[t] = V(s_t) for every token (`advlab
-// advantage --values FILE`; UserError when its size is not the number of
-// tokens), and everything else is the training path above: the same per-token
-// rewards, GaeAdvantages, WhitenTokens and first-token advantages, with no
-// critic step (Compute keeps no state). gamma and lambda are the constructor's
+// advantage --values FILE`, one per token: `advlab advantage` refuses anything
+// else when it plans; the step checks it), and everything else is the training
+// path above: the same per-token rewards, GaeAdvantages, WhitenTokens and
+// first-token advantages, with no critic step (Compute keeps no state). gamma and lambda are the constructor's
 // options (defaults 1, 1), or the estimator.gae_* keys when Bind has a config.
 // Bound (training), the critic gives the values and batch->value must be empty
 // (checked: the loop never fills it, so values there would be a programming
@@ -105,6 +112,7 @@
 #include <string>
 #include <vector>
 
+#include "estimators/gae_step.h"
 #include "sim/batch.h"
 #include "sim/estimator.h"
 #include "sim/mlp.h"
@@ -113,16 +121,6 @@ namespace advlab {
 
 class Config;
 class Task;
-
-// verl compute_gae_advantage_return on the flat layout: rollout r owns tokens
-// [token_begin[r], token_begin[r + 1]) of rewards / values; writes the raw
-// (unwhitened) advantages and the returns, adv + V, for every token.
-void GaeAdvantages(const double* rewards, const double* values, const int32_t* token_begin,
-                   int rollouts, double gamma, double lambda, double* adv, double* ret);
-
-// verl masked_whiten over `count` per-token values, in place (every value one
-// valid token). UserError prefixed by `name` when count < 2.
-void WhitenTokens(double* x, int count, const char* name);
 
 enum class CriticKind { kTabular, kMlp };
 

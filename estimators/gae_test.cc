@@ -30,6 +30,7 @@
 #include "sim/config.h"
 #include "sim/error.h"
 #include "sim/estimator.h"
+#include "sim/run_config.h"
 #include "sim/policy.h"
 #include "sim/rng.h"
 #include "sim/task.h"
@@ -72,7 +73,7 @@ Raw Gae(const std::vector<double>& rewards, const std::vector<double>& values,
 }
 
 std::vector<double> Whitened(std::vector<double> x) {
-  WhitenTokens(x.data(), static_cast<int>(x.size()), "gae");
+  WhitenTokens(x.data(), static_cast<int>(x.size()));
   return x;
 }
 
@@ -637,41 +638,53 @@ TEST(GaeErrors, RatesOutsideTheirRangeAreRefusedByTheKeys) {
   EXPECT_NO_THROW(Config::Resolve({{"estimator.gae_gamma", "0"}, {"estimator.gae_lambda", "1"}}));
 }
 
-TEST(GaeErrors, FewerThanTwoTokensCannotBeWhitened) {
+// The step does not throw: planning refuses a batch it cannot whiten
+// (BareBatchRefusal for `advlab advantage`, RunConfig for training).
+TEST(GaeErrors, FewerThanTwoTokensAreRefusedWhenPlanning) {
+  const EstimatorSpec spec = ParseEstimatorName("gae");
+  EXPECT_TRUE(spec.base->whitens_tokens);
+  Batch b = test_util::MakeGroupBatch({{1.0}});
+  b.value = {0.5};
+  EXPECT_EQ(BareBatchRefusal(spec, b, FixedSampler{}),
+            "gae: the batch has a single valid token; whitening needs at least 2");
+  Batch two = test_util::MakeGroupBatch({{1.0}}, {{2}});
+  two.value = {0.5, 0.5};
+  EXPECT_EQ(BareBatchRefusal(spec, two, FixedSampler{}), "");
+  EXPECT_THROW(RunConfig::FromConfig(Config::Resolve({{"estimator.name", "gae"},
+                                                      {"train.batch_prompts", "1"},
+                                                      {"train.group_size", "1"}})),
+               UserError);
+  EXPECT_NO_THROW(RunConfig::FromConfig(Config::Resolve({{"estimator.name", "gae"},
+                                                         {"train.batch_prompts", "2"},
+                                                         {"train.group_size", "1"}})));
+}
+
+// DAPO can leave a step with no informative group: an empty batch has nothing
+// to whiten or learn from, and the step leaves the critic alone.
+TEST(Gae, EmptyBatchIsLeftAlone) {
   const Fixture f(Keys{{"env.prompts", "8"}});
   auto e = f.Make();
-  Batch b = test_util::MakeGroupBatch({{1.0}});
-  try {
-    e->Compute(&b);
-    ADD_FAILURE() << "no UserError";
-  } catch (const UserError& err) {
-    EXPECT_EQ(std::string(err.what()),
-              "gae: the batch has a single valid token; whitening needs at least 2");
-  }
+  Batch b = test_util::MakeGroupBatch({});
+  e->Compute(&b);
+  EXPECT_TRUE(b.advantage.empty());
+  EXPECT_TRUE(b.token_advantage.empty());
   EXPECT_EQ(e->Value(0), 0.0);  // the critic did not move
 }
 
-TEST(GaeErrors, UnboundComputeNeedsOneValuePerToken) {
-  for (const bool bind : {false, true}) {
-    for (const std::vector<double>& values :
-         {std::vector<double>{}, std::vector<double>{0.5, 0.6}, std::vector<double>{0, 0, 0, 0}}) {
-      GaeEstimator e;
-      if (bind) e.Bind(EstimatorContext{});
-      Batch b = test_util::MakeGroupBatch({{1.0, 0.0}}, {{2, 1}});
-      b.value.assign(values.begin(), values.end());
-      try {
-        e.Compute(&b);
-        ADD_FAILURE() << "no UserError";
-      } catch (const UserError& err) {
-        const std::string msg = err.what();
-        EXPECT_EQ(msg, "estimator 'gae' on bare rewards (no task, so no critic) needs the "
-                       "critic's value of every token: " +
-                           std::to_string(values.size()) +
-                           " given for 3 tokens; give `advlab advantage --values FILE`");
-      }
-      EXPECT_TRUE(b.advantage.empty());
-    }
+TEST(GaeErrors, UnboundNeedsOneValuePerTokenWhenPlanning) {
+  const EstimatorSpec spec = ParseEstimatorName("gae");
+  for (const std::vector<double>& values :
+       {std::vector<double>{}, std::vector<double>{0.5, 0.6}, std::vector<double>{0, 0, 0, 0}}) {
+    Batch b = test_util::MakeGroupBatch({{1.0, 0.0}}, {{2, 1}});
+    b.value.assign(values.begin(), values.end());
+    EXPECT_EQ(BareBatchRefusal(spec, b, FixedSampler{}),
+              "estimator 'gae' on bare rewards (no task, so no critic) needs the critic's value "
+              "of every token: " + std::to_string(values.size()) +
+                  " given for 3 tokens; give `advlab advantage --values FILE`");
   }
+  Batch ok = test_util::MakeGroupBatch({{1.0, 0.0}}, {{2, 1}});
+  ok.value = {0.1, 0.2, 0.3};
+  EXPECT_EQ(BareBatchRefusal(spec, ok, FixedSampler{}), "");
 }
 
 // Bound, the critic gives the values: values in the batch are a programming error

@@ -1,28 +1,22 @@
 #include "estimators/gpg.h"
 
-#include <algorithm>
 #include <memory>
-#include <span>
 
+#include "estimators/gpg_step.h"
 #include "estimators/group_stats.h"
 #include "sim/check.h"
 
 namespace advlab {
 
 double GpgEstimator::Alpha(const Batch& batch) {
-  int64_t nonzero = 0;
-  for (double r : batch.reward) nonzero += r != 0.0 ? 1 : 0;
-  return static_cast<double>(batch.num_rollouts()) /
-         static_cast<double>(std::max<int64_t>(1, nonzero));
+  return GpgAlpha(batch.reward.data(), batch.num_rollouts());
 }
 
 void GpgEstimator::Compute(Batch* batch) {
   ADVLAB_CHECK(batch != nullptr);
   const double alpha = Alpha(*batch);
-  ForEachGroup(batch, [alpha](std::span<const double> rewards, double* adv) {
-    const size_t n = rewards.size();
-    const double mean = n > 1 ? GroupMean(rewards) : 0.0;  // verl: singleton mean 0
-    for (size_t i = 0; i < n; ++i) adv[i] = alpha * (rewards[i] - mean);
+  ForEachGroup(batch, [alpha](int, const double* reward, int n, double* adv) {
+    GpgGroup(reward, n, alpha, adv);
   });
 }
 

@@ -1,25 +1,16 @@
 #include "estimators/grpo.h"
 
 #include <memory>
-#include <span>
 
 #include "estimators/group_stats.h"
-#include "sim/check.h"
+#include "estimators/grpo_step.h"
 
 namespace advlab {
 
 void GrpoEstimator::Compute(Batch* batch) {
-  ForEachGroup(batch, [this](std::span<const double> rewards, double* adv) {
-    const size_t n = rewards.size();
-    if (normalize_by_std_) {
-      const GroupMoments m = VerlGroupMoments(rewards);
-      const double denom = m.stddev + kEpsilon;
-      for (size_t i = 0; i < n; ++i) adv[i] = (rewards[i] - m.mean) / denom;
-    } else {
-      // Only the mean is needed; a singleton's mean is 0 as in verl.
-      const double mean = n > 1 ? GroupMean(rewards) : 0.0;
-      for (size_t i = 0; i < n; ++i) adv[i] = rewards[i] - mean;
-    }
+  const bool by_std = normalize_by_std_;
+  ForEachGroup(batch, [by_std](int, const double* reward, int n, double* adv) {
+    GrpoGroup(reward, n, by_std, adv);
   });
 }
 

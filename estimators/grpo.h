@@ -26,6 +26,7 @@
 #ifndef ADVLAB_ESTIMATORS_GRPO_H_
 #define ADVLAB_ESTIMATORS_GRPO_H_
 
+#include "estimators/grpo_step.h"
 #include "sim/batch.h"
 #include "sim/estimator.h"
 
@@ -34,7 +35,7 @@ namespace advlab {
 class GrpoEstimator : public Estimator {
  public:
   // verl's epsilon, added to sigma (not inside a sqrt).
-  static constexpr double kEpsilon = 1e-6;
+  static constexpr double kEpsilon = kGrpoEpsilon;
 
   // normalize_by_std = true is `grpo`; false is `dr_grpo`.
   explicit GrpoEstimator(bool normalize_by_std) : normalize_by_std_(normalize_by_std) {}

@@ -2,25 +2,26 @@
 
 #include <memory>
 
-#include "sim/error.h"
+#include "estimators/oracle_step.h"
+#include "sim/check.h"
 #include "sim/task.h"
 
 namespace advlab {
 
 void OracleEstimator::Compute(Batch* batch) {
-  if (context_.task == nullptr || context_.policy == nullptr) {
-    throw UserError("estimator 'oracle' needs the task's exact oracle; it runs only in training "
-                    "(advlab run / sweep), not on bare rewards");
-  }
-  const double fp = context_.false_positive;
-  const double scale = 1.0 - context_.false_positive - context_.false_negative;
+  // Planning guarantees the oracle: training binds the task and policy;
+  // `advlab advantage` refuses needs_task estimators.
+  ADVLAB_CHECK(context_.task != nullptr && context_.policy != nullptr);
+  const OracleNoise noise{context_.false_positive,
+                          1.0 - context_.false_positive - context_.false_negative};
   batch->advantage.resize(static_cast<size_t>(batch->num_rollouts()));
+  const double* reward = batch->reward.data();
+  double* adv = batch->advantage.data();
   for (int g = 0; g < batch->num_groups(); ++g) {
+    // The input of the step: the prompt's exact success probability.
     const double p = context_.task->SuccessProbability(context_.policy, batch->prompt[g]);
-    const double baseline = fp + scale * p;
-    for (int r = batch->group_begin[g]; r < batch->group_begin[g + 1]; ++r) {
-      batch->advantage[r] = batch->reward[r] - baseline;
-    }
+    const int first = batch->group_begin[g];
+    OracleGroup(reward + first, batch->group_begin[g + 1] - first, noise, p, adv + first);
   }
 }
 

@@ -16,7 +16,8 @@
 // baselines, the oracle still pushes up a prompt's correct answers when all
 // samples were right, in proportion to 1 - b. Singletons: fine (no group
 // statistics). Only where the task has an exact oracle (every family here);
-// `advlab advantage` cannot run it (no task).
+// `advlab advantage` refuses it when it plans (needs_task: no task). The step
+// (estimators/oracle_step.h) takes p(q) as an input.
 #ifndef ADVLAB_ESTIMATORS_ORACLE_H_
 #define ADVLAB_ESTIMATORS_ORACLE_H_
 

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "estimators/reinforce_step.h"
 #include "sim/check.h"
 
 namespace advlab {
@@ -10,7 +11,7 @@ void ReinforceEstimator::Compute(Batch* batch) {
   ADVLAB_CHECK(batch != nullptr);
   const int n = batch->num_rollouts();
   batch->advantage.resize(static_cast<size_t>(n));
-  for (int r = 0; r < n; ++r) batch->advantage[r] = batch->reward[r];
+  ReinforceRollouts(batch->reward.data(), n, batch->advantage.data());
 }
 
 ADVLAB_REGISTER_ESTIMATOR(

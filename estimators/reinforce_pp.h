@@ -26,7 +26,12 @@
 // divide by sqrt (same to ~1 ulp).
 //
 // Errors: a batch with fewer than 2 valid tokens cannot be whitened (verl
-// masked_var raises ValueError for n == 0 or 1): UserError.
+// masked_var raises ValueError for n == 0 or 1). Planning refuses it
+// (whitens_tokens: `advlab advantage` on a one-token input; training with
+// train.batch_prompts x train.group_size < 2, every response having at least
+// one token); the step only checks it. An empty batch (no rollout: DAPO found
+// no informative group and its rounds ran out) has nothing to whiten and gets
+// no advantages, as any estimator's: the step goes on without an update.
 //
 // All-correct / all-wrong groups:
 //   reinforce_pp: NOT zeroed. With 0/1 rewards an all-correct group gets the
@@ -52,7 +57,7 @@
 #ifndef ADVLAB_ESTIMATORS_REINFORCE_PP_H_
 #define ADVLAB_ESTIMATORS_REINFORCE_PP_H_
 
-#include "estimators/group_stats.h"
+#include "estimators/group_kernels.h"
 #include "sim/batch.h"
 #include "sim/estimator.h"
 

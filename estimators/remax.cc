@@ -1,29 +1,20 @@
 #include "estimators/remax.h"
 
-#include <cmath>
 #include <cstddef>
 #include <memory>
-#include <string>
 
+#include "estimators/remax_step.h"
 #include "sim/check.h"
-#include "sim/error.h"
 
 namespace advlab {
 
 void RemaxEstimator::Compute(Batch* batch) {
   const int groups = batch->num_groups();
-  if (greedy_reward_.size() != static_cast<size_t>(groups)) {
-    throw UserError("estimator 'remax' needs the greedy responses' rewards, one per group (got " +
-                    std::to_string(greedy_reward_.size()) + " for " + std::to_string(groups) +
-                    " groups); in training the loop supplies them, in `advlab advantage` use "
-                    "--greedy FILE");
-  }
-  for (int g = 0; g < groups; ++g) {
-    if (std::isnan(greedy_reward_[g])) {
-      throw UserError("estimator 'remax': the greedy reward of group " + std::to_string(g + 1) +
-                      " is NaN (a task family without greedy decoding?)");
-    }
-  }
+  // Planning guarantees one finite greedy reward per group: the loop's sampler
+  // decodes one per group (every registered task family decodes greedily;
+  // remax_test checks them all), `advlab advantage` requires --greedy and reads
+  // one finite value per group. RemaxGroup checks each is not NaN.
+  ADVLAB_CHECK_EQ(greedy_reward_.size(), static_cast<size_t>(groups));
   const bool token_level = !batch->token_reward.empty();
   if (token_level) ADVLAB_CHECK_EQ(batch->token_reward.size(), batch->token.size());
   batch->advantage.resize(static_cast<size_t>(batch->num_rollouts()));
@@ -32,20 +23,14 @@ void RemaxEstimator::Compute(Batch* batch) {
   } else {
     batch->token_advantage.clear();  // a stale one would override advantage[r] in the loss
   }
+  const double* reward = batch->reward.data();
+  const double* token_reward = token_level ? batch->token_reward.data() : nullptr;
+  double* token_adv = token_level ? batch->token_advantage.data() : nullptr;
+  double* adv = batch->advantage.data();
   for (int g = 0; g < groups; ++g) {
-    const double b = greedy_reward_[g];
-    for (int r = batch->group_begin[g]; r < batch->group_begin[g + 1]; ++r) {
-      const double reward = batch->reward[r];
-      batch->advantage[r] = reward - b;  // = the first token's value when token-level
-      if (!token_level) continue;
-      // ret_t = R - (reward of the tokens before t): R holds every token's
-      // reward and the outcome sits on the last one.
-      double before = 0.0;
-      for (int t = batch->token_begin[r]; t < batch->token_begin[r + 1]; ++t) {
-        batch->token_advantage[t] = (reward - before) - b;
-        before += batch->token_reward[t];
-      }
-    }
+    const int first = batch->group_begin[g];
+    RemaxGroup(reward + first, batch->group_begin[g + 1] - first, greedy_reward_[g],
+               batch->token_begin.data() + first, token_reward, adv + first, token_adv);
   }
 }
 

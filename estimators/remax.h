@@ -27,9 +27,11 @@
 // mode: pushed up), a correct greedy response on an all-wrong group gives -1 to
 // all. Unbiased: b depends on the policy and the prompt, never on the sampled
 // responses. Singletons: fine (no group statistics; needs_groups = false).
-// Throws UserError when the greedy rewards are not one value per group (in
-// training the loop's sampler supplies them; `advlab advantage` reads --greedy FILE) or
-// holds a NaN (a task family without greedy decoding).
+// The greedy rewards must be one finite value per group: planning guarantees it
+// (in training the loop's sampler decodes one per group and every registered
+// task family decodes greedily; `advlab advantage` requires --greedy FILE with
+// one finite value per group); the step only checks it. The step on plain
+// arrays: estimators/remax_step.h.
 #ifndef ADVLAB_ESTIMATORS_REMAX_H_
 #define ADVLAB_ESTIMATORS_REMAX_H_
 

@@ -1,6 +1,7 @@
 // remax: the estimators.md §12.1 vector, the token-level reward-to-go with a KL
 // reward (§2.9), the all-correct / all-wrong cases and the refusals.
 #include <cmath>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,7 +13,10 @@
 #include "estimators/remax.h"
 #include "sim/batch.h"
 #include "sim/error.h"
+#include "sim/config.h"
 #include "sim/estimator.h"
+#include "sim/policy.h"
+#include "sim/task.h"
 
 namespace advlab {
 namespace {
@@ -106,24 +110,40 @@ TEST(RemaxTest, ZeroTokenRewardsGiveTheSequenceAdvantageOnEveryToken) {
   }
 }
 
-TEST(RemaxTest, MissingGreedyRewardsAreAUserError) {
+// Compute does not throw: planning (BareBatchRefusal, `advlab advantage`)
+// refuses missing or NaN greedy rewards.
+TEST(RemaxTest, MissingGreedyRewardsAreRefusedWhenPlanning) {
+  const EstimatorSpec spec = ParseEstimatorName("remax");
   for (const std::vector<double>& greedy : {std::vector<double>{}, std::vector<double>{1, 0}}) {
-    test_util::HookedBatch b = WithGreedy(MakeGroupBatch(kS), greedy);
-    try {
-      test_util::ComputeWith(RemaxEstimator(), &b);
-      ADD_FAILURE() << "no error with " << greedy.size() << " greedy rewards";
-    } catch (const UserError& e) {
-      const std::string msg = e.what();
-      EXPECT_NE(msg.find("greedy"), std::string::npos) << msg;
-      EXPECT_NE(msg.find("--greedy"), std::string::npos) << msg;
-      EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-    }
+    const test_util::HookedBatch b = WithGreedy(MakeGroupBatch(kS), greedy);
+    const std::string msg = BareBatchRefusal(spec, b, b.extra);
+    EXPECT_NE(msg.find("greedy"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("--greedy"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
   }
+  const test_util::HookedBatch ok = WithGreedy(MakeGroupBatch(kS), {1, 0, 0});
+  EXPECT_EQ(BareBatchRefusal(spec, ok, ok.extra), "");
 }
 
-TEST(RemaxTest, NanGreedyRewardIsAUserError) {
-  test_util::HookedBatch b = WithGreedy(MakeGroupBatch(kS), {1, std::nan(""), 0});
-  EXPECT_THROW(test_util::ComputeWith(RemaxEstimator(), &b), UserError);
+TEST(RemaxTest, NanGreedyRewardIsRefusedWhenPlanning) {
+  const test_util::HookedBatch b = WithGreedy(MakeGroupBatch(kS), {1, std::nan(""), 0});
+  EXPECT_EQ(BareBatchRefusal(ParseEstimatorName("remax"), b, b.extra),
+            "estimator 'remax': the greedy reward of group 2 is NaN (a task family without "
+            "greedy decoding?)");
+}
+
+// In training the greedy rewards come from the task: every registered family
+// decodes greedily, so none is NaN (what lets the step only check it).
+TEST(RemaxTest, EveryTaskFamilyDecodesGreedily) {
+  for (const std::string& env : TaskRegistry::Get().Names()) {
+    const Config config = Config::Resolve({{"env.name", env}});
+    std::unique_ptr<Task> task = TaskRegistry::Get().Find(env)->make(config, 1);
+    std::unique_ptr<Policy> policy = PolicyRegistry::Get().Find("tabular")->make(config, *task);
+    int32_t length = 0;
+    const double r = task->GreedyReward(policy.get(), 0, &length);
+    EXPECT_FALSE(std::isnan(r)) << env;
+    EXPECT_GE(length, 1) << env;
+  }
 }
 
 }  // namespace

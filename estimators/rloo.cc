@@ -1,25 +1,15 @@
 #include "estimators/rloo.h"
 
 #include <memory>
-#include <span>
 
 #include "estimators/group_stats.h"
-#include "sim/check.h"
+#include "estimators/rloo_step.h"
 
 namespace advlab {
 
 void RlooEstimator::Compute(Batch* batch) {
-  ForEachGroup(batch, [](std::span<const double> rewards, double* adv) {
-    const size_t n = rewards.size();
-    if (n == 0) return;
-    if (n == 1) {
-      adv[0] = rewards[0];  // verl `rloo`: singleton passes its raw reward through
-      return;
-    }
-    const double mean = GroupMean(rewards);
-    const double scale = static_cast<double>(n) / static_cast<double>(n - 1);
-    for (size_t i = 0; i < n; ++i) adv[i] = (rewards[i] - mean) * scale;
-  });
+  ForEachGroup(batch,
+               [](int, const double* reward, int n, double* adv) { RlooGroup(reward, n, adv); });
 }
 
 ADVLAB_REGISTER_ESTIMATOR(

@@ -26,6 +26,7 @@
 #include "sim/config.h"
 #include "sim/error.h"
 #include "sim/estimator.h"
+#include "sim/run_config.h"
 
 namespace advlab {
 namespace {
@@ -151,19 +152,21 @@ TEST(ReinforcePpVectors, S2TokenWeighted) {
   ExpectNear6(a, {p, q, q, p, p, p, p, p, q, q, q, p}, "reinforce_pp S2");
 }
 
-TEST(ReinforcePpVectors, SingleValidTokenThrows) {
+// The step does not throw: planning refuses what it cannot whiten
+// (BareBatchRefusal for `advlab advantage`, RunConfig for training).
+TEST(ReinforcePpVectors, SingleValidTokenIsRefusedWhenPlanning) {
   for (const char* name : {"reinforce_pp", "reinforce_pp_baseline"}) {
-    Batch batch = MakeBatch({{1.0}}, {{1}});
-    const EstimatorEntry* entry = EstimatorRegistry::Get().Find(name);
-    ASSERT_NE(entry, nullptr) << name;
-    try {
-      entry->make()->Compute(&batch);
-      ADD_FAILURE() << name << ": no UserError";
-    } catch (const UserError& e) {
-      EXPECT_EQ(std::string(e.what()),
-                std::string(name) + ": the batch has a single valid token; whitening needs at "
-                                    "least 2");
-    }
+    const Batch batch = MakeBatch({{1.0}}, {{1}});
+    const EstimatorSpec spec = ParseEstimatorName(name);
+    EXPECT_TRUE(spec.base->whitens_tokens) << name;
+    EXPECT_EQ(BareBatchRefusal(spec, batch, FixedSampler{}),
+              std::string(name) + ": the batch has a single valid token; whitening needs at "
+                                  "least 2");
+    EXPECT_THROW(RunConfig::FromConfig(Config::Resolve({{"estimator.name", name},
+                                                        {"train.batch_prompts", "1"},
+                                                        {"train.group_size", "1"}})),
+                 UserError)
+        << name;
   }
   // One rollout of two tokens is enough. It carries almost nothing: var ~ 0, but
   // verl's m = 2 / (2 + 1e-8) falls short of R = 1 by 5e-9, which the
@@ -172,10 +175,19 @@ TEST(ReinforcePpVectors, SingleValidTokenThrows) {
   ExpectNear(a, {5e-5}, 1e-12, "two tokens");
 }
 
-TEST(ReinforcePpVectors, NoValidTokenThrows) {
-  Batch batch = MakeBatch({{1.0, 0.0}}, {{0, 0}});
-  ReinforcePlusPlusEstimator est(false);
-  EXPECT_THROW(est.Compute(&batch), UserError);
+TEST(ReinforcePpVectors, NoValidTokenIsRefusedWhenPlanning) {
+  const Batch batch = MakeBatch({{1.0, 0.0}}, {{0, 0}});
+  EXPECT_EQ(BareBatchRefusal(ParseEstimatorName("reinforce_pp"), batch, FixedSampler{}),
+            "reinforce_pp: the batch has no valid token; whitening needs at least 2");
+}
+
+// DAPO can leave a step with no informative group: nothing to whiten.
+TEST(ReinforcePpVectors, EmptyBatchHasNoAdvantages) {
+  for (const bool baseline : {false, true}) {
+    Batch batch = MakeBatch({}, {});
+    ReinforcePlusPlusEstimator(baseline).Compute(&batch);
+    EXPECT_TRUE(batch.advantage.empty());
+  }
 }
 
 // ---- reinforce_pp_baseline (§2.8) ------------------------------------------------

@@ -364,6 +364,7 @@ std::vector<std::string> ResolveEstimators(const std::string& name, bool have_gr
 
 // The advantages the registered estimator `name` gives the batch: a fresh
 // estimator and a copy of the batch, then Bind and Compute, as in training.
+// PlanEstimators has checked the batch: the step does not throw.
 // The reference and greedy rewards reach the estimator through its sampling
 // hook (SampleExtra), served from the files; no resampling on bare rewards.
 std::vector<double> RunEstimator(const std::string& name, const Batch& batch,
@@ -729,6 +730,16 @@ RewardTable ParseRewardTable(std::istream& in, const RewardFiles& files, int gro
   return table;
 }
 
+void PlanEstimators(const std::string& estimator, const std::vector<std::string>& names,
+                    const RewardTable& table) {
+  for (const auto& name : names) {
+    const std::string refusal =
+        BareBatchRefusal(ParseEstimatorName(name, "--estimator"), table.batch, table.extra);
+    if (refusal.empty()) continue;
+    throw UserError(estimator == "all" ? "estimator '" + name + "': " + refusal : refusal);
+  }
+}
+
 Batch ParseRewardGroups(std::istream& in, const std::string& lengths_file, int group_size) {
   return ParseRewardTable(in, lengths_file, group_size).batch;
 }
@@ -802,16 +813,10 @@ int AdvantageCommand(const std::vector<std::string>& args, std::istream& in, std
   if (names.empty()) throw UserError("--estimator all: no registered estimator runs on rewards alone");
   CheckExtraInputs(estimator, names, files);
   const RewardTable table = ParseRewardTable(in, files, group_size);
+  PlanEstimators(estimator, names, table);
 
   std::vector<std::vector<double>> adv;
-  for (const auto& name : names) {
-    try {
-      adv.push_back(RunEstimator(name, table.batch, table.extra));
-    } catch (const UserError& e) {
-      if (estimator != "all") throw;
-      throw UserError("estimator '" + name + "': " + e.what());
-    }
-  }
+  for (const auto& name : names) adv.push_back(RunEstimator(name, table.batch, table.extra));
   if (json) {
     WriteJson(estimator, names, table, adv, out);
   } else {

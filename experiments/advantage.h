@@ -90,10 +90,18 @@ Batch ParseRewardGroups(std::istream& in, const std::string& lengths_file, int g
 std::vector<std::string> BareRewardEstimatorNames(bool with_greedy = false,
                                                   bool with_values = false);
 
+// Planning of `advlab advantage`: refuses (UserError, one line) the first of
+// `names` (in order) that cannot run on the parsed table (BareBatchRefusal:
+// e.g. a whitening estimator on a one-token input), before any Compute, since
+// the estimators' steps do not throw. `estimator` is what --estimator said;
+// with `all` the message is prefixed by "estimator 'NAME': ".
+void PlanEstimators(const std::string& estimator, const std::vector<std::string>& names,
+                    const RewardTable& table);
+
 // `advlab advantage ARGS` (args are everything after the word "advantage"): reads
 // groups of rewards from `in`, writes the table or JSON to `out` and returns the
-// exit status (0). Throws UserError on bad options or input, and passes on an
-// estimator's own UserError.
+// exit status (0). Throws UserError on bad options or input, and on an input
+// an estimator cannot run on (PlanEstimators).
 int AdvantageCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out);
 
 }  // namespace advlab

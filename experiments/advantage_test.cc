@@ -21,27 +21,28 @@
 #include "estimators/gae.h"
 #include "estimators/testing.h"
 #include "sim/batch.h"
+#include "sim/check.h"
 #include "sim/error.h"
 #include "sim/estimator.h"
 
 namespace advlab {
 namespace {
 
-// A test-only estimator that, like a whitening estimator, refuses a batch it
-// cannot normalise (fewer than 2 tokens): its UserError must reach the user.
+// A test-only estimator that, like a whitening estimator, cannot run on a
+// batch of fewer than 2 tokens (whitens_tokens): planning must refuse it before
+// Compute, which does not throw.
 class TwoTokensEstimator : public Estimator {
  public:
   void Compute(Batch* batch) override {
-    if (batch->num_tokens() < 2) {
-      throw UserError("estimator 'test_two_tokens' needs at least 2 tokens in the batch");
-    }
+    ADVLAB_CHECK_GE(batch->num_tokens(), 2);
     batch->advantage.assign(batch->reward.begin(), batch->reward.end());
   }
 };
 
 ADVLAB_REGISTER_ESTIMATOR(test_two_tokens, "test_two_tokens",
                           "test only: A = R, refuses a batch of fewer than 2 tokens", false,
-                          [] { return std::make_unique<TwoTokensEstimator>(); });
+                          [] { return std::make_unique<TwoTokensEstimator>(); }, false, false,
+                          false, true);
 
 struct Outcome {
   int status = -1;
@@ -397,9 +398,9 @@ TEST(AdvantageCommand, LengthsShowAndReachTheEstimator) {
   std::remove(path.c_str());
 }
 
-TEST(AdvantageCommand, EstimatorUserErrorPropagates) {
+TEST(AdvantageCommand, PlanningRefusesBeforeAnyCompute) {
   EXPECT_EQ(RunCommand({"--estimator", "test_two_tokens"}, "1\n").error,
-            "estimator 'test_two_tokens' needs at least 2 tokens in the batch");
+            "test_two_tokens: the batch has a single valid token; whitening needs at least 2");
   EXPECT_EQ(RunCommand({"--estimator", "test_two_tokens"}, "1:2\n").error, "");
   // With `all`, the first estimator (registry order) that refuses names itself.
   std::string first_error;
@@ -418,17 +419,21 @@ TEST(AdvantageCommand, WhiteningEstimatorRefusesOneToken) {
   if (EstimatorRegistry::Get().Find("reinforce_pp") == nullptr) {
     GTEST_SKIP() << "no reinforce_pp registered";
   }
-  // The message is the estimator's own, as Compute throws it in training.
-  std::string want;
-  Batch b = test_util::MakeGroupBatch({{1.0}});
-  try {
-    EstimatorRegistry::Get().Find("reinforce_pp")->make()->Compute(&b);
-  } catch (const UserError& e) {
-    want = e.what();
-  }
-  ASSERT_NE(want, "");
+  // The message is planning's (BareBatchRefusal), before any Compute.
+  const std::string want = "reinforce_pp: the batch has a single valid token; whitening needs at "
+                           "least 2";
   EXPECT_EQ(RunCommand({"--estimator", "reinforce_pp"}, "1\n").error, want);
   EXPECT_EQ(RunCommand({"--estimator", "reinforce_pp"}, "1:2\n").error, "");
+  // PlanEstimators directly, on the parsed table.
+  std::istringstream in("1\n");
+  const RewardTable table = ParseRewardTable(in, RewardFiles{}, 0);
+  try {
+    PlanEstimators("reinforce_pp", {"reinforce_pp"}, table);
+    ADD_FAILURE() << "no UserError";
+  } catch (const UserError& e) {
+    EXPECT_EQ(std::string(e.what()), want);
+  }
+  EXPECT_NO_THROW(PlanEstimators("grpo", {"grpo"}, table));
 }
 
 TEST(AdvantageCommand, Help) {
@@ -776,7 +781,7 @@ TEST(AdvantageCommand, GaeReproducesSection2_1) {
   const int32_t token_begin[] = {0, 3};
   double adv[3], ret[3];
   GaeAdvantages(rewards, values, token_begin, 1, 1.0, 1.0, adv, ret);
-  WhitenTokens(adv, 3, "gae");
+  WhitenTokens(adv, 3);
   // %.17g round-trips a double: the same bits.
   EXPECT_EQ(std::bit_cast<uint64_t>(j.by_name[0].second[0][0]), std::bit_cast<uint64_t>(adv[0]))
       << j.by_name[0].second[0][0] << " vs " << adv[0];

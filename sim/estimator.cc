@@ -1,5 +1,6 @@
 #include "sim/estimator.h"
 
+#include <string>
 #include <utility>
 
 #include "sim/check.h"
@@ -94,6 +95,54 @@ EstimatorSpec ParseEstimatorName(const std::string& name, const std::string& wha
     spec.modifiers.push_back(m);
   }
   return spec;
+}
+
+std::string BareBatchRefusal(const EstimatorSpec& spec, const Batch& batch,
+                             const FixedSampler& extra) {
+  const EstimatorEntry& base = *spec.base;
+  if (base.needs_task) {
+    return "estimator '" + base.name + "' needs the task's exact oracle; it runs only in "
+           "training (advlab run / sweep), not on bare rewards";
+  }
+  const int groups = batch.num_groups();
+  if (base.needs_greedy) {
+    if (extra.greedy.size() != static_cast<size_t>(groups)) {
+      return "estimator '" + base.name + "' needs the greedy responses' rewards, one per group "
+             "(got " + std::to_string(extra.greedy.size()) + " for " + std::to_string(groups) +
+             " groups); in training the loop supplies them, in `advlab advantage` use "
+             "--greedy FILE";
+    }
+    for (int g = 0; g < groups; ++g) {
+      if (extra.greedy[g] != extra.greedy[g]) {
+        return "estimator '" + base.name + "': the greedy reward of group " +
+               std::to_string(g + 1) + " is NaN (a task family without greedy decoding?)";
+      }
+    }
+  }
+  const int tokens = batch.num_tokens();
+  if (base.needs_values && batch.value.size() != static_cast<size_t>(tokens)) {
+    return "estimator '" + base.name + "' on bare rewards (no task, so no critic) needs the "
+           "critic's value of every token: " + std::to_string(batch.value.size()) +
+           " given for " + std::to_string(tokens) + " tokens; give `advlab advantage --values "
+           "FILE`";
+  }
+  if (base.whitens_tokens && batch.num_rollouts() > 0) {
+    const int valid = batch.token_begin.back() - batch.token_begin.front();
+    if (valid < 2) {
+      return base.name +
+             (valid == 1 ? ": the batch has a single valid token" : ": the batch has no valid token") +
+             "; whitening needs at least 2";
+    }
+  }
+  for (const ModifierEntry* m : spec.modifiers) {
+    const int n = batch.num_rollouts();
+    if (m->needs_reference && extra.reference.size() != static_cast<size_t>(n)) {
+      return m->name + " needs the reference policy's rewards (training supplies them; `advlab "
+             "advantage` needs --reference FILE): got " + std::to_string(extra.reference.size()) +
+             " reference rewards for " + std::to_string(n) + " rollouts; allowed: one per rollout";
+    }
+  }
+  return "";
 }
 
 std::unique_ptr<Estimator> MakeEstimator(const std::string& name) {

@@ -105,6 +105,12 @@ struct EstimatorEntry {
   // True for gae: on bare rewards (`advlab advantage`) it needs the critic's
   // values, from --values (batch->value); in training its own critic gives them.
   bool needs_values = false;
+  // True when Compute whitens over all valid tokens of the batch (verl
+  // masked_whiten: reinforce_pp, reinforce_pp_baseline, gae), which needs at
+  // least 2 (or none: an empty batch is left alone). Planning refuses a batch
+  // that could have exactly one or a non-empty one without: `advlab advantage`
+  // on its input, training when train.batch_prompts x train.group_size < 2.
+  bool whitens_tokens = false;
 };
 
 using EstimatorRegistry = Registry<EstimatorEntry>;
@@ -161,6 +167,16 @@ struct EstimatorSpec {
 };
 EstimatorSpec ParseEstimatorName(const std::string& name,
                                  const std::string& what = "key 'estimator.name'");
+
+// Planning of a bare-input run (`advlab advantage`; tests): why the unbound
+// estimator `spec` cannot run on `batch` with the hooks' inputs `extra`, or ""
+// when it can. Checks everything the steps assume but never check with an error
+// (they do not throw): a task for needs_task, one greedy reward per group and
+// none NaN (needs_greedy), a value per token (needs_values, batch.value), at
+// least 2 valid tokens to whiten (whitens_tokens), one reference reward per
+// rollout (a needs_reference modifier). One line, naming the estimator.
+std::string BareBatchRefusal(const EstimatorSpec& spec, const Batch& batch,
+                             const FixedSampler& extra);
 
 // The estimator a name stands for: the base, or a composite applying the
 // modifiers after it.

@@ -225,6 +225,16 @@ RunConfig RunConfig::FromConfig(const Config& config) {
                     ", which compares the rollouts of a group: use train.group_size >= 2 (or "
                     "estimator.name = reinforce)");
   }
+  // A whitening estimator needs >= 2 valid tokens in every non-empty batch. A
+  // training batch holds B x G rollouts (or none, when dapo finds no
+  // informative group), each with at least one token (every family answers
+  // with one): B x G >= 2 is enough, and dapo keeps whole groups of G >= 2.
+  if (est.base->whitens_tokens && static_cast<int64_t>(rc.batch_prompts) * rc.group_size < 2) {
+    throw UserError("estimator.name = " + config.Str("estimator.name") +
+                    " whitens the advantages over the batch's tokens, which needs at least 2, "
+                    "but a batch of train.batch_prompts x train.group_size = 1 rollout can hold "
+                    "a single token; allowed: train.batch_prompts x train.group_size >= 2");
+  }
   if (static_cast<int64_t>(rc.batch_prompts) * rc.group_size > (int64_t{1} << 30)) {
     throw UserError("train.batch_prompts x train.group_size = " +
                     std::to_string(static_cast<int64_t>(rc.batch_prompts) * rc.group_size) +

@@ -37,6 +37,11 @@ for e in grpo dr_grpo rloo; do
   expect_error "train.group_size = 1" run $Q --estimator.name=$e --train.group_size=1 --out "$T/out.h5"
 done
 expect_error "train.group_size = 1" sweep $Q --train.group_size=1 --grid estimator.name=reinforce,grpo --seeds 2 --out "$T/out.h5"
+# A whitening estimator on batches of one rollout (one token): refused when
+# planned, not at the first step.
+for e in reinforce_pp gae; do
+  expect_error "train.batch_prompts x train.group_size = 1" run $Q --estimator.name=$e --train.batch_prompts=1 --train.group_size=1 --out "$T/out.h5"
+done
 # Output paths: existing without --force, missing directory, a directory.
 echo keep >"$T/existing.h5"
 "$ADVLAB" run $Q --out "$T/existing.h5" >/dev/null 2>"$T/stderr"; rc=$?
