@@ -98,8 +98,9 @@
 // advantage --values FILE`, one per token: `advlab advantage` refuses anything
 // else when it plans; the step checks it), and everything else is the training
 // path above: the same per-token rewards, GaeAdvantages, WhitenTokens and
-// first-token advantages, with no critic step (Compute keeps no state). gamma and lambda are the constructor's
-// options (defaults 1, 1), or the estimator.gae_* keys when Bind has a config.
+// first-token advantages, with no critic step (Compute keeps no state). gamma
+// and lambda are the constructor's options (defaults 1, 1), or the
+// estimator.gae_* keys when Bind has a config.
 // Bound (training), the critic gives the values and batch->value must be empty
 // (checked: the loop never fills it, so values there would be a programming
 // error, not silently ignored input).

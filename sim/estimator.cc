@@ -129,8 +129,8 @@ std::string BareBatchRefusal(const EstimatorSpec& spec, const Batch& batch,
   if (base.whitens_tokens && batch.num_rollouts() > 0) {
     const int valid = batch.token_begin.back() - batch.token_begin.front();
     if (valid < 2) {
-      return base.name +
-             (valid == 1 ? ": the batch has a single valid token" : ": the batch has no valid token") +
+      return base.name + (valid == 1 ? ": the batch has a single valid token"
+                                     : ": the batch has no valid token") +
              "; whitening needs at least 2";
     }
   }
