@@ -7,6 +7,7 @@
 #include "sim/config.h"
 #include "sim/error.h"
 #include "sim/features.h"
+#include "sim/policy_rows.h"
 #include "sim/rng.h"
 #include "sim/softmax.h"
 #include "sim/task.h"
@@ -211,10 +212,7 @@ const double* MlpPolicy::Activations(int32_t state, int l) {
 
 double MlpPolicy::Entropy(int32_t state) {
   const double* p = Record(state);
-  const double* lp = p + act_pad_;
-  double h = 0.0;
-  for (int k = 0; k < num_actions_; ++k) h -= p[k] * lp[k];
-  return h;
+  return RowEntropy(p, p + act_pad_, num_actions_);
 }
 
 void MlpPolicy::AccumulateGradRange(const Batch& batch, const double* coef, int begin, int end,

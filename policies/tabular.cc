@@ -32,9 +32,7 @@ TabularPolicy TabularPolicy::FromTask(const Task& task) {
 double TabularPolicy::Entropy(int32_t state) {
   const double* p = Rows().Probs(state);
   const double* lp = Rows().LogProbs(state);
-  double h = 0.0;
-  for (int k = 0; k < num_actions_; ++k) h -= p[k] * lp[k];
-  return h;
+  return RowEntropy(p, lp, num_actions_);
 }
 
 // d log pi(a | s) / d z_s = e_a - pi_s: the e_a parts go in token order here,

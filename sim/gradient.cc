@@ -2,6 +2,7 @@
 
 #include "sim/features.h"
 #include "sim/loss.h"
+#include "sim/policy_rows.h"
 
 namespace advlab {
 
@@ -18,10 +19,11 @@ StepStats PrepareBatch(const RunConfig& rc, RunState* st, Batch* batch, Estimato
       st->scores = batch->reward;
       batch->token_reward.resize(batch->num_tokens());
     }
+    TabularRows& ref_rows = *st->reference->tabular_rows();  // pi_0 is tabular
     for (int r = 0; r < batch->num_rollouts(); ++r) {
       double penalty = 0.0;
       for (int t = batch->token_begin[r]; t < batch->token_begin[r + 1]; ++t) {
-        const double ref = st->reference->LogProbs(batch->state[t])[batch->token[t]];
+        const double ref = ref_rows.LogProbs(batch->state[t])[batch->token[t]];
         const double k = KlPenalty(rc.kl_estimator, batch->logprob[t] - ref).value;
         ss.kl_sum += k;
         if (shaping) {
@@ -101,6 +103,7 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
   const bool simple = loss.minus_advantage && !kl_loss && !entropy && !token_adv;
   Policy& pi = *st->policy;
   const int K = pi.num_actions();
+  TabularRows* ref_rows = kl_loss ? st->reference->tabular_rows() : nullptr;  // pi_0
   st->coef.resize(batch.num_tokens());
   if (need_lp) st->logprob.resize(batch.num_tokens());
   double* ADVLAB_RESTRICT coef = st->coef.data();
@@ -144,50 +147,56 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
       continue;
     }
     if (entropy) st->terms.Clear();
-    for (int q = first; q < r; ++q) {
-      const bool keep = !filtered || batch.kept[q] != 0;
-      const int len = tb[q + 1] - tb[q];
-      if (!keep) {
-        for (int t = tb[q]; t < tb[q + 1]; ++t) coef[t] = 0.0;
-        continue;
-      }
-      stats->loss_tokens += loss.reports_clipping ? len : 0;  // clip_frac's denominator
-      const double w = per_token ? TokenWeight(rc.loss_agg, len, R, T, scale) : weight;
-      // log pi(token) at the current parameters, where a term reads it.
-      if (need_lp) {
-        for (int t = tb[q]; t < tb[q + 1]; ++t) lp[t] = pi.LogProbs(batch.state[t])[batch.token[t]];
-      }
-      LossRollout view;
-      view.len = len;
-      view.weight = w;
-      view.advantage = batch.advantage[q];
-      view.token_advantage = token_adv ? batch.token_advantage.data() + tb[q] : nullptr;
-      view.logprob_old = batch.logprob.data() + tb[q];
-      view.logprob = need_lp ? lp + tb[q] : nullptr;
-      st->loss->Coefficients(view, coef + tb[q], &stats->clipped);
-      for (int t = tb[q]; t < tb[q + 1]; ++t) {
-        double c = coef[t];
-        if (kl_loss) {
-          const double ref = st->reference->LogProbs(batch.state[t])[batch.token[t]];
-          c += rc.kl_coef * KlPenalty(rc.kl_estimator, lp[t] - ref).dlogp * w;
-          coef[t] = c;
+    // Per token, the policy's rows (tabular: plain data, no virtual call; the
+    // mlp: the Policy adaptor), one dispatch per micro-batch.
+    WithRows(&pi, [&](auto& rows) {
+      for (int q = first; q < r; ++q) {
+        const bool keep = !filtered || batch.kept[q] != 0;
+        const int len = tb[q + 1] - tb[q];
+        if (!keep) {
+          for (int t = tb[q]; t < tb[q + 1]; ++t) coef[t] = 0.0;
+          continue;
         }
-        // With the entropy bonus every token of a kept rollout is back-propagated.
-        nonzero += c != 0.0 || entropy ? 1 : 0;
-        if (entropy) {
-          // loss -= coef_H * w * H(s): d/dtheta = coef_H * w * sum_a pi_a
-          // (log pi_a + H) grad log pi_a (sum_a pi_a grad log pi_a = 0 centres it).
-          const int32_t s = batch.state[t];
-          const double* p = pi.Probs(s);
-          const double* lps = pi.LogProbs(s);
-          const double h = pi.Entropy(s);
-          st->terms.Add(s, batch.token[t], c);
-          for (int a2 = 0; a2 < K; ++a2) {
-            st->terms.Add(s, a2, rc.entropy_coef * w * (p[a2] * (lps[a2] + h)));
+        stats->loss_tokens += loss.reports_clipping ? len : 0;  // clip_frac's denominator
+        const double w = per_token ? TokenWeight(rc.loss_agg, len, R, T, scale) : weight;
+        // log pi(token) at the current parameters, where a term reads it.
+        if (need_lp) {
+          for (int t = tb[q]; t < tb[q + 1]; ++t) {
+            lp[t] = rows.LogProbs(batch.state[t])[batch.token[t]];
+          }
+        }
+        LossRollout view;
+        view.len = len;
+        view.weight = w;
+        view.advantage = batch.advantage[q];
+        view.token_advantage = token_adv ? batch.token_advantage.data() + tb[q] : nullptr;
+        view.logprob_old = batch.logprob.data() + tb[q];
+        view.logprob = need_lp ? lp + tb[q] : nullptr;
+        st->loss->Coefficients(view, coef + tb[q], &stats->clipped);
+        for (int t = tb[q]; t < tb[q + 1]; ++t) {
+          double c = coef[t];
+          if (kl_loss) {
+            const double ref = ref_rows->LogProbs(batch.state[t])[batch.token[t]];
+            c += rc.kl_coef * KlPenalty(rc.kl_estimator, lp[t] - ref).dlogp * w;
+            coef[t] = c;
+          }
+          // With the entropy bonus every token of a kept rollout is back-propagated.
+          nonzero += c != 0.0 || entropy ? 1 : 0;
+          if (entropy) {
+            // loss -= coef_H * w * H(s): d/dtheta = coef_H * w * sum_a pi_a
+            // (log pi_a + H) grad log pi_a (sum_a pi_a grad log pi_a = 0 centres it).
+            const int32_t s = batch.state[t];
+            const double* p = rows.Probs(s);
+            const double* lps = rows.LogProbs(s);
+            const double h = RowEntropy(p, lps, K);
+            st->terms.Add(s, batch.token[t], c);
+            for (int a2 = 0; a2 < K; ++a2) {
+              st->terms.Add(s, a2, rc.entropy_coef * w * (p[a2] * (lps[a2] + h)));
+            }
           }
         }
       }
-    }
+    });
     if (entropy) {
       pi.AccumulateGradRange(st->terms.batch, st->terms.coef.data(), 0,
                              st->terms.batch.num_tokens(), grad);

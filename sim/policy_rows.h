@@ -57,6 +57,14 @@ struct VirtualRows {
   const double* LogProbs(int32_t s) { return policy->LogProbs(s); }
 };
 
+// Entropy of one distribution, -sum_k p_k log p_k in index order (nats): what
+// every policy's Entropy computes.
+ADVLAB_HD inline double RowEntropy(const double* p, const double* lp, int n) {
+  double h = 0.0;
+  for (int k = 0; k < n; ++k) h -= p[k] * lp[k];
+  return h;
+}
+
 template <class Fn>
 decltype(auto) WithRows(Policy* policy, Fn&& fn) {
   if (TabularRows* rows = policy->tabular_rows()) return fn(*rows);

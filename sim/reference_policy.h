@@ -53,11 +53,7 @@ class ReferencePolicy final : public Policy {
   const double* LogProbs(int32_t state) override { return rows_.LogProbs(state); }
   TabularRows* tabular_rows() override { return &rows_; }
   double Entropy(int32_t state) override {
-    const double* p = rows_.Probs(state);
-    const double* lp = rows_.LogProbs(state);
-    double h = 0.0;
-    for (int a = 0; a < num_actions_; ++a) h -= p[a] * lp[a];
-    return h;
+    return RowEntropy(rows_.Probs(state), rows_.LogProbs(state), num_actions_);
   }
   // The reference is frozen: it has no parameters to differentiate or update.
   void AccumulateGradRange(const Batch&, const double*, int, int, SparseGrad*) override {

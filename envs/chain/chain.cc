@@ -97,11 +97,6 @@ int32_t DepthOf(int64_t i, int64_t count, int32_t lo, int32_t hi) {
   return lo + static_cast<int32_t>(i * (hi - lo + 1) / count);
 }
 
-// The exact gradient's sink on the host: appends to GradientTerms.
-struct GradientTermsSink {
-  GradientTerms* out;
-  void Add(int32_t state, int32_t action, double coef) { out->Add(state, action, coef); }
-};
 
 }  // namespace
 
@@ -294,9 +289,8 @@ double ChainTask::SuccessProbability(Policy* policy, int32_t prompt) const {
 
 void ChainTask::SuccessGradientTerms(Policy* policy, int32_t prompt, double weight,
                                      GradientTerms* out) const {
-  GradientTermsSink sink{out};
   WithRows(policy, [&](auto& rows) {
-    ChainSuccessGradientTerms(model_, data_, rows, prompt, weight, gradient_scratch_, sink);
+    ChainSuccessGradientTerms(model_, data_, rows, prompt, weight, gradient_scratch_, *out);
   });
 }
 

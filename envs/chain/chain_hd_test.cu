@@ -5,30 +5,15 @@
 #include "envs/chain/chain_oracle.h"
 #include "envs/chain/chain_step.h"
 #include "sim/batch.h"
+#include "sim/term_sink.h"
 #include "sim/policy_rows.h"
 #include "sim/rng.h"
 
 namespace advlab {
 
-// Gradient terms into fixed arrays (what a device reduction would read).
-struct DeviceTermSink {
-  int32_t* state;
-  int32_t* action;
-  double* coef;
-  int32_t count;
-  int32_t capacity;
-  __device__ void Add(int32_t s, int32_t a, double c) {
-    if (count >= capacity) return;
-    state[count] = s;
-    action[count] = a;
-    coef[count] = c;
-    ++count;
-  }
-};
-
 __global__ void ChainKernel(ChainModel model, ChainData data, TabularRows rows,
                             ChainRolloutScratch rollout, ChainOracleScratch oracle,
-                            BatchView view, DeviceTermSink sink, const int32_t* prompts,
+                            BatchView view, TermArrays sink, const int32_t* prompts,
                             double* out) {
   const Philox rng(model.seed);
   ChainAdvance(model, data, 12);

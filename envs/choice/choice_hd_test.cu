@@ -2,30 +2,17 @@
 // (envs/choice/choice_step.h) instantiated with TabularRows inside kernels.
 #include "envs/choice/choice_step.h"
 #include "sim/batch.h"
+#include "sim/term_sink.h"
 #include "sim/policy_rows.h"
 #include "sim/rng.h"
 
 namespace advlab {
 
-// Gradient terms on the device: (state, action, coefficient) triples.
-struct DeviceTermSink {
-  int32_t* state;
-  int32_t* action;
-  double* coef;
-  int n = 0;
-  __device__ void Add(int32_t s, int32_t a, double c) {
-    state[n] = s;
-    action[n] = a;
-    coef[n] = c;
-    ++n;
-  }
-};
-
 // One thread rolls out the batch (the CDF row in shared memory), the others
 // evaluate the oracle, its gradient and greedy decoding for one prompt each.
 __global__ void ChoiceKernel(ChoiceModel m, TabularRows rows, int64_t step, uint64_t seed,
                              const int32_t* prompts, int count, int group_size, BatchView out,
-                             DeviceTermSink sink, double* value, int32_t* answer) {
+                             TermArrays sink, double* value, int32_t* answer) {
   __shared__ double cdf[1024];
   const Philox rng(seed);
   const int32_t p = static_cast<int32_t>(threadIdx.x) % m.pool.num_prompts;

@@ -144,21 +144,10 @@ double ThinkTask::SuccessProbability(Policy* policy, int32_t prompt) const {
   });
 }
 
-namespace {
-
-// The host sink of the gradient: terms appended to GradientTerms.
-struct GradientTermsSink {
-  GradientTerms* out;
-  void Add(int32_t state, int32_t action, double coef) { out->Add(state, action, coef); }
-};
-
-}  // namespace
-
 void ThinkTask::SuccessGradientTerms(Policy* policy, int32_t prompt, double weight,
                                      GradientTerms* out) const {
-  GradientTermsSink sink{out};
   WithRows(policy, [&](auto& rows) {
-    ThinkSuccessGradient(model_, current_step(), rows, prompt, weight, scratch_.value, sink);
+    ThinkSuccessGradient(model_, current_step(), rows, prompt, weight, scratch_.value, *out);
   });
 }
 

@@ -5,30 +5,15 @@
 // greedy decoding.
 #include "envs/think/think_step.h"
 #include "sim/batch.h"
+#include "sim/term_sink.h"
 #include "sim/policy_rows.h"
 #include "sim/rng.h"
 
 namespace advlab {
 
-// A device sink: the terms into fixed arrays.
-struct DeviceTermSink {
-  int32_t* state;
-  int32_t* action;
-  double* coef;
-  int32_t count;
-  int32_t capacity;
-  __device__ void Add(int32_t s, int32_t a, double c) {
-    ADVLAB_HD_CHECK(count < capacity);
-    state[count] = s;
-    action[count] = a;
-    coef[count] = c;
-    ++count;
-  }
-};
-
 __global__ void ThinkKernel(ThinkModel model, TabularRows rows, ThinkScratch scratch,
                             BatchView out, const int32_t* prompts, int32_t count,
-                            DeviceTermSink sink, double* result) {
+                            TermArrays sink, double* result) {
   const Philox rng(model.pool.seed);
   const int64_t step = 3;
   const int32_t p = prompts[0];
