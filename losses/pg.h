@@ -18,6 +18,11 @@ ADVLAB_HD inline void PgCoefficients(const LossRollout& r, double* coef) {
 class PgLoss : public PolicyLoss {
  public:
   void Coefficients(const LossRollout& r, double* coef, int64_t* clipped) const override;
+  void CoefficientsRange(const LossRollout* r, int n, double* const* coef,
+                         int64_t* clipped) const override {
+    (void)clipped;
+    for (int i = 0; i < n; ++i) PgCoefficients(r[i], coef[i]);
+  }
   double Value(const LossRollout& r) const override;
 };
 

@@ -72,6 +72,10 @@ class PpoLoss : public PolicyLoss {
       : params_{clip_low, clip_high, clip_c} {}
   explicit PpoLoss(const Config& config);
   void Coefficients(const LossRollout& r, double* coef, int64_t* clipped) const override;
+  void CoefficientsRange(const LossRollout* r, int n, double* const* coef,
+                         int64_t* clipped) const override {
+    for (int i = 0; i < n; ++i) PpoCoefficients(params_, r[i], coef[i], clipped);
+  }
   double Value(const LossRollout& r) const override;
 
  private:

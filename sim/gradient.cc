@@ -150,6 +150,10 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
     // Per token, the policy's rows (tabular: plain data, no virtual call; the
     // mlp: the Policy adaptor), one dispatch per micro-batch.
     WithRows(&pi, [&](auto& rows) {
+      // Pass 1: the kept rollouts' loss views (log pi where a term reads it),
+      // then their coefficients in one call to the loss.
+      st->loss_rollouts.clear();
+      st->loss_coef.clear();
       for (int q = first; q < r; ++q) {
         const bool keep = !filtered || batch.kept[q] != 0;
         const int len = tb[q + 1] - tb[q];
@@ -159,7 +163,6 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
         }
         stats->loss_tokens += loss.reports_clipping ? len : 0;  // clip_frac's denominator
         const double w = per_token ? TokenWeight(rc.loss_agg, len, R, T, scale) : weight;
-        // log pi(token) at the current parameters, where a term reads it.
         if (need_lp) {
           for (int t = tb[q]; t < tb[q + 1]; ++t) {
             lp[t] = rows.LogProbs(batch.state[t])[batch.token[t]];
@@ -172,7 +175,18 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
         view.token_advantage = token_adv ? batch.token_advantage.data() + tb[q] : nullptr;
         view.logprob_old = batch.logprob.data() + tb[q];
         view.logprob = need_lp ? lp + tb[q] : nullptr;
-        st->loss->Coefficients(view, coef + tb[q], &stats->clipped);
+        st->loss_rollouts.push_back(view);
+        double* const out = coef + tb[q];
+        st->loss_coef.push_back(out);
+      }
+      st->loss->CoefficientsRange(st->loss_rollouts.data(),
+                                  static_cast<int>(st->loss_rollouts.size()),
+                                  st->loss_coef.data(), &stats->clipped);
+      // Pass 2, in rollout order: KL in the loss and the entropy bonus.
+      int i = 0;
+      for (int q = first; q < r; ++q) {
+        if (filtered && batch.kept[q] == 0) continue;
+        const double w = st->loss_rollouts[i++].weight;
         for (int t = tb[q]; t < tb[q + 1]; ++t) {
           double c = coef[t];
           if (kl_loss) {

@@ -42,6 +42,8 @@ void InitRun(const RunConfig& rc, RunState* st) {
   if (rc.reference_rollouts) {
     st->ref_batch.Reserve(rc.batch_prompts, rollouts, rollouts * st->task->max_length());
   }
+  st->loss_rollouts.reserve(rollouts);  // a micro-batch's kept rollouts, for the loss
+  st->loss_coef.reserve(rollouts);
   if (rc.loss->needs_ratio || rc.kl_coef > 0.0) st->logprob.reserve(max_tokens);
 
   // pi_0 at the first decision of every eval prompt, for the KL metric.

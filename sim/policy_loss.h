@@ -43,6 +43,13 @@ class PolicyLoss {
   // coef[i] = w dl_i / dlog pi_i for the rollout's tokens i in [0, len); adds to
   // *clipped the tokens where a clip or gate zeroed the gradient (clip_frac).
   virtual void Coefficients(const LossRollout& r, double* coef, int64_t* clipped) const = 0;
+  // The coefficients of n rollouts, rollout i's into coef[i]: one virtual call
+  // per micro-batch. Losses override it with a loop over their host/device
+  // function; the default calls Coefficients per rollout.
+  virtual void CoefficientsRange(const LossRollout* r, int n, double* const* coef,
+                                 int64_t* clipped) const {
+    for (int i = 0; i < n; ++i) Coefficients(r[i], coef[i], clipped);
+  }
   // The rollout's share of the loss, sum_i w l_i (tests, finite differences).
   virtual double Value(const LossRollout& r) const = 0;
 };

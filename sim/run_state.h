@@ -43,6 +43,8 @@ struct RunState {
   BatchArray<double> scores;     // [rollouts] verifier rewards while the KL penalty
                                  //   sits in batch.reward (kl.where = reward)
   GradientTerms terms;           // scratch: a micro-batch's terms with the entropy bonus
+  std::vector<LossRollout> loss_rollouts;  // scratch: a micro-batch's kept rollouts (loss view)
+  std::vector<double*> loss_coef;          // scratch: where each one's coefficients go
   Batch ref_batch;               // scratch: AAPO's reference rollouts
   // Diagnostics of the last step before an eval (NaN when not measured).
   double diag_cosine = 0.0;
