@@ -63,6 +63,78 @@ double FinalValue(const double* curve, int64_t evals);
 // NaN for an empty vector or when any entry is NaN.
 double Iqm(std::vector<double> x);
 
+
+// ---------------------------------------------------------------------------
+// Order statistics, the t interval, paired comparisons and performance profiles.
+// Every interval below is labelled by its method where it is printed: "boot"
+// (percentile bootstrap over seeds) or "t" (Student t, for small n).
+
+// The statistic a row reports over the seeds of one configuration.
+enum class Stat { kMean, kMedian, kIqm };
+const char* StatName(Stat s);                 // "mean", "median", "iqm"
+double ApplyStat(Stat s, const std::vector<double>& x);  // NaN if empty or any NaN
+
+// Type-7 quantile (see BootstrapMeanCI) of x at p in [0, 1]; Median(x) =
+// Quantile(x, 0.5). NaN when x is empty or has a NaN.
+double Quantile(std::vector<double> x, double p);
+double Median(std::vector<double> x);
+
+// The n indices of bootstrap resample `rep` under (seed, stream): index j is
+// UniformIndex(word j % 4 of Philox(seed).Draw(kBootstrap, stream, rep, j / 4), n),
+// the scheme of BootstrapMeanCI. Two vectors of the same length resampled with the
+// same (seed, stream, rep) get the same indices, which is how paired data (runs
+// that share seeds) are resampled jointly. Requires 1 <= n <= UINT32_MAX.
+void BootstrapIndices(uint64_t seed, uint32_t stream, uint32_t rep, uint32_t n, uint32_t* idx);
+
+// Percentile bootstrap CI of ApplyStat(stat, .) over the entries of x (one per
+// seed). BootstrapCI(x, Stat::kMean, ...) equals BootstrapMeanCI bit for bit.
+// Same conventions: empty or NaN -> {NaN, NaN}; n == 1 -> {x[0], x[0]}.
+Interval BootstrapCI(const std::vector<double>& x, Stat stat, double level, int resamples,
+                     uint64_t seed, uint32_t stream);
+
+// Student t interval of the mean: mean +- t_{n-1, (1+level)/2} * s / sqrt(n), s the
+// sample standard deviation (divisor n - 1). {NaN, NaN} for n < 2 or a NaN entry.
+// The t quantile is Boost.Math's.
+Interval TMeanInterval(const std::vector<double>& x, double level);
+
+// Probability of improvement (Agarwal et al. 2021, rliable): the share of all
+// pairs (i, j) with x_i better than y_j, ties counting one half,
+//   P(X > Y) = 1/(n m) sum_i sum_j [S(x_i, y_j)],  S = 1 if better, 1/2 if equal, 0,
+// "better" meaning larger, or smaller when higher_is_better is false. Equals the
+// Mann-Whitney U statistic of x over y divided by n m. NaN if either is empty or
+// has a NaN.
+double ProbabilityOfImprovement(const std::vector<double>& x, const std::vector<double>& y,
+                                bool higher_is_better);
+
+// The smallest number of seed pairs for which a paired comparison reports a
+// difference, a CI and a verdict; below it the comparison says "insufficient data".
+inline constexpr int64_t kMinPairs = 3;
+
+// A comparison of A against B over the seeds both have, a[i] and b[i] from the
+// same seed (common random numbers).
+struct PairedComparison {
+  int64_t n = 0;             // seed pairs
+  bool sufficient = false;   // n >= kMinPairs and no NaN; otherwise the rest is NaN
+  double mean_a = 0, mean_b = 0;
+  double diff_mean = 0;      // mean of a[i] - b[i]
+  Interval diff_boot{};      // percentile bootstrap over pairs (resampled jointly)
+  Interval diff_t{};         // Student t interval of the per-pair differences
+  double poi = 0;            // ProbabilityOfImprovement(a, b, higher_is_better)
+  Interval poi_ci{};         // percentile bootstrap over pairs, same indices as diff_boot
+  // +1 when diff_boot lies wholly on A's better side of 0, -1 on B's, 0 when it
+  // contains 0 ("inconclusive") or the data are insufficient.
+  int verdict = 0;
+};
+PairedComparison ComparePaired(const std::vector<double>& a, const std::vector<double>& b,
+                               bool higher_is_better, double level, int resamples,
+                               uint64_t seed, uint32_t stream);
+
+// Performance profile (Dolan & More 2002 as used by rliable): for each tau, the
+// share of x strictly better than tau (x > tau, or x < tau when !higher_is_better).
+// NaN entries count as not better. Empty x -> NaN shares.
+std::vector<double> PerformanceProfile(const std::vector<double>& x,
+                                       const std::vector<double>& taus, bool higher_is_better);
+
 }  // namespace advlab
 
 #endif  // ADVLAB_ANALYSIS_STATS_H_
