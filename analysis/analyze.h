@@ -1,0 +1,81 @@
+// `advlab analyze`: per-run measures, seed statistics per configuration, paired
+// comparisons, tuning on held-out seeds and hyperparameter sensitivity, as tables
+// (analysis/table.h). Every number is a pure function of the results file and
+// the options: the same file gives the same bytes.
+//
+// Streams of the bootstrap (all under AnalyzeOptions::bootstrap_seed, Philox
+// Purpose::kBootstrap) are fixed by what a number is, never by how many others
+// are computed: summary row g, statistic s (mean, median, iqm) and stratum k use
+// stream kSummaryStream + (g * 3 + s) * 4096 + k; a comparison uses the stream of
+// its context row; sensitivity and ranking use kSensitivityStream + ...
+// (analysis/sensitivity.h).
+#ifndef ADVLAB_ANALYSIS_ANALYZE_H_
+#define ADVLAB_ANALYSIS_ANALYZE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "analysis/frame.h"
+#include "analysis/measures.h"
+#include "analysis/stats.h"
+#include "analysis/table.h"
+#include "sim/results.h"
+
+namespace advlab {
+
+struct AnalyzeOptions {
+  std::string metric = "accuracy";
+  Measure measure = ParseMeasure("final");
+  int goal = 0;                      // 0: the measure's default; +1 higher is better; -1 lower
+  Stat stat = Stat::kMean;           // the statistic tuning, sensitivity and ranking use
+  std::vector<std::string> by;       // grouping keys; empty = every swept key
+  std::string match_metric = "accuracy";  // at:T reads it
+  std::string compare_key;           // --compare KEY=A,B[,C...]: each value against the first
+  std::vector<std::string> compare_values;
+  std::string tune_key;              // --tune KEY
+  int64_t tune_seeds = -1;           // seeds used to tune (the lowest); -1 = half, rounded down
+  std::string sensitivity_key;       // --sensitivity KEY
+  double within = 0.1;               // "within x of the best" share, as a fraction of the best
+  double level = 0.95;
+  int resamples = 10000;
+  uint64_t bootstrap_seed = 0;
+  std::string effective_step_metric = "update_norm";  // shown beside scores when present
+};
+
+// Whether larger values of the options' measure are better (goal or default).
+bool HigherIsBetter(const AnalyzeOptions& o);
+
+// Checks the options against the file before any statistic runs: metric,
+// match metric and keys exist (did-you-mean), compare values exist for the key
+// and share seeds, the threshold lies in the metric's range, tune and
+// sensitivity keys are swept and differ. Throws UserError (one line).
+void ValidateOptions(const Results& r, const AnalyzeOptions& o);
+
+struct Analysis {
+  std::vector<Table> tables;   // summary first, then tuning / comparison / sensitivity
+  std::vector<std::string> header;  // lines describing what was computed
+  std::string main_table;      // the table --format csv prints
+};
+
+// The whole analysis. Calls ValidateOptions first.
+Analysis Analyze(const Results& r, const AnalyzeOptions& o);
+
+// Applies --tune to the frame: picks KEY's best value per arm on the tuning
+// seeds and deactivates every other run (and the tuning seeds). Returns the
+// tuning table. `key_index` is the tuned key's index in f.keys.
+Table ApplyTuning(RunFrame& f, const AnalyzeOptions& o, int key_index);
+
+// Indices of the grouping keys: o.by, or every swept key except `exclude` (-1: none).
+std::vector<int> ByKeys(const RunFrame& f, const AnalyzeOptions& o, int exclude);
+
+// "80%" for a fraction threshold, else the number; the measure's human label,
+// e.g. "final accuracy", "steps to accuracy 80%".
+std::string MeasureLabel(const AnalyzeOptions& o);
+
+// Output of an analysis in one format: "table", "csv", "json" or "md".
+std::string FormatAnalysis(const Analysis& a, const std::string& format);
+
+}  // namespace advlab
+
+#endif  // ADVLAB_ANALYSIS_ANALYZE_H_

@@ -1,0 +1,237 @@
+#include "analysis/frame.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "analysis/stats.h"
+#include "sim/check.h"
+#include "sim/error.h"
+
+namespace advlab {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string Printf(const char* fmt, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), fmt, v);
+  return buf;
+}
+
+std::string IntString(int64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%" PRId64, v);
+  return buf;
+}
+
+const Metric& NeedMetric(const Results& r, const std::string& name, const std::string& why) {
+  const Metric* m = r.FindMetric(name);
+  if (m == nullptr) throw UserError(why + ": the results file has no metric '" + name + "'");
+  return *m;
+}
+
+}  // namespace
+
+int RunFrame::KeyIndex(const std::string& key) const {
+  for (size_t i = 0; i < keys.size(); ++i)
+    if (keys[i] == key) return static_cast<int>(i);
+  return -1;
+}
+
+RunFrame BuildFrame(const Results& r, const std::string& metric, const Measure& measure,
+                    bool higher_is_better, const std::string& match_metric) {
+  RunFrame f;
+  f.results = &r;
+  const int64_t runs = r.num_runs;
+  const int64_t evals = r.num_evals();
+  const size_t cells = static_cast<size_t>(runs) * static_cast<size_t>(evals);
+  for (const auto& m : r.metrics) {
+    if (m.values.size() != cells) {
+      throw UserError("results: metric '" + m.name + "' has " +
+                      IntString(static_cast<int64_t>(m.values.size())) + " values, expected " +
+                      IntString(runs) + " runs x " + IntString(evals) + " evals");
+    }
+  }
+  const Column* seed = r.FindColumn("seed");
+  if (seed == nullptr || seed->kind != Column::Kind::kInt)
+    throw UserError("results: /runs/seed is missing or not an integer column");
+  for (const auto& c : r.runs) {
+    if (static_cast<int64_t>(c.size()) != runs) {
+      throw UserError("results: /runs/" + c.name + " has " +
+                      IntString(static_cast<int64_t>(c.size())) + " entries, expected " +
+                      IntString(runs));
+    }
+    if (c.name == "run_id" || c.name == "seed") continue;
+    f.keys.push_back(c.name);
+    std::vector<std::string> ex, di;
+    std::vector<double> nu;
+    for (int64_t i = 0; i < runs; ++i) {
+      const size_t k = static_cast<size_t>(i);
+      switch (c.kind) {
+        case Column::Kind::kInt:
+          ex.push_back(IntString(c.ints[k]));
+          di.push_back(ex.back());
+          nu.push_back(static_cast<double>(c.ints[k]));
+          break;
+        case Column::Kind::kFloat:
+          ex.push_back(Printf("%.17g", c.floats[k]));
+          di.push_back(Printf("%g", c.floats[k]));
+          nu.push_back(c.floats[k]);
+          break;
+        case Column::Kind::kString:
+          ex.push_back(c.strings[k]);
+          di.push_back(c.strings[k]);
+          nu.push_back(kNaN);
+          break;
+      }
+    }
+    f.exact.push_back(std::move(ex));
+    f.display.push_back(std::move(di));
+    f.numeric.push_back(std::move(nu));
+  }
+  f.seed = seed->ints;
+
+  const Metric& y = NeedMetric(r, metric, "--metric");
+  const Metric* cost = measure.needs_cost ? &NeedMetric(r, "sim_cost", "--measure " + measure.text)
+                                          : nullptr;
+  const Metric* match = measure.kind == MeasureKind::kAt
+                            ? &NeedMetric(r, match_metric, "--measure " + measure.text)
+                            : nullptr;
+  const Metric* entry = nullptr;
+  if (measure.kind == MeasureKind::kSinceEntry) {
+    const std::string prefix = "accuracy_bin";
+    if (metric.rfind(prefix, 0) != 0) {
+      throw UserError("--measure " + measure.text + ": needs --metric accuracy_binK (the bin " +
+                      "whose entry step is recorded), got '" + metric + "'");
+    }
+    entry = &NeedMetric(r, "entry_step_bin" + metric.substr(prefix.size()),
+                        "--measure " + measure.text + " (the step bin " +
+                            metric.substr(prefix.size()) + " entered training)");
+  }
+  const size_t e = static_cast<size_t>(evals);
+  for (int64_t i = 0; i < runs; ++i) {
+    const size_t off = static_cast<size_t>(i) * e;
+    RunCurves c;
+    c.y = y.values.data() + off;
+    c.steps = r.steps.data();
+    c.cost = cost ? cost->values.data() + off : nullptr;
+    c.match = match ? match->values.data() + off : nullptr;
+    c.entry = entry ? entry->values.data() + off : nullptr;
+    c.evals = evals;
+    const MeasureValue v = ComputeMeasure(measure, c, higher_is_better);
+    f.value.push_back(v.value);
+    f.censored.push_back(v.censored ? 1 : 0);
+    f.divergence.push_back(FindDivergence(r, i));
+  }
+  f.active.assign(static_cast<size_t>(runs), 1);
+  return f;
+}
+
+std::vector<Group> GroupRuns(const RunFrame& f, const std::vector<int>& by) {
+  std::vector<int> rest;
+  for (int k = 0; k < static_cast<int>(f.keys.size()); ++k)
+    if (std::find(by.begin(), by.end(), k) == by.end()) rest.push_back(k);
+  // Maps are lookups only, never iterated: the order is first appearance.
+  std::map<std::vector<std::string>, size_t> group_of;
+  std::vector<std::map<std::vector<std::string>, size_t>> stratum_of;
+  std::vector<Group> groups;
+  for (int64_t i = 0; i < f.runs(); ++i) {
+    const size_t u = static_cast<size_t>(i);
+    if (!f.active[u]) continue;
+    std::vector<std::string> key, skey;
+    for (int k : by) key.push_back(f.exact[static_cast<size_t>(k)][u]);
+    for (int k : rest) skey.push_back(f.exact[static_cast<size_t>(k)][u]);
+    auto [it, inserted] = group_of.emplace(key, groups.size());
+    if (inserted) {
+      Group g;
+      g.exact = key;
+      for (int k : by) g.display.push_back(f.display[static_cast<size_t>(k)][u]);
+      groups.push_back(std::move(g));
+      stratum_of.emplace_back();
+    }
+    Group& g = groups[it->second];
+    auto [st, new_stratum] = stratum_of[it->second].emplace(skey, g.strata.size());
+    if (new_stratum) g.strata.emplace_back();
+    g.strata[st->second].push_back(i);
+    ++g.n;
+  }
+  for (auto& g : groups)
+    for (auto& s : g.strata)
+      std::stable_sort(s.begin(), s.end(), [&](int64_t a, int64_t b) {
+        return f.seed[static_cast<size_t>(a)] < f.seed[static_cast<size_t>(b)];
+      });
+  return groups;
+}
+
+std::vector<double> StratumValues(const RunFrame& f, const std::vector<int64_t>& runs) {
+  std::vector<double> out;
+  for (int64_t i : runs) {
+    const size_t u = static_cast<size_t>(i);
+    if (std::isnan(f.value[u]) && !f.divergence[u].diverged) continue;
+    out.push_back(f.value[u]);
+  }
+  return out;
+}
+
+std::string GroupLabel(const RunFrame& f, const std::vector<int>& by, const Group& g) {
+  std::string s;
+  for (size_t i = 0; i < by.size(); ++i)
+    s += (i ? ", " : "") + f.keys[static_cast<size_t>(by[i])] + "=" + g.display[i];
+  return s.empty() ? "all runs" : s;
+}
+
+std::vector<double> Pool(const std::vector<std::vector<double>>& strata) {
+  std::vector<double> out;
+  for (const auto& s : strata) out.insert(out.end(), s.begin(), s.end());
+  return out;
+}
+
+Interval StratifiedCI(const std::vector<std::vector<double>>& strata, Stat stat, double level,
+                      int resamples, uint64_t seed, uint32_t stream) {
+  ADVLAB_CHECK(level > 0.0 && level < 1.0);
+  ADVLAB_CHECK_GE(resamples, 1);
+  std::vector<std::vector<double>> kept;
+  for (const auto& s : strata)
+    if (!s.empty()) kept.push_back(s);
+  if (kept.size() == 1) return BootstrapCI(kept[0], stat, level, resamples, seed, stream);
+  const std::vector<double> all = Pool(kept);
+  if (all.size() < 2) return {kNaN, kNaN};
+  for (double v : all)
+    if (std::isnan(v)) return {kNaN, kNaN};
+  std::vector<double> stats(static_cast<size_t>(resamples));
+  std::vector<double> buf(all.size());
+  std::vector<uint32_t> idx;
+  for (int rep = 0; rep < resamples; ++rep) {
+    size_t pos = 0;
+    for (size_t k = 0; k < kept.size(); ++k) {
+      const uint32_t n = static_cast<uint32_t>(kept[k].size());
+      idx.resize(n);
+      BootstrapIndices(seed, stream + static_cast<uint32_t>(k), static_cast<uint32_t>(rep), n,
+                       idx.data());
+      for (uint32_t j = 0; j < n; ++j) buf[pos++] = kept[k][idx[j]];
+    }
+    stats[static_cast<size_t>(rep)] = ApplyStat(stat, buf);
+  }
+  std::sort(stats.begin(), stats.end());
+  const double alpha = 1.0 - level;
+  return {Quantile(stats, alpha / 2.0), Quantile(stats, 1.0 - alpha / 2.0)};
+}
+
+double GroupFinalMean(const RunFrame& f, const Group& g, const std::string& metric) {
+  const Metric* m = f.results->FindMetric(metric);
+  const int64_t evals = f.results->num_evals();
+  if (m == nullptr || evals == 0) return kNaN;
+  std::vector<double> v;
+  for (const auto& s : g.strata)
+    for (int64_t i : s) v.push_back(m->values[static_cast<size_t>(i * evals + evals - 1)]);
+  return Mean(v);
+}
+
+}  // namespace advlab

@@ -1,0 +1,78 @@
+// The analysis's view of a results file: one row per run with its swept-key
+// values, seed, measure and divergence, and the grouping every table shares.
+//
+// A *group* (one table row) is a combination of the --by keys. Runs of a group
+// that differ in a swept key outside --by form *strata* (one full configuration
+// each); seed statistics of a group pool its strata and resample seeds within
+// each stratum independently (rliable's stratified bootstrap). With the default
+// --by (every swept key) each group is one stratum and the bootstrap is the plain
+// one over seeds.
+#ifndef ADVLAB_ANALYSIS_FRAME_H_
+#define ADVLAB_ANALYSIS_FRAME_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "analysis/measures.h"
+#include "analysis/stats.h"
+#include "sim/results.h"
+
+namespace advlab {
+
+struct RunFrame {
+  const Results* results = nullptr;
+  std::vector<std::string> keys;                  // swept keys, file order
+  std::vector<std::vector<std::string>> exact;    // [key][run]: %.17g for floats
+  std::vector<std::vector<std::string>> display;  // [key][run]: %g for floats
+  std::vector<std::vector<double>> numeric;       // [key][run]: NaN for strings
+  std::vector<int64_t> seed;                      // [run]
+  std::vector<double> value;                      // [run] the measure
+  std::vector<char> censored;                     // [run]
+  std::vector<Divergence> divergence;             // [run]
+  std::vector<char> active;                       // [run] 0 = left out (tuning)
+  int64_t runs() const { return static_cast<int64_t>(seed.size()); }
+  int KeyIndex(const std::string& key) const;     // -1 when not swept
+};
+
+// Builds the frame and computes every run's measure of `metric`. Throws
+// UserError when a metric the measure needs is absent.
+RunFrame BuildFrame(const Results& r, const std::string& metric, const Measure& measure,
+                    bool higher_is_better, const std::string& match_metric);
+
+struct Group {
+  std::vector<std::string> display;           // the group's --by values
+  std::vector<std::string> exact;
+  std::vector<std::vector<int64_t>> strata;   // runs per stratum, each sorted by seed
+  int64_t n = 0;                              // runs
+};
+
+// Groups the active runs by the keys `by` (indices into frame.keys), in order of
+// first appearance; strata by the remaining keys, in order of first appearance.
+std::vector<Group> GroupRuns(const RunFrame& f, const std::vector<int>& by);
+
+// The values of a stratum that enter statistics: NaN values of runs that did not
+// diverge (undefined, e.g. at:T never reached) are left out; a diverged run's
+// NaN stays and makes the statistic undefined.
+std::vector<double> StratumValues(const RunFrame& f, const std::vector<int64_t>& runs);
+
+// Stratified percentile bootstrap CI of `stat` over the pooled strata: resample
+// `rep` draws each stratum k's n_k indices with BootstrapIndices(seed, stream + k,
+// rep, n_k) and applies `stat` to the concatenation. One stratum: equal to
+// BootstrapCI(x, stat, ...) under `stream`. Fewer than 2 values in all -> NaN.
+Interval StratifiedCI(const std::vector<std::vector<double>>& strata, Stat stat, double level,
+                      int resamples, uint64_t seed, uint32_t stream);
+
+// "key=value, key=value" of a group's --by values ("all runs" with no key).
+std::string GroupLabel(const RunFrame& f, const std::vector<int>& by, const Group& g);
+
+// Concatenation of the strata.
+std::vector<double> Pool(const std::vector<std::vector<double>>& strata);
+
+// The final value (mean of the last eval) of `metric` over the group's runs, for
+// the effective step size column (update_norm); NaN when the file lacks it.
+double GroupFinalMean(const RunFrame& f, const Group& g, const std::string& metric);
+
+}  // namespace advlab
+
+#endif  // ADVLAB_ANALYSIS_FRAME_H_
