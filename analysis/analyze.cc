@@ -168,18 +168,6 @@ Table SummaryTable(const RunFrame& f, const AnalyzeOptions& o, const std::vector
   return t;
 }
 
-// Runs of the group `g` keyed by (stratum values, seed) -> run, for pairing.
-std::map<std::pair<std::vector<std::string>, int64_t>, int64_t> PairIndex(
-    const RunFrame& f, const std::vector<int64_t>& runs, const std::vector<int>& pair_keys) {
-  std::map<std::pair<std::vector<std::string>, int64_t>, int64_t> out;
-  for (int64_t i : runs) {
-    std::vector<std::string> key;
-    for (int k : pair_keys) key.push_back(f.exact[static_cast<size_t>(k)][static_cast<size_t>(i)]);
-    out[{key, f.seed[static_cast<size_t>(i)]}] = i;
-  }
-  return out;
-}
-
 // Comparison: for each context (the --by keys but the compared one), each value
 // of the compared key against the first (the control), paired on seed and on
 // every other swept key.
@@ -188,9 +176,6 @@ Table CompareTable(const RunFrame& f, const AnalyzeOptions& o, const std::vector
   std::vector<int> context;
   for (int k : by)
     if (k != key) context.push_back(k);
-  std::vector<int> pair_keys;  // every swept key except the compared one
-  for (int k = 0; k < static_cast<int>(f.keys.size()); ++k)
-    if (k != key) pair_keys.push_back(k);
   const bool higher = HigherIsBetter(o);
   const char* fmt = ValueFormat(o.measure);
   const std::string lv = LevelLabel(o.level);
@@ -240,26 +225,7 @@ Table CompareTable(const RunFrame& f, const AnalyzeOptions& o, const std::vector
       row.push_back(TextCell(o.compare_values[vi]));
       row.push_back(TextCell(o.compare_values[0]));
       std::vector<double> a, b;
-      if (arm && control) {
-        std::vector<int64_t> arm_runs, control_runs;
-        for (const auto& s : arm->strata) arm_runs.insert(arm_runs.end(), s.begin(), s.end());
-        for (const auto& s : control->strata) control_runs.insert(control_runs.end(), s.begin(), s.end());
-        const auto cidx = PairIndex(f, control_runs, pair_keys);
-        // Pairs in the arm's order (strata by first appearance, seeds ascending).
-        for (int64_t i : arm_runs) {
-          std::vector<std::string> kk;
-          for (int k : pair_keys) kk.push_back(f.exact[static_cast<size_t>(k)][static_cast<size_t>(i)]);
-          auto it = cidx.find({kk, f.seed[static_cast<size_t>(i)]});
-          if (it == cidx.end()) continue;
-          const size_t u = static_cast<size_t>(i), w = static_cast<size_t>(it->second);
-          const double va = f.value[u], vb = f.value[w];
-          if ((std::isnan(va) && !f.divergence[u].diverged) || (std::isnan(vb) && !f.divergence[w].diverged))
-            continue;  // undefined (e.g. at:T never reached): no pair
-          if (f.censored[u] || f.censored[w]) ++censored_pairs;
-          a.push_back(va);
-          b.push_back(vb);
-        }
-      }
+      if (arm && control) PairedValues(f, *arm, *control, ck, &a, &b, &censored_pairs);
       const uint32_t stream = kCompareStream + static_cast<uint32_t>(ci * o.compare_values.size() + vi);
       const PairedComparison pc = ComparePaired(a, b, higher, o.level, o.resamples, o.bootstrap_seed, stream);
       row.push_back(IntCell(pc.n));
@@ -394,8 +360,10 @@ Table ApplyTuning(RunFrame& f, const AnalyzeOptions& o, int key) {
 namespace {
 }  // namespace
 
+bool MetricHigherIsBetter(const AnalyzeOptions& o) { return o.goal >= 0; }
+
 bool HigherIsBetter(const AnalyzeOptions& o) {
-  return o.goal == 0 ? o.measure.higher_is_better : o.goal > 0;
+  return o.measure.higher_is_better && MetricHigherIsBetter(o);
 }
 
 std::string MeasureLabel(const AnalyzeOptions& o) {
@@ -514,7 +482,7 @@ void ValidateOptions(const Results& r, const AnalyzeOptions& o) {
 
 Analysis Analyze(const Results& r, const AnalyzeOptions& o) {
   ValidateOptions(r, o);
-  RunFrame f = BuildFrame(r, o.metric, o.measure, HigherIsBetter(o), o.match_metric);
+  RunFrame f = BuildFrame(r, o.metric, o.measure, MetricHigherIsBetter(o), o.match_metric);
   Analysis a;
   a.header.push_back("measure: " + MeasureLabel(o) + " (" + o.measure.text + ", " +
                      (HigherIsBetter(o) ? "higher" : "lower") + " is better); " +

@@ -27,7 +27,7 @@ namespace advlab {
 struct AnalyzeOptions {
   std::string metric = "accuracy";
   Measure measure = ParseMeasure("final");
-  int goal = 0;                      // 0: the measure's default; +1 higher is better; -1 lower
+  int goal = 0;                      // the metric's goal (--goal): 0 or +1 max, -1 min
   Stat stat = Stat::kMean;           // the statistic tuning, sensitivity and ranking use
   std::vector<std::string> by;       // grouping keys; empty = every swept key
   std::string match_metric = "accuracy";  // at:T reads it
@@ -43,7 +43,11 @@ struct AnalyzeOptions {
   std::string effective_step_metric = "update_norm";  // shown beside scores when present
 };
 
-// Whether larger values of the options' measure are better (goal or default).
+// Whether larger values of the metric are better (--goal; max by default).
+bool MetricHigherIsBetter(const AnalyzeOptions& o);
+// Whether larger values of the measure are better: the metric's goal for final,
+// best, auc, auc_cost and at; always lower for steps_to, cost_to, since_entry,
+// drawdown and collapses.
 bool HigherIsBetter(const AnalyzeOptions& o);
 
 // Checks the options against the file before any statistic runs: metric,

@@ -180,6 +180,37 @@ std::vector<double> StratumValues(const RunFrame& f, const std::vector<int64_t>&
   return out;
 }
 
+void PairedValues(const RunFrame& f, const Group& a, const Group& b,
+                  const std::vector<int>& group_keys, std::vector<double>* va,
+                  std::vector<double>* vb, int64_t* censored) {
+  std::vector<int> pair_keys;
+  for (int k = 0; k < static_cast<int>(f.keys.size()); ++k)
+    if (std::find(group_keys.begin(), group_keys.end(), k) == group_keys.end()) pair_keys.push_back(k);
+  auto key_of = [&](int64_t i) {
+    std::vector<std::string> key;
+    for (int k : pair_keys) key.push_back(f.exact[static_cast<size_t>(k)][static_cast<size_t>(i)]);
+    return std::make_pair(key, f.seed[static_cast<size_t>(i)]);
+  };
+  // A lookup only, never iterated.
+  std::map<std::pair<std::vector<std::string>, int64_t>, int64_t> index;
+  for (const auto& s : b.strata)
+    for (int64_t i : s) index[key_of(i)] = i;
+  va->clear();
+  vb->clear();
+  for (const auto& s : a.strata)
+    for (int64_t i : s) {
+      auto it = index.find(key_of(i));
+      if (it == index.end()) continue;
+      const size_t u = static_cast<size_t>(i), w = static_cast<size_t>(it->second);
+      const bool undefined_a = std::isnan(f.value[u]) && !f.divergence[u].diverged;
+      const bool undefined_b = std::isnan(f.value[w]) && !f.divergence[w].diverged;
+      if (undefined_a || undefined_b) continue;
+      if (censored && (f.censored[u] || f.censored[w])) ++*censored;
+      va->push_back(f.value[u]);
+      vb->push_back(f.value[w]);
+    }
+}
+
 std::string GroupLabel(const RunFrame& f, const std::vector<int>& by, const Group& g) {
   std::string s;
   for (size_t i = 0; i < by.size(); ++i)

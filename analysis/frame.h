@@ -63,6 +63,14 @@ std::vector<double> StratumValues(const RunFrame& f, const std::vector<int64_t>&
 Interval StratifiedCI(const std::vector<std::vector<double>>& strata, Stat stat, double level,
                       int resamples, uint64_t seed, uint32_t stream);
 
+// The runs of groups a and b paired on seed and on the keys outside
+// `group_keys` (the stratum keys), in a's order; pairs where either value is
+// undefined (NaN without divergence) are left out. `censored` counts pairs with a
+// censored run.
+void PairedValues(const RunFrame& f, const Group& a, const Group& b,
+                  const std::vector<int>& group_keys, std::vector<double>* va,
+                  std::vector<double>* vb, int64_t* censored);
+
 // "key=value, key=value" of a group's --by values ("all runs" with no key).
 std::string GroupLabel(const RunFrame& f, const std::vector<int>& by, const Group& g);
 

@@ -14,8 +14,8 @@
 #include <system_error>
 #include <vector>
 
-#include "analysis/summary.h"
 #include "experiments/advantage.h"
+#include "experiments/analyze_cmd.h"
 #include "experiments/h5io.h"
 #include "experiments/options.h"
 #include "experiments/sweep.h"
@@ -128,12 +128,6 @@ void PrintList(const std::string& topic) {
                   "; allowed: " + JoinNames(ListTopicNames()));
 }
 
-void PrintSummary(const Results& results, const std::string& metric, double threshold, bool csv) {
-  auto rows = SummarizeSweep(results, metric, threshold, /*bootstrap_seed=*/0);
-  std::cout << (csv ? FormatSummaryCsv(results, rows, metric, threshold)
-                    : FormatSummaryTable(results, rows, metric, threshold));
-}
-
 int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
   CommandLine cl = ParseCommandLine(args, sweep);
   if (!cl.positional.empty()) {
@@ -154,54 +148,15 @@ int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
   Results results = RunSweep(plan, threads);
   output.Write(results);
   output.Commit();
-  if (sweep) PrintSummary(results, "accuracy", 0.8, false);
+  if (sweep) PrintSweepSummary(results, std::cout);
   std::printf("wrote %s (%lld runs x %lld evals)\n", cl.out.c_str(),
               static_cast<long long>(results.num_runs), static_cast<long long>(results.num_evals()));
   return 0;
 }
 
-int Analyze(const std::vector<std::string>& args) {
-  std::string file, metric = "accuracy";
-  double threshold = 0.8;
-  bool csv = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](const std::string& name) {
-      if (i + 1 >= args.size()) throw UserError(name + " needs a value");
-      return args[++i];
-    };
-    if (a == "--metric") {
-      metric = value(a);
-    } else if (a == "--threshold") {
-      std::string v = value(a);
-      char* end = nullptr;
-      threshold = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end != '\0' || !(threshold == threshold)) {
-        throw UserError("--threshold: invalid value " + QuoteInput(v) + "; allowed: a number");
-      }
-    } else if (a == "--csv") {
-      csv = true;
-    } else if (!a.empty() && a[0] == '-') {
-      throw UserError("analyze: unknown option " + QuoteInput(a) +
-                      DidYouMean(a, {"--metric", "--threshold", "--csv"}) +
-                      "; allowed: --metric, --threshold, --csv");
-    } else if (file.empty()) {
-      file = a;
-    } else {
-      throw UserError("analyze: one file expected, got also " + QuoteInput(a));
-    }
-  }
-  if (file.empty()) throw UserError("analyze: FILE.h5 is required");
-  Results results = ReadResultsFile(file);
-  if (results.FindMetric(metric) == nullptr) {
-    std::vector<std::string> names;
-    for (const auto& m : results.metrics) names.push_back(m.name);
-    throw UserError("--metric: " + QuoteInput(metric) + " is not in " + PrintableInput(file, 200) +
-                    DidYouMean(metric, names));
-  }
-  PrintSummary(results, metric, threshold, csv);
-  return 0;
-}
+int Analyze(const std::vector<std::string>& args) { return AnalyzeCommand(args, std::cout); }
+
+int Report(const std::vector<std::string>& args) { return ReportCommand(args, std::cout); }
 
 int Digest(const std::vector<std::string>& args) {
   if (args.size() != 1) throw UserError("digest: exactly one FILE.h5 expected");
@@ -256,8 +211,10 @@ const std::vector<Command>& Commands() {
        "the file grids over replaces that axis, and --KEY=VALUE on such a key drops the\n"
        "axis for the single value. `advlab list presets` shows the preset files.\n",
        [](const std::vector<std::string>& a) { return RunOrSweep(a, true); }},
-      {"analyze", "FILE.h5 [--metric accuracy] [--threshold 0.8] [--csv]",
-       "the summary table of a results file, any metric", "", Analyze},
+      {"analyze", kAnalyzeArgs,
+       "per-run measures, seed statistics, paired comparisons, tuning, sensitivity",
+       kAnalyzeUsage, Analyze},
+      {"report", kReportArgs, "report.md and figures of a results file", kReportUsage, Report},
       {"digest", "FILE.h5", "SHA-256 of the result datasets of a results file", "", Digest},
       {"advantage", "--estimator NAME|all [--group-size G] [--lengths FILE] [--json] ...",
        "an estimator's advantages for groups of rewards on stdin",

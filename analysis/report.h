@@ -1,0 +1,44 @@
+// `advlab report`: the numbers of a report, computed here (one source of
+// truth) and handed to the figure script (python/advlab/report.py) as JSON, and
+// the report's Markdown. Pure functions of the results and the options.
+//
+// The JSON (format "advlab-analysis/1", schema documented at the top of
+// python/advlab/report.py): configs (label, seeds, run ids), learning curves of
+// the metric and of accuracy_bin0..3 with CI bands per eval, the metric against
+// mean sim_cost, the sensitivity curves, the probability-of-improvement matrix
+// and the performance profiles, plus the list of figures to draw.
+#ifndef ADVLAB_ANALYSIS_REPORT_H_
+#define ADVLAB_ANALYSIS_REPORT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "analysis/analyze.h"
+#include "sim/results.h"
+
+namespace advlab {
+
+struct ReportOptions {
+  AnalyzeOptions analyze;
+  int band_resamples = 1000;   // bootstrap resamples of each eval's CI band
+  int profile_points = 51;     // taus of the performance profiles
+  std::string file_label;      // the results file as named in the report
+  std::string results_path;    // absolute path, for the figure script's per-seed lines
+};
+
+struct ReportData {
+  std::string json;        // ANALYSIS_JSON for report.py
+  std::string markdown;    // report.md
+  std::vector<std::string> figures;  // names; each drawn as NAME.png and NAME.svg
+};
+
+// The sensitivity key a report uses when none is given: optim.lr when it is
+// swept with at least two values and not a --by or tuned key, else "".
+std::string DefaultSensitivityKey(const Results& r, const AnalyzeOptions& o);
+
+ReportData BuildReport(const Results& r, const ReportOptions& o);
+
+}  // namespace advlab
+
+#endif  // ADVLAB_ANALYSIS_REPORT_H_

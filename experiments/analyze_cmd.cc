@@ -1,0 +1,305 @@
+#include "experiments/analyze_cmd.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "analysis/analyze.h"
+#include "analysis/measures.h"
+#include "analysis/report.h"
+#include "experiments/h5io.h"
+#include "experiments/options.h"
+#include "sim/error.h"
+#include "sim/registry.h"
+
+namespace advlab {
+
+const char* const kAnalyzeArgs =
+    "FILE.h5 [--metric NAME] [--measure M] [--by KEY ...] [--compare KEY=A,B]\n"
+    "[--tune KEY] [--sensitivity KEY] [--format table|csv|json|md] ...";
+const char* const kAnalyzeUsage =
+    "options:\n"
+    "  --metric NAME        the metric (default accuracy; `advlab list metrics`)\n"
+    "  --measure M          one number per run: final[:K], best, auc, auc_cost, steps_to:T,\n"
+    "                       cost_to:T, drawdown, collapses[:D], at:T, since_entry:T\n"
+    "                       (default final; docs/analysis.md defines each)\n"
+    "  --goal max|min       whether a larger metric is better (default max)\n"
+    "  --match-metric NAME  the metric at:T matches on (default accuracy)\n"
+    "  --by KEY[,KEY...]    group by these swept keys (default every swept key); the\n"
+    "                       others are pooled as strata of a stratified bootstrap\n"
+    "  --stat mean|median|iqm  the statistic tuning, sensitivity and ranking use\n"
+    "  --compare KEY=A,B[,C]   each value against the first, paired by seed\n"
+    "  --tune KEY           pick KEY's best value per arm on the tuning seeds and judge\n"
+    "                       on the others; --tune-seeds N (default half, the lowest)\n"
+    "  --sensitivity KEY    score per grid value of KEY, insensitivity score, ranking\n"
+    "  --within X           share of the grid within X of the best (default 0.1)\n"
+    "  --level L            CI level (default 0.95); --resamples R (default 10000);\n"
+    "                       --bootstrap-seed S (default 0)\n"
+    "  --format F           table (default), csv (the main table), json, md; --csv = csv\n";
+const char* const kReportArgs =
+    "FILE.h5 --out DIR [--force] [analyze options] [--band-resamples R]";
+const char* const kReportUsage =
+    "writes DIR/report.md and figures (PNG and SVG) drawn by matplotlib from the\n"
+    "numbers of the C++ analysis (DIR/analysis.json); DIR appears whole or not at all.\n"
+    "options: every `advlab analyze` option but --format, and\n"
+    "  --out DIR            the report directory (refused if it exists, unless --force)\n"
+    "  --band-resamples R   bootstrap resamples of each eval's band (default 1000)\n"
+    "  --sensitivity KEY    default optim.lr when it is swept\n"
+    "environment: ADVLAB_PYTHON (default /usr/bin/python3), ADVLAB_PYTHON_DIR\n";
+
+namespace {
+
+struct ParsedArgs {
+  std::string file;
+  AnalyzeOptions o;
+  std::string format = "table";
+  std::string out_dir;
+  bool force = false;
+  int band_resamples = 1000;
+};
+
+double ParseNumber(const std::string& option, const std::string& v) {
+  char* end = nullptr;
+  errno = 0;
+  const double x = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || errno != 0 || !std::isfinite(x))
+    throw UserError(option + ": invalid value " + QuoteInput(v) + "; allowed: a number");
+  return x;
+}
+
+int64_t ParseInt(const std::string& option, const std::string& v, int64_t min) {
+  char* end = nullptr;
+  errno = 0;
+  const long long x = std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || errno != 0 || x < min)
+    throw UserError(option + ": invalid value " + QuoteInput(v) + "; allowed: an integer >= " +
+                    std::to_string(min));
+  return x;
+}
+
+std::vector<std::string> SplitComma(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    const size_t c = s.find(',', start);
+    out.push_back(s.substr(start, c == std::string::npos ? std::string::npos : c - start));
+    if (c == std::string::npos) break;
+    start = c + 1;
+  }
+  return out;
+}
+
+std::string OneOf(const std::string& option, const std::string& v,
+                  const std::vector<std::string>& allowed) {
+  for (const auto& a : allowed)
+    if (a == v) return v;
+  throw UserError(option + ": invalid value " + QuoteInput(v) + DidYouMean(v, allowed) +
+                  "; allowed: " + JoinNames(allowed));
+}
+
+ParsedArgs ParseArgs(const std::vector<std::string>& args, bool report) {
+  ParsedArgs p;
+  const std::string cmd = report ? "report" : "analyze";
+  std::vector<std::string> options = {"--metric", "--measure", "--goal", "--match-metric", "--by",
+                                      "--stat", "--compare", "--tune", "--tune-seeds",
+                                      "--sensitivity", "--within", "--level", "--resamples",
+                                      "--bootstrap-seed"};
+  if (report) {
+    for (const char* o : {"--out", "--force", "--band-resamples"}) options.push_back(o);
+  } else {
+    for (const char* o : {"--format", "--csv"}) options.push_back(o);
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i];
+    std::string inline_value;
+    bool has_inline = false;
+    if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos && a.rfind("--compare", 0) != 0) {
+      inline_value = a.substr(a.find('=') + 1);
+      a = a.substr(0, a.find('='));
+      has_inline = true;
+    }
+    auto value = [&]() -> std::string {
+      if (has_inline) return inline_value;
+      if (i + 1 >= args.size()) throw UserError(a + " needs a value");
+      return args[++i];
+    };
+    if (a == "--metric") {
+      p.o.metric = value();
+    } else if (a == "--measure") {
+      p.o.measure = ParseMeasure(value(), "--measure");
+    } else if (a == "--goal") {
+      p.o.goal = OneOf(a, value(), {"max", "min"}) == "max" ? 1 : -1;
+    } else if (a == "--match-metric") {
+      p.o.match_metric = value();
+    } else if (a == "--by") {
+      for (const auto& k : SplitComma(value())) p.o.by.push_back(k);
+    } else if (a == "--stat") {
+      const std::string s = OneOf(a, value(), {"mean", "median", "iqm"});
+      p.o.stat = s == "mean" ? Stat::kMean : s == "median" ? Stat::kMedian : Stat::kIqm;
+    } else if (a == "--compare" || a.rfind("--compare=", 0) == 0) {
+      const std::string v = a == "--compare" ? value() : a.substr(10);
+      const size_t eq = v.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 >= v.size())
+        throw UserError("--compare: invalid value " + QuoteInput(v) + "; allowed: KEY=A,B[,C...]");
+      p.o.compare_key = v.substr(0, eq);
+      p.o.compare_values = SplitComma(v.substr(eq + 1));
+    } else if (a == "--tune") {
+      p.o.tune_key = value();
+    } else if (a == "--tune-seeds") {
+      p.o.tune_seeds = ParseInt(a, value(), 1);
+    } else if (a == "--sensitivity") {
+      p.o.sensitivity_key = value();
+    } else if (a == "--within") {
+      p.o.within = ParseNumber(a, value());
+    } else if (a == "--level") {
+      p.o.level = ParseNumber(a, value());
+    } else if (a == "--resamples") {
+      p.o.resamples = static_cast<int>(ParseInt(a, value(), 1));
+    } else if (a == "--bootstrap-seed") {
+      p.o.bootstrap_seed = static_cast<uint64_t>(ParseInt(a, value(), 0));
+    } else if (!report && a == "--format") {
+      p.format = OneOf(a, value(), {"table", "csv", "json", "md"});
+    } else if (!report && a == "--csv" && !has_inline) {
+      p.format = "csv";
+    } else if (report && a == "--out") {
+      p.out_dir = value();
+    } else if (report && a == "--force" && !has_inline) {
+      p.force = true;
+    } else if (report && a == "--band-resamples") {
+      p.band_resamples = static_cast<int>(ParseInt(a, value(), 1));
+    } else if (a == "--threshold") {
+      throw UserError(cmd + ": --threshold is now part of the measure: --measure steps_to:T");
+    } else if (!a.empty() && a[0] == '-') {
+      throw UserError(cmd + ": unknown option " + QuoteInput(a) + DidYouMean(a, options) +
+                      "; allowed: " + JoinNames(options));
+    } else if (p.file.empty()) {
+      p.file = a;
+    } else {
+      throw UserError(cmd + ": one file expected, got also " + QuoteInput(a));
+    }
+  }
+  if (p.file.empty()) throw UserError(cmd + ": FILE.h5 is required");
+  if (report && p.out_dir.empty()) throw UserError("report: --out DIR is required");
+  return p;
+}
+
+std::string PythonInterpreter() {
+  if (const char* e = std::getenv("ADVLAB_PYTHON"); e != nullptr && *e) return e;
+  return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+}
+
+std::string PythonDir() {
+  if (const char* e = std::getenv("ADVLAB_PYTHON_DIR"); e != nullptr && *e) return e;
+#ifdef ADVLAB_SOURCE_DIR
+  if (std::filesystem::exists(std::string(ADVLAB_SOURCE_DIR) + "/python/advlab/report.py"))
+    return std::string(ADVLAB_SOURCE_DIR) + "/python";
+#endif
+  return "python";
+}
+
+// Runs `python -m advlab.report JSON DIR`; its stderr passes through. Returns
+// the exit status (127 when it could not start).
+int RunFigureScript(const std::string& json, const std::string& dir) {
+  const std::string py = PythonInterpreter();
+  const std::string path = PythonDir();
+  const pid_t pid = fork();
+  if (pid < 0) return 127;
+  if (pid == 0) {
+    const char* old = std::getenv("PYTHONPATH");
+    const std::string pp = path + (old && *old ? ":" + std::string(old) : "");
+    setenv("PYTHONPATH", pp.c_str(), 1);
+    setenv("MPLBACKEND", "Agg", 1);
+    execlp(py.c_str(), py.c_str(), "-m", "advlab.report", json.c_str(), dir.c_str(),
+           static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return 127;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+void WriteFile(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream f(p, std::ios::binary);
+  f << text;
+  f.close();
+  if (!f) throw UserError(p.string() + ": cannot write");
+}
+
+}  // namespace
+
+int AnalyzeCommand(const std::vector<std::string>& args, std::ostream& out) {
+  const ParsedArgs p = ParseArgs(args, false);
+  const Results results = ReadResultsFile(p.file);
+  const Analysis a = Analyze(results, p.o);
+  out << FormatAnalysis(a, p.format);
+  return 0;
+}
+
+int ReportCommand(const std::vector<std::string>& args, std::ostream& out) {
+  namespace fs = std::filesystem;
+  const ParsedArgs p = ParseArgs(args, true);
+  const fs::path dir = fs::path(p.out_dir).lexically_normal();
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !p.force)
+    throw UserError("--out " + PrintableInput(p.out_dir, 200) +
+                    ": exists; give --force to replace it, or another directory");
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw UserError("--out " + PrintableInput(p.out_dir, 200) + ": exists and is not a directory");
+  const Results results = ReadResultsFile(p.file);
+  ReportOptions ro;
+  ro.analyze = p.o;
+  ro.band_resamples = p.band_resamples;
+  ro.file_label = fs::path(p.file).filename().string();
+  ro.results_path = fs::absolute(p.file, ec).string();
+  const ReportData data = BuildReport(results, ro);  // validates before anything is written
+
+  // Build the report next to DIR, then move it into place whole.
+  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
+  const fs::path tmp = parent / (dir.filename().string() + ".tmp-" + std::to_string(getpid()));
+  fs::remove_all(tmp, ec);
+  if (!fs::create_directories(tmp, ec) || ec)
+    throw UserError("--out " + PrintableInput(p.out_dir, 200) + ": cannot create " + tmp.string() +
+                    " (" + ec.message() + ")");
+  try {
+    WriteFile(tmp / "analysis.json", data.json);
+    WriteFile(tmp / "report.md", data.markdown);
+    const int rc = RunFigureScript((tmp / "analysis.json").string(), tmp.string());
+    if (rc != 0)
+      throw UserError("report: the figure script (" + PythonInterpreter() + " -m advlab.report, " +
+                      "in " + PythonDir() + ") failed with status " + std::to_string(rc) +
+                      "; it needs Debian's python3-matplotlib and python3-h5py");
+    for (const auto& name : data.figures)
+      for (const char* ext : {".png", ".svg"})
+        if (!fs::exists(tmp / (name + ext)))
+          throw UserError("report: the figure script did not write " + name + ext);
+    const fs::path old = parent / (dir.filename().string() + ".old-" + std::to_string(getpid()));
+    if (fs::exists(dir, ec)) fs::rename(dir, old);
+    fs::rename(tmp, dir);
+    fs::remove_all(old, ec);
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  out << "wrote " << (dir / "report.md").string() << " (" << data.figures.size()
+      << " figures)\n";
+  return 0;
+}
+
+void PrintSweepSummary(const Results& results, std::ostream& out) {
+  AnalyzeOptions o;
+  o.resamples = 2000;
+  out << FormatText(Analyze(results, o).tables.front());
+}
+
+}  // namespace advlab
