@@ -127,10 +127,14 @@ ReportData BuildReport(const Results& r, const ReportOptions& ro) {
                   ",\n \"metric\": " + JsonString(o.metric) + ", \"measure\": " +
                   JsonString(o.measure.text) + ", \"stat\": " + JsonString(StatName(o.stat)) +
                   ", \"level\": " + JsonNumber(o.level) + ",\n \"configs\": [";
+  const Column* run_id = r.FindColumn("run_id");
   for (size_t g = 0; g < groups.size(); ++g) {
-    std::string ids;
+    std::string ids;  // /runs/run_id values (the row index when the file has none)
     for (const auto& s : groups[g].strata)
-      for (int64_t i : s) ids += (ids.empty() ? "" : ", ") + std::to_string(i);
+      for (int64_t i : s)
+        ids += (ids.empty() ? "" : ", ") +
+               std::to_string(run_id && run_id->kind == Column::Kind::kInt
+                                  ? run_id->ints[static_cast<size_t>(i)] : i);
     j += std::string(g ? ",\n  " : "\n  ") + "{\"id\": " + std::to_string(g) + ", \"label\": " +
          JsonString(GroupLabel(f, by, groups[g])) + ", \"n\": " + std::to_string(groups[g].n) +
          ", \"run_ids\": [" + ids + "]}";

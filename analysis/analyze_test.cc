@@ -1,0 +1,285 @@
+// Tests of `advlab analyze`'s analysis on hand-made results: grouping and
+// strata, pairing, tuning on held-out seeds, sensitivity and its ranking, the
+// formats, and the bad-input checks.
+#include "analysis/analyze.h"
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "analysis/report.h"
+#include "analysis/sensitivity.h"
+#include "analysis/stats.h"
+#include "analysis/table.h"
+#include "sim/error.h"
+#include "sim/results.h"
+
+namespace advlab {
+namespace {
+
+// One eval point per run (step 100) unless `curves` gives more; runs listed as
+// (estimator, lr, seed, final accuracy).
+struct RunSpec {
+  std::string estimator;
+  double lr;
+  int64_t seed;
+  double accuracy;
+};
+
+Results MakeResults(const std::vector<RunSpec>& specs) {
+  Results r;
+  r.num_runs = static_cast<int64_t>(specs.size());
+  r.steps = {0, 100};
+  Column id{"run_id", Column::Kind::kInt, {}, {}, {}};
+  Column seed{"seed", Column::Kind::kInt, {}, {}, {}};
+  Column est{"estimator.name", Column::Kind::kString, {}, {}, {}};
+  Column lr{"optim.lr", Column::Kind::kFloat, {}, {}, {}};
+  Metric acc{"accuracy", {}};
+  for (size_t i = 0; i < specs.size(); ++i) {
+    id.ints.push_back(static_cast<int64_t>(i));
+    seed.ints.push_back(specs[i].seed);
+    est.strings.push_back(specs[i].estimator);
+    lr.floats.push_back(specs[i].lr);
+    acc.values.push_back(0.1);
+    acc.values.push_back(specs[i].accuracy);
+  }
+  r.runs = {id, seed, est, lr};
+  r.metrics = {acc};
+  return r;
+}
+
+const Table& Find(const Analysis& a, const std::string& name) {
+  for (const auto& t : a.tables)
+    if (t.name == name) return t;
+  ADD_FAILURE() << "no table " << name;
+  return a.tables.front();
+}
+
+double Num(const Table& t, size_t row, const std::string& field) {
+  for (size_t c = 0; c < t.columns.size(); ++c)
+    for (size_t k = 0; k < t.columns[c].fields.size(); ++k)
+      if (t.columns[c].fields[k] == field) {
+        const Field& f = t.rows[row][c].fields[k];
+        return f.kind == Field::Kind::kInt ? static_cast<double>(f.integer) : f.number;
+      }
+  ADD_FAILURE() << "no field " << field;
+  return 0;
+}
+
+std::string Text(const Table& t, size_t row, const std::string& field) {
+  for (size_t c = 0; c < t.columns.size(); ++c)
+    for (size_t k = 0; k < t.columns[c].fields.size(); ++k)
+      if (t.columns[c].fields[k] == field) return t.rows[row][c].fields[k].text;
+  ADD_FAILURE() << "no field " << field;
+  return "";
+}
+
+AnalyzeOptions Fast() {
+  AnalyzeOptions o;
+  o.resamples = 400;
+  return o;
+}
+
+TEST(Analyze, SummaryPerConfigurationWithTInterval) {
+  const Results r = MakeResults({{"grpo", 1, 1, 0.5}, {"grpo", 1, 2, 0.6}, {"grpo", 1, 3, 0.7},
+                                 {"rloo", 1, 1, 0.2}, {"rloo", 1, 2, 0.3}, {"rloo", 1, 3, 0.4}});
+  const Analysis a = Analyze(r, Fast());
+  const Table& t = Find(a, "summary");
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(Text(t, 0, "estimator.name"), "grpo");
+  EXPECT_EQ(Num(t, 0, "n"), 3);
+  EXPECT_NEAR(Num(t, 0, "mean"), 0.6, 1e-15);
+  // t interval by hand: s = 0.1, t_{2,0.975} = 4.302652729911275.
+  EXPECT_NEAR(Num(t, 0, "mean_t_lo"), 0.6 - 4.302652729911275 * 0.1 / std::sqrt(3.0), 1e-12);
+  EXPECT_NEAR(Num(t, 1, "median"), 0.3, 1e-15);
+  // The bootstrap interval lies within the sample's range.
+  EXPECT_GE(Num(t, 0, "mean_lo"), 0.5);
+  EXPECT_LE(Num(t, 0, "mean_hi"), 0.7);
+  // Same inputs, same bytes, in every format.
+  for (const char* f : {"table", "csv", "json", "md"})
+    EXPECT_EQ(FormatAnalysis(a, f), FormatAnalysis(Analyze(r, Fast()), f)) << f;
+}
+
+TEST(Analyze, ByPoolsStrataAndResamplesWithinEach) {
+  // Two learning rates per estimator: --by estimator.name pools them as strata.
+  const Results r = MakeResults({{"grpo", 1, 1, 0.1}, {"grpo", 1, 2, 0.2}, {"grpo", 2, 1, 0.9},
+                                 {"grpo", 2, 2, 0.8}});
+  AnalyzeOptions o = Fast();
+  o.by = {"estimator.name"};
+  const Table& t = Find(Analyze(r, o), "summary");
+  ASSERT_EQ(t.rows.size(), 1u);
+  EXPECT_EQ(Num(t, 0, "n"), 4);
+  // Each resample draws two runs from each stratum, so its mean lies in
+  // [(0.1+0.1+0.8+0.8)/4, (0.2+0.2+0.9+0.9)/4] = [0.45, 0.55]; an unstratified
+  // bootstrap could draw four runs of one stratum (mean 0.1 or 0.9).
+  EXPECT_GE(Num(t, 0, "mean_lo"), 0.45 - 1e-12);
+  EXPECT_LE(Num(t, 0, "mean_hi"), 0.55 + 1e-12);
+}
+
+TEST(Analyze, ComparisonIsPairedBySeed) {
+  // Seeds differ a lot (0.1 .. 0.9); within a seed grpo beats rloo by 0.02. An
+  // unpaired comparison cannot tell them apart; the paired one can.
+  std::vector<RunSpec> specs;
+  const double base[] = {0.1, 0.5, 0.9, 0.3, 0.7, 0.2, 0.8, 0.4};
+  for (int s = 0; s < 8; ++s) {
+    specs.push_back({"grpo", 1, s, base[s] + 0.02});
+    specs.push_back({"rloo", 1, s, base[s]});
+  }
+  const Results r = MakeResults(specs);
+  AnalyzeOptions o = Fast();
+  o.compare_key = "estimator.name";
+  o.compare_values = {"rloo", "grpo"};
+  const Analysis a = Analyze(r, o);
+  const Table& c = Find(a, "comparison");
+  ASSERT_EQ(c.rows.size(), 1u);
+  EXPECT_EQ(Num(c, 0, "pairs"), 8);
+  EXPECT_NEAR(Num(c, 0, "diff"), 0.02, 1e-12);
+  EXPECT_NEAR(Num(c, 0, "diff_lo"), 0.02, 1e-12);  // every pair differs by 0.02
+  EXPECT_EQ(Text(c, 0, "verdict"), "grpo better");
+  // The unpaired CIs of the two rows overlap.
+  const Table& s = Find(a, "summary");
+  EXPECT_LT(Num(s, 0, "mean_lo"), Num(s, 1, "mean_hi"));
+  EXPECT_LT(Num(s, 1, "mean_lo"), Num(s, 0, "mean_hi"));
+  EXPECT_EQ(a.main_table, "comparison");
+}
+
+TEST(Analyze, ComparisonSaysInsufficientDataAndInconclusive) {
+  const Results few = MakeResults({{"grpo", 1, 1, 0.5}, {"grpo", 1, 2, 0.6}, {"rloo", 1, 1, 0.4},
+                                   {"rloo", 1, 2, 0.5}});
+  AnalyzeOptions o = Fast();
+  o.compare_key = "estimator.name";
+  o.compare_values = {"rloo", "grpo"};
+  const Table& c = Find(Analyze(few, o), "comparison");
+  EXPECT_EQ(Text(c, 0, "verdict"), "insufficient data (2 pairs; 3 needed)");
+  EXPECT_TRUE(std::isnan(Num(c, 0, "diff")));
+  const Results mixed = MakeResults({{"grpo", 1, 1, 0.5}, {"grpo", 1, 2, 0.4}, {"grpo", 1, 3, 0.6},
+                                     {"rloo", 1, 1, 0.4}, {"rloo", 1, 2, 0.5}, {"rloo", 1, 3, 0.6}});
+  EXPECT_EQ(Text(Find(Analyze(mixed, o), "comparison"), 0, "verdict"), "inconclusive");
+}
+
+TEST(Analyze, TuningPicksOnTuningSeedsAndJudgesOnTheOthers) {
+  // Seeds 1, 2 tune; 3, 4 judge. On seeds 1, 2 lr = 2 is best for grpo; on
+  // seeds 3, 4 lr = 1 would be: the judged rows must still use lr = 2.
+  const Results r = MakeResults({{"grpo", 1, 1, 0.5}, {"grpo", 1, 2, 0.5}, {"grpo", 1, 3, 0.9},
+                                 {"grpo", 1, 4, 0.9}, {"grpo", 2, 1, 0.7}, {"grpo", 2, 2, 0.7},
+                                 {"grpo", 2, 3, 0.6}, {"grpo", 2, 4, 0.62},
+                                 {"grpo", 4, 1, 0.1}, {"grpo", 4, 2, 0.1}, {"grpo", 4, 3, 0.1},
+                                 {"grpo", 4, 4, 0.1}});
+  AnalyzeOptions o = Fast();
+  o.tune_key = "optim.lr";
+  const Analysis a = Analyze(r, o);
+  const Table& tune = Find(a, "tuning");
+  EXPECT_EQ(Text(tune, 0, "tuned"), "2");
+  EXPECT_NEAR(Num(tune, 0, "tuning_score"), 0.7, 1e-15);
+  EXPECT_EQ(Text(tune, 0, "check"), "ok");
+  const Table& s = Find(a, "summary");
+  ASSERT_EQ(s.rows.size(), 1u);
+  EXPECT_EQ(Num(s, 0, "n"), 2);
+  EXPECT_NEAR(Num(s, 0, "mean"), 0.61, 1e-15);
+  // A best value at the grid's edge is flagged.
+  const Results edge = MakeResults({{"grpo", 1, 1, 0.9}, {"grpo", 1, 2, 0.9}, {"grpo", 1, 3, 0.9},
+                                    {"grpo", 2, 1, 0.5}, {"grpo", 2, 2, 0.5}, {"grpo", 2, 3, 0.5}});
+  o.tune_seeds = 2;
+  EXPECT_EQ(Text(Find(Analyze(edge, o), "tuning"), 0, "check"),
+            "at the grid's edge: the optimum may lie outside");
+}
+
+TEST(Analyze, SensitivityRanksTheFlatArmFirst) {
+  std::vector<RunSpec> specs;
+  const double lrs[] = {1, 4, 16, 64};
+  const double flat[] = {0.80, 0.82, 0.81, 0.80};
+  const double peaked[] = {0.20, 0.90, 0.30, 0.10};
+  for (int p = 0; p < 4; ++p)
+    for (int s = 0; s < 4; ++s) {
+      specs.push_back({"flat", lrs[p], s, flat[p] + 0.01 * s});
+      specs.push_back({"peaked", lrs[p], s, peaked[p] + 0.01 * s});
+    }
+  const Results r = MakeResults(specs);
+  AnalyzeOptions o = Fast();
+  o.sensitivity_key = "optim.lr";
+  const Analysis a = Analyze(r, o);
+  const Table& rank = Find(a, "ranking");
+  ASSERT_EQ(rank.rows.size(), 2u);
+  EXPECT_EQ(Text(rank, 0, "estimator.name"), "flat");
+  EXPECT_EQ(Num(rank, 0, "rank_lo"), 1);
+  EXPECT_EQ(Num(rank, 0, "rank_hi"), 1);
+  EXPECT_EQ(Num(rank, 0, "p_first"), 1);
+  EXPECT_EQ(Text(rank, 1, "best_at"), "4");
+  EXPECT_EQ(Num(rank, 1, "within_share"), 0.25);
+  // Score by hand, log axis, ratio to the global best (peaked at lr 4: 0.915):
+  // mean height of flat's normalised curve over equally spaced log points.
+  const double best = 0.915;
+  const double q[] = {0.815 / best, 0.835 / best, 0.825 / best, 0.815 / best};
+  const double score = ((q[0] + q[1]) / 2 + (q[1] + q[2]) / 2 + (q[2] + q[3]) / 2) / 3;
+  EXPECT_NEAR(Num(rank, 0, "score"), score, 1e-12);
+  const Table& pts = Find(a, "sensitivity");
+  EXPECT_EQ(pts.rows.size(), 8u);
+  EXPECT_EQ(a.main_table, "sensitivity");
+}
+
+TEST(Analyze, OneSeedPerConfigurationGivesUndefinedIntervals) {
+  const Results r = MakeResults({{"grpo", 1, 1, 0.5}, {"rloo", 1, 1, 0.4}});
+  const Analysis a = Analyze(r, Fast());
+  const Table& t = Find(a, "summary");
+  EXPECT_EQ(Num(t, 0, "mean"), 0.5);
+  EXPECT_TRUE(std::isnan(Num(t, 0, "mean_t_lo")));
+  EXPECT_NE(FormatAnalysis(a, "table").find("[undefined]"), std::string::npos);
+}
+
+TEST(Analyze, BadInputIsOneClearError) {
+  const Results r = MakeResults({{"grpo", 1, 1, 0.5}, {"rloo", 1, 2, 0.4}});
+  auto message = [&](AnalyzeOptions o) {
+    try {
+      Analyze(r, o);
+    } catch (const UserError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  AnalyzeOptions o = Fast();
+  o.metric = "acuracy";
+  EXPECT_NE(message(o).find("did you mean 'accuracy'"), std::string::npos) << message(o);
+  o = Fast();
+  o.by = {"estimator"};
+  EXPECT_NE(message(o).find("--by: 'estimator' is not a swept key"), std::string::npos) << message(o);
+  o = Fast();
+  o.measure = ParseMeasure("steps_to:1.5");
+  EXPECT_NE(message(o).find("outside the range of accuracy [0, 1]"), std::string::npos) << message(o);
+  o = Fast();
+  o.compare_key = "estimator.name";
+  o.compare_values = {"grpo", "rloo"};
+  EXPECT_NE(message(o).find("share no seeds"), std::string::npos) << message(o);
+  o.compare_values = {"grpo", "rlo"};
+  EXPECT_NE(message(o).find("no run has the value 'rlo'"), std::string::npos) << message(o);
+  o = Fast();
+  o.tune_key = "optim.lr";
+  o.sensitivity_key = "optim.lr";
+  EXPECT_NE(message(o).find("cannot also be the sensitivity key"), std::string::npos) << message(o);
+}
+
+TEST(Report, JsonListsTheFiguresItHasDataFor) {
+  std::vector<RunSpec> specs;
+  for (int s = 0; s < 3; ++s) {
+    specs.push_back({"grpo", 1, s, 0.5 + 0.1 * s});
+    specs.push_back({"grpo", 10, s, 0.6 + 0.1 * s});
+    specs.push_back({"rloo", 1, s, 0.4 + 0.1 * s});
+    specs.push_back({"rloo", 10, s, 0.3 + 0.1 * s});
+  }
+  const Results r = MakeResults(specs);
+  ReportOptions ro;
+  ro.analyze = Fast();
+  ro.analyze.by = {"estimator.name"};
+  ro.band_resamples = 50;
+  ro.file_label = "s.h5";
+  const ReportData d = BuildReport(r, ro);
+  EXPECT_EQ(d.figures, (std::vector<std::string>{"curves_accuracy", "sensitivity", "poi", "profiles"}));
+  EXPECT_NE(d.json.find("\"format\": \"advlab-analysis/1\""), std::string::npos);
+  EXPECT_NE(d.markdown.find("## Sensitivity to optim.lr"), std::string::npos);
+  EXPECT_EQ(d.json, BuildReport(r, ro).json);
+}
+
+}  // namespace
+}  // namespace advlab
