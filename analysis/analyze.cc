@@ -108,7 +108,7 @@ Table SummaryTable(const RunFrame& f, const AnalyzeOptions& o, const std::vector
   t.columns.push_back({"diverged", {"diverged", "first_divergence_step"}, false});
   const bool has_step = f.results->FindMetric(o.effective_step_metric) != nullptr;
   if (has_step) t.columns.push_back({o.effective_step_metric, {o.effective_step_metric}, true});
-  bool any_censored = false, any_undefined_ci = false;
+  bool any_censored = false, any_undefined_ci = false, any_pooled = false;
   for (size_t g = 0; g < groups.size(); ++g) {
     const Group& grp = groups[g];
     std::vector<Cell> row;
@@ -139,10 +139,14 @@ Table SummaryTable(const RunFrame& f, const AnalyzeOptions& o, const std::vector
       any_undefined_ci = any_undefined_ci || (!std::isnan(v) && std::isnan(ci.lo));
       row.push_back(CiCell(v, ci.lo, ci.hi, fmt, "-", prefix));
       if (s == 0) {
-        const Interval ti = TMeanInterval(all, o.level);
+        // The t interval assumes one population; pooled strata are not one.
+        const Interval ti = grp.strata.size() == 1 ? TMeanInterval(all, o.level)
+                                                   : Interval{kNaN, kNaN};
+        any_pooled = any_pooled || grp.strata.size() > 1;
         Cell c;
         c.fields = {NumberCell(ti.lo, fmt).fields[0], NumberCell(ti.hi, fmt).fields[0]};
-        c.text = std::isnan(ti.lo) ? "undefined" : "[" + Printf(fmt, ti.lo) + ", " + Printf(fmt, ti.hi) + "]";
+        c.text = std::isnan(ti.lo) ? (grp.strata.size() > 1 ? "n/a (strata)" : "undefined")
+                                   : "[" + Printf(fmt, ti.lo) + ", " + Printf(fmt, ti.hi) + "]";
         row.push_back(c);
       }
     }
@@ -163,6 +167,9 @@ Table SummaryTable(const RunFrame& f, const AnalyzeOptions& o, const std::vector
     t.notes.push_back("\">=\": some runs never reached the threshold and enter at their budget "
                       "(a lower bound; see reached)");
   if (any_undefined_ci) t.notes.push_back("[undefined]: one seed, no interval");
+  if (any_pooled)
+    t.notes.push_back("n/a (strata): a row pooling several configurations (swept keys outside "
+                      "--by) has no t interval; its bootstrap resamples seeds within each");
   if (!has_step)
     t.notes.push_back("effective step size: the file has no metric " + o.effective_step_metric);
   return t;
@@ -224,10 +231,14 @@ Table CompareTable(const RunFrame& f, const AnalyzeOptions& o, const std::vector
         row.push_back(TextCell(any ? any->display[i] : "-"));
       row.push_back(TextCell(o.compare_values[vi]));
       row.push_back(TextCell(o.compare_values[0]));
-      std::vector<double> a, b;
-      if (arm && control) PairedValues(f, *arm, *control, ck, &a, &b, &censored_pairs);
-      const uint32_t stream = kCompareStream + static_cast<uint32_t>(ci * o.compare_values.size() + vi);
-      const PairedComparison pc = ComparePaired(a, b, higher, o.level, o.resamples, o.bootstrap_seed, stream);
+      std::vector<std::vector<double>> sa, sb;
+      if (arm && control) PairedValues(f, *arm, *control, ck, &sa, &sb, &censored_pairs);
+      const std::vector<double> a = Pool(sa), b = Pool(sb);
+      const uint32_t stream =
+          kCompareStream +
+          static_cast<uint32_t>(ci * o.compare_values.size() + vi) * kStreamsPerComparison;
+      const PairedComparison pc =
+          CompareStrata(sa, sb, higher, o.level, o.resamples, o.bootstrap_seed, stream);
       row.push_back(IntCell(pc.n));
       row.push_back(NumberCell(pc.sufficient ? pc.mean_a : Mean(a), fmt));
       row.push_back(NumberCell(pc.sufficient ? pc.mean_b : Mean(b), fmt));

@@ -181,8 +181,8 @@ std::vector<double> StratumValues(const RunFrame& f, const std::vector<int64_t>&
 }
 
 void PairedValues(const RunFrame& f, const Group& a, const Group& b,
-                  const std::vector<int>& group_keys, std::vector<double>* va,
-                  std::vector<double>* vb, int64_t* censored) {
+                  const std::vector<int>& group_keys, std::vector<std::vector<double>>* va,
+                  std::vector<std::vector<double>>* vb, int64_t* censored) {
   std::vector<int> pair_keys;
   for (int k = 0; k < static_cast<int>(f.keys.size()); ++k)
     if (std::find(group_keys.begin(), group_keys.end(), k) == group_keys.end()) pair_keys.push_back(k);
@@ -195,10 +195,10 @@ void PairedValues(const RunFrame& f, const Group& a, const Group& b,
   std::map<std::pair<std::vector<std::string>, int64_t>, int64_t> index;
   for (const auto& s : b.strata)
     for (int64_t i : s) index[key_of(i)] = i;
-  va->clear();
-  vb->clear();
-  for (const auto& s : a.strata)
-    for (int64_t i : s) {
+  va->assign(a.strata.size(), {});
+  vb->assign(a.strata.size(), {});
+  for (size_t k = 0; k < a.strata.size(); ++k)
+    for (int64_t i : a.strata[k]) {
       auto it = index.find(key_of(i));
       if (it == index.end()) continue;
       const size_t u = static_cast<size_t>(i), w = static_cast<size_t>(it->second);
@@ -206,9 +206,67 @@ void PairedValues(const RunFrame& f, const Group& a, const Group& b,
       const bool undefined_b = std::isnan(f.value[w]) && !f.divergence[w].diverged;
       if (undefined_a || undefined_b) continue;
       if (censored && (f.censored[u] || f.censored[w])) ++*censored;
-      va->push_back(f.value[u]);
-      vb->push_back(f.value[w]);
+      (*va)[k].push_back(f.value[u]);
+      (*vb)[k].push_back(f.value[w]);
     }
+}
+
+PairedComparison CompareStrata(const std::vector<std::vector<double>>& a,
+                               const std::vector<std::vector<double>>& b, bool higher_is_better,
+                               double level, int resamples, uint64_t seed, uint32_t stream) {
+  ADVLAB_CHECK_EQ(a.size(), b.size());
+  std::vector<std::vector<double>> sa, sb;  // the non-empty strata
+  for (size_t k = 0; k < a.size(); ++k) {
+    ADVLAB_CHECK_EQ(a[k].size(), b[k].size());
+    if (!a[k].empty()) {
+      sa.push_back(a[k]);
+      sb.push_back(b[k]);
+    }
+  }
+  if (sa.size() <= 1) {
+    return ComparePaired(sa.empty() ? std::vector<double>{} : sa[0],
+                         sb.empty() ? std::vector<double>{} : sb[0], higher_is_better, level,
+                         resamples, seed, stream);
+  }
+  const std::vector<double> pa = Pool(sa), pb = Pool(sb);
+  PairedComparison c = ComparePaired(pa, pb, higher_is_better, level, 1, seed, stream);
+  if (!c.sufficient) return c;
+  auto poi = [&](const std::vector<std::vector<double>>& x, const std::vector<std::vector<double>>& y) {
+    double sum = 0.0;
+    for (size_t k = 0; k < x.size(); ++k) sum += ProbabilityOfImprovement(x[k], y[k], higher_is_better);
+    return sum / static_cast<double>(x.size());
+  };
+  c.poi = poi(sa, sb);
+  std::vector<std::vector<double>> ra(sa.size()), rb(sb.size());
+  std::vector<double> diffs, pois;
+  std::vector<uint32_t> idx;
+  for (int rep = 0; rep < resamples; ++rep) {
+    double sum = 0.0;
+    size_t n = 0;
+    for (size_t k = 0; k < sa.size(); ++k) {
+      idx.resize(sa[k].size());
+      BootstrapIndices(seed, stream + static_cast<uint32_t>(k), static_cast<uint32_t>(rep),
+                       static_cast<uint32_t>(idx.size()), idx.data());
+      ra[k].clear();
+      rb[k].clear();
+      for (uint32_t j : idx) {
+        ra[k].push_back(sa[k][j]);
+        rb[k].push_back(sb[k][j]);
+        sum += sa[k][j] - sb[k][j];
+        ++n;
+      }
+    }
+    diffs.push_back(sum / static_cast<double>(n));
+    pois.push_back(poi(ra, rb));
+  }
+  const double alpha = 1.0 - level;
+  c.diff_boot = {Quantile(diffs, alpha / 2.0), Quantile(diffs, 1.0 - alpha / 2.0)};
+  c.poi_ci = {Quantile(pois, alpha / 2.0), Quantile(pois, 1.0 - alpha / 2.0)};
+  const double sign = higher_is_better ? 1.0 : -1.0;
+  const double lo = std::min(sign * c.diff_boot.lo, sign * c.diff_boot.hi);
+  const double hi = std::max(sign * c.diff_boot.lo, sign * c.diff_boot.hi);
+  c.verdict = lo > 0.0 ? 1 : (hi < 0.0 ? -1 : 0);
+  return c;
 }
 
 std::string GroupLabel(const RunFrame& f, const std::vector<int>& by, const Group& g) {
@@ -231,9 +289,9 @@ Interval StratifiedCI(const std::vector<std::vector<double>>& strata, Stat stat,
   std::vector<std::vector<double>> kept;
   for (const auto& s : strata)
     if (!s.empty()) kept.push_back(s);
-  if (kept.size() == 1) return BootstrapCI(kept[0], stat, level, resamples, seed, stream);
   const std::vector<double> all = Pool(kept);
-  if (all.size() < 2) return {kNaN, kNaN};
+  if (all.size() < 2) return {kNaN, kNaN};  // one seed: no interval (not {x, x})
+  if (kept.size() == 1) return BootstrapCI(kept[0], stat, level, resamples, seed, stream);
   for (double v : all)
     if (std::isnan(v)) return {kNaN, kNaN};
   std::vector<double> stats(static_cast<size_t>(resamples));

@@ -67,9 +67,22 @@ Interval StratifiedCI(const std::vector<std::vector<double>>& strata, Stat stat,
 // `group_keys` (the stratum keys), in a's order; pairs where either value is
 // undefined (NaN without divergence) are left out. `censored` counts pairs with a
 // censored run.
+// The pairs come grouped by a's stratum: (*va)[k], (*vb)[k] for stratum k.
 void PairedValues(const RunFrame& f, const Group& a, const Group& b,
-                  const std::vector<int>& group_keys, std::vector<double>* va,
-                  std::vector<double>* vb, int64_t* censored);
+                  const std::vector<int>& group_keys, std::vector<std::vector<double>>* va,
+                  std::vector<std::vector<double>>* vb, int64_t* censored);
+
+// Streams a comparison may use from its base: one per stratum.
+inline constexpr uint32_t kStreamsPerComparison = 1024;
+
+// ComparePaired over strata of pairs (rliable's stratified form): the difference
+// pools every pair; the probability of improvement is the mean over strata of
+// each stratum's P(A > B) (so a low learning rate of A is never set against a
+// high one of B); the bootstrap resamples pairs within each stratum k under
+// stream + k. One stratum: ComparePaired exactly.
+PairedComparison CompareStrata(const std::vector<std::vector<double>>& a,
+                               const std::vector<std::vector<double>>& b, bool higher_is_better,
+                               double level, int resamples, uint64_t seed, uint32_t stream);
 
 // "key=value, key=value" of a group's --by values ("all runs" with no key).
 std::string GroupLabel(const RunFrame& f, const std::vector<int>& by, const Group& g);

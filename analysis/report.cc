@@ -217,10 +217,11 @@ ReportData BuildReport(const Results& r, const ReportOptions& ro) {
     for (size_t a = 0; a < G; ++a)
       for (size_t b = 0; b < G; ++b) {
         if (a == b) continue;
-        std::vector<double> va, vb;
+        std::vector<std::vector<double>> va, vb;
         PairedValues(f, groups[a], groups[b], by, &va, &vb, nullptr);
-        const PairedComparison pc = ComparePaired(va, vb, higher, o.level, o.resamples,
-                                                  o.bootstrap_seed, kPoiStream + static_cast<uint32_t>(a * G + b));
+        const PairedComparison pc =
+            CompareStrata(va, vb, higher, o.level, o.resamples, o.bootstrap_seed,
+                          kPoiStream + static_cast<uint32_t>(a * G + b) * kStreamsPerComparison);
         n[a][b] = static_cast<double>(pc.n);
         if (!pc.sufficient) continue;
         p[a][b] = pc.poi;

@@ -136,7 +136,11 @@ Sensitivity ComputeSensitivity(const RunFrame& f, const AnalyzeOptions& o,
     xmin = std::isnan(xmin) ? v : std::min(xmin, v);
     xmax = std::isnan(xmax) ? v : std::max(xmax, v);
   }
-  out.log_x = numeric && xmin > 0.0 && xmax >= 10.0 * xmin;
+  // Learning rates are swept geometrically: a key ending in "lr" gets a log axis
+  // whenever its values are positive; any other key when they span a factor 10.
+  const std::string& kname = f.keys[static_cast<size_t>(key)];
+  const bool lr = kname.size() >= 2 && kname.compare(kname.size() - 2, 2, "lr") == 0;
+  out.log_x = numeric && xmin > 0.0 && (xmax >= 10.0 * xmin || (lr && xmax > xmin));
 
   std::vector<std::vector<Point>> points(out.arms.size());
   std::vector<std::vector<double>> axis(out.arms.size()), stats(out.arms.size());

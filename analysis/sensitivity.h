@@ -6,7 +6,7 @@
 //
 // Insensitivity score: the mean height of the normalised score curve over KEY's
 // range, trapezoidal, on a log axis when every grid value is positive and they
-// span at least a factor 10 (learning rates), else linear (string values: equal
+// span at least a factor 10, or the key ends in "lr" (learning rates), else linear (string values: equal
 // spacing). Normalisation is global over all arms and grid points, so scores are
 // comparable across arms: q = s / s_best (s_best / s when lower is better) when
 // every point's statistic is positive, else (s - s_worst) / (s_best - s_worst).

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# `advlab analyze` and `advlab report` end to end: the output is byte-identical
+# for a sweep run with --threads 1 and 2, the report matches its golden
+# report.md and has every figure, and bad input is one line, exit 2, with no
+# half-written report directory.
+#   analyze_cli_test.sh ADVLAB GOLDEN_REPORT_MD [--regenerate]
+set -u
+ADVLAB=${1:?usage: analyze_cli_test.sh ADVLAB GOLDEN_REPORT_MD [--regenerate]}
+GOLDEN=${2:?usage: analyze_cli_test.sh ADVLAB GOLDEN_REPORT_MD [--regenerate]}
+. "$(dirname "$0")/cli_lib.sh"
+
+expect_error() {
+  local pattern=$1; shift
+  "$ADVLAB" "$@" >"$T/stdout" 2>"$T/stderr"
+  check_error $? "$pattern" -F "$*"
+  ls -d "$T"/rep*.tmp-* "$T"/rep*.old-* >/dev/null 2>&1 && fail "temp report directory left behind: $*"
+}
+
+# The golden sweep: two estimators x two learning rates x 4 seeds on choice.
+SWEEP="--train.steps=60 --train.eval_every=20 --env.prompts=32 --grid estimator.name=grpo,rloo
+       --grid optim.lr=4,16 --seeds 4"
+"$ADVLAB" sweep $SWEEP --threads 1 --out "$T/s1.h5" >/dev/null || fail "sweep --threads 1"
+mkdir -p "$T/t2"  # same file name, so the reports may be compared byte for byte
+"$ADVLAB" sweep $SWEEP --threads 2 --out "$T/t2/s1.h5" >/dev/null || fail "sweep --threads 2"
+ln -s "$T/t2/s1.h5" "$T/s2.h5"
+
+# Byte-identical analysis whatever --threads made the file, in every format and mode.
+for args in "" "--format csv" "--format json" "--format md" "--measure steps_to:0.5" \
+            "--compare estimator.name=rloo,grpo" "--by estimator.name --sensitivity optim.lr" \
+            "--tune optim.lr --compare estimator.name=rloo,grpo --stat median" \
+            "--metric response_length --goal min --measure auc"; do
+  "$ADVLAB" analyze "$T/s1.h5" $args --resamples 500 >"$T/a1" 2>&1 || fail "analyze $args: $(cat "$T/a1")"
+  "$ADVLAB" analyze "$T/s2.h5" $args --resamples 500 >"$T/a2" 2>&1 || fail "analyze (threads 2) $args"
+  cmp -s "$T/a1" "$T/a2" || fail "analyze $args differs between --threads 1 and 2"
+  [ -s "$T/a1" ] || fail "analyze $args printed nothing"
+done
+# JSON parses; CSV has one header and one line per configuration.
+"$ADVLAB" analyze "$T/s1.h5" --format json --resamples 200 | $PY -c 'import json,sys; json.load(sys.stdin)' \
+  || fail "analyze --format json is not JSON"
+lines=$("$ADVLAB" analyze "$T/s1.h5" --csv --resamples 200 | wc -l)
+[ "$lines" -eq 5 ] || fail "analyze --csv: $lines lines, want 5"
+
+# The report: golden report.md, every figure as PNG and SVG.
+if $PY -c 'import matplotlib, h5py' 2>/dev/null; then
+  "$ADVLAB" report "$T/s1.h5" --out "$T/rep" --by estimator.name --resamples 500 \
+    --band-resamples 200 >"$T/stdout" 2>"$T/stderr" || { fail "report: $(cat "$T/stderr")"; }
+  if [ "${3:-}" = "--regenerate" ]; then
+    cp "$T/rep/report.md" "$GOLDEN"
+    echo "wrote $GOLDEN"
+  fi
+  cmp -s "$T/rep/report.md" "$GOLDEN" || { fail "report.md differs from $GOLDEN"; diff "$GOLDEN" "$T/rep/report.md" | head -20; }
+  for f in curves_accuracy bins cost sensitivity poi profiles; do
+    [ -s "$T/rep/$f.png" ] && [ -s "$T/rep/$f.svg" ] || fail "report lacks $f.png/.svg"
+  done
+  $PY - "$T/rep" <<'EOF' || fail "report figures"
+import sys, glob, xml.etree.ElementTree as ET
+import matplotlib.image as mpimg
+d = sys.argv[1]
+for p in sorted(glob.glob(d + "/*.png")):
+    img = mpimg.imread(p)
+    assert img.shape[:2] == (625, 1000), (p, img.shape)
+    assert img[..., :3].var() > 1e-3, ("blank", p)
+for p in sorted(glob.glob(d + "/*.svg")):
+    ET.parse(p)
+EOF
+  # Same file, same report bytes.
+  "$ADVLAB" report "$T/t2/s1.h5" --out "$T/rep2" --by estimator.name --resamples 500 \
+    --band-resamples 200 >/dev/null 2>&1 || fail "report (threads 2)"
+  cmp -s "$T/rep/report.md" "$T/rep2/report.md" || fail "report.md differs between --threads 1 and 2"
+  # analysis.json names the file by its absolute path: compare the rest.
+  cmp -s <(grep -v '"file":' "$T/rep/analysis.json") <(grep -v '"file":' "$T/rep2/analysis.json") \
+    || fail "analysis.json differs between --threads 1 and 2"
+  # An existing directory is kept without --force, replaced with it.
+  expect_error "exists; give --force" report "$T/s1.h5" --out "$T/rep2"
+  [ -s "$T/rep2/report.md" ] || fail "existing report directory damaged"
+  "$ADVLAB" report "$T/s1.h5" --out "$T/rep2" --force --resamples 100 --band-resamples 50 \
+    >/dev/null 2>&1 || fail "report --force"
+  rm -rf "$T/rep" "$T/rep2"
+  # A failing figure script leaves nothing behind.
+  ADVLAB_PYTHON=/bin/false expect_error "figure script" report "$T/s1.h5" --out "$T/rep" --resamples 50
+  [ -e "$T/rep" ] && fail "failed report left a directory"
+else
+  echo "SKIP report checks: /usr/bin/python3 lacks matplotlib or h5py"
+fi
+
+# Bad input: one line, exit 2.
+expect_error "did you mean 'accuracy'" analyze "$T/s1.h5" --metric acuracy
+expect_error "did you mean \"steps_to:T\"" analyze "$T/s1.h5" --measure stepsto:0.5
+expect_error "--by: 'estimator' is not a swept key" analyze "$T/s1.h5" --by estimator
+expect_error "outside the range of accuracy [0, 1]" analyze "$T/s1.h5" --measure steps_to:1.5
+expect_error "no run has the value 'rlo'" analyze "$T/s1.h5" --compare estimator.name=grpo,rlo
+expect_error "--format: invalid value 'xml'" analyze "$T/s1.h5" --format xml
+expect_error "--measure steps_to:T" analyze "$T/s1.h5" --threshold 0.8
+expect_error "--tune-seeds" analyze "$T/s1.h5" --tune optim.lr --tune-seeds 4
+expect_error "--out DIR is required" report "$T/s1.h5"
+expect_error "--metric: 'acuracy'" report "$T/s1.h5" --out "$T/rep" --metric acuracy
+[ -e "$T/rep" ] && fail "refused report left a directory"
+# Configurations that share no seeds: two sweeps with different base seeds, merged
+# by hand into one file is not possible from the CLI; the comparison check is in
+# analyze_test.cc. Files that are not advlab results:
+echo "not hdf5" >"$T/text.h5"
+expect_error "text.h5" analyze "$T/text.h5"
+$PY - "$T/other.h5" <<'EOF'
+import sys, h5py
+with h5py.File(sys.argv[1], "w") as f:
+    f.create_dataset("x", data=[1, 2, 3])
+EOF
+expect_error "other.h5" analyze "$T/other.h5"
+$PY - "$T/s1.h5" "$T/v2.h5" <<'EOF'
+import sys, shutil, h5py
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "a") as f:
+    f.attrs["format_version"] = 99
+EOF
+expect_error "format" analyze "$T/v2.h5"
+# One seed per configuration: CIs undefined, not a crash.
+"$ADVLAB" sweep --train.steps=20 --env.prompts=32 --grid estimator.name=grpo,rloo --seeds 1 \
+  --out "$T/one.h5" >/dev/null || fail "one-seed sweep"
+"$ADVLAB" analyze "$T/one.h5" >"$T/stdout" 2>&1 || fail "analyze of a one-seed file: $(cat "$T/stdout")"
+grep -q "undefined" "$T/stdout" || fail "one seed: CI not reported as undefined"
+"$ADVLAB" analyze "$T/one.h5" --compare estimator.name=grpo,rloo >"$T/stdout" 2>&1 || fail "compare one seed"
+grep -q "insufficient data" "$T/stdout" || fail "one seed: comparison not 'insufficient data'"
+
+[ $fails -eq 0 ] && echo "analyze_cli_test: all passed"
+exit $((fails > 0))
