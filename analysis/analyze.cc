@@ -491,7 +491,7 @@ void ValidateOptions(const Results& r, const AnalyzeOptions& o) {
   }
 }
 
-Analysis Analyze(const Results& r, const AnalyzeOptions& o) {
+Analysis Analyze(const Results& r, const AnalyzeOptions& o, Sensitivity* sensitivity) {
   ValidateOptions(r, o);
   RunFrame f = BuildFrame(r, o.metric, o.measure, MetricHigherIsBetter(o), o.match_metric);
   Analysis a;
@@ -516,7 +516,9 @@ Analysis Analyze(const Results& r, const AnalyzeOptions& o) {
     std::vector<int> arms;
     for (int k : ByKeys(f, o, sens))
       if (k != tuned) arms.push_back(k);
-    for (Table& t : SensitivityTables(f, o, arms, sens)) a.tables.push_back(std::move(t));
+    Sensitivity computed = ComputeSensitivity(f, o, arms, sens);
+    for (Table& t : SensitivityTables(computed, f, o, arms, sens)) a.tables.push_back(std::move(t));
+    if (sensitivity != nullptr) *sensitivity = std::move(computed);
     a.main_table = "sensitivity";
   }
   return a;

@@ -62,8 +62,11 @@ struct Analysis {
   std::string main_table;      // the table --format csv prints
 };
 
-// The whole analysis. Calls ValidateOptions first.
-Analysis Analyze(const Results& r, const AnalyzeOptions& o);
+struct Sensitivity;  // analysis/sensitivity.h
+
+// The whole analysis. Calls ValidateOptions first. With --sensitivity and a
+// non-null `sensitivity`, also hands back the curves behind its tables.
+Analysis Analyze(const Results& r, const AnalyzeOptions& o, Sensitivity* sensitivity = nullptr);
 
 // Applies --tune to the frame: picks KEY's best value per arm on the tuning
 // seeds and deactivates every other run (and the tuning seeds). Returns the

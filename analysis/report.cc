@@ -36,25 +36,30 @@ struct Band {
 // Per eval: the mean of `values` ([runs, evals]) over the group's runs where it
 // is finite, and its percentile bootstrap band (stratified; one draw of indices
 // per resample and stratum serves every eval, so a band is a set of resampled
-// curves). Fewer than two runs: no band.
-Band CurveBand(const std::vector<double>& values, int64_t evals, const Group& g, double level,
-               int resamples, uint64_t seed, uint32_t stream) {
+// curves). Fewer than two runs: no band. `clean` is `values` with non-finite
+// entries set to 0 and `mask` 1 where finite, so the inner loop has no branch.
+Band CurveBand(const std::vector<double>& clean, const std::vector<double>& mask, int64_t evals,
+               const Group& g, double level, int resamples, uint64_t seed, uint32_t stream) {
   const size_t e = static_cast<size_t>(evals);
   Band b;
   b.mean.assign(e, kNaN);
   b.lo.assign(e, kNaN);
   b.hi.assign(e, kNaN);
   std::vector<double> sum(e, 0.0), cnt(e, 0.0);
+  auto add = [&](int64_t run) {
+    const double* v = clean.data() + static_cast<size_t>(run) * e;
+    const double* m = mask.data() + static_cast<size_t>(run) * e;
+    for (size_t k = 0; k < e; ++k) {
+      sum[k] += v[k];
+      cnt[k] += m[k];
+    }
+  };
   for (const auto& s : g.strata)
-    for (int64_t i : s)
-      for (size_t k = 0; k < e; ++k) {
-        const double v = values[static_cast<size_t>(i) * e + k];
-        if (std::isfinite(v)) { sum[k] += v; cnt[k] += 1.0; }
-      }
+    for (int64_t i : s) add(i);
   for (size_t k = 0; k < e; ++k)
     if (cnt[k] > 0.0) b.mean[k] = sum[k] / cnt[k];
   if (g.n < 2) return b;
-  std::vector<std::vector<double>> reps(e, std::vector<double>(static_cast<size_t>(resamples), kNaN));
+  std::vector<double> reps(e * static_cast<size_t>(resamples), kNaN);  // [eval][rep]
   std::vector<uint32_t> idx;
   for (int rep = 0; rep < resamples; ++rep) {
     std::fill(sum.begin(), sum.end(), 0.0);
@@ -64,25 +69,36 @@ Band CurveBand(const std::vector<double>& values, int64_t evals, const Group& g,
       idx.resize(s.size());
       BootstrapIndices(seed, stream + static_cast<uint32_t>(st), static_cast<uint32_t>(rep),
                        static_cast<uint32_t>(s.size()), idx.data());
-      for (uint32_t j : idx) {
-        const double* row = values.data() + static_cast<size_t>(s[j]) * e;
-        for (size_t k = 0; k < e; ++k)
-          if (std::isfinite(row[k])) { sum[k] += row[k]; cnt[k] += 1.0; }
-      }
+      for (uint32_t j : idx) add(s[j]);
     }
     for (size_t k = 0; k < e; ++k)
-      if (cnt[k] > 0.0) reps[k][static_cast<size_t>(rep)] = sum[k] / cnt[k];
+      if (cnt[k] > 0.0) reps[k * static_cast<size_t>(resamples) + static_cast<size_t>(rep)] = sum[k] / cnt[k];
   }
   const double alpha = 1.0 - level;
+  std::vector<double> v;
   for (size_t k = 0; k < e; ++k) {
-    std::vector<double> v;
-    for (double x : reps[k])
+    v.clear();
+    for (int rep = 0; rep < resamples; ++rep) {
+      const double x = reps[k * static_cast<size_t>(resamples) + static_cast<size_t>(rep)];
       if (!std::isnan(x)) v.push_back(x);
+    }
     if (v.size() < 2) continue;
     b.lo[k] = Quantile(v, alpha / 2.0);
     b.hi[k] = Quantile(v, 1.0 - alpha / 2.0);
   }
   return b;
+}
+
+// `values` with non-finite entries as 0, and the mask of finite entries.
+void CleanAndMask(const std::vector<double>& values, std::vector<double>* clean,
+                  std::vector<double>* mask) {
+  clean->resize(values.size());
+  mask->resize(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    const bool ok = std::isfinite(values[i]);
+    (*clean)[i] = ok ? values[i] : 0.0;
+    (*mask)[i] = ok ? 1.0 : 0.0;
+  }
 }
 
 std::string SeriesJson(size_t config, const std::vector<double>& x, const Band& b) {
@@ -112,7 +128,8 @@ std::string DefaultSensitivityKey(const Results& r, const AnalyzeOptions& o) {
 ReportData BuildReport(const Results& r, const ReportOptions& ro) {
   AnalyzeOptions o = ro.analyze;
   if (o.sensitivity_key.empty()) o.sensitivity_key = DefaultSensitivityKey(r, o);
-  const Analysis analysis = Analyze(r, o);  // validates
+  Sensitivity computed;
+  const Analysis analysis = Analyze(r, o, &computed);  // validates
   RunFrame f = BuildFrame(r, o.metric, o.measure, MetricHigherIsBetter(o), o.match_metric);
   const int tuned = o.tune_key.empty() ? -1 : f.KeyIndex(o.tune_key);
   if (tuned >= 0) ApplyTuning(f, o, tuned);
@@ -158,8 +175,10 @@ ReportData BuildReport(const Results& r, const ReportOptions& ro) {
     const Metric* m = r.FindMetric(curve_metrics[c]);
     j += std::string(c ? ",\n  " : "\n  ") + "{\"metric\": " + JsonString(m->name) +
          ", \"x_name\": \"step\", \"series\": [";
+    std::vector<double> clean, mask;
+    CleanAndMask(m->values, &clean, &mask);
     for (size_t g = 0; g < groups.size(); ++g) {
-      const Band b = CurveBand(m->values, evals, groups[g], o.level, ro.band_resamples,
+      const Band b = CurveBand(clean, mask, evals, groups[g], o.level, ro.band_resamples,
                                o.bootstrap_seed, kBandStream + static_cast<uint32_t>((c * groups.size() + g) * 4096));
       if (c == 0) main_bands.push_back(b);
       j += std::string(g ? ",\n    " : "\n    ") + SeriesJson(g, steps, b);
@@ -173,8 +192,10 @@ ReportData BuildReport(const Results& r, const ReportOptions& ro) {
   j += " \"cost_curves\": ";
   if (cost != nullptr) {
     j += "{\"metric\": " + JsonString(o.metric) + ", \"x_name\": \"sim_cost\", \"series\": [";
+    std::vector<double> clean, mask;
+    CleanAndMask(cost->values, &clean, &mask);
     for (size_t g = 0; g < groups.size(); ++g) {
-      const Band cb = CurveBand(cost->values, evals, groups[g], o.level, 1, o.bootstrap_seed, 0);
+      const Band cb = CurveBand(clean, mask, evals, groups[g], o.level, 1, o.bootstrap_seed, 0);
       j += std::string(g ? ",\n    " : "\n    ") + SeriesJson(g, cb.mean, main_bands[g]);
     }
     j += "]}";
@@ -186,10 +207,7 @@ ReportData BuildReport(const Results& r, const ReportOptions& ro) {
   // Sensitivity curves.
   j += " \"sensitivity\": ";
   if (sens >= 0) {
-    std::vector<int> arms;
-    for (int k : ByKeys(f, o, sens))
-      if (k != tuned) arms.push_back(k);
-    const Sensitivity s = ComputeSensitivity(f, o, arms, sens);
+    const Sensitivity& s = computed;
     j += "{\"key\": " + JsonString(o.sensitivity_key) + ", \"log_x\": " + (s.log_x ? "true" : "false") +
          ", \"measure\": " + JsonString(o.measure.text) + ", \"stat\": " + JsonString(StatName(o.stat)) +
          ", \"arms\": [";
@@ -220,7 +238,7 @@ ReportData BuildReport(const Results& r, const ReportOptions& ro) {
         std::vector<std::vector<double>> va, vb;
         PairedValues(f, groups[a], groups[b], by, &va, &vb, nullptr);
         const PairedComparison pc =
-            CompareStrata(va, vb, higher, o.level, o.resamples, o.bootstrap_seed,
+            CompareStrata(va, vb, higher, o.level, ro.band_resamples, o.bootstrap_seed,
                           kPoiStream + static_cast<uint32_t>(a * G + b) * kStreamsPerComparison);
         n[a][b] = static_cast<double>(pc.n);
         if (!pc.sufficient) continue;

@@ -21,7 +21,10 @@ namespace advlab {
 
 struct ReportOptions {
   AnalyzeOptions analyze;
-  int band_resamples = 1000;   // bootstrap resamples of each eval's CI band
+  // Bootstrap resamples of the figures' intervals (each eval's band, the
+  // probability-of-improvement matrix, the profiles' bands); the tables use
+  // analyze.resamples.
+  int band_resamples = 1000;
   int profile_points = 51;     // taus of the performance profiles
   std::string file_label;      // the results file as named in the report
   std::string results_path;    // absolute path, for the figure script's per-seed lines

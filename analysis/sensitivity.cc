@@ -240,9 +240,9 @@ Sensitivity ComputeSensitivity(const RunFrame& f, const AnalyzeOptions& o,
   return out;
 }
 
-std::vector<Table> SensitivityTables(const RunFrame& f, const AnalyzeOptions& o,
-                                     const std::vector<int>& arm_keys, int key) {
-  const Sensitivity s = ComputeSensitivity(f, o, arm_keys, key);
+std::vector<Table> SensitivityTables(const Sensitivity& s, const RunFrame& f,
+                                     const AnalyzeOptions& o, const std::vector<int>& arm_keys,
+                                     int key) {
   const std::string lv = Printf("%g", o.level * 100.0) + "%";
   const std::string& kname = f.keys[static_cast<size_t>(key)];
   const std::string stat = StatName(o.stat);

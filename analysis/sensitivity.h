@@ -61,8 +61,9 @@ Sensitivity ComputeSensitivity(const RunFrame& f, const AnalyzeOptions& o,
                                const std::vector<int>& arm_keys, int key);
 
 // The "sensitivity" (per grid point) and "ranking" (per arm) tables.
-std::vector<Table> SensitivityTables(const RunFrame& f, const AnalyzeOptions& o,
-                                     const std::vector<int>& arm_keys, int key);
+std::vector<Table> SensitivityTables(const Sensitivity& s, const RunFrame& f,
+                                     const AnalyzeOptions& o, const std::vector<int>& arm_keys,
+                                     int key);
 
 }  // namespace advlab
 
