@@ -103,6 +103,53 @@ TEST(Analyze, SummaryPerConfigurationWithTInterval) {
     EXPECT_EQ(FormatAnalysis(a, f), FormatAnalysis(Analyze(r, Fast()), f)) << f;
 }
 
+// The analysis resamples seeds, never evals: 16 seeds whose curves are flat
+// (evals nearly equal within a run) but differ between seeds. The summary's
+// bootstrap interval must be about as wide as the seeds' t interval; one built by
+// resampling evals (of one run, or of the pooled eval matrix) would be far
+// narrower or centred elsewhere.
+TEST(Analyze, BootstrapIsOverSeedsNotEvals) {
+  constexpr int kSeeds = 16, kEvals = 30;
+  Results r;
+  r.num_runs = kSeeds;
+  for (int e = 0; e < kEvals; ++e) r.steps.push_back(10 * e);
+  Column id{"run_id", Column::Kind::kInt, {}, {}, {}};
+  Column seed{"seed", Column::Kind::kInt, {}, {}, {}};
+  Column est{"estimator.name", Column::Kind::kString, {}, {}, {}};
+  Metric acc{"accuracy", {}};
+  for (int s = 0; s < kSeeds; ++s) {
+    id.ints.push_back(s);
+    seed.ints.push_back(s);
+    est.strings.push_back("grpo");
+    const double base = 0.5 + 0.2 * ((s % 2 == 0 ? 1 : -1) * (0.25 + 0.05 * (s / 2)));
+    for (int e = 0; e < kEvals; ++e) acc.values.push_back(base + 1e-6 * (e % 3));
+  }
+  r.runs = {id, seed, est};
+  r.metrics = {acc};
+  for (const char* m : {"final", "auc", "best"}) {
+    AnalyzeOptions o = Fast();
+    o.measure = ParseMeasure(m);
+    const Analysis a = Analyze(r, o);
+    const Table& t = Find(a, "summary");
+    const double boot = Num(t, 0, "mean_hi") - Num(t, 0, "mean_lo");
+    const double tw = Num(t, 0, "mean_t_hi") - Num(t, 0, "mean_t_lo");
+    EXPECT_GT(boot, 0.5 * tw) << m;
+    EXPECT_LT(boot, 1.5 * tw) << m;
+    EXPECT_LT(Num(t, 0, "mean_lo"), 0.5) << m;
+    EXPECT_GT(Num(t, 0, "mean_hi"), 0.5) << m;
+  }
+}
+
+TEST(Analyze, FloatsGroupByExactValue) {
+  // Same %g display, still two configurations.
+  const Results r = MakeResults({{"grpo", 0.1, 1, 0.5}, {"grpo", 0.1000000001, 1, 0.6}});
+  const Analysis a = Analyze(r, Fast());
+  const Table& t = Find(a, "summary");
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(Text(t, 0, "optim.lr"), "0.1");
+  EXPECT_EQ(Text(t, 1, "optim.lr"), "0.1");
+}
+
 TEST(Analyze, ByPoolsStrataAndResamplesWithinEach) {
   // Two learning rates per estimator: --by estimator.name pools them as strata.
   const Results r = MakeResults({{"grpo", 1, 1, 0.1}, {"grpo", 1, 2, 0.2}, {"grpo", 2, 1, 0.9},

@@ -284,33 +284,9 @@ std::vector<double> Pool(const std::vector<std::vector<double>>& strata) {
 
 Interval StratifiedCI(const std::vector<std::vector<double>>& strata, Stat stat, double level,
                       int resamples, uint64_t seed, uint32_t stream) {
-  ADVLAB_CHECK(level > 0.0 && level < 1.0);
-  ADVLAB_CHECK_GE(resamples, 1);
-  std::vector<std::vector<double>> kept;
-  for (const auto& s : strata)
-    if (!s.empty()) kept.push_back(s);
-  const std::vector<double> all = Pool(kept);
-  if (all.size() < 2) return {kNaN, kNaN};  // one seed: no interval (not {x, x})
-  if (kept.size() == 1) return BootstrapCI(kept[0], stat, level, resamples, seed, stream);
-  for (double v : all)
-    if (std::isnan(v)) return {kNaN, kNaN};
-  std::vector<double> stats(static_cast<size_t>(resamples));
-  std::vector<double> buf(all.size());
-  std::vector<uint32_t> idx;
-  for (int rep = 0; rep < resamples; ++rep) {
-    size_t pos = 0;
-    for (size_t k = 0; k < kept.size(); ++k) {
-      const uint32_t n = static_cast<uint32_t>(kept[k].size());
-      idx.resize(n);
-      BootstrapIndices(seed, stream + static_cast<uint32_t>(k), static_cast<uint32_t>(rep), n,
-                       idx.data());
-      for (uint32_t j = 0; j < n; ++j) buf[pos++] = kept[k][idx[j]];
-    }
-    stats[static_cast<size_t>(rep)] = ApplyStat(stat, buf);
-  }
-  std::sort(stats.begin(), stats.end());
-  const double alpha = 1.0 - level;
-  return {Quantile(stats, alpha / 2.0), Quantile(stats, 1.0 - alpha / 2.0)};
+  std::vector<uint32_t> sizes;
+  for (const auto& s : strata) sizes.push_back(static_cast<uint32_t>(s.size()));
+  return StratifiedBootstrapCI(Pool(strata), sizes, stat, level, resamples, seed, stream);
 }
 
 double GroupFinalMean(const RunFrame& f, const Group& g, const std::string& metric) {

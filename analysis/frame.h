@@ -56,10 +56,8 @@ std::vector<Group> GroupRuns(const RunFrame& f, const std::vector<int>& by);
 // NaN stays and makes the statistic undefined.
 std::vector<double> StratumValues(const RunFrame& f, const std::vector<int64_t>& runs);
 
-// Stratified percentile bootstrap CI of `stat` over the pooled strata: resample
-// `rep` draws each stratum k's n_k indices with BootstrapIndices(seed, stream + k,
-// rep, n_k) and applies `stat` to the concatenation. One stratum: equal to
-// BootstrapCI(x, stat, ...) under `stream`. Fewer than 2 values in all -> NaN.
+// StratifiedBootstrapCI (analysis/stats.h) of the pooled strata: stratum k
+// resampled under stream + k. Fewer than 2 values in all -> NaN.
 Interval StratifiedCI(const std::vector<std::vector<double>>& strata, Stat stat, double level,
                       int resamples, uint64_t seed, uint32_t stream);
 

@@ -9,6 +9,7 @@
 #define ADVLAB_ANALYSIS_STATS_H_
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace advlab {
@@ -40,15 +41,6 @@ struct Interval {
 // Requires 0 < level < 1 and resamples >= 1.
 Interval BootstrapMeanCI(const std::vector<double>& x, double level = 0.95,
                          int resamples = 2000, uint64_t seed = 0, uint32_t stream = 0);
-
-// The step (steps[i]) of the first eval i with curve[i] >= threshold, or NaN if no
-// eval reaches it. NaN entries never count as reached.
-double StepsToThreshold(const double* curve, const int64_t* steps, int64_t evals,
-                        double threshold);
-
-// The value at the last eval point, curve[evals - 1] (NaN when it is NaN, or when
-// evals == 0). No fallback to an earlier eval: a missing final value stays visible.
-double FinalValue(const double* curve, int64_t evals);
 
 // Interquartile mean (Agarwal et al. 2021, "Deep RL at the edge of the
 // statistical precipice"): the mean of the empirical quantile function over
@@ -134,6 +126,33 @@ PairedComparison ComparePaired(const std::vector<double>& a, const std::vector<d
 // NaN entries count as not better. Empty x -> NaN shares.
 std::vector<double> PerformanceProfile(const std::vector<double>& x,
                                        const std::vector<double>& taus, bool higher_is_better);
+
+// Stratified percentile bootstrap CI (rliable's StratifiedBootstrap): x is the
+// concatenation of strata of sizes `strata` (sum = x.size()); resample `rep`
+// draws stratum k's n_k indices with BootstrapIndices(seed, stream + k, rep, n_k)
+// and applies `stat` to the concatenation of the drawn values. Fewer than two
+// values or a NaN -> {NaN, NaN}. One stratum: BootstrapCI bit for bit.
+Interval StratifiedBootstrapCI(const std::vector<double>& x, const std::vector<uint32_t>& strata,
+                               Stat stat, double level, int resamples, uint64_t seed,
+                               uint32_t stream);
+
+// ApplyStat(stat, {x[idx[0]], ..., x[idx[n-1]]}) for many index sets of size
+// n = x.size(), bit for bit, in O(n) per call and without sorting or allocating
+// (x is sorted once; a call counts how often each sorted value was drawn). x must
+// not hold NaN.
+class ResampledStat {
+ public:
+  ResampledStat(std::vector<double> x, Stat stat);
+  ~ResampledStat();
+  ResampledStat(ResampledStat&&) noexcept;
+  ResampledStat& operator=(ResampledStat&&) noexcept;
+  double operator()(const uint32_t* idx);
+  size_t size() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace advlab
 

@@ -1,5 +1,6 @@
 #include "analysis/stats.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -11,7 +12,6 @@
 
 #include <gtest/gtest.h>
 
-#include "analysis/summary.h"
 #include "sim/error.h"
 #include "sim/results.h"
 #include "sim/rng.h"
@@ -28,35 +28,6 @@ TEST(Mean, HandVectors) {
   EXPECT_DOUBLE_EQ(Mean({-1.0}), -1.0);
   EXPECT_TRUE(std::isnan(Mean({})));
   EXPECT_TRUE(std::isnan(Mean({1.0, kNaN, 3.0})));
-}
-
-TEST(StepsToThreshold, FirstCrossing) {
-  const int64_t steps[] = {0, 100, 200, 300, 400};
-  const double curve[] = {0.1, 0.5, 0.8, 0.7, 0.9};
-  EXPECT_EQ(StepsToThreshold(curve, steps, 5, 0.8), 200.0);  // >= counts
-  EXPECT_EQ(StepsToThreshold(curve, steps, 5, 0.85), 400.0);
-  EXPECT_EQ(StepsToThreshold(curve, steps, 5, 0.0), 0.0);
-  EXPECT_TRUE(std::isnan(StepsToThreshold(curve, steps, 5, 0.95)));  // never
-  EXPECT_TRUE(std::isnan(StepsToThreshold(curve, steps, 0, 0.0)));    // no evals
-}
-
-TEST(StepsToThreshold, NaNNeverReaches) {
-  const int64_t steps[] = {10, 20, 30};
-  const double curve[] = {kNaN, 0.2, 0.9};
-  EXPECT_EQ(StepsToThreshold(curve, steps, 3, 0.5), 30.0);
-  EXPECT_EQ(StepsToThreshold(curve, steps, 3, -std::numeric_limits<double>::infinity()),
-            20.0);
-  const double all_nan[] = {kNaN, kNaN, kNaN};
-  EXPECT_TRUE(std::isnan(StepsToThreshold(all_nan, steps, 3, 0.0)));
-}
-
-TEST(FinalValue, LastEval) {
-  const double curve[] = {0.1, 0.5, 0.7};
-  EXPECT_EQ(FinalValue(curve, 3), 0.7);
-  EXPECT_EQ(FinalValue(curve, 1), 0.1);
-  EXPECT_TRUE(std::isnan(FinalValue(curve, 0)));
-  const double nan_last[] = {0.1, kNaN};
-  EXPECT_TRUE(std::isnan(FinalValue(nan_last, 2)));  // no fallback to earlier evals
 }
 
 TEST(Iqm, HandExamples) {
@@ -157,125 +128,197 @@ TEST(Bootstrap, CoverageOfTrueMean) {
   EXPECT_LE(rate, 0.99);
 }
 
-// 2 configurations x 3 seeds; eval steps 0, 100, 200, 300.
-Results HandResults() {
-  Results r;
-  r.num_runs = 6;
-  r.steps = {0, 100, 200, 300};
-  Column run_id{"run_id", Column::Kind::kInt, {0, 1, 2, 3, 4, 5}, {}, {}};
-  Column seed{"seed", Column::Kind::kInt, {1, 1, 2, 2, 3, 3}, {}, {}};
-  Column name{"estimator.name", Column::Kind::kString, {}, {},
-              {"reinforce", "grpo", "reinforce", "grpo", "reinforce", "grpo"}};
-  Column lr{"optim.lr", Column::Kind::kFloat, {}, {0.05, 0.1, 0.05, 0.1, 0.05, 0.1}, {}};
-  r.runs = {run_id, seed, name, lr};
-  Metric acc{"accuracy",
-             {
-                 0.1, 0.5, 0.8, 0.85,  // run 0 reinforce: reaches at 200
-                 0.2, 0.9, 0.9, 0.95,  // run 1 grpo: reaches at 100
-                 0.1, 0.3, 0.6, 0.70,  // run 2 reinforce: never
-                 0.3, 0.8, 0.9, 0.90,  // run 3 grpo: reaches at 100
-                 0.1, 0.4, 0.7, 0.82,  // run 4 reinforce: reaches at 300
-                 0.2, 0.6, 0.8, 0.88,  // run 5 grpo: reaches at 200
-             }};
-  Metric loss{"loss", std::vector<double>(24, 1.0)};
-  r.metrics = {acc, loss};
-  return r;
+TEST(StatName, Names) {
+  EXPECT_STREQ(StatName(Stat::kMean), "mean");
+  EXPECT_STREQ(StatName(Stat::kMedian), "median");
+  EXPECT_STREQ(StatName(Stat::kIqm), "iqm");
+  const std::vector<double> x = {5, 1, 4, 2, 100};
+  EXPECT_DOUBLE_EQ(ApplyStat(Stat::kMean, x), 22.4);
+  EXPECT_EQ(ApplyStat(Stat::kMedian, x), 4.0);
+  EXPECT_DOUBLE_EQ(ApplyStat(Stat::kIqm, x), (0.75 * 2 + 4 + 0.75 * 5) / 2.5);
+  for (Stat s : {Stat::kMean, Stat::kMedian, Stat::kIqm}) {
+    EXPECT_TRUE(std::isnan(ApplyStat(s, {}))) << StatName(s);
+    EXPECT_TRUE(std::isnan(ApplyStat(s, {1.0, kNaN}))) << StatName(s);
+  }
 }
 
-TEST(SummarizeSweep, GroupsAndStatistics) {
-  const Results r = HandResults();
-  EXPECT_EQ(SweptColumnNames(r), (std::vector<std::string>{"estimator.name", "optim.lr"}));
-  const std::vector<SummaryRow> rows = SummarizeSweep(r, "accuracy", 0.8, 5);
-  ASSERT_EQ(rows.size(), 2u);
-
-  // First appearance order: reinforce (run 0), then grpo (run 1).
-  EXPECT_EQ(rows[0].config_values, (std::vector<std::string>{"reinforce", "0.05"}));
-  EXPECT_EQ(rows[1].config_values, (std::vector<std::string>{"grpo", "0.1"}));
-
-  EXPECT_EQ(rows[0].runs, 3);
-  EXPECT_EQ(rows[0].reached, 2);
-  EXPECT_EQ(rows[0].final_mean, Mean({0.85, 0.70, 0.82}));
-  EXPECT_EQ(rows[0].steps_mean, 250.0);
-  EXPECT_GE(rows[0].steps_ci.lo, 200.0);
-  EXPECT_LE(rows[0].steps_ci.hi, 300.0);
-  EXPECT_LE(rows[0].final_ci.lo, rows[0].final_mean);
-  EXPECT_GE(rows[0].final_ci.hi, rows[0].final_mean);
-
-  EXPECT_EQ(rows[1].runs, 3);
-  EXPECT_EQ(rows[1].reached, 3);
-  EXPECT_EQ(rows[1].final_mean, Mean({0.95, 0.90, 0.88}));
-  EXPECT_NEAR(rows[1].steps_mean, 400.0 / 3.0, 1e-12);
-
-  // Deterministic: same seed, same bits.
-  const std::vector<SummaryRow> again = SummarizeSweep(r, "accuracy", 0.8, 5);
-  EXPECT_TRUE(SameBits(again[0].final_ci.lo, rows[0].final_ci.lo));
-  EXPECT_TRUE(SameBits(again[1].steps_ci.hi, rows[1].steps_ci.hi));
-
-  // A threshold no run reaches.
-  const std::vector<SummaryRow> never = SummarizeSweep(r, "accuracy", 0.99, 5);
-  EXPECT_EQ(never[0].reached, 0);
-  EXPECT_TRUE(std::isnan(never[0].steps_mean));
-  EXPECT_TRUE(std::isnan(never[0].steps_ci.lo));
-
-  EXPECT_THROW(SummarizeSweep(r, "acuracy", 0.8, 5), UserError);
+TEST(Quantile, Type7ByHand) {
+  // Sorted 10 20 30 40; h = 3p, Q = x[floor h] + frac(h) * 10.
+  const std::vector<double> x = {40, 10, 30, 20};
+  EXPECT_EQ(Quantile(x, 0.0), 10.0);
+  EXPECT_EQ(Quantile(x, 1.0), 40.0);
+  EXPECT_EQ(Quantile(x, 0.5), 25.0);   // h = 1.5
+  EXPECT_EQ(Quantile(x, 0.25), 17.5);  // h = 0.75
+  EXPECT_DOUBLE_EQ(Quantile(x, 0.9), 37.0);  // h = 2.7
+  EXPECT_EQ(Quantile({7}, 0.3), 7.0);
+  EXPECT_TRUE(std::isnan(Quantile({}, 0.5)));
+  EXPECT_TRUE(std::isnan(Quantile({1, kNaN}, 0.5)));
 }
 
-TEST(SummarizeSweep, FloatsGroupByExactValue) {
-  Results r;
-  r.num_runs = 2;
-  r.steps = {0};
-  r.runs = {Column{"lr", Column::Kind::kFloat, {}, {0.1, 0.1000000001}, {}}};
-  r.metrics = {Metric{"accuracy", {0.5, 0.6}}};
-  const std::vector<SummaryRow> rows = SummarizeSweep(r, "accuracy", 0.8, 0);
-  ASSERT_EQ(rows.size(), 2u);  // same %g display, still two configurations
-  EXPECT_EQ(rows[0].config_values[0], "0.1");
-  EXPECT_EQ(rows[1].config_values[0], "0.1");
+TEST(Median, OddAndEven) {
+  EXPECT_EQ(Median({3, 1, 2}), 2.0);
+  EXPECT_EQ(Median({4, 1, 3, 2}), 2.5);
+  EXPECT_EQ(Median({-1, -1, 5, 5}), 2.0);  // ties
+  EXPECT_EQ(Median({9}), 9.0);
+  EXPECT_TRUE(std::isnan(Median({})));
+  EXPECT_TRUE(std::isnan(Median({kNaN, 1, 2})));
 }
 
-TEST(FormatSummary, TableAndCsv) {
-  const Results r = HandResults();
-  const std::vector<SummaryRow> rows = SummarizeSweep(r, "accuracy", 0.8, 5);
-  const std::string table = FormatSummaryTable(r, rows, "accuracy", 0.8);
-  std::printf("%s", table.c_str());
+TEST(TMeanInterval, ByHand) {
+  // {1, 2, 3}: mean 2, s = 1. For 2 degrees of freedom F(t) = 1/2 + t / (2 sqrt(2 + t^2)),
+  // so with a = 2p - 1 = 0.95: t^2 = 2 a^2 / (1 - a^2) = 1.805 / 0.0975,
+  // t_{2, 0.975} = 4.30265272974946385 (SciPy 1.10's cephes stdtrit gives
+  // 4.302652729911275, 4e-11 off).
+  const double t2 = std::sqrt(1.805 / 0.0975);
+  const Interval a = TMeanInterval({1, 2, 3}, 0.95);
+  EXPECT_NEAR(a.lo, 2.0 - t2 / std::sqrt(3.0), 1e-14);
+  EXPECT_NEAR(a.hi, 2.0 + t2 / std::sqrt(3.0), 1e-14);
+  // {2, 4, 4, 4, 5, 5, 7, 9}: mean 5, squared deviations sum to 32, s = sqrt(32/7),
+  // t_{7, 0.975} = 2.36462425159278530 (mpmath, 30 digits: root of the
+  // regularized incomplete beta I_{7/(7+t^2)}(3.5, 0.5) / 2 = 0.025).
+  const Interval b = TMeanInterval({2, 4, 4, 4, 5, 5, 7, 9}, 0.95);
+  const double half = 2.3646242515927853 * std::sqrt(32.0 / 7.0) / std::sqrt(8.0);
+  EXPECT_NEAR(b.lo, 5.0 - half, 1e-14);
+  EXPECT_NEAR(b.hi, 5.0 + half, 1e-14);
+  const Interval c = TMeanInterval({3, 3, 3}, 0.9);  // s = 0
+  EXPECT_EQ(c.lo, 3.0);
+  EXPECT_EQ(c.hi, 3.0);
+  EXPECT_TRUE(std::isnan(TMeanInterval({1}, 0.95).lo));
+  EXPECT_TRUE(std::isnan(TMeanInterval({1, kNaN, 3}, 0.95).hi));
+}
 
-  std::vector<std::string> lines;
-  size_t start = 0;
-  for (size_t nl; (nl = table.find('\n', start)) != std::string::npos; start = nl + 1)
-    lines.push_back(table.substr(start, nl - start));
-  ASSERT_EQ(lines.size(), 3u);
-  EXPECT_EQ(lines[0].rfind("estimator.name  optim.lr  runs  final accuracy (95% CI)", 0), 0u)
-      << lines[0];
-  EXPECT_NE(lines[0].find("steps to 80% (95% CI)"), std::string::npos);
-  EXPECT_NE(lines[0].find("reached"), std::string::npos);
-  EXPECT_EQ(lines[1].rfind("reinforce       0.05         3  ", 0), 0u) << lines[1];
-  EXPECT_EQ(lines[2].rfind("grpo            0.1          3  ", 0), 0u) << lines[2];
-  char final0[16];
-  std::snprintf(final0, sizeof(final0), "%.3f [", rows[0].final_mean);
-  EXPECT_NE(lines[1].find(final0), std::string::npos);
-  EXPECT_NE(lines[1].find(" 250 ["), std::string::npos);
-  EXPECT_NE(lines[2].find(" 133 ["), std::string::npos);
-  EXPECT_EQ(lines[1].substr(lines[1].size() - 3), "2/3");
-  EXPECT_EQ(lines[2].substr(lines[2].size() - 3), "3/3");
-  // Columns line up: the CI brackets sit at the same offsets in both rows.
-  EXPECT_EQ(lines[1].find('['), lines[2].find('['));
-  EXPECT_EQ(lines[1].rfind('['), lines[2].rfind('['));
+TEST(BootstrapIndices, PhiloxWordsAndRange) {
+  // n = 6: indices 0..3 from block 0, 4..5 from words 0..1 of block 1.
+  uint32_t idx[6];
+  BootstrapIndices(17, 3, 9, 6, idx);
+  const Philox rng(17);
+  for (uint32_t j = 0; j < 6; ++j) {
+    const Words4 w = rng.Draw(Purpose::kBootstrap, 3, 9, j / 4);
+    EXPECT_EQ(idx[j], UniformIndex(w.w[j % 4], 6)) << j;
+  }
+  uint32_t one[1];
+  BootstrapIndices(1, 0, 0, 1, one);
+  EXPECT_EQ(one[0], 0u);
+}
 
-  const std::vector<SummaryRow> never = SummarizeSweep(r, "accuracy", 0.99, 5);
-  const std::string never_table = FormatSummaryTable(r, never, "accuracy", 0.99);
-  EXPECT_NE(never_table.find("steps to 99% (95% CI)"), std::string::npos);
-  EXPECT_NE(never_table.find("never"), std::string::npos);
-  EXPECT_NE(never_table.find("0/3"), std::string::npos);
+// The old BootstrapMeanCI loop, kept here as the reference the refactor must match.
+Interval ReferenceMeanCI(const std::vector<double>& x, double level, int reps, uint64_t seed,
+                         uint32_t stream) {
+  const uint32_t n = static_cast<uint32_t>(x.size());
+  const Philox rng(seed);
+  std::vector<double> means;
+  for (int i = 0; i < reps; ++i) {
+    double sum = 0.0;
+    Words4 w{};
+    for (uint32_t j = 0; j < n; ++j) {
+      if (j % 4 == 0) w = rng.Draw(Purpose::kBootstrap, stream, static_cast<uint32_t>(i), j / 4);
+      sum += x[UniformIndex(w.w[j % 4], n)];
+    }
+    means.push_back(sum / n);
+  }
+  std::sort(means.begin(), means.end());
+  const double alpha = 1.0 - level;
+  return {Quantile(means, alpha / 2.0), Quantile(means, 1.0 - alpha / 2.0)};
+}
 
-  const std::string csv = FormatSummaryCsv(r, rows, "accuracy", 0.8);
-  std::printf("%s", csv.c_str());
-  EXPECT_EQ(csv.rfind("estimator.name,optim.lr,runs,metric,threshold,final_mean,"
-                      "final_ci_lo,final_ci_hi,reached,steps_mean,steps_ci_lo,steps_ci_hi\n",
-                      0),
-            0u);
-  EXPECT_NE(csv.find("\nreinforce,0.05,3,accuracy,0.80000000000000004,"), std::string::npos);
-  EXPECT_NE(csv.find(",2,250,"), std::string::npos);
-  const std::string never_csv = FormatSummaryCsv(r, never, "accuracy", 0.99);
-  EXPECT_NE(never_csv.find(",0,,,\n"), std::string::npos);  // NaN -> empty fields
+const std::vector<double> kIrregular = {0.31, 0.92, 0.137, 0.574, 0.7411, 0.26, 0.883,
+                                        0.4519, 0.69, 0.0312, 0.517, 0.77};
+
+TEST(BootstrapCI, MeanIsBootstrapMeanCIBitForBit) {
+  // Bits of BootstrapMeanCI before it was rebuilt on BootstrapCI.
+  const Interval pinned = BootstrapMeanCI(kIrregular, 0.9, 2000, 11, 5);
+  EXPECT_TRUE(SameBits(pinned.lo, 0x1.91943f75efffap-2));
+  EXPECT_TRUE(SameBits(pinned.hi, 0x1.4ec0e4f0686bbp-1));
+  const Interval pinned7 = BootstrapMeanCI(kIrregular, 0.9, 7, 11, 5);
+  EXPECT_TRUE(SameBits(pinned7.lo, 0x1.a5eba114ffb32p-2));
+  EXPECT_TRUE(SameBits(pinned7.hi, 0x1.4736b1fc1f59p-1));
+  const std::vector<double> y = {-3.5, 2.25, 1e6, 7, 0.1, -0.001, 42};  // n % 4 != 0
+  for (const auto& v : {kIrregular, y}) {
+    for (int reps : {1, 7, 2000}) {
+      const Interval a = BootstrapCI(v, Stat::kMean, 0.95, reps, 123456789012345ull, 77);
+      const Interval b = BootstrapMeanCI(v, 0.95, reps, 123456789012345ull, 77);
+      const Interval r = ReferenceMeanCI(v, 0.95, reps, 123456789012345ull, 77);
+      EXPECT_TRUE(SameBits(a.lo, b.lo) && SameBits(a.hi, b.hi)) << reps;
+      EXPECT_TRUE(SameBits(a.lo, r.lo) && SameBits(a.hi, r.hi)) << reps;
+    }
+  }
+}
+
+TEST(BootstrapCI, MedianAndIqmMatchSortedResamples) {
+  // The counting path against the plain one: each resample built from
+  // BootstrapIndices and passed to Median / Iqm, for several n (IQM boundaries
+  // fall on and between order statistics) and many ties.
+  const Philox data(31);
+  for (uint32_t n : {2u, 3u, 4u, 5u, 8u, 11u, 32u}) {
+    std::vector<double> x;
+    for (uint32_t j = 0; j < n; ++j)
+      x.push_back(0.1 * UniformIndex(data.Draw(Purpose::kEval, n, j, 0).w[0], 7) - 0.2);
+    for (Stat s : {Stat::kMedian, Stat::kIqm}) {
+      std::vector<double> stats;
+      std::vector<uint32_t> idx(n);
+      for (uint32_t i = 0; i < 300; ++i) {
+        BootstrapIndices(4, 2, i, n, idx.data());
+        std::vector<double> r;
+        for (uint32_t j : idx) r.push_back(x[j]);
+        stats.push_back(s == Stat::kMedian ? Median(r) : Iqm(r));
+      }
+      const double alpha = 1.0 - 0.9;  // not 0.1: the bounds use level's own rounding
+      const Interval want = {Quantile(stats, alpha / 2.0), Quantile(stats, 1.0 - alpha / 2.0)};
+      const Interval got = BootstrapCI(x, s, 0.9, 300, 4, 2);
+      EXPECT_TRUE(SameBits(got.lo, want.lo) && SameBits(got.hi, want.hi))
+          << StatName(s) << " n=" << n << ": " << got.lo << " " << want.lo;
+    }
+  }
+  const std::vector<double> x = {0.5, 0.1, 0.9, 0.5, 0.3, 0.7, 0.1, 0.8, 0.25, 0.5, 0.66};
+  for (Stat s : {Stat::kMedian, Stat::kIqm}) {
+    const Interval got = BootstrapCI(x, s, 0.9, 500, 4, 2);
+    EXPECT_LT(got.lo, got.hi) << StatName(s);
+    EXPECT_GE(got.lo, 0.1);
+    EXPECT_LE(got.hi, 0.9);
+    const Interval again = BootstrapCI(x, s, 0.9, 500, 4, 2);  // deterministic
+    EXPECT_TRUE(SameBits(got.lo, again.lo) && SameBits(got.hi, again.hi));
+    // Another stream, other draws (the IQM's resample values are nearly all
+    // distinct; the median's come from x's few values and can coincide).
+    const Interval other = BootstrapCI(x, s, 0.9, 500, 4, 3);
+    if (s == Stat::kIqm) {
+      EXPECT_FALSE(SameBits(got.lo, other.lo) && SameBits(got.hi, other.hi));
+    }
+  }
+  EXPECT_EQ(BootstrapCI({0.4}, Stat::kMedian, 0.95, 10, 0, 0).hi, 0.4);
+  EXPECT_EQ(BootstrapCI({2, 2, 2}, Stat::kIqm, 0.95, 10, 0, 0).lo, 2.0);
+  EXPECT_TRUE(std::isnan(BootstrapCI({}, Stat::kIqm, 0.95, 10, 0, 0).lo));
+  EXPECT_TRUE(std::isnan(BootstrapCI({1, kNaN}, Stat::kMedian, 0.95, 10, 0, 0).hi));
+}
+
+// Seed statistics resample seeds, never evals. In a runs x evals matrix whose
+// rows (seeds) differ while the evals within a row are nearly equal, the CI over
+// the per-seed final values must be wide (about the t interval of the seeds) and
+// contain the seed mean; resampling the evals of one seed gives a near-zero width
+// interval around that seed's value. If the per-seed vector below were built
+// from eval values instead, the width checks fail.
+TEST(BootstrapCI, ResamplesSeedsNotEvals) {
+  constexpr int kSeeds = 16, kEvals = 30;
+  std::vector<double> matrix;  // row-major [seed][eval]
+  for (int s = 0; s < kSeeds; ++s) {
+    const double base = 0.5 + 0.2 * ((s % 2 == 0 ? 1 : -1) * (0.25 + 0.05 * (s / 2)));
+    for (int e = 0; e < kEvals; ++e) matrix.push_back(base + 1e-6 * (e % 3));
+  }
+  std::vector<double> per_seed;
+  for (int s = 0; s < kSeeds; ++s) per_seed.push_back(matrix[s * kEvals + kEvals - 1]);
+  ASSERT_EQ(per_seed.size(), static_cast<size_t>(kSeeds));
+  const double true_mean = 0.5 + 1e-6 * ((kEvals - 1) % 3);  // the +-0.2 offsets cancel
+  const Interval t = TMeanInterval(per_seed, 0.95);
+  const Interval seeds = BootstrapCI(per_seed, Stat::kMean, 0.95, 2000, 1, 0);
+  EXPECT_LT(seeds.lo, true_mean);
+  EXPECT_GT(seeds.hi, true_mean);
+  EXPECT_GT(seeds.hi - seeds.lo, 0.6 * (t.hi - t.lo));
+  EXPECT_LT(seeds.hi - seeds.lo, 1.5 * (t.hi - t.lo));
+  EXPECT_GT(seeds.hi - seeds.lo, 0.05);
+
+  const std::vector<double> evals_of_seed0(matrix.begin(), matrix.begin() + kEvals);
+  const Interval wrong = BootstrapCI(evals_of_seed0, Stat::kMean, 0.95, 2000, 1, 0);
+  EXPECT_LT(wrong.hi - wrong.lo, 1e-5);
+  EXPECT_FALSE(wrong.lo < true_mean && true_mean < wrong.hi);
 }
 
 }  // namespace
