@@ -25,10 +25,13 @@ test: build
 sanitize: configure
 	tests/sanitizer_test.sh $(CURDIR) $(BUILD)/xbuild-asan
 
+# The flagship sweep, then its report (tables and figures, docs/analysis.md).
 run: build
 	@mkdir -p results
 	$(ADVLAB) sweep --config experiments/presets/flagship.ini --threads $(JOBS) \
 	  --out results/flagship.h5 --force
+	$(ADVLAB) report results/flagship.h5 --out results/flagship-report --force
+	@echo "report: $(CURDIR)/results/flagship-report/report.md"
 
 bench: build
 	./$(BUILD)/bench/bench_step

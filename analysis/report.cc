@@ -14,6 +14,7 @@
 #include "analysis/stats.h"
 #include "analysis/table.h"
 #include "sim/check.h"
+#include "sim/error.h"
 
 namespace advlab {
 namespace {
@@ -125,9 +126,40 @@ std::string DefaultSensitivityKey(const Results& r, const AnalyzeOptions& o) {
   return v.empty() || v.front() == v.back() ? "" : key;
 }
 
+void DefaultComparison(const Results& r, AnalyzeOptions* o) {
+  if (!o->compare_key.empty()) return;
+  std::vector<std::string> candidates = o->by;
+  if (candidates.empty())
+    for (const auto& c : r.runs)
+      if (c.name != "run_id" && c.name != "seed") candidates.push_back(c.name);
+  for (const auto& key : candidates) {
+    if (key == o->sensitivity_key || key == o->tune_key) continue;
+    const Column* c = r.FindColumn(key);
+    std::vector<std::string> values;
+    for (size_t i = 0; i < c->size(); ++i) {
+      const std::string v = c->kind == Column::Kind::kString ? c->strings[i]
+                            : c->kind == Column::Kind::kInt  ? std::to_string(c->ints[i])
+                                                             : Printf("%g", c->floats[i]);
+      if (std::find(values.begin(), values.end(), v) == values.end()) values.push_back(v);
+    }
+    if (values.size() < 2) continue;
+    AnalyzeOptions trial = *o;
+    trial.compare_key = key;
+    trial.compare_values = values;
+    try {
+      ValidateOptions(r, trial);
+    } catch (const UserError&) {
+      continue;  // e.g. values that share no seed: no default comparison on this key
+    }
+    *o = trial;
+    return;
+  }
+}
+
 ReportData BuildReport(const Results& r, const ReportOptions& ro) {
   AnalyzeOptions o = ro.analyze;
   if (o.sensitivity_key.empty()) o.sensitivity_key = DefaultSensitivityKey(r, o);
+  DefaultComparison(r, &o);
   Sensitivity computed;
   const Analysis analysis = Analyze(r, o, &computed);  // validates
   RunFrame f = BuildFrame(r, o.metric, o.measure, MetricHigherIsBetter(o), o.match_metric);
@@ -327,10 +359,8 @@ ReportData BuildReport(const Results& r, const ReportOptions& ro) {
   };
   const std::string lv = Printf("%g", o.level * 100.0) + "%";
   md += "## Summary\n\n";
-  for (const auto& t : analysis.tables) {
-    if (t.name == "sensitivity" || t.name == "ranking") continue;
-    md += FormatMarkdown(t) + "\n";
-  }
+  for (const auto& t : analysis.tables)
+    if (t.name == "summary" || t.name == "tuning") md += FormatMarkdown(t) + "\n";
   md += "## Learning curves\n\n";
   figure("curves_" + o.metric, o.metric + " against steps: mean over seeds with its " + lv +
                                    " bootstrap band, one line per seed underneath");
@@ -343,7 +373,9 @@ ReportData BuildReport(const Results& r, const ReportOptions& ro) {
     figure("sensitivity", StatName(o.stat) + std::string(" ") + MeasureLabel(o) + " against " +
                               o.sensitivity_key + ", " + lv + " CI bars");
   }
-  if (G >= 2 || profiles) md += "## Comparisons\n\n";
+  if (G >= 2 || profiles || !o.compare_key.empty()) md += "## Comparisons\n\n";
+  for (const auto& t : analysis.tables)
+    if (t.name == "comparison") md += FormatMarkdown(t) + "\n";
   figure("poi", "probability that the row's configuration beats the column's (" +
                     MeasureLabel(o) + ", paired by seed), with " + lv + " CIs");
   figure("profiles", "performance profiles: share of runs whose " + MeasureLabel(o) +

@@ -40,6 +40,12 @@ struct ReportData {
 // swept with at least two values and not a --by or tuned key, else "".
 std::string DefaultSensitivityKey(const Results& r, const AnalyzeOptions& o);
 
+// The comparison a report makes when none is given: the first grouping key
+// (the first --by key, else the first swept key that is not the sensitivity or
+// tuned key) with at least two values, each against its first value in the file
+// (the control). Sets o->compare_key and o->compare_values; no-op when none fits.
+void DefaultComparison(const Results& r, AnalyzeOptions* o);
+
 ReportData BuildReport(const Results& r, const ReportOptions& o);
 
 }  // namespace advlab
