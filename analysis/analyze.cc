@@ -27,19 +27,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr uint32_t kSummaryStream = 0;
 constexpr uint32_t kCompareStream = 1u << 28;
 
-std::string Printf(const char* fmt, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), fmt, v);
-  return buf;
-}
-
-std::string IntString(int64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%" PRId64, v);
-  return buf;
-}
-
-std::string LevelLabel(double level) { return Printf("%g", level * 100.0) + "%"; }
+std::string LevelLabel(double level) { return FormatDouble("%g", level * 100.0) + "%"; }
 
 // Display format of the measure's values.
 const char* ValueFormat(const Measure& m) {
@@ -146,7 +134,7 @@ Table SummaryTable(const RunFrame& f, const AnalyzeOptions& o, const std::vector
         Cell c;
         c.fields = {NumberCell(ti.lo, fmt).fields[0], NumberCell(ti.hi, fmt).fields[0]};
         c.text = std::isnan(ti.lo) ? (grp.strata.size() > 1 ? "n/a (strata)" : "undefined")
-                                   : "[" + Printf(fmt, ti.lo) + ", " + Printf(fmt, ti.hi) + "]";
+                                   : "[" + FormatDouble(fmt, ti.lo) + ", " + FormatDouble(fmt, ti.hi) + "]";
         row.push_back(c);
       }
     }
@@ -245,7 +233,7 @@ Table CompareTable(const RunFrame& f, const AnalyzeOptions& o, const std::vector
       row.push_back(CiCell(pc.diff_mean, pc.diff_boot.lo, pc.diff_boot.hi, fmt, "-"));
       Cell tc;
       tc.fields = {NumberCell(pc.diff_t.lo, fmt).fields[0], NumberCell(pc.diff_t.hi, fmt).fields[0]};
-      tc.text = std::isnan(pc.diff_t.lo) ? "-" : "[" + Printf(fmt, pc.diff_t.lo) + ", " + Printf(fmt, pc.diff_t.hi) + "]";
+      tc.text = std::isnan(pc.diff_t.lo) ? "-" : "[" + FormatDouble(fmt, pc.diff_t.lo) + ", " + FormatDouble(fmt, pc.diff_t.hi) + "]";
       row.push_back(tc);
       row.push_back(CiCell(pc.poi, pc.poi_ci.lo, pc.poi_ci.hi, "%.2f", "-"));
       std::string verdict;
@@ -264,7 +252,7 @@ Table CompareTable(const RunFrame& f, const AnalyzeOptions& o, const std::vector
         const double sb = control ? GroupFinalMean(f, *control, o.effective_step_metric) : kNaN;
         Cell c;
         c.fields = {NumberCell(sa, "%g").fields[0], NumberCell(sb, "%g").fields[0]};
-        c.text = Printf("%.4g", sa) + " / " + Printf("%.4g", sb);
+        c.text = FormatDouble("%.4g", sa) + " / " + FormatDouble("%.4g", sb);
         row.push_back(c);
       }
       t.rows.push_back(std::move(row));
@@ -381,19 +369,19 @@ std::string MeasureLabel(const AnalyzeOptions& o) {
   const Measure& m = o.measure;
   auto thr = [&](const std::string& metric) {
     if (m.param > 0.0 && m.param <= 1.0 && MetricRange(metric).second == 1.0)
-      return metric + " " + Printf("%g", m.param * 100.0) + "%";
-    return metric + " " + Printf("%g", m.param);
+      return metric + " " + FormatDouble("%g", m.param * 100.0) + "%";
+    return metric + " " + FormatDouble("%g", m.param);
   };
   switch (m.kind) {
     case MeasureKind::kFinal:
-      return m.param == 1 ? "final " + o.metric : o.metric + " (mean of the last " + Printf("%g", m.param) + " evals)";
+      return m.param == 1 ? "final " + o.metric : o.metric + " (mean of the last " + FormatDouble("%g", m.param) + " evals)";
     case MeasureKind::kBest: return "best " + o.metric;
     case MeasureKind::kAuc: return o.metric + " AUC (vs steps, normalised)";
     case MeasureKind::kAucCost: return o.metric + " AUC (vs sim_cost, normalised)";
     case MeasureKind::kStepsTo: return "steps to " + thr(o.metric);
     case MeasureKind::kCostTo: return "sim_cost to " + thr(o.metric);
     case MeasureKind::kDrawdown: return o.metric + " max drawdown";
-    case MeasureKind::kCollapses: return o.metric + " collapses (drops > " + Printf("%g", m.param) + ")";
+    case MeasureKind::kCollapses: return o.metric + " collapses (drops > " + FormatDouble("%g", m.param) + ")";
     case MeasureKind::kAt: return o.metric + " at " + thr(o.match_metric);
     case MeasureKind::kSinceEntry: return "steps from entry to " + thr(o.metric);
   }
@@ -430,9 +418,9 @@ void ValidateOptions(const Results& r, const AnalyzeOptions& o) {
     const std::string on = m.kind == MeasureKind::kAt ? o.match_metric : o.metric;
     const auto [lo, hi] = MetricRange(on);
     if (!(m.param >= lo && m.param <= hi))
-      throw UserError("--measure " + m.text + ": threshold " + Printf("%g", m.param) +
-                      " is outside the range of " + on + " [" + Printf("%g", lo) + ", " +
-                      Printf("%g", hi) + "]");
+      throw UserError("--measure " + m.text + ": threshold " + FormatDouble("%g", m.param) +
+                      " is outside the range of " + on + " [" + FormatDouble("%g", lo) + ", " +
+                      FormatDouble("%g", hi) + "]");
   }
   for (const auto& k : o.by) NeedSwept(swept, k, "--by");
   if (!(o.level > 0.0 && o.level < 1.0)) throw UserError("--level: must lie in (0, 1)");
@@ -470,7 +458,7 @@ void ValidateOptions(const Results& r, const AnalyzeOptions& o) {
       const size_t u = static_cast<size_t>(i);
       std::string v = c->kind == Column::Kind::kString ? c->strings[u]
                       : c->kind == Column::Kind::kInt  ? IntString(c->ints[u])
-                                                       : Printf("%g", c->floats[u]);
+                                                       : FormatDouble("%g", c->floats[u]);
       if (std::find(present.begin(), present.end(), v) == present.end()) present.push_back(v);
       for (size_t j = 0; j < o.compare_values.size(); ++j)
         if (o.compare_values[j] == v) seeds[j].insert(seed->ints[u]);

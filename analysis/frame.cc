@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "analysis/stats.h"
+#include "analysis/table.h"
 #include "sim/check.h"
 #include "sim/error.h"
 
@@ -18,18 +19,6 @@ namespace advlab {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-std::string Printf(const char* fmt, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), fmt, v);
-  return buf;
-}
-
-std::string IntString(int64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%" PRId64, v);
-  return buf;
-}
 
 const Metric& NeedMetric(const Results& r, const std::string& name, const std::string& why) {
   const Metric* m = r.FindMetric(name);
@@ -81,8 +70,8 @@ RunFrame BuildFrame(const Results& r, const std::string& metric, const Measure& 
           nu.push_back(static_cast<double>(c.ints[k]));
           break;
         case Column::Kind::kFloat:
-          ex.push_back(Printf("%.17g", c.floats[k]));
-          di.push_back(Printf("%g", c.floats[k]));
+          ex.push_back(FormatDouble("%.17g", c.floats[k]));
+          di.push_back(FormatDouble("%g", c.floats[k]));
           nu.push_back(c.floats[k]);
           break;
         case Column::Kind::kString:

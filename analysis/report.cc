@@ -24,12 +24,6 @@ constexpr uint32_t kBandStream = 3u << 28;
 constexpr uint32_t kPoiStream = 4u << 28;
 constexpr uint32_t kProfileStream = 5u << 28;
 
-std::string Printf(const char* fmt, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), fmt, v);
-  return buf;
-}
-
 struct Band {
   std::vector<double> mean, lo, hi;
 };
@@ -139,7 +133,7 @@ void DefaultComparison(const Results& r, AnalyzeOptions* o) {
     for (size_t i = 0; i < c->size(); ++i) {
       const std::string v = c->kind == Column::Kind::kString ? c->strings[i]
                             : c->kind == Column::Kind::kInt  ? std::to_string(c->ints[i])
-                                                             : Printf("%g", c->floats[i]);
+                                                             : FormatDouble("%g", c->floats[i]);
       if (std::find(values.begin(), values.end(), v) == values.end()) values.push_back(v);
     }
     if (values.size() < 2) continue;
@@ -357,7 +351,7 @@ ReportData BuildReport(const Results& r, const ReportOptions& ro) {
     if (std::find(out.figures.begin(), out.figures.end(), name) == out.figures.end()) return;
     md += "![" + caption + "](" + name + ".png)\n\n*" + caption + "* ([SVG](" + name + ".svg))\n\n";
   };
-  const std::string lv = Printf("%g", o.level * 100.0) + "%";
+  const std::string lv = FormatDouble("%g", o.level * 100.0) + "%";
   md += "## Summary\n\n";
   for (const auto& t : analysis.tables)
     if (t.name == "summary" || t.name == "tuning") md += FormatMarkdown(t) + "\n";

@@ -22,12 +22,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-std::string Printf(const char* fmt, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), fmt, v);
-  return buf;
-}
-
 // One grid point of one arm: per stratum, the value of each seed position.
 struct Point {
   std::vector<std::vector<double>> by_seed;   // [stratum][seed index], NaN-free entries
@@ -243,7 +237,7 @@ Sensitivity ComputeSensitivity(const RunFrame& f, const AnalyzeOptions& o,
 std::vector<Table> SensitivityTables(const Sensitivity& s, const RunFrame& f,
                                      const AnalyzeOptions& o, const std::vector<int>& arm_keys,
                                      int key) {
-  const std::string lv = Printf("%g", o.level * 100.0) + "%";
+  const std::string lv = FormatDouble("%g", o.level * 100.0) + "%";
   const std::string& kname = f.keys[static_cast<size_t>(key)];
   const std::string stat = StatName(o.stat);
   const char* fmt = "%.4g";
@@ -255,7 +249,7 @@ std::vector<Table> SensitivityTables(const Sensitivity& s, const RunFrame& f,
   pts.columns.push_back({kname, {kname}, true});
   pts.columns.push_back({"n", {"n"}, true});
   pts.columns.push_back(CiColumn(stat + " (" + lv + " boot)", stat));
-  pts.columns.push_back({"within " + Printf("%g", o.within * 100.0) + "% of best", {"within"}, false});
+  pts.columns.push_back({"within " + FormatDouble("%g", o.within * 100.0) + "% of best", {"within"}, false});
   Table rank;
   rank.name = "ranking";
   rank.title = "insensitivity to " + kname + " (mean normalised score over the grid, " +
@@ -266,7 +260,7 @@ std::vector<Table> SensitivityTables(const Sensitivity& s, const RunFrame& f,
   rank.columns.push_back({"best (at " + kname + ")", {"best", "best_at"}, true});
   rank.columns.push_back({"median", {"median"}, true});
   rank.columns.push_back({"worst", {"worst"}, true});
-  rank.columns.push_back({"within " + Printf("%g", o.within * 100.0) + "%", {"within_share"}, true});
+  rank.columns.push_back({"within " + FormatDouble("%g", o.within * 100.0) + "%", {"within_share"}, true});
   rank.columns.push_back({"score", {"score"}, true});
   rank.columns.push_back({"rank (" + lv + " boot)", {"rank_lo", "rank_hi"}, true});
   rank.columns.push_back({"P(rank 1)", {"p_first"}, true});
@@ -297,7 +291,7 @@ std::vector<Table> SensitivityTables(const Sensitivity& s, const RunFrame& f,
     row.push_back(IntCell(static_cast<int64_t>(arm.y.size())));
     Cell b;
     b.fields = {NumberCell(arm.best, "%g").fields[0], TextCell(arm.best_at).fields[0]};
-    b.text = std::isnan(arm.best) ? "-" : Printf(fmt, arm.best) + " (" + arm.best_at + ")";
+    b.text = std::isnan(arm.best) ? "-" : FormatDouble(fmt, arm.best) + " (" + arm.best_at + ")";
     row.push_back(b);
     row.push_back(NumberCell(arm.median, fmt));
     row.push_back(NumberCell(arm.worst, fmt));
@@ -305,14 +299,14 @@ std::vector<Table> SensitivityTables(const Sensitivity& s, const RunFrame& f,
     row.push_back(NumberCell(arm.score, "%.3f"));
     Cell r;
     r.fields = {NumberCell(arm.rank_lo, "%g").fields[0], NumberCell(arm.rank_hi, "%g").fields[0]};
-    r.text = std::isnan(arm.rank_lo) ? "-" : "[" + Printf("%g", arm.rank_lo) + ", " + Printf("%g", arm.rank_hi) + "]";
+    r.text = std::isnan(arm.rank_lo) ? "-" : "[" + FormatDouble("%g", arm.rank_lo) + ", " + FormatDouble("%g", arm.rank_hi) + "]";
     row.push_back(r);
     row.push_back(NumberCell(arm.p_first, "%.2f"));
     rank.rows.push_back(std::move(row));
   }
   rank.notes.push_back(std::string("best/worst: ") + (higher ? "highest/lowest" : "lowest/highest") +
                        " grid point; within: share of grid points whose " + stat +
-                       " lies within " + Printf("%g", o.within * 100.0) + "% of the arm's best");
+                       " lies within " + FormatDouble("%g", o.within * 100.0) + "% of the arm's best");
   rank.notes.push_back("rank CI: seeds resampled jointly across arms and grid points (paired)");
   return {pts, rank};
 }

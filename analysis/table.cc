@@ -10,9 +10,8 @@
 #include "sim/check.h"
 
 namespace advlab {
-namespace {
 
-std::string Printf(const char* fmt, double v) {
+std::string FormatDouble(const char* fmt, double v) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), fmt, v);
   return buf;
@@ -23,6 +22,8 @@ std::string IntString(int64_t v) {
   std::snprintf(buf, sizeof(buf), "%" PRId64, v);
   return buf;
 }
+
+namespace {
 
 Field NumberField(double v) {
   Field f;
@@ -85,7 +86,7 @@ std::string FieldText(const Field& f, bool json) {
   switch (f.kind) {
     case Field::Kind::kNumber:
       if (json) return JsonNumber(f.number);
-      return std::isnan(f.number) ? "" : Printf("%.17g", f.number);
+      return std::isnan(f.number) ? "" : FormatDouble("%.17g", f.number);
     case Field::Kind::kInt: return IntString(f.integer);
     case Field::Kind::kString: return json ? JsonString(f.text) : CsvField(f.text);
   }
@@ -124,7 +125,7 @@ Cell IntCell(int64_t v) {
 
 Cell NumberCell(double v, const char* fmt, const std::string& missing) {
   Cell c;
-  c.text = std::isnan(v) ? missing : Printf(fmt, v);
+  c.text = std::isnan(v) ? missing : FormatDouble(fmt, v);
   c.fields.push_back(NumberField(v));
   return c;
 }
@@ -138,10 +139,10 @@ Cell CiCell(double m, double lo, double hi, const char* fmt, const std::string& 
     return c;
   }
   c.ci = true;
-  c.m = prefix + Printf(fmt, m);
+  c.m = prefix + FormatDouble(fmt, m);
   if (!std::isnan(lo) && !std::isnan(hi)) {
-    c.lo = Printf(fmt, lo);
-    c.hi = Printf(fmt, hi);
+    c.lo = FormatDouble(fmt, lo);
+    c.hi = FormatDouble(fmt, hi);
   }
   return c;
 }
@@ -242,7 +243,7 @@ std::string JsonString(const std::string& s) {
   return out + "\"";
 }
 
-std::string JsonNumber(double v) { return std::isfinite(v) ? Printf("%.17g", v) : "null"; }
+std::string JsonNumber(double v) { return std::isfinite(v) ? FormatDouble("%.17g", v) : "null"; }
 
 std::string JsonNumbers(const std::vector<double>& v) {
   std::string out = "[";

@@ -45,6 +45,10 @@ struct Table {
   std::vector<std::string> notes;       // lines printed under the table (text, md)
 };
 
+// printf of one double ("%.3f", "%g") and an int64 in decimal.
+std::string FormatDouble(const char* fmt, double v);
+std::string IntString(int64_t v);
+
 // Cell builders. `fmt` is a printf format for one double ("%.3f").
 Cell TextCell(const std::string& s);
 Cell IntCell(int64_t v);
