@@ -25,12 +25,15 @@ test: build
 sanitize: configure
 	tests/sanitizer_test.sh $(CURDIR) $(BUILD)/xbuild-asan
 
-# The flagship sweep, then its report (tables and figures, docs/analysis.md).
+# The flagship sweep; the fair comparison (each estimator at its own learning
+# rate, tuned on held-out seeds, paired by seed); its report (docs/analysis.md).
+FLAGSHIP_ANALYSIS := --measure auc --tune optim.lr --compare estimator.name=reinforce,rloo,grpo,dr_grpo
 run: build
 	@mkdir -p results
 	$(ADVLAB) sweep --config experiments/presets/flagship.ini --threads $(JOBS) \
 	  --out results/flagship.h5 --force
-	$(ADVLAB) report results/flagship.h5 --out results/flagship-report --force
+	$(ADVLAB) analyze results/flagship.h5 $(FLAGSHIP_ANALYSIS)
+	$(ADVLAB) report results/flagship.h5 --out results/flagship-report --force $(FLAGSHIP_ANALYSIS)
 	@echo "report: $(CURDIR)/results/flagship-report/report.md"
 
 bench: build

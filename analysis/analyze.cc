@@ -196,6 +196,10 @@ Table CompareTable(const RunFrame& f, const AnalyzeOptions& o, const std::vector
   std::vector<int> ck = context;
   ck.push_back(key);
   const std::vector<Group> groups = GroupRuns(f, ck);
+  // Pairs match on the seed and every other swept key, except a tuned one (each
+  // arm is at its own tuned value).
+  std::vector<int> pair_exclude = ck;
+  if (!o.tune_key.empty()) pair_exclude.push_back(f.KeyIndex(o.tune_key));
   std::vector<std::vector<std::string>> contexts;
   for (const auto& g : groups) {
     std::vector<std::string> c(g.exact.begin(), g.exact.end() - 1);
@@ -220,7 +224,7 @@ Table CompareTable(const RunFrame& f, const AnalyzeOptions& o, const std::vector
       row.push_back(TextCell(o.compare_values[vi]));
       row.push_back(TextCell(o.compare_values[0]));
       std::vector<std::vector<double>> sa, sb;
-      if (arm && control) PairedValues(f, *arm, *control, ck, &sa, &sb, &censored_pairs);
+      if (arm && control) PairedValues(f, *arm, *control, pair_exclude, &sa, &sb, &censored_pairs);
       const std::vector<double> a = Pool(sa), b = Pool(sb);
       const uint32_t stream =
           kCompareStream +
@@ -258,16 +262,18 @@ Table CompareTable(const RunFrame& f, const AnalyzeOptions& o, const std::vector
       t.rows.push_back(std::move(row));
     }
   }
-  t.notes.push_back("verdict: the " + LevelLabel(o.level) +
-                    " bootstrap CI of the paired difference lies wholly on one side of 0; "
-                    "otherwise inconclusive");
+  t.notes.push_back("verdict: both " + LevelLabel(o.level) +
+                    " intervals of the paired difference (bootstrap and t) lie wholly on one "
+                    "side of 0; otherwise inconclusive");
   if (censored_pairs > 0)
     t.notes.push_back(IntString(censored_pairs) + " pairs include a run that never reached the "
                       "threshold (entered at its budget): their differences are bounds");
-  if (!has_step)
+  if (!has_step && o.tune_key.empty())
     t.notes.push_back("effective step size: the file has no metric " + o.effective_step_metric +
                       "; a larger update wins at equal learning rate, so compare at tuned or "
                       "matched step sizes (--tune optim.lr)");
+  else if (!has_step)
+    t.notes.push_back("effective step size: the file has no metric " + o.effective_step_metric);
   return t;
 }
 

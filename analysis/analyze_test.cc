@@ -261,6 +261,28 @@ TEST(Analyze, TuningPicksOnTuningSeedsAndJudgesOnTheOthers) {
             "at the grid's edge: the optimum may lie outside");
 }
 
+TEST(Analyze, TunedArmsArePairedBySeedAcrossTheirLearningRates) {
+  // grpo is best at lr 1, rloo at lr 2: after tuning, grpo@1 and rloo@2 are
+  // compared on seeds 3..6, paired by seed although their lr differs.
+  std::vector<RunSpec> specs;
+  for (int s = 1; s <= 6; ++s) {
+    specs.push_back({"grpo", 1, s, 0.8 + 0.01 * s});
+    specs.push_back({"grpo", 2, s, 0.5});
+    specs.push_back({"rloo", 1, s, 0.4});
+    specs.push_back({"rloo", 2, s, 0.6 + 0.01 * s});
+  }
+  AnalyzeOptions o = Fast();
+  o.tune_key = "optim.lr";
+  o.compare_key = "estimator.name";
+  o.compare_values = {"rloo", "grpo"};
+  const Analysis a = Analyze(MakeResults(specs), o);
+  const Table& c = Find(a, "comparison");
+  ASSERT_EQ(c.rows.size(), 1u);
+  EXPECT_EQ(Num(c, 0, "pairs"), 3);
+  EXPECT_NEAR(Num(c, 0, "diff"), 0.2, 1e-12);
+  EXPECT_EQ(Text(c, 0, "verdict"), "grpo better");
+}
+
 TEST(Analyze, SensitivityRanksTheFlatArmFirst) {
   std::vector<RunSpec> specs;
   const double lrs[] = {1, 4, 16, 64};

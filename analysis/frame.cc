@@ -251,10 +251,7 @@ PairedComparison CompareStrata(const std::vector<std::vector<double>>& a,
   const double alpha = 1.0 - level;
   c.diff_boot = {Quantile(diffs, alpha / 2.0), Quantile(diffs, 1.0 - alpha / 2.0)};
   c.poi_ci = {Quantile(pois, alpha / 2.0), Quantile(pois, 1.0 - alpha / 2.0)};
-  const double sign = higher_is_better ? 1.0 : -1.0;
-  const double lo = std::min(sign * c.diff_boot.lo, sign * c.diff_boot.hi);
-  const double hi = std::max(sign * c.diff_boot.lo, sign * c.diff_boot.hi);
-  c.verdict = lo > 0.0 ? 1 : (hi < 0.0 ? -1 : 0);
+  c.verdict = PairedVerdict(c.diff_boot, c.diff_t, higher_is_better);
   return c;
 }
 

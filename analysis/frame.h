@@ -62,7 +62,7 @@ Interval StratifiedCI(const std::vector<std::vector<double>>& strata, Stat stat,
                       int resamples, uint64_t seed, uint32_t stream);
 
 // The runs of groups a and b paired on seed and on the keys outside
-// `group_keys` (the stratum keys), in a's order; pairs where either value is
+// `group_keys` (the stratum keys; pass a tuned key among them too), in a's order; pairs where either value is
 // undefined (NaN without divergence) are left out. `censored` counts pairs with a
 // censored run.
 // The pairs come grouped by a's stratum: (*va)[k], (*vb)[k] for stratum k.

@@ -255,6 +255,8 @@ ReportData BuildReport(const Results& r, const ReportOptions& ro) {
 
   // Probability of improvement between every two configurations, paired.
   const size_t G = groups.size();
+  std::vector<int> pair_exclude = by;  // a tuned key is not paired on
+  if (tuned >= 0) pair_exclude.push_back(tuned);
   j += " \"poi\": ";
   if (G >= 2) {
     std::vector<std::vector<double>> p(G, std::vector<double>(G, kNaN)), lo = p, hi = p, n = p;
@@ -262,7 +264,7 @@ ReportData BuildReport(const Results& r, const ReportOptions& ro) {
       for (size_t b = 0; b < G; ++b) {
         if (a == b) continue;
         std::vector<std::vector<double>> va, vb;
-        PairedValues(f, groups[a], groups[b], by, &va, &vb, nullptr);
+        PairedValues(f, groups[a], groups[b], pair_exclude, &va, &vb, nullptr);
         const PairedComparison pc =
             CompareStrata(va, vb, higher, o.level, ro.band_resamples, o.bootstrap_seed,
                           kPoiStream + static_cast<uint32_t>(a * G + b) * kStreamsPerComparison);

@@ -399,13 +399,20 @@ PairedComparison ComparePaired(const std::vector<double>& a, const std::vector<d
   c.diff_boot = PercentileInterval(diffs, level);
   c.poi_ci = PercentileInterval(pois, level);
 
-  // "Better" is the sign of a - b, flipped when lower is better; a bound at 0
-  // counts as containing it.
-  const double sign = higher_is_better ? 1.0 : -1.0;
-  const double lo = std::min(sign * c.diff_boot.lo, sign * c.diff_boot.hi);
-  const double hi = std::max(sign * c.diff_boot.lo, sign * c.diff_boot.hi);
-  c.verdict = lo > 0.0 ? 1 : (hi < 0.0 ? -1 : 0);
+  c.verdict = PairedVerdict(c.diff_boot, c.diff_t, higher_is_better);
   return c;
+}
+
+int PairedVerdict(const Interval& boot, const Interval& t, bool higher_is_better) {
+  // "Better" is the sign of a - b, flipped when lower is better.
+  auto side = [&](const Interval& i) {
+    const double sign = higher_is_better ? 1.0 : -1.0;
+    const double lo = std::min(sign * i.lo, sign * i.hi);
+    const double hi = std::max(sign * i.lo, sign * i.hi);
+    return lo > 0.0 ? 1 : (hi < 0.0 ? -1 : 0);  // NaN compares false: 0
+  };
+  const int b = side(boot);
+  return b == side(t) ? b : 0;
 }
 
 std::vector<double> PerformanceProfile(const std::vector<double>& x,

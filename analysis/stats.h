@@ -113,10 +113,16 @@ struct PairedComparison {
   Interval diff_t{};         // Student t interval of the per-pair differences
   double poi = 0;            // ProbabilityOfImprovement(a, b, higher_is_better)
   Interval poi_ci{};         // percentile bootstrap over pairs, same indices as diff_boot
-  // +1 when diff_boot lies wholly on A's better side of 0, -1 on B's, 0 when it
-  // contains 0 ("inconclusive") or the data are insufficient.
+  // PairedVerdict(diff_boot, diff_t, higher_is_better); 0 when insufficient.
   int verdict = 0;
 };
+
+// +1 when both intervals of the paired difference A - B lie wholly on A's
+// better side of 0, -1 when both lie on B's, else 0 ("inconclusive"). Both, not
+// the bootstrap alone: a percentile bootstrap is too narrow at small n, the t
+// interval is wrong for skewed differences; a verdict must survive either. A
+// bound at exactly 0 counts as containing it; a NaN interval gives 0.
+int PairedVerdict(const Interval& boot, const Interval& t, bool higher_is_better);
 PairedComparison ComparePaired(const std::vector<double>& a, const std::vector<double>& b,
                                bool higher_is_better, double level, int resamples,
                                uint64_t seed, uint32_t stream);

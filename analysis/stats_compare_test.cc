@@ -183,5 +183,15 @@ TEST(PerformanceProfile, Shares) {
   EXPECT_TRUE(PerformanceProfile(x, {}, true).empty());
 }
 
+TEST(PairedVerdict, NeedsBothIntervalsOnOneSide) {
+  EXPECT_EQ(PairedVerdict({0.1, 0.2}, {0.05, 0.3}, true), 1);
+  EXPECT_EQ(PairedVerdict({0.1, 0.2}, {0.05, 0.3}, false), -1);  // lower is better
+  EXPECT_EQ(PairedVerdict({-0.2, -0.1}, {-0.3, -0.05}, true), -1);
+  // The bootstrap excludes 0, the t interval does not: inconclusive.
+  EXPECT_EQ(PairedVerdict({-0.008, -0.0001}, {-0.009, 0.001}, true), 0);
+  EXPECT_EQ(PairedVerdict({0.0, 0.2}, {0.01, 0.3}, true), 0);  // a bound at 0
+  EXPECT_EQ(PairedVerdict({0.1, 0.2}, {std::nan(""), std::nan("")}, true), 0);
+}
+
 }  // namespace
 }  // namespace advlab
