@@ -97,6 +97,18 @@ void DiagnosedStep(const RunConfig& rc, RunState* st) {
   }
   double var = 0.0;
   for (size_t i = 0; i < n; ++i) var += m2[i] / (S - 1);
+  // Direction only: the mean estimate against grad J, and its error after the
+  // best scalar fit c = <mean, grad J> / |mean|^2 (= 1 - cosine^2, computed as
+  // the residual itself so rounding cannot make it negative).
+  const double mean_dot = Dot(mean, exact), mean_sq = Dot(mean, mean);
+  double fit = 0.0;
+  if (mean_sq > 0.0) {
+    const double c = mean_dot / mean_sq;
+    for (size_t i = 0; i < n; ++i) {
+      const double d = c * mean[i] - exact[i];
+      fit += d * d;
+    }
+  }
 
   // The training step itself, and its actual update.
   std::vector<double> before(st->policy->params(), st->policy->params() + n);
@@ -114,6 +126,9 @@ void DiagnosedStep(const RunConfig& rc, RunState* st) {
   st->diag_cosine = moved && informative ? dot / (std::sqrt(upd_sq) * std::sqrt(exact_sq)) : nan;
   st->diag_rel_err = informative ? rel_err / S / exact_sq : nan;
   st->diag_var = informative ? var / exact_sq : nan;
+  st->diag_mean_cosine =
+      informative && mean_sq > 0.0 ? mean_dot / (std::sqrt(mean_sq) * std::sqrt(exact_sq)) : nan;
+  st->diag_fit_err = informative && mean_sq > 0.0 ? fit / exact_sq : nan;
   st->diag_valid = true;
 }
 

@@ -8,6 +8,12 @@
 //                 estimator's ascent direction (minus the loss gradient)
 //   grad_var      sum of per-parameter sample variances of g_hat over those S
 //                 batches, divided by |grad J|^2 (S = diagnostics.samples)
+//   grad_mean_cosine  cosine between the mean of those S estimates (the expected
+//                 update, up to sampling noise) and grad J: direction only
+//   grad_fit_err  min_c |c mean - grad J|^2 / |grad J|^2 = 1 - grad_mean_cosine^2:
+//                 the bias left after the best rescaling. An estimator that only
+//                 rescales the gradient (dr_grpo's (G-1)/G, token-mean's 1/length
+//                 on one prompt) has grad_rel_err > 0 but grad_fit_err ~ 0
 #ifndef ADVLAB_SIM_DIAGNOSTICS_H_
 #define ADVLAB_SIM_DIAGNOSTICS_H_
 

@@ -40,6 +40,7 @@ struct EvalPoint {
   double kl_init = 0.0;         // mean KL(pi || pi_0) at the first decision (nats)
   double train_accuracy = 0.0;  // exact success on the current training distribution
   double grad_cosine = 0.0, grad_rel_err = 0.0, grad_var = 0.0;  // diagnostics
+  double grad_mean_cosine = 0.0, grad_fit_err = 0.0;                // direction-only bias
 };
 
 struct MetricSpec {

@@ -50,6 +50,28 @@ TEST(DiagnosticsTest, BiasOfTheMeanEstimateMatchesTheory) {
   }
 }
 
+// Direction-only bias: dr_grpo's expectation is (G-1)/G grad J and, with one
+// prompt, grpo's is c(p, G) grad J: both are pure rescalings, so grad_rel_err
+// shows a bias but the error after the best scalar fit is sampling noise only,
+// and the mean estimate points along grad J.
+TEST(DiagnosticsTest, RescalingIsNotDirectionBias) {
+  const int S = 4000;
+  for (const std::string est : {"dr_grpo", "grpo"}) {
+    RunConfig rc = Tiny(est, S);
+    RunState st = Init(rc);
+    DiagnosedStep(rc, &st);
+    ASSERT_TRUE(st.diag_valid);
+    const double bias2 = st.diag_rel_err - (S - 1.0) / S * st.diag_var;
+    const double noise = st.diag_var / S;
+    SCOPED_TRACE(est + ": bias2=" + std::to_string(bias2) + " fit=" +
+                 std::to_string(st.diag_fit_err) + " noise=" + std::to_string(noise));
+    EXPECT_GT(bias2, 10 * noise);               // biased in scale...
+    EXPECT_LT(st.diag_fit_err, 3 * noise);      // ...not in direction
+    EXPECT_GT(st.diag_mean_cosine, 0.99);
+    EXPECT_NEAR(st.diag_fit_err, 1.0 - st.diag_mean_cosine * st.diag_mean_cosine, 1e-9);
+  }
+}
+
 // ReMax's baseline, the reward of the prompt's greedy response, depends on the
 // policy and the prompt, never on the sampled responses: unbiased, as reinforce
 // and rloo above. The loop's sampler decodes the greedy responses (remax's SampleExtra).
