@@ -163,14 +163,43 @@ Table SummaryTable(const RunFrame& f, const AnalyzeOptions& o, const std::vector
   return t;
 }
 
-// Comparison: for each context (the --by keys but the compared one), each value
-// of the compared key against the first (the control), paired on seed and on
-// every other swept key.
+// Keys that describe the compared key's values rather than a context: they take
+// more than one value over the file's runs, and one value per value of the
+// compared key (the keys an arm sets, beside the arm column). As a context or a
+// pairing key they would keep every two values apart. Never the tuned key. In a
+// grid (a Cartesian product) there is none, whatever tuning left active.
+std::vector<int> AttributeKeys(const RunFrame& f, int key, int tuned) {
+  std::vector<int> out;
+  const std::vector<std::string>& compared = f.exact[static_cast<size_t>(key)];
+  for (int k = 0; k < static_cast<int>(f.keys.size()); ++k) {
+    if (k == key || k == tuned) continue;
+    const std::vector<std::string>& values = f.exact[static_cast<size_t>(k)];
+    std::map<std::string, std::string> of;  // a lookup only: compared value -> k's value
+    bool function = true, varies = false;
+    for (int64_t i = 0; i < f.runs() && function; ++i) {
+      const size_t u = static_cast<size_t>(i);
+      const auto [it, inserted] = of.emplace(compared[u], values[u]);
+      function = inserted || it->second == values[u];
+      varies = varies || values[u] != values[0];
+    }
+    if (function && varies) out.push_back(k);
+  }
+  return out;
+}
+
+// Comparison: for each context (the --by keys but the compared one and its
+// attributes), each value of the compared key against the first (the control),
+// paired on seed and on every other swept key.
 Table CompareTable(const RunFrame& f, const AnalyzeOptions& o, const std::vector<int>& by) {
   const int key = f.KeyIndex(o.compare_key);
+  const std::vector<int> attributes =
+      AttributeKeys(f, key, o.tune_key.empty() ? -1 : f.KeyIndex(o.tune_key));
+  auto is_attribute = [&](int k) {
+    return std::find(attributes.begin(), attributes.end(), k) != attributes.end();
+  };
   std::vector<int> context;
   for (int k : by)
-    if (k != key) context.push_back(k);
+    if (k != key && !is_attribute(k)) context.push_back(k);
   const bool higher = HigherIsBetter(o);
   const char* fmt = ValueFormat(o.measure);
   const std::string lv = LevelLabel(o.level);
@@ -192,25 +221,30 @@ Table CompareTable(const RunFrame& f, const AnalyzeOptions& o, const std::vector
   if (has_step)
     t.columns.push_back({o.effective_step_metric + " arm/control",
                          {"arm_" + o.effective_step_metric, "control_" + o.effective_step_metric}, true});
-  // Group by context + compared key; then pair within each context.
+  // Group by context + attributes + compared key; then pair within each context
+  // (the attributes are neither context nor pairing keys).
   std::vector<int> ck = context;
+  ck.insert(ck.end(), attributes.begin(), attributes.end());
   ck.push_back(key);
   const std::vector<Group> groups = GroupRuns(f, ck);
   // Pairs match on the seed and every other swept key, except a tuned one (each
   // arm is at its own tuned value).
   std::vector<int> pair_exclude = ck;
   if (!o.tune_key.empty()) pair_exclude.push_back(f.KeyIndex(o.tune_key));
+  const auto context_of = [&](const Group& g) {
+    return std::vector<std::string>(g.exact.begin(),
+                                     g.exact.begin() + static_cast<std::ptrdiff_t>(context.size()));
+  };
   std::vector<std::vector<std::string>> contexts;
   for (const auto& g : groups) {
-    std::vector<std::string> c(g.exact.begin(), g.exact.end() - 1);
+    std::vector<std::string> c = context_of(g);
     if (std::find(contexts.begin(), contexts.end(), c) == contexts.end()) contexts.push_back(c);
   }
   int64_t censored_pairs = 0;
   for (size_t ci = 0; ci < contexts.size(); ++ci) {
     auto find_group = [&](const std::string& value) -> const Group* {
       for (const auto& g : groups) {
-        std::vector<std::string> c(g.exact.begin(), g.exact.end() - 1);
-        if (c == contexts[ci] && g.display.back() == value) return &g;
+        if (context_of(g) == contexts[ci] && g.display.back() == value) return &g;
       }
       return nullptr;
     };

@@ -233,6 +233,45 @@ TEST(Analyze, ComparisonSaysInsufficientDataAndInconclusive) {
   EXPECT_EQ(Text(Find(b, "comparison"), 0, "verdict"), "inconclusive");
 }
 
+// Arms (a sweep's /runs/arm column) differ in keys of their own: estimator.name
+// is fixed by the arm, so it is neither a context nor a pairing key, and the arms
+// pair by seed at each learning rate (a grid key crossed with the arms).
+TEST(Analyze, ArmsPairBySeedAcrossTheKeysTheyDifferIn) {
+  std::vector<RunSpec> specs;
+  for (double lr : {1.0, 10.0})
+    for (int s = 0; s < 4; ++s) specs.push_back({"grpo", lr, s, 0.1 * s + lr * 0.01});
+  for (double lr : {1.0, 10.0})
+    for (int s = 0; s < 4; ++s) specs.push_back({"grpo+aapo", lr, s, 0.1 * s + lr * 0.01 + 0.05});
+  Results r = MakeResults(specs);
+  Column arm{"arm", Column::Kind::kString, {}, {}, {}};
+  for (const RunSpec& spec : specs) arm.strings.push_back(spec.estimator == "grpo" ? "g8" : "a4");
+  r.runs.insert(r.runs.begin() + 2, arm);
+  AnalyzeOptions o = Fast();
+  o.compare_key = "arm";
+  o.compare_values = {"g8", "a4"};
+  const Analysis a = Analyze(r, o);
+  const Table& c = Find(a, "comparison");
+  ASSERT_EQ(c.rows.size(), 2u);  // one per learning rate; estimator.name is no context
+  for (size_t row = 0; row < 2; ++row) {
+    EXPECT_EQ(Num(c, row, "pairs"), 4);
+    EXPECT_NEAR(Num(c, row, "diff"), 0.05, 1e-12);
+    EXPECT_EQ(Text(c, row, "verdict"), "a4 better");
+  }
+  // The same arms compared through the key they set, and with --by arm alone
+  // (the learning rate pairs, estimator.name does not).
+  o.compare_key = "estimator.name";
+  o.compare_values = {"grpo", "grpo+aapo"};
+  const Analysis through_key = Analyze(r, o);
+  EXPECT_EQ(Num(Find(through_key, "comparison"), 0, "pairs"), 4);
+  o.compare_key = "arm";
+  o.compare_values = {"g8", "a4"};
+  o.by = {"arm"};
+  const Analysis by_arm_analysis = Analyze(r, o);
+  const Table& by_arm = Find(by_arm_analysis, "comparison");
+  ASSERT_EQ(by_arm.rows.size(), 1u);
+  EXPECT_EQ(Num(by_arm, 0, "pairs"), 8);
+}
+
 TEST(Analyze, TuningPicksOnTuningSeedsAndJudgesOnTheOthers) {
   // Seeds 1, 2 tune; 3, 4 judge. On seeds 1, 2 lr = 2 is best for grpo; on
   // seeds 3, 4 lr = 1 would be: the judged rows must still use lr = 2.

@@ -142,8 +142,14 @@ int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
                     "`advlab sweep --config " + PrintableInput(cl.config_file, 200) +
                     "`, or pick one value with --" + axis.key + "=VALUE");
   }
+  if (!sweep && !e.arms.empty()) {
+    const Arm& arm = e.arms.front();
+    throw UserError(arm.origin + ": `advlab run` makes one run, not arms; run the arms with "
+                    "`advlab sweep --config " + PrintableInput(cl.config_file, 200) +
+                    "`, or give the arm's keys as --KEY=VALUE");
+  }
   const int threads = sweep ? e.threads : 1;
-  SweepPlan plan = PlanSweep(e.keys, e.grid, sweep ? e.seeds : 1, threads);
+  SweepPlan plan = PlanSweep(e.keys, e.grid, sweep ? e.seeds : 1, threads, e.arms);
   AtomicOutput output(cl.out, cl.force);  // refuses an existing or unwritable path now
   Results results = RunSweep(plan, threads);
   output.Write(results);
@@ -200,16 +206,28 @@ const std::vector<Command>& Commands() {
        "one training run; command-line keys override the file's", "",
        [](const std::vector<std::string>& a) { return RunOrSweep(a, false); }},
       {"sweep",
-       "[--config FILE] [--key=value ...] [--grid key=v1,v2 ...] [--seeds N]\n"
-       "[--threads T] --out FILE.h5 [--force]",
-       "a grid x seeds; a config file's [sweep] section may hold both",
+       "[--config FILE] [--key=value ...] [--grid key=v1,v2 ...]\n"
+       "[--arm 'NAME: key=value, ...' ...] [--seeds N] [--threads T] --out FILE.h5 [--force]",
+       "arms x a grid x seeds; a config file's [sweep] and [arm.NAME] sections may hold them",
        "An INI file carries a whole experiment in a [sweep] section:\n"
        "  [sweep]\n"
        "  seeds = 8\n"
        "  grid.estimator.name = reinforce, rloo, grpo, dr_grpo\n"
        "The command line wins: --seeds and --threads replace the file's, a --grid on a key\n"
        "the file grids over replaces that axis, and --KEY=VALUE on such a key drops the\n"
-       "axis for the single value. `advlab list presets` shows the preset files.\n",
+       "axis for the single value. `advlab list presets` shows the preset files.\n"
+       "\n"
+       "Arms are named configs that differ in any keys, each crossed with the grid:\n"
+       "  --arm 'aapo_g4: estimator.name=grpo+aapo, train.group_size=4'\n"
+       "or in the file, one section per arm with full dotted keys:\n"
+       "  [arm.aapo_g4]\n"
+       "  estimator.name = grpo+aapo\n"
+       "  train.group_size = 4\n"
+       "An arm's keys replace the base config's; an arm with no key is the base config.\n"
+       "Names: letters, digits, '_', '.', '-'. An arm may not set a --grid key or seed.\n"
+       "Runs go arm by arm (in order), each arm with the same seeds, so they pair by seed;\n"
+       "the file's /runs/arm column names each run's arm (`advlab analyze FILE --compare\n"
+       "arm=A,B`). A --arm named like a file arm replaces it; other --arm are added after.\n",
        [](const std::vector<std::string>& a) { return RunOrSweep(a, true); }},
       {"analyze", kAnalyzeArgs,
        "per-run measures, seed statistics, paired comparisons, tuning, sensitivity",

@@ -118,6 +118,55 @@ std::vector<std::string> SplitGridValues(const std::string& text, const std::str
   }
 }
 
+// An arm's name: [A-Za-z0-9_.-]+, so it reads the same in a results column,
+// a --compare list and a message.
+void CheckArmName(const std::string& name, const std::string& where) {
+  bool ok = !name.empty();
+  for (char c : name) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '_' || c == '.' || c == '-');
+  }
+  if (!ok) {
+    throw UserError(where + ": invalid arm name " + QuoteInput(name) +
+                    "; allowed: letters, digits, '_', '.' and '-'");
+  }
+}
+
+// One key of an arm: registered, not a run column, not given twice in the
+// arm, and a valid value. `where` prefixes messages.
+void AddArmKey(Arm* arm, const std::string& key, const std::string& value,
+               const std::string& where) {
+  if (IsRunColumn(key)) {
+    throw UserError(where + ": '" + key + "' is a run column of the results file, not a key an "
+                    "arm may set; every arm runs the same seeds (set the first with seed = S "
+                    "outside the arms)");
+  }
+  const KeySpec* spec = KeyRegistry::Get().Find(key);
+  if (spec == nullptr) {
+    std::string hint = DidYouMean(key, KeyRegistry::Get().Names());
+    if (hint.empty()) {  // a key written without its section, as under [train]
+      for (const std::string& name : KeyRegistry::Get().Names()) {
+        if (name.size() > key.size() && name.compare(name.size() - key.size(), key.size(), key) == 0 &&
+            name[name.size() - key.size() - 1] == '.') {
+          hint = " (did you mean '" + name + "'? an arm takes full dotted keys)";
+          break;
+        }
+      }
+    }
+    throw UserError(where + ": unknown key " + QuoteInput(key) + hint +
+                    "; `advlab list keys` shows every key");
+  }
+  for (const auto& kv : arm->keys) {
+    if (kv.first == key) throw UserError(where + ": key '" + key + "' set twice in the arm");
+  }
+  try {
+    CanonicalValue(*spec, value);
+  } catch (const UserError& e) {
+    throw UserError(where + ": " + e.what());
+  }
+  arm->keys.emplace_back(key, value);
+}
+
 // Reads a whole config file, refusing anything but a readable regular text file.
 std::string ReadConfigText(const std::string& path, const std::string& name) {
   // O_NONBLOCK: opening a fifo must not wait for a writer.
@@ -202,6 +251,8 @@ IniFile ReadIniFile(const std::string& path) {
   IniFile ini;
   std::string section;
   std::map<std::string, int> sweep_lines;  // [sweep] key -> line, to refuse repeats
+  std::map<std::string, int> arm_lines;    // arm name -> line of its section
+  Arm* arm = nullptr;                      // the [arm.NAME] section being read
   size_t pos = 0;
   for (int n = 1; pos < text.size(); ++n) {
     size_t eol = text.find('\n', pos);
@@ -220,6 +271,18 @@ IniFile ReadIniFile(const std::string& path) {
                         "; expected '[section]'");
       }
       section = Trim(t.substr(1, t.size() - 2));
+      arm = nullptr;
+      if (section == "arm" || section.rfind("arm.", 0) == 0) {
+        const std::string arm_name = section.size() > 4 ? section.substr(4) : "";
+        CheckArmName(arm_name, where + "[" + section + "]");
+        if (arm_lines.count(arm_name)) {
+          throw UserError(where + "[arm." + arm_name + "] given twice (first on line " +
+                          std::to_string(arm_lines[arm_name]) + "); give each arm once");
+        }
+        arm_lines[arm_name] = n;
+        ini.arms.push_back(Arm{arm_name, {}, where + "[arm." + arm_name + "]"});
+        arm = &ini.arms.back();
+      }
       continue;
     }
     size_t eq = t.find('=');
@@ -230,6 +293,10 @@ IniFile ReadIniFile(const std::string& path) {
     const std::string key = Trim(t.substr(0, eq));
     const std::string value = Trim(t.substr(eq + 1));
 
+    if (arm != nullptr) {  // full dotted keys: the same text as in --arm
+      AddArmKey(arm, key, value, where + "[" + section + "] " + PrintableInput(key));
+      continue;
+    }
     if (section == "sweep") {
       if (sweep_lines.count(key)) {
         throw UserError(where + "[sweep] " + QuoteInput(key) + " set twice (first on line " +
@@ -291,6 +358,7 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args, bool sweep_op
       "out", po::value<std::string>(), "output file")("force", "overwrite the output file");
   if (sweep_options) {
     desc.add_options()("grid", po::value<std::vector<std::string>>(), "key=v1,v2,...")(
+        "arm", po::value<std::vector<std::string>>(), "NAME: key=value, ...")(
         "seeds", po::value<std::string>(), "seeds per grid point")(
         "threads", po::value<std::string>(), "worker threads");
   }
@@ -354,6 +422,17 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args, bool sweep_op
         }
         cl.grid.push_back(axis);
       }
+    } else if (name == "arm") {
+      for (const std::string& text : kv.second.as<std::vector<std::string>>()) {
+        Arm arm = ParseArm(text);
+        for (const Arm& other : cl.arms) {
+          if (other.name == arm.name) {
+            throw UserError("--arm " + arm.name + ": arm '" + arm.name +
+                            "' given twice; give each arm once");
+          }
+        }
+        cl.arms.push_back(std::move(arm));
+      }
     } else if (name == "positional") {
       cl.positional = kv.second.as<std::vector<std::string>>();
     } else {
@@ -369,12 +448,44 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args, bool sweep_op
   return cl;
 }
 
+Arm ParseArm(const std::string& text) {
+  const size_t colon = text.find(':');
+  if (colon == std::string::npos) {
+    throw UserError("--arm " + QuoteInput(text) +
+                    ": expected 'NAME: key=value, key=value' (e.g. 'aapo_g4: "
+                    "estimator.name=grpo+aapo, train.group_size=4')");
+  }
+  Arm arm;
+  arm.name = Trim(text.substr(0, colon));
+  CheckArmName(arm.name, "--arm " + QuoteInput(text));
+  arm.origin = "--arm " + arm.name;
+  const std::string body = Trim(text.substr(colon + 1));
+  if (body.empty()) return arm;  // the base config, named
+  size_t begin = 0;
+  for (;;) {
+    const size_t comma = body.find(',', begin);
+    const std::string item =
+        Trim(body.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin));
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || Trim(item.substr(0, eq)).empty() ||
+        Trim(item.substr(eq + 1)).empty()) {
+      throw UserError(arm.origin + ": expected key=value, got " + QuoteInput(item) +
+                      " (keys are separated by commas)");
+    }
+    const std::string key = Trim(item.substr(0, eq));
+    AddArmKey(&arm, key, Trim(item.substr(eq + 1)), arm.origin + ": " + PrintableInput(key));
+    if (comma == std::string::npos) return arm;
+    begin = comma + 1;
+  }
+}
+
 Experiment MergeExperiment(const CommandLine& cl) {
   Experiment e;
   if (!cl.config_file.empty()) {
     IniFile ini = ReadIniFile(cl.config_file);
     e.keys = std::move(ini.keys);
     e.grid = std::move(ini.grid);
+    e.arms = std::move(ini.arms);
     if (ini.seeds > 0) e.seeds = ini.seeds;
     if (ini.threads > 0) e.threads = ini.threads;
   }
@@ -392,6 +503,31 @@ Experiment MergeExperiment(const CommandLine& cl) {
       }
     }
     if (!replaced) e.grid.push_back(axis);
+  }
+  for (const Arm& arm : cl.arms) {
+    bool replaced = false;
+    for (Arm& a : e.arms) {
+      if (a.name == arm.name) {
+        a = arm;  // in place: the file's arm order stays
+        replaced = true;
+      }
+    }
+    if (!replaced) e.arms.push_back(arm);
+  }
+  // A --KEY=VALUE that every arm replaces would reach no run.
+  for (const auto& kv : cl.keys) {
+    if (e.arms.empty()) break;
+    bool every = true;
+    for (const Arm& a : e.arms) {
+      bool sets = false;
+      for (const auto& ak : a.keys) sets = sets || ak.first == kv.first;
+      every = every && sets;
+    }
+    if (every) {
+      throw UserError("--" + kv.first + ": every arm sets '" + kv.first + "' (" +
+                      e.arms.front().origin + ", ...), so the value would reach no run; change "
+                      "it in the arms (--arm 'NAME: ...' replaces the arm NAME)");
+    }
   }
   if (cl.seeds > 0) e.seeds = cl.seeds;
   if (cl.threads > 0) e.threads = cl.threads;

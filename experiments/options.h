@@ -14,6 +14,19 @@
 // a --grid on a key the file grids over replaces that axis in place (other
 // --grid axes follow the file's); a --key=value on a key the file grids over
 // drops the axis and sets the single value.
+//
+// Arms are named configs that differ in any keys; a sweep runs every arm crossed
+// with the grid (arm-major, in declaration order) and the same seeds in each, so
+// runs pair by seed (common random numbers). On the command line:
+//   --arm 'aapo_g4: estimator.name=grpo+aapo, train.group_size=4'
+// and in a file, one section per arm holding full dotted keys:
+//   [arm.aapo_g4]
+//   estimator.name = grpo+aapo
+//   train.group_size = 4
+// An arm's keys replace the base config's (the file's keys and --KEY=VALUE); an
+// arm may set no key (the base config itself) but not a gridded key or `seed`.
+// A --arm with the name of a file arm replaces that arm in place; other --arm
+// follow the file's arms.
 #ifndef ADVLAB_EXPERIMENTS_OPTIONS_H_
 #define ADVLAB_EXPERIMENTS_OPTIONS_H_
 
@@ -45,6 +58,15 @@ struct GridAxis {
   std::string origin;
 };
 
+// A named config of a sweep: keys that replace the base config's.
+struct Arm {
+  std::string name;                                         // [A-Za-z0-9_.-]+
+  std::vector<std::pair<std::string, std::string>> keys;    // in the order given
+  // Where the arm was given, the prefix of messages about it: "--arm NAME" or
+  // "FILE:LINE: [arm.NAME]".
+  std::string origin;
+};
+
 // The keys of an INI file and its [sweep] section.
 struct IniFile {
   std::map<std::string, std::string> keys;  // dotted key -> value text
@@ -52,6 +74,7 @@ struct IniFile {
   std::vector<GridAxis> grid;               // [sweep] grid.KEY = v1, v2, ...
   int64_t seeds = 0;                        // [sweep] seeds (0: not given)
   int threads = 0;                          // [sweep] threads (0: not given)
+  std::vector<Arm> arms;                    // [arm.NAME] sections, in file order
 };
 
 // Reads and checks an INI file: it must be a readable regular file; a UTF-8
@@ -68,11 +91,12 @@ struct CommandLine {
   std::vector<GridAxis> grid;               // --grid key=v1,v2 (sweep)
   int64_t seeds = 0;                        // --seeds N (sweep; 0: not given)
   int threads = 0;                          // --threads T (sweep; 0: not given)
+  std::vector<Arm> arms;                    // --arm 'NAME: k=v, ...' (sweep)
   std::vector<std::string> positional;      // the rest (file names, list topics)
 };
 
 // Parses the arguments after the command name. `sweep_options` enables --grid,
-// --seeds and --threads. Unknown options raise UserError with a suggestion.
+// --arm, --seeds and --threads. Unknown options raise UserError with a suggestion.
 CommandLine ParseCommandLine(const std::vector<std::string>& args, bool sweep_options);
 
 // What a run or sweep command asks for: the --config file with the command
@@ -80,10 +104,16 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args, bool sweep_op
 struct Experiment {
   std::map<std::string, std::string> keys;
   std::vector<GridAxis> grid;
+  std::vector<Arm> arms;
   int64_t seeds = 1;
   int threads = 1;
 };
 Experiment MergeExperiment(const CommandLine& cl);
+
+// Parses the text of --arm, "NAME: key=value, key=value" (no key: the base
+// config); checks the name, the keys (registered, not `seed`, each once) and
+// their values. Throws UserError prefixed by "--arm NAME".
+Arm ParseArm(const std::string& text);
 
 // Names that the results file uses for its own run columns: never grid keys.
 bool IsRunColumn(const std::string& key);

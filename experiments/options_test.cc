@@ -27,6 +27,15 @@ TEST(QuoteInputTest, EscapesNonPrintingBytesAndCuts) {
   EXPECT_EQ(PrintableInput("abc", 2), "ab...");
 }
 
+std::string ParseArmTwice() {
+  try {
+    ParseCommandLine({"--arm", "x: optim.lr=1", "--arm", "x: optim.lr=2"}, true);
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "";
+}
+
 class IniTest : public ::testing::Test {
  protected:
   std::string Write(const std::string& text) {
@@ -93,6 +102,109 @@ TEST(MergeExperimentTest, CommandLineOverridesTheFile) {
   EXPECT_EQ(e.grid[1].values, (std::vector<std::string>{"3", "4", "5"}));
   EXPECT_EQ(e.grid[1].origin, "--grid optim.lr");
   EXPECT_EQ(e.grid[2].key, "env.prompts");
+}
+
+
+// Arms: --arm 'NAME: k=v, ...' and [arm.NAME] sections.
+std::string ArmError(const std::string& text) {
+  try {
+    ParseArm(text);
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ArmTest, ParsesNameAndKeysInOrder) {
+  Arm a = ParseArm(" aapo_g4 : estimator.name=grpo+aapo ,train.group_size = 4");
+  EXPECT_EQ(a.name, "aapo_g4");
+  EXPECT_EQ(a.origin, "--arm aapo_g4");
+  ASSERT_EQ(a.keys.size(), 2u);
+  EXPECT_EQ(a.keys[0], (std::pair<std::string, std::string>{"estimator.name", "grpo+aapo"}));
+  EXPECT_EQ(a.keys[1], (std::pair<std::string, std::string>{"train.group_size", "4"}));
+  // No key: the base config, named.
+  EXPECT_TRUE(ParseArm("base:").keys.empty());
+  EXPECT_EQ(ParseArm("A-1.b:").name, "A-1.b");
+}
+
+TEST(ArmTest, RefusesBadSyntaxNamesAndKeys) {
+  EXPECT_NE(ArmError("estimator.name=grpo").find("expected 'NAME: key=value, key=value'"),
+            std::string::npos);
+  EXPECT_NE(ArmError("a b: optim.lr=1").find("invalid arm name 'a b'"), std::string::npos);
+  EXPECT_NE(ArmError(": optim.lr=1").find("invalid arm name ''"), std::string::npos);
+  EXPECT_NE(ArmError("x: optim.lr").find("--arm x: expected key=value, got 'optim.lr'"),
+            std::string::npos);
+  EXPECT_NE(ArmError("x: optim.lr=1,").find("expected key=value, got ''"), std::string::npos);
+  EXPECT_NE(ArmError("x: estimatr.name=grpo").find("unknown key 'estimatr.name' (did you mean "
+                                                   "'estimator.name'?)"),
+            std::string::npos);
+  EXPECT_NE(ArmError("x: optim.lr=1, optim.lr=2").find("'optim.lr' set twice"), std::string::npos);
+  EXPECT_NE(ArmError("x: seed=3").find("'seed' is a run column"), std::string::npos);
+  EXPECT_NE(ArmError("x: train.group_size=zero").find("--arm x: train.group_size"),
+            std::string::npos);
+  EXPECT_NE(ParseArmTwice().find("arm 'x' given twice"), std::string::npos);
+}
+
+TEST_F(IniTest, ReadsArmSections) {
+  IniFile ini = ReadIniFile(Write("seed = 2\n[arm.grpo_g8]\n[arm.aapo_g4]\n"
+                                  "estimator.name = grpo+aapo # AAPO\ntrain.group_size = 4\n"
+                                  "[train]\nsteps = 20\n"));
+  EXPECT_EQ(ini.keys.at("train.steps"), "20");  // a section after the arms is a plain one
+  ASSERT_EQ(ini.arms.size(), 2u);
+  EXPECT_EQ(ini.arms[0].name, "grpo_g8");
+  EXPECT_TRUE(ini.arms[0].keys.empty());
+  EXPECT_EQ(ini.arms[1].origin, path_ + ":3: [arm.aapo_g4]");
+  ASSERT_EQ(ini.arms[1].keys.size(), 2u);
+  EXPECT_EQ(ini.arms[1].keys[0].first, "estimator.name");
+  EXPECT_EQ(ini.arms[1].keys[0].second, "grpo+aapo");
+  EXPECT_EQ(ini.arms[1].keys[1].first, "train.group_size");
+}
+
+TEST_F(IniTest, RefusesBadArmSections) {
+  auto message = [&](const std::string& text) -> std::string {
+    try {
+      ReadIniFile(Write(text));
+    } catch (const UserError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(message("[arm.a]\n[arm.a]\n").rfind(path_ + ":2: [arm.a] given twice (first on line 1)", 0),
+            0u);
+  EXPECT_NE(message("[arm]\n").find(":1: [arm]: invalid arm name ''"), std::string::npos);
+  EXPECT_NE(message("[arm.a/b]\n").find("invalid arm name 'a/b'"), std::string::npos);
+  EXPECT_NE(message("[arm.a]\ngroup_size = 4\n")
+                .find(":2: [arm.a] group_size: unknown key 'group_size' (did you mean "
+                      "'train.group_size'? an arm takes full dotted keys)"),
+            std::string::npos);
+  EXPECT_NE(message("[arm.a]\nseed = 4\n").find("run column"), std::string::npos);
+}
+
+TEST(MergeExperimentTest, CommandLineArmsReplaceSameNamesAndFollowTheFile) {
+  const std::string path =
+      ::testing::TempDir() + "options_arms_" + std::to_string(getpid()) + ".ini";
+  std::ofstream(path) << "[arm.a]\noptim.lr = 1\n[arm.b]\noptim.lr = 2\n";
+  CommandLine cl = ParseCommandLine(
+      {"--config", path, "--arm", "c: optim.lr=3", "--arm", "a: train.group_size=4"}, true);
+  Experiment e = MergeExperiment(cl);
+  ASSERT_EQ(e.arms.size(), 3u);
+  EXPECT_EQ(e.arms[0].name, "a");  // replaced in place
+  ASSERT_EQ(e.arms[0].keys.size(), 1u);
+  EXPECT_EQ(e.arms[0].keys[0].first, "train.group_size");
+  EXPECT_EQ(e.arms[0].origin, "--arm a");
+  EXPECT_EQ(e.arms[1].name, "b");
+  EXPECT_EQ(e.arms[2].name, "c");
+  // A --KEY=VALUE that every arm sets would reach no run.
+  std::string error;
+  try {
+    MergeExperiment(ParseCommandLine({"--config", path, "--optim.lr=5"}, true));
+  } catch (const UserError& e) {
+    error = e.what();
+  }
+  std::remove(path.c_str());
+  EXPECT_NE(error.find("--optim.lr: every arm sets 'optim.lr'"), std::string::npos) << error;
+  // --arm is a sweep option.
+  EXPECT_THROW(ParseCommandLine({"--arm", "a:"}, false), UserError);
 }
 
 }  // namespace

@@ -138,6 +138,24 @@ std::vector<MemoryPart> EstimateRunMemory(const RunConfig& rc, const Task& task,
   return parts;
 }
 
+// The /runs column of a key, typed as the key is; value(k) is run k's text.
+template <class ValueOf>
+Column KeyColumn(const std::string& key, ValueOf value, size_t n) {
+  const KeySpec& spec = FindKey(key);
+  Column col;
+  col.name = key;
+  col.kind = spec.type == KeyType::kInt     ? Column::Kind::kInt
+             : spec.type == KeyType::kFloat ? Column::Kind::kFloat
+                                            : Column::Kind::kString;
+  for (size_t k = 0; k < n; ++k) {
+    const std::string& v = value(k);
+    if (col.kind == Column::Kind::kInt) col.ints.push_back(std::strtoll(v.c_str(), nullptr, 10));
+    else if (col.kind == Column::Kind::kFloat) col.floats.push_back(std::strtod(v.c_str(), nullptr));
+    else col.strings.push_back(v);
+  }
+  return col;
+}
+
 double Total(const std::vector<MemoryPart>& parts) {
   double t = 0.0;
   for (const auto& p : parts) t += p.bytes;
@@ -174,10 +192,12 @@ double MemoryLimit(std::string* what) {
 }
 
 SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
-                    const std::vector<GridAxis>& grid, int64_t seeds, int threads) {
+                    const std::vector<GridAxis>& grid, int64_t seeds, int threads,
+                    const std::vector<Arm>& arms) {
   SweepPlan plan;
   plan.base = Config::Resolve(keys);
   plan.grid = grid;
+  plan.arms = arms;
   std::vector<std::string> given;  // keys the user gave: file, command line, grid
   for (const auto& kv : keys) given.push_back(kv.first);
   for (size_t a = 0; a < plan.grid.size(); ++a) {
@@ -210,6 +230,57 @@ SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
       }
     }
   }
+  // The arms' configs: the base with each arm's keys (no arm: the base alone).
+  std::vector<Config> arm_configs;
+  for (size_t i = 0; i < plan.arms.size(); ++i) {
+    Arm& arm = plan.arms[i];
+    if (arm.origin.empty()) arm.origin = "--arm " + arm.name;
+    const std::string& origin = arm.origin;
+    for (size_t j = 0; j < i; ++j) {
+      if (plan.arms[j].name == arm.name) {
+        throw UserError(origin + ": arm '" + arm.name + "' given twice; give each arm once");
+      }
+    }
+    Config c = plan.base;
+    for (auto& [key, value] : arm.keys) {
+      if (IsRunColumn(key)) {
+        throw UserError(origin + ": '" + key + "' is a run column of the results file, not a "
+                        "key an arm may set; every arm runs the same seeds");
+      }
+      for (const GridAxis& axis : plan.grid) {
+        if (axis.key == key) {
+          throw UserError(origin + ": key '" + key + "' is also swept by " +
+                          (axis.origin.empty() ? "--grid " + axis.key : axis.origin) +
+                          "; an arm may not set a grid key: keep one");
+        }
+      }
+      try {
+        value = CanonicalValue(FindKey(key), value);
+      } catch (const UserError& e) {
+        throw UserError(origin + ": " + e.what());
+      }
+      c = c.With(key, value);
+      if (std::find(plan.arm_keys.begin(), plan.arm_keys.end(), key) == plan.arm_keys.end()) {
+        plan.arm_keys.push_back(key);
+      }
+    }
+    // Two arms of the same config would run the same runs twice.
+    for (size_t j = 0; j < i; ++j) {
+      bool same = true;
+      for (const auto& [key, value] : c.values()) {
+        same = same && SameValue(FindKey(key), value, arm_configs[j].Str(key));
+      }
+      if (same) {
+        throw UserError(origin + ": arms '" + plan.arms[j].name + "' and '" + arm.name +
+                        "' are the same config, so their runs would be the same; make them "
+                        "differ or give one");
+      }
+    }
+    arm_configs.push_back(std::move(c));
+  }
+  if (arm_configs.empty()) arm_configs.push_back(plan.base);
+  const double arms_count = static_cast<double>(arm_configs.size());
+
   const int64_t base_seed = plan.base.Int("seed");
   if (base_seed + seeds - 1 > 4294967295LL) {
     throw UserError("seed + --seeds - 1 = " + std::to_string(base_seed + seeds - 1) +
@@ -222,8 +293,12 @@ SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
   const double limit = MemoryLimit(&limit_text);
   double points_count = 1.0;
   for (const auto& axis : plan.grid) points_count *= static_cast<double>(axis.values.size());
-  const double runs_count = points_count * static_cast<double>(seeds);
+  const double runs_count = arms_count * points_count * static_cast<double>(seeds);
   int64_t max_steps = plan.base.Int("train.steps"), min_every = plan.base.Int("train.eval_every");
+  for (const Config& c : arm_configs) {
+    max_steps = std::max<int64_t>(max_steps, c.Int("train.steps"));
+    min_every = std::min<int64_t>(min_every, c.Int("train.eval_every"));
+  }
   for (const auto& axis : plan.grid) {
     for (const auto& v : axis.values) {
       if (axis.key == "train.steps") max_steps = std::max<int64_t>(max_steps, std::stoll(v));
@@ -242,7 +317,9 @@ SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
   const double results_bytes = 2.0 * evals * 8.0 * static_cast<double>(MetricNames().size());
   const double sweep_bytes = runs_count * (config_bytes + results_bytes);
   if (sweep_bytes > limit) {
-    throw UserError("memory: " + FormatCount(runs_count) + " runs (" + FormatCount(points_count) +
+    throw UserError("memory: " + FormatCount(runs_count) + " runs (" +
+                    (plan.arms.empty() ? "" : FormatCount(arms_count) + " arms x ") +
+                    FormatCount(points_count) +
                     (points_count == 1 ? " grid point" : " grid points") + " x " +
                     std::to_string(seeds) + " seeds) of " +
                     FormatCount(evals) +
@@ -264,18 +341,30 @@ SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
     points.swap(next);
   }
   const double at_once = std::min(static_cast<double>(std::max(threads, 1)), runs_count);
-  for (const auto& point : points) {
-    Config c = plan.base;
+  // Arm-major: each arm crossed with every grid point.
+  for (size_t cell = 0; cell < arm_configs.size() * points.size(); ++cell) {
+    const size_t arm = cell / points.size();
+    const std::vector<std::string>& point = points[cell % points.size()];
+    Config c = arm_configs[arm];
     for (size_t a = 0; a < plan.grid.size(); ++a) c = c.With(plan.grid[a].key, point[a]);
     for (int64_t s = 0; s < seeds; ++s) {
       Config cs = c.With("seed", std::to_string(base_seed + s));
       plan.runs.push_back(RunConfig::FromConfig(cs));
       plan.swept.push_back(point);
+      if (!plan.arms.empty()) plan.arm_of.push_back(arm);
     }
     // Eval steps depend on train.steps and train.eval_every alone.
     const RunConfig& first = plan.runs.front();
     const RunConfig& last = plan.runs.back();
     if (first.steps != last.steps || first.eval_every != last.eval_every) {
+      if (!plan.arms.empty() && arm > 0) {
+        throw UserError(plan.arms[arm].origin + ": every run of a sweep must have the same eval "
+                        "steps, so train.steps and train.eval_every cannot differ between arms "
+                        "(arm '" + plan.arms[0].name + "' has " + std::to_string(first.steps) +
+                        " and " + std::to_string(first.eval_every) + ", arm '" +
+                        plan.arms[arm].name + "' " + std::to_string(last.steps) + " and " +
+                        std::to_string(last.eval_every) + "); run one sweep per value");
+      }
       throw UserError("--grid: every run of a sweep must have the same eval steps, so "
                       "train.steps and train.eval_every cannot be swept; run one sweep per value");
     }
@@ -320,6 +409,20 @@ SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
   configs.reserve(plan.runs.size());
   for (const RunConfig& rc : plan.runs) configs.push_back(&rc.config);
   CheckKeysRead(given, configs);
+  // An arm's key no run of that arm reads (adora_tau in an arm without adora).
+  for (size_t arm = 0; arm < plan.arms.size(); ++arm) {
+    std::vector<std::string> arm_given;
+    for (const auto& kv : plan.arms[arm].keys) arm_given.push_back(kv.first);
+    std::vector<const Config*> arm_runs;
+    for (size_t k = 0; k < plan.runs.size(); ++k) {
+      if (plan.arm_of[k] == arm) arm_runs.push_back(&plan.runs[k].config);
+    }
+    try {
+      CheckKeysRead(arm_given, arm_runs);
+    } catch (const UserError& e) {
+      throw UserError(plan.arms[arm].origin + ": " + e.what());
+    }
+  }
   return plan;
 }
 
@@ -361,6 +464,12 @@ Results RunSweep(const SweepPlan& plan, int threads) {
   r.advlab_version = kAdvlabVersion;
   r.format_version = 1;
   r.config_ini = plan.base.ToIni();
+  for (const Arm& arm : plan.arms) {
+    std::string keys;
+    for (size_t i = 0; i < arm.keys.size(); ++i)
+      keys += (i ? ", " : " ") + arm.keys[i].first + "=" + arm.keys[i].second;
+    r.config_ini += "; arm " + arm.name + ":" + keys + "\n";
+  }
   for (const auto& axis : plan.grid) {
     std::string values;
     for (size_t i = 0; i < axis.values.size(); ++i) values += (i ? "," : "") + axis.values[i];
@@ -375,20 +484,16 @@ Results RunSweep(const SweepPlan& plan, int threads) {
   }
   r.runs.push_back(run_id);
   r.runs.push_back(seed);
-  for (size_t a = 0; a < plan.grid.size(); ++a) {
-    const KeySpec& spec = FindKey(plan.grid[a].key);
-    Column col;
-    col.name = plan.grid[a].key;
-    col.kind = spec.type == KeyType::kInt     ? Column::Kind::kInt
-               : spec.type == KeyType::kFloat ? Column::Kind::kFloat
-                                              : Column::Kind::kString;
-    for (size_t k = 0; k < n; ++k) {
-      const std::string& v = plan.swept[k][a];
-      if (col.kind == Column::Kind::kInt) col.ints.push_back(std::strtoll(v.c_str(), nullptr, 10));
-      else if (col.kind == Column::Kind::kFloat) col.floats.push_back(std::strtod(v.c_str(), nullptr));
-      else col.strings.push_back(v);
+  if (!plan.arms.empty()) {
+    Column arm{"arm", Column::Kind::kString, {}, {}, {}};
+    for (size_t k = 0; k < n; ++k) arm.strings.push_back(plan.arms[plan.arm_of[k]].name);
+    r.runs.push_back(arm);
+    for (const std::string& key : plan.arm_keys) {
+      r.runs.push_back(KeyColumn(key, [&](size_t k) { return plan.runs[k].config.Str(key); }, n));
     }
-    r.runs.push_back(col);
+  }
+  for (size_t a = 0; a < plan.grid.size(); ++a) {
+    r.runs.push_back(KeyColumn(plan.grid[a].key, [&](size_t k) { return plan.swept[k][a]; }, n));
   }
   const RunConfig& first = plan.runs.front();
   r.steps = first.EvalSteps();

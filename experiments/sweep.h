@@ -1,7 +1,8 @@
-// Sweeps: a grid of configs x seeds, run on a pool of threads.
+// Sweeps: arms x a grid of configs x seeds, run on a pool of threads.
 //
-// Runs are ordered grid point by grid point (the first --grid key varies
-// slowest), seeds innermost: run k has seed base_seed + (k mod seeds). Each run is
+// Runs are ordered arm by arm (declaration order), then grid point by grid point
+// (the first --grid key varies slowest), seeds innermost: run k has seed
+// base_seed + (k mod seeds), so every arm and grid point runs the same seeds. Each run is
 // a pure function of its own config, so the results do not depend on the number
 // of threads or on which thread ran what; a run of a sweep equals the same config
 // run alone.
@@ -21,23 +22,33 @@ namespace advlab {
 struct SweepPlan {
   Config base;                       // resolved base config (grid keys at base values)
   std::vector<GridAxis> grid;        // canonicalised values
+  std::vector<Arm> arms;             // canonicalised values; empty: no arms
+  std::vector<std::string> arm_keys; // the keys some arm sets, first appearance first
   std::vector<RunConfig> runs;       // one per run, validated
   std::vector<std::vector<std::string>> swept;  // [runs][axes] value of each grid key
+  std::vector<size_t> arm_of;        // [runs] index into arms (empty without arms)
 };
 
 // Expands and validates everything before any run starts; throws UserError on
 // the first bad input: grid values (each valid, no two equal once parsed),
 // every config resolved, every task built once per grid point, the keys given
 // (`keys` and the grid keys) read by some run (CheckKeysRead), and the memory
-// the sweep needs with `threads` runs at once against the machine's.
+// the sweep needs with `threads` runs at once against the machine's. With
+// `arms`, every arm is crossed with the grid: an arm's keys replace `keys`; an
+// arm may not set a grid key; no two arms may be the same config; each arm's
+// keys are read by some run of the arm.
 SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
-                    const std::vector<GridAxis>& grid, int64_t seeds, int threads = 1);
+                    const std::vector<GridAxis>& grid, int64_t seeds, int threads = 1,
+                    const std::vector<Arm>& arms = {});
 
 // Bytes of memory this process may use: physical memory, or a smaller cgroup
 // limit. *what says which ("this machine's 23.4 GiB").
 double MemoryLimit(std::string* what);
 
 // Runs the plan on `threads` threads; progress on stderr when it is a terminal.
+// The file's /runs columns: run_id, seed, then with arms `arm` (the arm's name)
+// and one column per key some arm sets (the base value in arms that do not),
+// then one per grid key.
 Results RunSweep(const SweepPlan& plan, int threads);
 
 // Provenance of this build (commit, compiler, flags, build type).

@@ -271,5 +271,79 @@ expect_error "key 'kl.estimator' is read only when kl.coef != 0" \
 "$ADVLAB" run $Q --env.chain_min_depth=1 --out "$T/default.h5" >/dev/null 2>&1 \
   || fail "a chain key at its default on choice was refused"
 
+# Arms (issue 11): named configs crossed with the grid, the same seeds in each.
+A1="grpo_g8: estimator.name=grpo, train.group_size=8"
+A2="aapo_g4: estimator.name=grpo+aapo, train.group_size=4"
+expect_error "--arm 'grpo train.group_size=8': expected 'NAME: key=value, key=value'" \
+  sweep $Q --arm 'grpo train.group_size=8' --out "$T/out.h5"
+expect_error "--arm x: expected key=value, got 'train.group_size 8'" \
+  sweep $Q --arm 'x: train.group_size 8' --out "$T/out.h5"
+expect_error "invalid arm name 'a b'" sweep $Q --arm 'a b: optim.lr=1' --out "$T/out.h5"
+expect_error "--arm x: train.grup_size: unknown key 'train.grup_size' (did you mean 'train.group_size'?)" \
+  sweep $Q --arm 'x: train.grup_size=4' --out "$T/out.h5"
+expect_error "--arm grpo_g8: arm 'grpo_g8' given twice" \
+  sweep $Q --arm "$A1" --arm "grpo_g8: optim.lr=2" --out "$T/out.h5"
+expect_error "--arm aapo_g4: key 'train.group_size' is also swept by --grid train.group_size; an arm may not set a grid key" \
+  sweep $Q --arm "$A2" --grid train.group_size=4,8 --out "$T/out.h5"
+expect_error "--arm x: seed: 'seed' is a run column" sweep $Q --arm 'x: seed=3' --out "$T/out.h5"
+expect_error "--arm a: key 'estimator.adora_tau' is read only when estimator.name has adora" \
+  sweep $Q --arm 'a: estimator.adora_tau=0.3' --arm 'b: estimator.name=grpo+adora' --out "$T/out.h5"
+expect_error "unknown key 'arm'" run $Q --arm "$A1" --out "$T/out.h5"
+printf '[arm.grpo_g8]\nestimator.name = grpo\n[arm.grpo_g8]\n' >"$T/arm1.ini"
+expect_error "arm1.ini:3: \[arm.grpo_g8\] given twice (first on line 1)" sweep --config "$T/arm1.ini" --out "$T/out.h5"
+printf '[arm.a]\ngroup_size = 4\n' >"$T/arm2.ini"
+expect_error "arm2.ini:2: \[arm.a\] group_size: unknown key 'group_size' (did you mean 'train.group_size'?" \
+  sweep --config "$T/arm2.ini" --out "$T/out.h5"
+printf '[arm.a]\ntrain.group_size = 4\n[sweep]\ngrid.train.group_size = 4, 8\n' >"$T/arm3.ini"
+expect_error "arm3.ini:1: \[arm.a\]: key 'train.group_size' is also swept by .*arm3.ini:4: grid.train.group_size" \
+  sweep --config "$T/arm3.ini" --out "$T/out.h5"
+printf '[arm.a]\noptim.lr = 2\n' >"$T/arm4.ini"
+expect_error "arm4.ini:1: \[arm.a\]: \`advlab run\` makes one run, not arms" \
+  run --config "$T/arm4.ini" --out "$T/out.h5"
+expect_error "--optim.lr: every arm sets 'optim.lr'.*so the value would reach no run" \
+  sweep --config "$T/arm4.ini" --optim.lr=3 --out "$T/out.h5"
+# The file's arms and the same arms on the command line: the same bytes; any
+# --threads: the same bytes.
+printf 'seed = 3\n[train]\nsteps = 20\neval_every = 10\n[env]\nprompts = 32\n[sweep]\nseeds = 2\ngrid.optim.lr = 0.1, 0.3\n[arm.grpo_g8]\nestimator.name = grpo\ntrain.group_size = 8\n[arm.aapo_g4]\nestimator.name = grpo+aapo\ntrain.group_size = 4\n' >"$T/arms.ini"
+"$ADVLAB" sweep --config "$T/arms.ini" --out "$T/arms.h5" >/dev/null || fail "[arm.NAME] file"
+"$ADVLAB" sweep --seed=3 --train.steps=20 --train.eval_every=10 --env.prompts=32 --seeds 2 \
+  --grid optim.lr=0.1,0.3 --arm "$A1" --arm "$A2" --threads 2 --out "$T/arms_cli.h5" >/dev/null \
+  || fail "--arm sweep"
+cmp -s "$T/arms.h5" "$T/arms_cli.h5" || fail "[arm.NAME] file differs from the same --arm on the command line (threads 1 vs 2)"
+$PY - "$T/arms.h5" <<'PY' || fail "arm columns"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+s = lambda d: [x.decode() if isinstance(x, bytes) else x for x in d[...]]
+assert list(f["runs"].keys()) == ["run_id", "seed", "arm", "estimator.name", "train.group_size", "optim.lr"], list(f["runs"].keys())
+assert s(f["runs/arm"]) == ["grpo_g8"] * 4 + ["aapo_g4"] * 4, s(f["runs/arm"])
+assert s(f["runs/estimator.name"]) == ["grpo"] * 4 + ["grpo+aapo"] * 4
+assert list(f["runs/train.group_size"][...]) == [8] * 4 + [4] * 4
+assert list(f["runs/optim.lr"][...]) == [0.1, 0.1, 0.3, 0.3] * 2
+assert list(f["runs/seed"][...]) == [3, 4] * 4
+PY
+# A run of an arm is the same config run alone (run 5: aapo_g4, lr 0.1, seed 4).
+"$ADVLAB" run --seed=4 --train.steps=20 --train.eval_every=10 --env.prompts=32 --optim.lr=0.1 \
+  --estimator.name=grpo+aapo --train.group_size=4 --out "$T/arm_alone.h5" >/dev/null || fail "arm alone"
+$PY - "$T/arms.h5" "$T/arm_alone.h5" <<'PY' || fail "a run of an arm differs from its config alone"
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+assert sorted(a["metrics"].keys()) == sorted(b["metrics"].keys())
+for m in a["metrics"]:
+    assert np.array_equal(a["metrics"][m][5], b["metrics"][m][0], equal_nan=True), m
+PY
+# --arm replaces the file's arm of that name; `analyze --compare arm=` pairs arms by seed.
+"$ADVLAB" sweep --config "$T/arms.ini" --arm 'grpo_g8: estimator.name=rloo' --out "$T/arms2.h5" >/dev/null \
+  || fail "--arm replacing a file arm"
+$PY - "$T/arms2.h5" <<'PY' || fail "--arm did not replace the file's arm in place"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+s = lambda d: [x.decode() if isinstance(x, bytes) else x for x in d[...]]
+assert s(f["runs/arm"]) == ["grpo_g8"] * 4 + ["aapo_g4"] * 4
+assert s(f["runs/estimator.name"]) == ["rloo"] * 4 + ["grpo+aapo"] * 4
+assert list(f["runs/train.group_size"][...]) == [8] * 4 + [4] * 4  # the base value for grpo_g8 now
+PY
+"$ADVLAB" analyze "$T/arms.h5" --compare arm=grpo_g8,aapo_g4 >"$T/cmp.txt" || fail "analyze --compare arm="
+grep -q "^0.1 *aapo_g4 *grpo_g8 *2 " "$T/cmp.txt" || { fail "--compare arm= did not pair the arms by seed"; cat "$T/cmp.txt"; }
+
 if [ $fails -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
 echo "cli_test: all passed"

@@ -146,6 +146,47 @@ TEST(DeterminismTest, LossesAndSamplingEstimatorsDoNotDependOnThreads) {
   }
 }
 
+// Issue 11: arms crossed with a grid. The file's bytes do not depend on the
+// threads, a run of an arm is its config alone, and the arms share seeds.
+TEST(DeterminismTest, ArmsDoNotDependOnThreadsAndEqualTheirConfigAlone) {
+  const std::vector<Arm> arms = {
+      {"grpo_g8", {{"estimator.name", "grpo"}, {"train.group_size", "8"}}, "--arm grpo_g8"},
+      {"aapo_g4", {{"estimator.name", "grpo+aapo"}, {"train.group_size", "4"}}, "--arm aapo_g4"},
+      {"adora", {{"estimator.name", "grpo+adora"}, {"estimator.adora_tau", "0.3"}}, "--arm adora"}};
+  const std::vector<GridAxis> grid = {{"optim.name", {"sgd", "adam"}}};
+  SweepPlan plan = PlanSweep(BaseKeys(), grid, 2, 1, arms);
+  ASSERT_EQ(plan.runs.size(), 12u);
+  const std::string dir = ::testing::TempDir();
+  std::string reference;
+  Results two;
+  for (int threads : {1, 2}) {
+    Results r = RunSweep(plan, threads);
+    const std::string path = dir + "/det_arms_" + std::to_string(threads) + ".h5";
+    WriteResultsFile(r, path);
+    const std::string bytes = FileBytes(path);
+    std::remove(path.c_str());
+    ASSERT_FALSE(bytes.empty());
+    if (reference.empty()) reference = bytes;
+    else EXPECT_TRUE(bytes == reference) << "threads=" << threads << " changed the file bytes";
+    two = std::move(r);
+  }
+  const size_t E = two.steps.size();
+  for (size_t k : {1u, 6u, 11u}) {  // grpo_g8/sgd seed 1, aapo_g4/sgd seed 0, adora/adam seed 1
+    std::map<std::string, std::string> keys = BaseKeys();
+    for (const auto& [key, value] : arms[plan.arm_of[k]].keys) keys[key] = value;
+    keys["optim.name"] = plan.swept[k][0];
+    keys["seed"] = std::to_string(plan.runs[k].seed);
+    EXPECT_EQ(plan.runs[k].seed, k % 2);  // the same seeds in every arm
+    Results alone = RunSweep(PlanSweep(keys, {}, 1), 1);
+    for (size_t i = 0; i < two.metrics.size(); ++i) {
+      std::vector<double> row(two.metrics[i].values.begin() + k * E,
+                              two.metrics[i].values.begin() + (k + 1) * E);
+      EXPECT_TRUE(SameBits(row, alone.metrics[i].values))
+          << "run " << k << " metric " << two.metrics[i].name;
+    }
+  }
+}
+
 TEST(DeterminismTest, SeedsAndConfigsChangeResults) {
   // Guards against a contract met trivially (e.g. randomness ignored).
   auto acc = [](std::map<std::string, std::string> keys) {
