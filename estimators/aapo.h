@@ -34,7 +34,10 @@
 // groups (entropy falls) and pushes failures down where the reference succeeds
 // (anti-forgetting); it cannot help on prompts neither policy solves.
 // Cost: 2x sampling per step (the reference rollouts count in sim_cost); compare
-// with grpo at 2G for equal compute.
+// with grpo at 2G for equal compute. estimator.aapo_reference = cached
+// (sim/sample_batch.cc) draws a prompt's reference rollouts once, keyed by the
+// prompt, reuses the tokens (re-scored under the current answers) and charges
+// them once.
 // Not reproduced: the open-rs trainer's bug that scores the prompt slice
 // (prompt_ref_completion_ids[:, :prompt_length]) as the reference completion,
 // and its vLLM path that samples the "reference" from the current policy.

@@ -3,11 +3,14 @@
 // shuoli90/efficient_reasoning). papers.md §3.
 //
 //   rollouts with |A_i| <= threshold (estimator.dash_threshold, default 0.1) are
-//   dropped before the update: not back-propagated, and left out of the loss
-//   normalisers (the loss is the same as on the kept rollouts alone).
+//   dropped before the update: not back-propagated, and (estimator.dash_normalizer
+//   = kept, the default and the released code) left out of the loss normalisers
+//   (the loss is the same as on the kept rollouts alone, so the step grows by
+//   1 / kept share); = generated keeps them in the normalisers (the step size of
+//   the unfiltered loss). The loop implements the normaliser (sim/gradient.cc).
 //
-// The kept fraction is logged (metric kept_frac); tokens_backprop counts only
-// kept tokens, which is DASH's compute saving. With binary rewards and grpo
+// The kept fraction is logged (metric kept_frac); the cost model charges only
+// kept tokens (sim/cost.h), which is DASH's compute saving. With binary rewards and grpo
 // (std scaling) every mixed group has |A| >= 1/sqrt(G), so threshold 0.1 drops
 // exactly the zero-variance groups: the update direction is unchanged. Without
 // std scaling (dr_grpo, |A| >= 1/G) a threshold >= 1/G also drops the wrong

@@ -2,10 +2,12 @@
 //   inference  cost.infer_call per call + cost.infer_token per generated token;
 //              one call per train.rollout_batch rollouts of each sampling round
 //              (0: one per round, DASH's preemptive sampling); AAPO's reference
-//              and ReMax's greedy rollouts are calls and tokens too
+//              (cached: only a prompt's first draw) and ReMax's greedy rollouts
+//              are calls and tokens too
 //   training   cost.train_call per backward micro-batch (train.micro_batch kept
-//              rollouts, every update) + cost.train_token per back-propagated
-//              token (tokens with a non-zero coefficient, every update)
+//              rollouts, every update) + cost.train_token per backward token:
+//              every token of every rollout no filter removed (DASH removes;
+//              a zero advantage does not), every update
 #ifndef ADVLAB_SIM_COST_H_
 #define ADVLAB_SIM_COST_H_
 
@@ -27,7 +29,7 @@ inline double StepCost(const RunConfig& rc, const SamplingStats& sampling, const
   return rc.cost_infer_call * static_cast<double>(sampling.infer_calls) +
          rc.cost_infer_token * static_cast<double>(sampling.generated_tokens) +
          rc.cost_train_call * static_cast<double>(ss.train_calls) +
-         rc.cost_train_token * static_cast<double>(ss.backprop);
+         rc.cost_train_token * static_cast<double>(ss.backward_tokens);
 }
 
 }  // namespace advlab

@@ -23,7 +23,8 @@ TEST(CostTest, StepCostWeighsCallsAndTokens) {
   sp.generated_tokens = 1000;
   StepStats ss;
   ss.train_calls = 4;
-  ss.backprop = 100;
+  ss.backward_tokens = 100;
+  ss.backprop = 60;  // tokens with a non-zero coefficient: not what is charged
   EXPECT_DOUBLE_EQ(StepCost(rc, sp, ss), 2 * 1.0 + 1000 * 0.001 + 4 * 0.5 + 100 * 0.003);
 }
 

@@ -75,6 +75,9 @@ void DiagnosedStep(const RunConfig& rc, RunState* st) {
   std::vector<double> mean(n, 0.0), m2(n, 0.0), est;
   double rel_err = 0.0;
   if (st->diag_grad.value.size() != n) st->diag_grad.Init(st->policy->num_params(), st->policy->grad_block_size());
+  // The diagnostic batches are not training: AAPO's reference cache must not
+  // record them as generated (that would lower the training cost).
+  const std::vector<uint8_t> reference_generated = st->reference_generated;
   for (int j = 0; j < S; ++j) {
     const Philox rng(rc.seed | (static_cast<uint64_t>(j + 1) << 32));
     SampleBatch(rc, st, rng, st->step, &st->diag_batch);
@@ -95,6 +98,7 @@ void DiagnosedStep(const RunConfig& rc, RunState* st) {
     }
     rel_err += err;
   }
+  st->reference_generated = reference_generated;
   double var = 0.0;
   for (size_t i = 0; i < n; ++i) var += m2[i] / (S - 1);
   // Direction only: the mean estimate against grad J, and its error after the

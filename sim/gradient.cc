@@ -73,20 +73,28 @@ StepStats PrepareBatch(const RunConfig& rc, RunState* st, Batch* batch, Estimato
 void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, int g0, int g1,
                        SparseGrad* grad, StepStats* stats) {
   grad->Clear();
-  // Rollouts a filter dropped get no coefficient and leave the normalisers.
+  // Rollouts a filter dropped get no coefficient and are not back-propagated;
+  // they leave the normalisers R and T unless estimator.dash_normalizer =
+  // generated keeps them there (then filtering does not enlarge the step).
   const bool filtered = !batch.kept.empty();
   const int r0 = batch.group_begin[g0], r1 = batch.group_begin[g1];
   int R = r1 - r0, T = batch.token_begin[r1] - batch.token_begin[r0];
+  int kept_rollouts = R;
   if (filtered) {
-    R = T = 0;
+    int kept_tokens = 0;
+    kept_rollouts = 0;
     for (int r = r0; r < r1; ++r) {
       if (batch.kept[r]) {
-        R += 1;
-        T += batch.length(r);
+        kept_rollouts += 1;
+        kept_tokens += batch.length(r);
       }
     }
+    if (!rc.filter_normalize_generated) {
+      R = kept_rollouts;
+      T = kept_tokens;
+    }
   }
-  if (R == 0) return;
+  if (kept_rollouts == 0) return;
   // Loss = sum_t coef_t * log pi(token_t | state_t) (+ the entropy terms), with
   // coef = w_t * dl_t / dlog pi (sim/loss.h, sim/policy_loss.h).
   const double scale =
@@ -116,7 +124,7 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
     int count = 0;
     if (rc.micro_batch == 0) {  // one micro-batch: every kept rollout
       r = r1;
-      count = R;
+      count = kept_rollouts;
     }
     while (r < r1 && count < rc.micro_batch) {
       count += !filtered || batch.kept[r] ? 1 : 0;
@@ -126,6 +134,14 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
       for (int t = tb[first]; t < tb[r]; ++t) coef[t] = 0.0;
       continue;
     }
+    // The cost model's backward tokens: every token of every kept rollout, as
+    // a trainer back-propagates every row (the zero-coefficient skip below is
+    // the simulator's saving, not the trainer's).
+    int64_t backward = tb[r] - tb[first];
+    if (filtered) {
+      for (int q = first; q < r; ++q) backward -= batch.kept[q] ? 0 : tb[q + 1] - tb[q];
+    }
+    stats->backward_tokens += backward;
     int64_t nonzero = 0;
     if (simple) {
       const double* ADVLAB_RESTRICT adv = batch.advantage.data();

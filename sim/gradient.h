@@ -22,7 +22,7 @@ StepStats PrepareBatch(const RunConfig& rc, RunState* state, Batch* batch,
                        Estimator* estimator = nullptr);
 // The loss gradient of groups [g0, g1) of a prepared batch at the current
 // parameters into `grad` (cleared first), accumulated over micro-batches;
-// adds train_calls, backprop, loss_tokens and clipped to *stats.
+// adds train_calls, backprop, backward_tokens, loss_tokens and clipped to *stats.
 void MinibatchGradient(const RunConfig& rc, RunState* state, const Batch& batch, int g0, int g1,
                        SparseGrad* grad, StepStats* stats);
 // PrepareBatch, then the gradient of the whole batch at the sampling

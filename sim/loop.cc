@@ -42,6 +42,7 @@ void InitRun(const RunConfig& rc, RunState* st) {
   if (rc.reference_rollouts) {
     st->ref_batch.Reserve(rc.batch_prompts, rollouts, rollouts * st->task->max_length());
   }
+  st->reference_generated.assign(rc.reference_cached ? st->task->num_prompts() : 0, 0);
   st->loss_rollouts.reserve(rollouts);  // a micro-batch's kept rollouts, for the loss
   st->loss_coef.reserve(rollouts);
   if (rc.loss->needs_ratio || rc.kl_coef > 0.0) st->logprob.reserve(max_tokens);

@@ -108,6 +108,12 @@ const std::vector<MetricSpec> kMetrics = {
     {"kl_ref", "nats", K::kWindowRatio,
      "mean KL estimate (kl.estimator) of the sampled tokens to pi_0, when kl.coef > 0",
      [](S s) { return s.stats.kl_sum; }, [](S s) { return D(s.stats.kl_tokens); }, nullptr},
+    {"samples", "rollouts", K::kCumulative,
+     "rollouts generated since step 0, DAPO's discarded and AAPO/ReMax's extra ones included",
+     [](S s) { return D(s.sampling.generated_rollouts); }, nullptr, nullptr},
+    {"tokens_generated", "tokens", K::kCumulative,
+     "tokens generated since step 0: the tokens of every rollout `samples` counts",
+     [](S s) { return D(s.sampling.generated_tokens); }, nullptr, nullptr},
 };
 
 }  // namespace

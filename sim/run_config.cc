@@ -154,6 +154,26 @@ ADVLAB_REGISTER_KEY(cost_train_token,
                     KeySpec{.name = "cost.train_token", .type = KeyType::kFloat,
                             .default_value = "0.003",
                             .help = "cost model: cost per back-propagated token", .min = 0});
+// Two estimator keys the loop implements (sim/gradient.cc's normalisers,
+// sim/sample_batch.cc's reference sampler), so they are registered here.
+constexpr EnumName<bool> kDashNormalizerNames[] = {{"kept", false}, {"generated", true}};
+constexpr EnumName<bool> kAapoReferenceNames[] = {{"fresh", false}, {"cached", true}};
+ADVLAB_REGISTER_KEY(estimator_dash_normalizer,
+                    KeySpec{.name = "estimator.dash_normalizer",
+                            .type = KeyType::kString,
+                            .default_value = "kept",
+                            .help = "dash: loss normalisers count the kept rollouts (kept: the step "
+                                    "grows by 1/kept share) or every generated one (generated)",
+                            .choices = EnumNames(kDashNormalizerNames),
+                            .used_by = UsedWithEstimator("dash")});
+ADVLAB_REGISTER_KEY(estimator_aapo_reference,
+                    KeySpec{.name = "estimator.aapo_reference",
+                            .type = KeyType::kString,
+                            .default_value = "fresh",
+                            .help = "aapo: pi_0's rollouts drawn every step (fresh) or once per "
+                                    "prompt and reused, re-scored, charged once (cached)",
+                            .choices = EnumNames(kAapoReferenceNames),
+                            .used_by = UsedWithEstimator("aapo")});
 ADVLAB_REGISTER_KEY(diagnostics_exact_gradient,
                     KeySpec{.name = "diagnostics.exact_gradient", .type = KeyType::kBool,
                             .default_value = "false",
@@ -184,6 +204,9 @@ RunConfig RunConfig::FromConfig(const Config& config) {
   for (const ModifierEntry* m : est.modifiers) {
     rc.reference_rollouts = rc.reference_rollouts || m->needs_reference;
   }
+  rc.reference_cached = EnumValue(kAapoReferenceNames, config.Str("estimator.aapo_reference"));
+  rc.filter_normalize_generated =
+      EnumValue(kDashNormalizerNames, config.Str("estimator.dash_normalizer"));
   rc.loss = PolicyLossRegistry::Get().Find(config.Str("train.loss"));
   ADVLAB_CHECK(rc.loss != nullptr);  // Resolve checked the name
   rc.epochs = static_cast<int>(config.Int("train.epochs"));

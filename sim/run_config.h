@@ -30,6 +30,12 @@ struct RunConfig {
   double false_negative = 0.0;  // P(observed reward 0 | correct)
   double max_grad_norm = 0.0;   // global-norm clipping threshold (0: off)
   bool reference_rollouts = false;  // an estimator samples from pi_0 (aapo): keep pi_0
+  // estimator.aapo_reference = cached: pi_0's rollouts of a prompt are drawn
+  // once (keyed by prompt) and reused; generation is charged the first time.
+  bool reference_cached = false;
+  // estimator.dash_normalizer = generated: rollouts a filter dropped stay in
+  // the loss normalisers (kept: they leave them, enlarging the step).
+  bool filter_normalize_generated = false;
   const PolicyLossEntry* loss = nullptr;  // train.loss (sim/policy_loss.h)
   int epochs = 1;               // passes over each batch (off-policy losses)
   int minibatches = 1;          // optimizer steps per pass (off-policy losses)

@@ -46,6 +46,9 @@ struct RunState {
   std::vector<LossRollout> loss_rollouts;  // scratch: a micro-batch's kept rollouts (loss view)
   std::vector<double*> loss_coef;          // scratch: where each one's coefficients go
   Batch ref_batch;               // scratch: AAPO's reference rollouts
+  // estimator.aapo_reference = cached: [training prompts] 1 once the prompt's
+  // reference rollouts were generated (and charged); later draws reuse them.
+  std::vector<uint8_t> reference_generated;
   // Diagnostics of the last step before an eval (NaN when not measured).
   double diag_cosine = 0.0;
   double diag_rel_err = 0.0;

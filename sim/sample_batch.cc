@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "sim/check.h"
 #include "sim/cost.h"
 #include "sim/sample_batch_step.h"
 
@@ -30,6 +31,10 @@ void SampleRound(const RunConfig& rc, RunState* st, const Philox& rng, int64_t s
 
 // The stream of AAPO's reference rollouts: above every DAPO round's stream.
 constexpr uint32_t kReferenceStream = 0x7fffffffu;
+// The stream of AAPO's cached reference rollouts (estimator.aapo_reference =
+// cached), on the training key whatever the batch's: prompt p's G rollouts are
+// the draw at {p, 0, block}, the same every time p is drawn.
+constexpr uint32_t kCachedReferenceStream = 0x7ffffffeu;
 
 }  // namespace
 
@@ -64,12 +69,16 @@ class LoopSampler : public Sampler {
     const Philox ref_rng = rng_.Stream(kReferenceStream);
     Batch& ref = st_->ref_batch;
     ref.Clear();
-    st_->task->Rollout(step_, ref_rng, st_->reference.get(), batch.prompt.data(),
-                       batch.num_groups(), rc_.group_size, &ref);
+    if (rc_.reference_cached) {
+      CachedReference(batch, &ref);
+    } else {
+      st_->task->Rollout(step_, ref_rng, st_->reference.get(), batch.prompt.data(),
+                         batch.num_groups(), rc_.group_size, &ref);
+      st_->sampling.extra_rollouts += ref.num_rollouts();
+      CountGenerated(rc_, ref.num_rollouts(), ref.num_tokens(), &st_->sampling);
+    }
     ObserveRewards(rc_, ref_rng, step_, &ref);
     out->assign(ref.reward.begin(), ref.reward.end());
-    st_->sampling.extra_rollouts += ref.num_rollouts();
-    CountGenerated(rc_, ref.num_rollouts(), ref.num_tokens(), &st_->sampling);
   }
 
   void GreedyRewards(const Batch& batch, std::vector<double>* out) override {
@@ -85,6 +94,30 @@ class LoopSampler : public Sampler {
   }
 
  private:
+  // The cache: a prompt's reference tokens are a pure function of (seed,
+  // prompt) since pi_0 is frozen, so re-drawing them at their coordinates is
+  // the cached copy, bit for bit; the task scores them under the current
+  // answers (a re-randomised answer re-scores, it does not re-generate). Only
+  // a prompt's first draw is generated: counted, charged.
+  void CachedReference(const Batch& batch, Batch* ref) {
+    const Philox cache_rng = Philox(rc_.seed).Stream(kCachedReferenceStream);
+    int64_t rollouts = 0, tokens = 0;
+    for (int g = 0; g < batch.num_groups(); ++g) {
+      const int32_t p = batch.prompt[g];
+      const int r0 = ref->num_rollouts(), t0 = ref->num_tokens();
+      st_->task->Rollout(p, cache_rng, st_->reference.get(), &p, 1, rc_.group_size, ref);
+      ADVLAB_CHECK_LT(static_cast<size_t>(p), st_->reference_generated.size());
+      uint8_t& generated = st_->reference_generated[p];
+      if (generated == 0) {
+        generated = 1;
+        rollouts += ref->num_rollouts() - r0;
+        tokens += ref->num_tokens() - t0;
+      }
+    }
+    st_->sampling.extra_rollouts += rollouts;
+    CountGenerated(rc_, rollouts, tokens, &st_->sampling);
+  }
+
   const RunConfig& rc_;
   RunState* st_;
   const Philox rng_;

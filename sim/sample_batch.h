@@ -4,7 +4,9 @@
 //
 // Every draw is keyed by its coordinates: (step, group, rollout block) on the
 // run's Philox stream; DAPO round k on stream k; AAPO's reference rollouts on
-// stream 0x7fffffff; verifier noise on Purpose::kVerifier words.
+// stream 0x7fffffff (estimator.aapo_reference = cached: (prompt, 0, block) on
+// stream 0x7ffffffe of the training key); verifier noise on Purpose::kVerifier
+// words.
 #ifndef ADVLAB_SIM_SAMPLE_BATCH_H_
 #define ADVLAB_SIM_SAMPLE_BATCH_H_
 

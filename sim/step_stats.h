@@ -20,6 +20,8 @@ struct SamplingStats {
 struct StepStats {
   int64_t zero_adv = 0;          // rollouts with advantage exactly 0
   int64_t backprop = 0;          // tokens with a non-zero coefficient, over all updates
+  int64_t backward_tokens = 0;   // tokens of the rollouts no filter removed, over all
+                                 //   updates (the cost model's backward charge)
   int64_t length_sum = 0;        // tokens of the batch's rollouts
   int64_t same_groups = 0;       // groups whose rewards are all equal
   int64_t truncated = 0;         // truncated rollouts

@@ -74,7 +74,8 @@ std::string CaseName(const Case& c) {
 }
 
 // Heap allocations in kCountedSteps warm Steps of the case's run.
-int64_t WarmStepAllocations(const Case& c) {
+int64_t WarmStepAllocations(const Case& c,
+                            const std::map<std::string, std::string>& extra = {}) {
   const auto& [family, kind, loss] = c;
   std::map<std::string, std::string> keys = {{"env.name", family},
                                              {"env.prompts", "64"},
@@ -87,6 +88,7 @@ int64_t WarmStepAllocations(const Case& c) {
     keys["train.epochs"] = "2";
     keys["train.minibatches"] = "2";
   }
+  for (const auto& [key, value] : extra) keys[key] = value;
   const RunConfig rc = RunConfig::FromConfig(Config::Resolve(keys));
   RunState st;
   InitRun(rc, &st);
@@ -111,6 +113,21 @@ TEST_P(AllocTest, WarmStepsDoNotAllocate) {
   EXPECT_EQ(WarmStepAllocations(GetParam()), 0)
       << "heap allocations in " << kCountedSteps
       << " warm Steps (the top of tests/alloc_test.cc says how to find them)";
+}
+
+// AAPO's reference rollouts, fresh and cached (one Rollout call per group),
+// and DASH's generated normaliser.
+TEST(AllocTest, ReferenceRolloutsAndDashDoNotAllocate) {
+  for (const char* family : {"choice", "chain", "think"}) {
+    for (const char* reference : {"fresh", "cached"}) {
+      EXPECT_EQ(WarmStepAllocations({family, "tabular", "pg"},
+                                    {{"estimator.name", "grpo+dash+aapo"},
+                                     {"estimator.aapo_reference", reference},
+                                     {"estimator.dash_normalizer", "generated"}}),
+                0)
+          << family << " " << reference;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Runs, AllocTest,

@@ -184,6 +184,27 @@ TEST(DeterminismTest, ArmsDoNotDependOnThreadsAndEqualTheirConfigAlone) {
       EXPECT_TRUE(SameBits(row, alone.metrics[i].values))
           << "run " << k << " metric " << two.metrics[i].name;
     }
+// Issue 11's cost model: AAPO's cached reference rollouts (keyed by prompt on
+// the training key, with answer re-randomisation and verifier noise) and DASH's
+// `generated` normaliser, with diagnostics (which must not fill the cache), on
+// 1 and 2 threads.
+TEST(DeterminismTest, CachedReferenceAndDashNormalizerDoNotDependOnThreads) {
+  std::map<std::string, std::string> keys = {
+      {"env.prompts", "24"},           {"env.modulus", "5"},          {"env.chain_max_depth", "4"},
+      {"env.max_length", "8"},         {"env.max_required", "4"},     {"env.eval_prompts", "16"},
+      {"env.answer_rate", "0.1"},      {"env.false_positive", "0.05"},
+      {"train.steps", "40"},           {"train.eval_every", "20"},    {"train.batch_prompts", "8"},
+      {"train.group_size", "4"},       {"optim.lr", "4"},             {"policy.hidden", "8"},
+      {"diagnostics.exact_gradient", "true"}, {"diagnostics.samples", "3"},
+      {"estimator.aapo_reference", "cached"}, {"estimator.dash_normalizer", "generated"}};
+  SweepPlan plan = PlanSweep(keys,
+                             {{"env.name", {"choice", "chain", "think"}},
+                              {"policy.kind", {"tabular", "mlp"}},
+                              {"estimator.name", {"grpo+aapo+dash", "rloo+dash+aapo"}}},
+                             1);
+  Results one = RunSweep(plan, 1), two = RunSweep(plan, 2);
+  for (size_t i = 0; i < one.metrics.size(); ++i) {
+    EXPECT_TRUE(SameBits(one.metrics[i].values, two.metrics[i].values)) << one.metrics[i].name;
   }
 }
 

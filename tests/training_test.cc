@@ -148,7 +148,7 @@ TEST(TrainingTest, StepCostFollowsTheModel) {
   StepStats ss;
   ss.kept = 25;
   ss.train_calls = 3;
-  ss.backprop = 40;
+  ss.backward_tokens = 40;
   // inference 3 calls x 2 + 100 x 0.5; training 3 calls x 3 + 40 x 0.25
   EXPECT_EQ(StepCost(config("0"), sampling, ss), 3 * 2 + 50 + 9 + 10);
   for (const auto& [rollout_batch, calls] : {std::pair{"0", 1}, std::pair{"10", 4}}) {
