@@ -102,6 +102,11 @@ const std::vector<MetricSpec> kMetrics = {
     {"kl_ref", "nats", K::kWindowRatio,
      "mean KL estimate (kl.estimator) of the sampled tokens to pi_0, when kl.coef > 0",
      [](S s) { return s.stats.kl_sum; }, [](S s) { return D(s.stats.kl_tokens); }, nullptr},
+    {"update_norm", "norm", K::kWindowMean,
+     "mean over the window's optimizer steps of the applied update's L2 norm (sgd: lr x the "
+     "gradient norm after clipping and train.match_update; adam: its step's norm)",
+     [](S s) { return s.stats.update_norm_sum; }, [](S s) { return D(s.stats.updates); },
+     nullptr},
 };
 
 }  // namespace
