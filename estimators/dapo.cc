@@ -56,6 +56,7 @@ ADVLAB_REGISTER_MODIFIER(dapo, .name = "dapo",
                                         "fresh prompts (estimator.dapo_max_resample rounds)",
                          .needs_groups = true,
                          .make = [] { return std::make_unique<DapoModifier>(); },
-                         .scratch_batches = 2);
+                         .scratch_batches = 2,
+                         .resamples = true);
 
 }  // namespace advlab

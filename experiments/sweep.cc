@@ -96,7 +96,9 @@ std::vector<MemoryPart> EstimateRunMemory(const RunConfig& rc, const Task& task,
   parts.push_back({task_bytes, "the task (" + env + ")"});
 
   const bool adam = c.Str("optim.name") == "adam";
-  const double per_param = 8.0 * (1 + (adam ? 2 : 0) + (rc.diagnostics ? 6 : 0));  // grad, moments, diagnostics
+  // grad, moments, diagnostics, train.match_update's gradient
+  const double per_param =
+      8.0 * (1 + (adam ? 2 : 0) + (rc.diagnostics ? 6 : 0) + (rc.match_update ? 1 : 0));
   if (c.Str("policy.kind") == "mlp") {
     const double H = static_cast<double>(c.Int("policy.hidden"));
     const double layers = static_cast<double>(c.Int("policy.layers"));
@@ -376,8 +378,11 @@ SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
     std::unique_ptr<Task> task =
         TaskRegistry::Get().Find(c.Str("env.name"))->make(c, static_cast<uint64_t>(base_seed));
     const double task_bytes = std::max(0.0, HeapInUse() - heap_before);
-    for (const ModifierEntry* m : ParseEstimatorName(c.Str("estimator.name")).modifiers) {
-      if (m->check) m->check(c, *task);
+    for (const char* key : {"estimator.name", "train.match_update"}) {  // and the baseline's
+      if (c.Str(key).empty()) continue;
+      for (const ModifierEntry* m : ParseEstimatorName(c.Str(key)).modifiers) {
+        if (m->check) m->check(c, *task);
+      }
     }
     // A batch counts its tokens in int (sim/batch.h); RunConfig checks rollouts.
     const double tokens = rollouts * task->max_length();

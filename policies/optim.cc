@@ -64,7 +64,8 @@ ADVLAB_REGISTER_OPTIMIZER(
     .description = "stochastic gradient descent, p -= lr * g",
     .make = [](const Config& c, int64_t) -> std::unique_ptr<Optimizer> {
       return std::make_unique<Sgd>(c.Float("optim.lr"));
-    });
+    },
+    .linear = true);
 ADVLAB_REGISTER_OPTIMIZER(
     adam, .name = "adam",
     .description = "Adam (Kingma & Ba 2015), PyTorch semantics, dense, no weight decay",

@@ -39,12 +39,14 @@ struct AdamState {
   int64_t num_params = 0;  // length of m and v
   double* m = nullptr;     // [num_params] first moment
   double* v = nullptr;     // [num_params] second moment
+  double update_sq = 0.0;  // squared L2 norm of the last step's update (index order)
 };
 
 // One Adam step of every parameter (dense: every parameter moves, as in
 // PyTorch):
 //   m <- b1 m + (1 - b1) g ;  v <- b2 v + (1 - b2) g^2
 //   p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+// and the squared norm of the update, summed in index order, in update_sq.
 // grad: [num_params] dense values (a SparseGrad's value, zero outside its
 // touched blocks). `step` must be last_step + 1 (the bias corrections assume
 // consecutive steps; the caller checks it).
@@ -60,13 +62,17 @@ ADVLAB_HD inline void AdamStep(AdamState* st, const double* ADVLAB_RESTRICT grad
   double* ADVLAB_RESTRICT m = st->m;
   double* ADVLAB_RESTRICT v = st->v;
   const int64_t n = st->num_params;
+  double sq = 0.0;
   for (int64_t i = 0; i < n; ++i) {
     m[i] = b1 * m[i] + (1.0 - b1) * grad[i];
     v[i] = b2 * v[i] + (1.0 - b2) * (grad[i] * grad[i]);
     const double mhat = m[i] / c1;
     const double vhat = v[i] / c2;
-    params[i] -= lr * mhat / (dm::Sqrt(vhat) + eps);  // IEEE sqrt: correctly rounded
+    const double d = lr * mhat / (dm::Sqrt(vhat) + eps);  // IEEE sqrt: correctly rounded
+    params[i] -= d;
+    sq += d * d;
   }
+  st->update_sq = sq;
 }
 
 }  // namespace advlab

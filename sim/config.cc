@@ -149,12 +149,17 @@ KeyUse UsedWhen(const std::string& key, const std::vector<std::string>& values) 
 KeyUse UsedWithEstimator(const std::string& name) {
   KeyUse u;
   u.key = "estimator.name";
-  u.when = "estimator.name has " + name;
+  u.when = "estimator.name has " + name + " (or train.match_update's baseline does)";
   u.test = [name](const Config& c) {
-    const EstimatorSpec spec = ParseEstimatorName(c.Str("estimator.name"));
-    if (spec.base->name == name) return true;
-    for (const ModifierEntry* m : spec.modifiers)
-      if (m->name == name) return true;
+    // The baseline of train.match_update reads the same keys.
+    for (const char* key : {"estimator.name", "train.match_update"}) {
+      const std::string& v = c.Str(key);
+      if (v.empty()) continue;
+      const EstimatorSpec spec = ParseEstimatorName(v);
+      if (spec.base->name == name) return true;
+      for (const ModifierEntry* m : spec.modifiers)
+        if (m->name == name) return true;
+    }
     return false;
   };
   return u;

@@ -148,6 +148,9 @@ struct ModifierEntry {
   // Batches of the step's size the modifier keeps as scratch (DAPO: the groups
   // collected and one round), for the memory estimate at planning.
   int scratch_batches = 0;
+  // True for DAPO: Resample replaces the batch (train.match_update refuses such
+  // a baseline: its update is not one of the step's rollouts).
+  bool resamples = false;
 };
 
 using ModifierRegistry = Registry<ModifierEntry>;

@@ -19,6 +19,13 @@ void InitRun(const RunConfig& rc, RunState* st) {
   st->estimator = MakeEstimator(c.Str("estimator.name"));
   st->estimator->Bind(EstimatorContext{&rc.config, st->task.get(), st->policy.get(),
                                        rc.false_positive, rc.false_negative});
+  st->match_estimator.reset();
+  if (rc.match_update) {
+    // The baseline: the same keys, its own instance (and state), bound alike.
+    st->match_estimator = MakeEstimator(c.Str("train.match_update"));
+    st->match_estimator->Bind(EstimatorContext{&rc.config, st->task.get(), st->policy.get(),
+                                               rc.false_positive, rc.false_negative});
+  }
   st->loss = rc.loss->make(c);
   st->reference.reset();
   if (rc.kl_coef > 0.0 || rc.reference_rollouts) {
@@ -27,6 +34,7 @@ void InitRun(const RunConfig& rc, RunState* st) {
   st->updates = 0;
   st->metrics = MetricAccumulator();
   st->grad.Init(st->policy->num_params(), st->policy->grad_block_size());
+  if (rc.match_update) st->match_grad.Init(st->policy->num_params(), st->policy->grad_block_size());
   st->prompts.assign(rc.batch_prompts, 0);
   // The per-token scratch at its largest (B G rollouts of the task's longest
   // response, capped as the tasks cap their batch reservation), so no step grows it.
@@ -43,6 +51,11 @@ void InitRun(const RunConfig& rc, RunState* st) {
     st->ref_batch.Reserve(rc.batch_prompts, rollouts, rollouts * st->task->max_length());
   }
   st->reference_generated.assign(rc.reference_cached ? st->task->num_prompts() : 0, 0);
+  if (rc.match_update) {  // the baseline's outputs, as large as the batch's
+    st->match_advantage.reserve(rollouts);
+    st->match_kept.reserve(rollouts);
+    st->match_token_advantage.reserve(max_tokens);
+  }
   st->loss_rollouts.reserve(rollouts);  // a micro-batch's kept rollouts, for the loss
   st->loss_coef.reserve(rollouts);
   if (rc.loss->needs_ratio || rc.kl_coef > 0.0) st->logprob.reserve(max_tokens);
@@ -59,10 +72,54 @@ void InitRun(const RunConfig& rc, RunState* st) {
   }
 }
 
+namespace {
+
+// Exchanges the estimator outputs of the step's batch with the baseline's.
+void SwapMatchOutputs(RunState* st) {
+  st->batch.advantage.swap(st->match_advantage);
+  st->batch.kept.swap(st->match_kept);
+  st->batch.token_advantage.swap(st->match_token_advantage);
+}
+
+// train.match_update: the baseline's advantages on the step's batch (its KL
+// shaping and statistics are the run's and are dropped; its state, if any,
+// advances once per step on the same rollouts as the run's estimator).
+void PrepareBaseline(const RunConfig& rc, RunState* st) {
+  SwapMatchOutputs(st);
+  st->batch.advantage.clear();  // fresh, as a sampled batch's
+  st->batch.kept.clear();
+  st->batch.token_advantage.clear();
+  PrepareBatch(rc, st, &st->batch, st->match_estimator.get());
+  SwapMatchOutputs(st);
+}
+
+// train.match_update: rescales the clipped gradient of groups [g0, g1)
+// (norm `norm`) to the norm of the baseline's clipped gradient on the same
+// groups at the same parameters. Returns the norm the optimizer gets. With
+// sgd the update lr g then has the norm of the baseline's, lr |g_base|. A
+// zero gradient stays zero; equal norms (the baseline is the run's estimator)
+// leave every bit as it was. The baseline's backward is a measurement: it is
+// not charged to the cost model.
+double MatchUpdateNorm(const RunConfig& rc, RunState* st, int g0, int g1, double norm) {
+  SwapMatchOutputs(st);
+  StepStats unused;
+  MinibatchGradient(rc, st, st->batch, g0, g1, &st->match_grad, &unused);
+  SwapMatchOutputs(st);
+  const double base = st->match_grad.Norm();
+  const double target =
+      rc.max_grad_norm > 0.0 && base > rc.max_grad_norm ? rc.max_grad_norm : base;
+  if (norm == 0.0) return 0.0;
+  if (target != norm) st->grad.Scale(target / norm);
+  return target;
+}
+
+}  // namespace
+
 void Step(const RunConfig& rc, RunState* st) {
   st->task->Advance(st->step);
   SampleBatch(rc, st, st->rng, st->step, &st->batch);
   StepStats ss = PrepareBatch(rc, st, &st->batch);
+  if (rc.match_update) PrepareBaseline(rc, st);
   // train.epochs passes; each splits the groups, in order, into
   // train.minibatches minibatches with one optimizer step each.
   const int64_t groups = st->batch.num_groups();
@@ -73,9 +130,12 @@ void Step(const RunConfig& rc, RunState* st) {
       if (g0 == g1 && rc.minibatches > 1) continue;
       MinibatchGradient(rc, st, st->batch, g0, g1, &st->grad, &ss);
       const double gnorm = st->grad.Norm();  // before clipping (the logged grad_norm)
+      double applied = gnorm;                  // the norm the optimizer gets
       if (rc.max_grad_norm > 0.0 && gnorm > rc.max_grad_norm) {
         st->grad.Scale(rc.max_grad_norm / gnorm);
+        applied = rc.max_grad_norm;
       }
+      if (rc.match_update) applied = MatchUpdateNorm(rc, st, g0, g1, applied);
       st->updates += 1;
       const bool dense = st->optimizer->Step(st->grad, st->updates, st->policy->params());
       if (dense) {
@@ -84,6 +144,7 @@ void Step(const RunConfig& rc, RunState* st) {
         st->policy->BlocksChanged(st->grad);
       }
       ss.grad_norm_sum += gnorm;
+      ss.update_norm_sum += st->optimizer->UpdateNorm(applied);
       ss.updates += 1;
     }
   }

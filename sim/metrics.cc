@@ -114,6 +114,11 @@ const std::vector<MetricSpec> kMetrics = {
     {"tokens_generated", "tokens", K::kCumulative,
      "tokens generated since step 0: the tokens of every rollout `samples` counts",
      [](S s) { return D(s.sampling.generated_tokens); }, nullptr, nullptr},
+    {"update_norm", "norm", K::kWindowMean,
+     "mean over the window's optimizer steps of the applied update's L2 norm (sgd: lr x the "
+     "gradient norm after clipping and train.match_update; adam: its step's norm)",
+     [](S s) { return s.stats.update_norm_sum; }, [](S s) { return D(s.stats.updates); },
+     nullptr},
 };
 
 }  // namespace

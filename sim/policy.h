@@ -200,6 +200,10 @@ class Optimizer {
   // when it may have written parameters outside grad.touched (dense updates,
   // e.g. Adam's momentum), false when only the touched blocks changed.
   virtual bool Step(const SparseGrad& grad, int64_t step, double* params) = 0;
+  // The L2 norm of the last Step's update, given the norm of the gradient it
+  // was passed (the update_norm metric): sgd lr * grad_norm; adam measures its
+  // own step (it does not depend on grad_norm alone).
+  virtual double UpdateNorm(double grad_norm) const = 0;
 };
 
 struct PolicyEntry {
@@ -213,6 +217,9 @@ struct OptimizerEntry {
   std::string name;
   std::string description;
   std::function<std::unique_ptr<Optimizer>(const Config&, int64_t num_params)> make;
+  // True when the update is lr * g (sgd): scaling the gradient scales the
+  // update by the same factor, so train.match_update can set its norm.
+  bool linear = false;
 };
 using OptimizerRegistry = Registry<OptimizerEntry>;
 

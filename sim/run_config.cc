@@ -185,6 +185,55 @@ ADVLAB_REGISTER_KEY(diagnostics_samples,
                             .min = 2, .max = 1e6,
                             .used_by = UsedWhen("diagnostics.exact_gradient", {"true"})});
 
+ADVLAB_REGISTER_KEY(
+    train_match_update,
+    KeySpec{.name = "train.match_update", .type = KeyType::kString, .default_value = "",
+            .help = "rescale each optimizer step's update to the norm the named baseline "
+                    "estimator's update has on the same rollouts (e.g. grpo: the run at grpo's "
+                    "step size; the baseline's update is not applied; sgd only; empty: off)",
+            .dynamic_choices = NamesOf<EstimatorRegistry>,
+            .validate = [](const std::string& v) {
+              if (!v.empty()) ParseEstimatorName(v, "key 'train.match_update'");
+            }});
+
+namespace {
+
+// train.match_update's baseline: refused when its update is not defined by the
+// step's rollouts and the run's optimizer (UserError, one line).
+void CheckMatchUpdate(const Config& config, const RunConfig& rc) {
+  const std::string name = config.Str("train.match_update");
+  const std::string what = "key 'train.match_update' = " + name;
+  const EstimatorSpec spec = ParseEstimatorName(name, "key 'train.match_update'");
+  const OptimizerEntry* opt = OptimizerRegistry::Get().Find(config.Str("optim.name"));
+  ADVLAB_CHECK(opt != nullptr);  // Resolve checked the name
+  if (!opt->linear) {
+    throw UserError(what + " with optim.name = " + opt->name + ": " + opt->name +
+                    "'s per-parameter normalisation makes a norm match ill-defined; allowed: "
+                    "optim.name = sgd");
+  }
+  std::string sampler;
+  if (spec.base->needs_greedy) sampler = spec.base->name + " decodes greedy responses";
+  for (const ModifierEntry* m : spec.modifiers) {
+    if (m->needs_reference) sampler = m->name + " samples reference rollouts";
+    if (m->resamples) sampler = m->name + " resamples the batch";
+  }
+  if (!sampler.empty()) {
+    throw UserError(what + ": " + sampler + ", so its update is not a function of the step's "
+                    "rollouts; allowed: a baseline that reads the batch alone (e.g. grpo, rloo, "
+                    "grpo+adora)");
+  }
+  if (spec.needs_groups() && rc.group_size < 2) {
+    throw UserError(what + " compares the rollouts of a group, but train.group_size = " +
+                    std::to_string(rc.group_size) + "; allowed: train.group_size >= 2");
+  }
+  if (spec.base->whitens_tokens && static_cast<int64_t>(rc.batch_prompts) * rc.group_size < 2) {
+    throw UserError(what + " whitens over the batch's tokens, which needs at least 2; allowed: "
+                    "train.batch_prompts x train.group_size >= 2");
+  }
+}
+
+}  // namespace
+
 RunConfig RunConfig::FromConfig(const Config& config) {
   RunConfig rc;
   rc.config = config;
@@ -222,6 +271,7 @@ RunConfig RunConfig::FromConfig(const Config& config) {
   rc.cost_train_call = config.Float("cost.train_call");
   rc.cost_train_token = config.Float("cost.train_token");
   rc.diagnostic_samples = static_cast<int>(config.Int("diagnostics.samples"));
+  rc.match_update = !config.Str("train.match_update").empty();
   if (rc.false_positive + rc.false_negative >= 1.0) {
     throw UserError("env.false_positive + env.false_negative = " +
                     config.Str("env.false_positive") + " + " + config.Str("env.false_negative") +
@@ -263,6 +313,7 @@ RunConfig RunConfig::FromConfig(const Config& config) {
                     std::to_string(static_cast<int64_t>(rc.batch_prompts) * rc.group_size) +
                     " rollouts per step is too large; allowed: at most 2^30");
   }
+  if (rc.match_update) CheckMatchUpdate(config, rc);
   return rc;
 }
 

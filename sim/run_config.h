@@ -49,6 +49,7 @@ struct RunConfig {
   double cost_train_call = 0.5, cost_train_token = 0.003;
   bool diagnostics = false;     // exact-gradient diagnostics at eval points
   int diagnostic_samples = 8;
+  bool match_update = false;    // train.match_update names a baseline estimator
 
   // Reads and cross-checks the keys; throws UserError naming the keys.
   static RunConfig FromConfig(const Config& config);

@@ -49,6 +49,14 @@ struct RunState {
   // estimator.aapo_reference = cached: [training prompts] 1 once the prompt's
   // reference rollouts were generated (and charged); later draws reuse them.
   std::vector<uint8_t> reference_generated;
+  // train.match_update: the baseline estimator (null: off), its advantages on
+  // the step's batch (swapped with the batch's arrays around its gradient) and
+  // its gradient of each minibatch.
+  std::unique_ptr<Estimator> match_estimator;
+  BatchArray<double> match_advantage;        // [rollouts]
+  BatchArray<uint8_t> match_kept;            // [rollouts] (empty: all kept)
+  BatchArray<double> match_token_advantage;  // [tokens] (empty: per rollout)
+  SparseGrad match_grad;
   // Diagnostics of the last step before an eval (NaN when not measured).
   double diag_cosine = 0.0;
   double diag_rel_err = 0.0;

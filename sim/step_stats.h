@@ -39,6 +39,8 @@ struct StepStats {
   // What the estimator judged (Estimator::AddStats; ADORA's tas_frac):
   int64_t judged_groups = 0;     // groups a reweighting modifier judged
   int64_t tas_groups = 0;        //   of those, judged temporarily advantageous
+  double update_norm_sum = 0.0;  // sum over updates of the applied update's L2 norm
+                                 //   (Optimizer::UpdateNorm)
 };
 
 }  // namespace advlab

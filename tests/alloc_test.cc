@@ -67,7 +67,8 @@ namespace {
 constexpr int kWarmupSteps = 30;
 constexpr int kCountedSteps = 100;
 
-using Case = std::tuple<std::string, std::string, std::string>;  // family, kind, loss
+// family, kind, loss ("ppo_match": ppo with train.match_update)
+using Case = std::tuple<std::string, std::string, std::string>;
 
 std::string CaseName(const Case& c) {
   return std::get<0>(c) + "_" + std::get<1>(c) + "_" + std::get<2>(c);
@@ -76,7 +77,10 @@ std::string CaseName(const Case& c) {
 // Heap allocations in kCountedSteps warm Steps of the case's run.
 int64_t WarmStepAllocations(const Case& c,
                             const std::map<std::string, std::string>& extra = {}) {
-  const auto& [family, kind, loss] = c;
+  const auto& [family, kind, variant] = c;
+  // "ppo_match": ppo with train.match_update (a second estimator and gradient).
+  const bool match = variant == "ppo_match";
+  const std::string loss = match ? "ppo" : variant;
   std::map<std::string, std::string> keys = {{"env.name", family},
                                              {"env.prompts", "64"},
                                              {"train.batch_prompts", "8"},
@@ -87,6 +91,10 @@ int64_t WarmStepAllocations(const Case& c,
   if (loss == "ppo") {
     keys["train.epochs"] = "2";
     keys["train.minibatches"] = "2";
+  }
+  if (match) {
+    keys["estimator.name"] = "grpo+adora";
+    keys["train.match_update"] = "ema_baseline";
   }
   for (const auto& [key, value] : extra) keys[key] = value;
   const RunConfig rc = RunConfig::FromConfig(Config::Resolve(keys));
@@ -133,7 +141,7 @@ TEST(AllocTest, ReferenceRolloutsAndDashDoNotAllocate) {
 INSTANTIATE_TEST_SUITE_P(Runs, AllocTest,
                          testing::Combine(testing::Values("choice", "chain", "think"),
                                           testing::Values("tabular", "mlp"),
-                                          testing::Values("pg", "ppo")),
+                                          testing::Values("pg", "ppo", "ppo_match")),
                          [](const testing::TestParamInfo<Case>& info) {
                            return CaseName(info.param);
                          });

@@ -201,6 +201,22 @@ TEST(DeterminismTest, CachedReferenceAndDashNormalizerDoNotDependOnThreads) {
                              {{"env.name", {"choice", "chain", "think"}},
                               {"policy.kind", {"tabular", "mlp"}},
                               {"estimator.name", {"grpo+aapo+dash", "rloo+dash+aapo"}}},
+// Issue 11: train.match_update (a second estimator, a second gradient per
+// minibatch, a stateful baseline) on every family and policy, with ppo's
+// minibatches, clipping and the diagnostics, on 1 and 2 threads.
+TEST(DeterminismTest, MatchedUpdatesDoNotDependOnThreads) {
+  std::map<std::string, std::string> keys = {
+      {"env.prompts", "48"},        {"env.modulus", "5"},          {"env.chain_max_depth", "4"},
+      {"env.max_length", "8"},      {"env.max_required", "4"},     {"env.eval_prompts", "16"},
+      {"train.steps", "30"},        {"train.eval_every", "10"},    {"train.batch_prompts", "8"},
+      {"train.group_size", "4"},    {"optim.lr", "4"},             {"policy.hidden", "8"},
+      {"diagnostics.exact_gradient", "true"}, {"diagnostics.samples", "3"},
+      {"train.loss", "ppo"},        {"train.minibatches", "2"},    {"optim.max_grad_norm", "0.5"},
+      {"estimator.name", "grpo+adora+dash"}};
+  SweepPlan plan = PlanSweep(keys,
+                             {{"env.name", {"choice", "chain", "think"}},
+                              {"policy.kind", {"tabular", "mlp"}},
+                              {"train.match_update", {"grpo", "ema_baseline"}}},
                              1);
   Results one = RunSweep(plan, 1), two = RunSweep(plan, 2);
   for (size_t i = 0; i < one.metrics.size(); ++i) {
