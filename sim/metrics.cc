@@ -102,6 +102,15 @@ const std::vector<MetricSpec> kMetrics = {
     {"kl_ref", "nats", K::kWindowRatio,
      "mean KL estimate (kl.estimator) of the sampled tokens to pi_0, when kl.coef > 0",
      [](S s) { return s.stats.kl_sum; }, [](S s) { return D(s.stats.kl_tokens); }, nullptr},
+    {"adora_weight", "weight", K::kWindowRatio,
+     "ADORA: mean weight applied per judged group (TAS and TDS alike)",
+     [](S s) { return s.stats.weight_sum; }, [](S s) { return D(s.stats.judged_groups); },
+     nullptr},
+    {"tas_mixed_frac", "fraction", K::kWindowRatio,
+     "ADORA: share of mixed groups (some rollout right, some wrong) judged temporarily "
+     "advantageous",
+     [](S s) { return D(s.stats.tas_mixed_groups); }, [](S s) { return D(s.stats.mixed_groups); },
+     nullptr},
 };
 
 }  // namespace
