@@ -89,8 +89,17 @@ bool AdoraModifier::IsTas(const Batch& batch, int g) const {
                     batch.token_begin.data() + b, batch.group_begin[g + 1] - b);
 }
 
+// Whether some of the group's n rollouts are correct and some wrong, by ADORA's
+// reading (observed reward > 0.5): the groups whose advantages are not all 0.
+static bool IsMixed(const double* reward, int n) {
+  int correct = 0;
+  for (int i = 0; i < n; ++i) correct += reward[i] > 0.5 ? 1 : 0;
+  return correct > 0 && correct < n;
+}
+
 void AdoraModifier::Apply(Batch* batch) {
-  int64_t tas = 0;
+  int64_t tas = 0, mixed = 0, tas_mixed = 0;
+  double weight_sum = 0.0;  // group order: a fixed reduction order
   const double* reward = batch->reward.data();
   const uint8_t* truncated = batch->truncated.data();
   const int32_t* token_begin = batch->token_begin.data();
@@ -99,17 +108,29 @@ void AdoraModifier::Apply(Batch* batch) {
   double* adv = batch->advantage.data();
   for (int g = 0; g < batch->num_groups(); ++g) {
     const int b = batch->group_begin[g];
-    const bool is_tas = AdoraGroup(options_, reward + b, truncated + b, token_begin + b,
-                                   batch->group_begin[g + 1] - b, adv + b, token_adv);
+    const int n = batch->group_begin[g + 1] - b;
+    const bool is_tas =
+        AdoraGroup(options_, reward + b, truncated + b, token_begin + b, n, adv + b, token_adv);
     tas += is_tas ? 1 : 0;
+    weight_sum += AdoraWeight(options_, is_tas);
+    if (IsMixed(reward + b, n)) {
+      mixed += 1;
+      tas_mixed += is_tas ? 1 : 0;
+    }
   }
   tas_groups_ = tas;
+  weight_sum_ = weight_sum;
+  mixed_groups_ = mixed;
+  tas_mixed_groups_ = tas_mixed;
   judged_groups_ = batch->num_groups();
 }
 
 void AdoraModifier::AddStats(StepStats* stats) const {
   stats->tas_groups += tas_groups_;
   stats->judged_groups += judged_groups_;
+  stats->weight_sum += weight_sum_;
+  stats->mixed_groups += mixed_groups_;
+  stats->tas_mixed_groups += tas_mixed_groups_;
 }
 
 ADVLAB_REGISTER_MODIFIER(

@@ -27,7 +27,11 @@
 // baseline stays valid: the update is the gradient of the reweighted objective
 // sum_s w_s J_s. Under Adam a uniform rescaling does nothing; only the relative
 // weighting of TAS and TDS prompts matters (papers.md §1.6). The share of TAS
-// prompts is logged (metric tas_frac).
+// prompts is logged (metric tas_frac), with the mean weight applied
+// (adora_weight) and the share of mixed groups — some rollout correct, some
+// wrong, as ADORA sees them — judged TAS (tas_mixed_frac): a group with no
+// correct rollout is TAS under the paper variant whatever its lengths, so
+// tas_frac counts the uninformative all-wrong groups too.
 #ifndef ADVLAB_ESTIMATORS_ADORA_H_
 #define ADVLAB_ESTIMATORS_ADORA_H_
 
@@ -43,7 +47,8 @@ class AdoraModifier : public Modifier {
   // Reads the estimator.adora_* keys when a config is bound.
   void Bind(const EstimatorContext& context) override;
   void Apply(Batch* batch) override;
-  // The groups the last Apply judged, and how many of them TAS (tas_frac).
+  // The groups the last Apply judged, how many of them TAS (tas_frac), the
+  // weights applied (adora_weight) and the mixed groups (tas_mixed_frac).
   void AddStats(StepStats* stats) const override;
   // Whether group g of the batch is temporarily advantageous.
   bool IsTas(const Batch& batch, int g) const;
@@ -51,6 +56,8 @@ class AdoraModifier : public Modifier {
  private:
   AdoraOptions options_;
   int64_t tas_groups_ = 0, judged_groups_ = 0;  // of the last Apply
+  double weight_sum_ = 0.0;                      // sum over its groups of w_s
+  int64_t mixed_groups_ = 0, tas_mixed_groups_ = 0;
 };
 
 }  // namespace advlab

@@ -76,6 +76,9 @@ TEST(AdoraTest, LengthCriterionAttenuates) {
   m.AddStats(&stats);
   EXPECT_EQ(stats.tas_groups, 4);
   EXPECT_EQ(stats.judged_groups, 6);
+  EXPECT_DOUBLE_EQ(stats.weight_sum, 4 * 1.0 + 2 * 0.1);  // adora_weight 4.2 / 6
+  EXPECT_EQ(stats.mixed_groups, 4);      // the all-correct and all-wrong groups are not
+  EXPECT_EQ(stats.tas_mixed_groups, 2);  // groups 0 and 2 (tas_mixed_frac 1/2)
 }
 
 TEST(AdoraTest, CodeVariantAttenuatesGroupsWithoutACorrectRollout) {
@@ -103,6 +106,9 @@ TEST(AdoraTest, DifficultyCriterionAmplifies) {
   StepStats stats;
   m.AddStats(&stats);
   EXPECT_EQ(stats.tas_groups, 3);
+  EXPECT_EQ(stats.weight_sum, 7.0);  // 2 + 2 + 1 + 2
+  EXPECT_EQ(stats.mixed_groups, 3);
+  EXPECT_EQ(stats.tas_mixed_groups, 2);
   // tau moves the boundary.
   AdoraOptions o = Opts(C::kDifficulty, M::kAmplify);
   o.tau = 0.3;

@@ -46,6 +46,9 @@ StepStats PrepareBatch(const RunConfig& rc, RunState* st, Batch* batch, Estimato
     est->AddStats(&judged);
     ss.judged_groups = judged.judged_groups;
     ss.tas_groups = judged.tas_groups;
+    ss.weight_sum = judged.weight_sum;
+    ss.mixed_groups = judged.mixed_groups;
+    ss.tas_mixed_groups = judged.tas_mixed_groups;
   }
   const int n = batch->num_rollouts();
   const double* ADVLAB_RESTRICT adv = batch->advantage.data();

@@ -89,6 +89,8 @@ TEST(MetricsTest, AccumulatorFollowsEachKind) {
   EXPECT_TRUE(std::isnan(out[Index("kl_ref")]));     // ratio with no KL tokens
   EXPECT_TRUE(std::isnan(out[Index("clip_frac")]));  // no clipping loss
   EXPECT_TRUE(std::isnan(out[Index("tas_frac")]));   // no ADORA
+  EXPECT_TRUE(std::isnan(out[Index("adora_weight")]));
+  EXPECT_TRUE(std::isnan(out[Index("tas_mixed_frac")]));
   // The next window is empty: window metrics NaN, cumulative ones kept.
   acc.Finish(e, out.data());
   EXPECT_TRUE(std::isnan(out[Index("train_reward")]));

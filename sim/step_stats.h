@@ -39,6 +39,9 @@ struct StepStats {
   // What the estimator judged (Estimator::AddStats; ADORA's tas_frac):
   int64_t judged_groups = 0;     // groups a reweighting modifier judged
   int64_t tas_groups = 0;        //   of those, judged temporarily advantageous
+  double weight_sum = 0.0;       //   the weights it applied, summed over them (adora_weight)
+  int64_t mixed_groups = 0;      //   of those, mixed: some rollout right, some wrong
+  int64_t tas_mixed_groups = 0;  //   of the mixed ones, judged temporarily advantageous
   double update_norm_sum = 0.0;  // sum over updates of the applied update's L2 norm
                                  //   (Optimizer::UpdateNorm)
 };

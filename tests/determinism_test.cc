@@ -239,5 +239,34 @@ TEST(DeterminismTest, SeedsAndConfigsChangeResults) {
   EXPECT_TRUE(SameBits(acc(a), acc(a)));
 }
 
+// Issue 11: think's overthinking rule under a verbose prior (the regime of
+// experiments/presets/verbose_start.ini), with ADORA's length criterion and
+// its metrics (adora_weight, tas_mixed_frac), on 1 and 3 threads.
+TEST(DeterminismTest, ThinkOverthinkingAndAdoraMetricsDoNotDependOnThreads) {
+  std::map<std::string, std::string> keys = {
+      {"env.name", "think"},        {"env.prompts", "32"},          {"env.max_length", "10"},
+      {"env.max_required", "5"},    {"env.think_logit", "5"},       {"env.answer_logit", "3"},
+      {"env.think_slack", "2"},     {"estimator.adora_criterion", "length"},
+      {"estimator.adora_mode", "attenuate"}, {"train.steps", "40"}, {"train.eval_every", "20"},
+      {"train.batch_prompts", "8"}, {"train.group_size", "4"},       {"optim.lr", "4"},
+      {"policy.hidden", "8"}};
+  SweepPlan plan = PlanSweep(keys,
+                             {{"policy.kind", {"tabular", "mlp"}},
+                              {"estimator.name", {"grpo", "grpo+adora"}},
+                              {"train.loss_agg", {"seq-mean-token-mean", "seq-mean-token-sum"}}},
+                             2);
+  Results one = RunSweep(plan, 1), three = RunSweep(plan, 3);
+  for (size_t i = 0; i < one.metrics.size(); ++i) {
+    EXPECT_TRUE(SameBits(one.metrics[i].values, three.metrics[i].values)) << one.metrics[i].name;
+  }
+  // The ADORA runs judged groups: adora_weight is defined at the last eval.
+  const Metric* w = one.FindMetric("adora_weight");
+  ASSERT_NE(w, nullptr);
+  const size_t E = one.steps.size();
+  int defined = 0;
+  for (int64_t k = 0; k < one.num_runs; ++k) defined += std::isfinite(w->values[k * E + E - 1]);
+  EXPECT_EQ(defined, one.num_runs / 2);
+}
+
 }  // namespace
 }  // namespace advlab

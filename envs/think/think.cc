@@ -52,6 +52,16 @@ ADVLAB_REGISTER_KEY(env_answer_logit,
                             .max = 50,
                             .used_by = UsedWhen("env.name", {"think"})});
 
+ADVLAB_REGISTER_KEY(env_think_slack,
+                    KeySpec{.name = "env.think_slack",
+                            .type = KeyType::kInt,
+                            .default_value = "-1",
+                            .help = "think: overthinking rule, an answer after more than r_p + "
+                                    "slack thinking tokens is wrong (-1: off)",
+                            .min = -1,
+                            .max = 4095,
+                            .used_by = UsedWhen("env.name", {"think"})});
+
 ThinkTask::ThinkTask(const Config& config, uint64_t seed)
     : PoolTask(config, seed, static_cast<int32_t>(config.Int("env.prompts"))) {
   const int32_t K = static_cast<int32_t>(config.Int("env.answers"));
@@ -102,6 +112,7 @@ ThinkTask::ThinkTask(const Config& config, uint64_t seed)
   model_.max_required = R;
   model_.think_logit = config.Float("env.think_logit");
   model_.answer_logit = config.Float("env.answer_logit");
+  model_.think_slack = static_cast<int32_t>(config.Int("env.think_slack"));
   model_.answer = answer;
   model_.required = required;
   model_.eval_prompts = eval;

@@ -20,6 +20,13 @@
 // shortcut would let a policy learn short responses on hard prompts, and length
 // would stop tracking difficulty). Reward = correct (0/1). L must exceed R: the
 // hardest prompt needs R thinking tokens plus the answer token.
+//
+// OVERTHINKING (env.think_slack = s >= 0; default -1, off): an answer after more
+// than r_p + s thinking tokens is wrong too, even the right k, so a response is
+// right only in the window r_p <= t <= last_p = min(r_p + s, L - 1) ("the model
+// loses the thread"). With it, wrong answers can be long (a late answer, not
+// truncated), ADORA's length criterion can judge a group TDS, and a policy that
+// thinks "to be safe" pays for it. Off, last_p = L - 1: the rule is absent.
 // num_actions = K + 1, num_states = P * L, max_length = L.
 //
 // Prior (the base model) at state (p, t): THINK has logit env.think_logit
@@ -30,24 +37,32 @@
 // the training window drifts towards harder prompts. (With THINK at logit 0 and
 // 16 answers, a prompt needing r thinking tokens is solved with probability
 // ~(1/17)^r and a tabular policy never sees a reward beyond r ~ 2: hence 3.)
+// The prior has three logit levels (THINK, the known answer, the other
+// answers at 0), so a base model that "rambles before answering" — wrong
+// answers rare early, responses long — is think_logit and answer_logit raised
+// together by b (the same softmax as the other answers at -b); with the
+// overthinking rule its wrong answers are long (experiments/presets/
+// verbose_start.ini: think_logit 5, answer_logit 3, think_slack 2).
 //
 // MLP features of state (p, t), L + 1 + K values: one_hot(t; L), then d_p, then
 // one_hot(current answer of p; K).
 //
 // Exact oracle. With reach_t = prod_{j<t} pi(THINK | p, j),
-//     success(p) = sum_{r_p <= t < L} reach_t * pi(answer | p, t),     O(L).
-// Exact gradient by the policy-gradient theorem along the chain: with
-// S_L = 0 and S_t = pi(THINK | t) S_{t+1} + pi(answer | t) [t >= r_p] (success
-// from state (p, t)), the terms at every t with reach_t > 0 are
+//     success(p) = sum_{r_p <= t <= last_p} reach_t * pi(answer | p, t),   O(L).
+// Exact gradient by the policy-gradient theorem along the chain (a DP over
+// lengths): with S_L = 0 and S_t = pi(THINK | t) S_{t+1} + pi(answer | t)
+// [r_p <= t <= last_p] (success from state (p, t)), the terms at every t with
+// reach_t > 0 are
 //     (p, t), THINK:      weight * reach_t * pi(THINK | t) * S_{t+1}
-//     (p, t), 1 + answer: weight * reach_t * pi(answer | t) * [t >= r_p]
+//     (p, t), 1 + answer: weight * reach_t * pi(answer | t) * [r_p <= t <= last_p]
 // (zeros skipped); their coef-weighted sum of grad log pi is weight * grad
 // success. The held evaluation set is the whole pool (tabular states are per
 // prompt, as in choice); drift only moves the training distribution.
 //
 // Greedy decoding (ReMax's baseline): at each position the most probable action
 // (lowest id on ties, so THINK wins a tie with an answer); scored as a rollout:
-// an answer at position t is correct iff t >= r_p and it is the current answer
+// an answer at position t is correct iff r_p <= t <= last_p and it is the
+// current answer
 // (length t + 1), L THINK tokens are truncated (reward 0, length L).
 //
 // Randomness of a rollout: one 32-bit Philox word per decision. Rollout i of

@@ -2,7 +2,7 @@
 // envs/think/think_step.h called from a kernel, the templates instantiated
 // with TabularRows — the answer, the prior, the features, the rollout (one
 // group and a call's groups), the oracle, the gradient through a device sink,
-// greedy decoding.
+// greedy decoding, the overthinking window.
 #include "envs/think/think_step.h"
 #include "sim/batch.h"
 #include "sim/term_sink.h"
@@ -23,7 +23,8 @@ __global__ void ThinkKernel(ThinkModel model, TabularRows rows, ThinkScratch scr
   ThinkSuccessGradient(model, step, rows, p, 0.5, scratch.value, sink);
   int32_t length = 0;
   result[1] = ThinkGreedyReward(model, step, rows, p, &length);
-  result[2] = length + ThinkAnswer(model, step, p) + ThinkDifficulty(model, p);
+  result[2] = length + ThinkAnswer(model, step, p) + ThinkDifficulty(model, p) +
+              ThinkLastRight(model, p);
   ThinkInitialLogits(model, p * model.max_length, result + 3);
   ThinkFeatures(model, step, p * model.max_length, result + 3 + model.num_answers + 1);
 }

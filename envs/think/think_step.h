@@ -31,6 +31,7 @@ struct ThinkModel {
   int32_t max_required = 0;        // R, thinking tokens the hardest prompt needs
   double think_logit = 0.0;        // prior: logit of THINK at every position
   double answer_logit = 0.0;       // prior: logit of the version-0 answer once t >= r_p
+  int32_t think_slack = -1;        // overthinking: right only at t <= r_p + slack; < 0: off
   const int32_t* answer = nullptr;        // [P] version-0 correct answer, in [0, K)
   const int32_t* required = nullptr;      // [P] r_p, in [1, R]
   const int32_t* eval_prompts = nullptr;  // [num_eval] held evaluation set (0..P-1)
@@ -53,6 +54,17 @@ ADVLAB_HD inline int32_t ThinkAnswer(const ThinkModel& m, int64_t step, int32_t 
   return static_cast<int32_t>(UniformIndex(
       Philox(m.pool.seed).Draw(Purpose::kPool, static_cast<uint32_t>(prompt), v, 2).w[0],
       static_cast<uint32_t>(m.num_answers)));
+}
+
+// The last position at which an answer to `prompt` can be right: L - 1, or
+// r_p + env.think_slack when the overthinking rule is on (longer thinking
+// fails). An answer at t is right iff r_p <= t <= ThinkLastRight and it names
+// the current answer.
+ADVLAB_HD inline int32_t ThinkLastRight(const ThinkModel& m, int32_t prompt) {
+  const int32_t last = m.max_length - 1;
+  if (m.think_slack < 0) return last;
+  const int32_t cap = m.required[prompt] + m.think_slack;  // <= 2 * 4095: no overflow
+  return cap < last ? cap : last;
 }
 
 // Difficulty d_p = (p + 1/2) / P.
@@ -115,6 +127,7 @@ ADVLAB_HD void ThinkRolloutGroup(const ThinkModel& m, int64_t step, int64_t answ
   const int32_t base = prompt * L;
   const int32_t ans = ThinkAnswer(m, answer_step, prompt);
   const int32_t req = m.required[prompt];
+  const int32_t last = ThinkLastRight(m, prompt);
   out->prompt[out->num_groups] = prompt;
   for (int t = 0; t < L; ++t) ready[t] = 0;
   // One Philox block serves four consecutive decisions of the group.
@@ -144,7 +157,8 @@ ADVLAB_HD void ThinkRolloutGroup(const ThinkModel& m, int64_t step, int64_t answ
       out_logprob[pos] = logp_rows[t][a];
       ++pos;
       if (a != kThinkAction) {
-        ok = (t >= req && a - 1 == ans) ? 1 : 0;  // no guessing below r_p
+        // No guessing below r_p; no overthinking past `last`.
+        ok = (t >= req && t <= last && a - 1 == ans) ? 1 : 0;
         break;
       }
       if (++t == L) {
@@ -174,18 +188,20 @@ ADVLAB_HD void ThinkRollout(const ThinkModel& m, int64_t step, int64_t answer_st
   }
 }
 
-// Exact oracle: sum_{r_p <= t < L} reach_t pi(answer | p, t), t ascending.
+// Exact oracle: sum_{r_p <= t <= last} reach_t pi(answer | p, t), t ascending
+// (last = ThinkLastRight: L - 1 unless the overthinking rule is on).
 template <class Rows>
 ADVLAB_HD double ThinkSuccessProbability(const ThinkModel& m, int64_t step, Rows& rows,
                                          int32_t prompt) {
   const int32_t L = m.max_length;
   const int32_t a = 1 + ThinkAnswer(m, step, prompt);
   const int32_t req = m.required[prompt];
+  const int32_t last = ThinkLastRight(m, prompt);
   const int32_t base = prompt * L;
   double reach = 1.0, success = 0.0;
   for (int32_t t = 0; t < L; ++t) {  // fixed order: t ascending
     const double* probs = rows.Probs(base + t);
-    if (t >= req) success += reach * probs[a];
+    if (t >= req && t <= last) success += reach * probs[a];
     reach *= probs[kThinkAction];
   }
   return success;
@@ -201,12 +217,13 @@ ADVLAB_HD void ThinkSuccessGradient(const ThinkModel& m, int64_t step, Rows& row
   const int32_t L = m.max_length;
   const int32_t a = 1 + ThinkAnswer(m, step, prompt);
   const int32_t req = m.required[prompt];
+  const int32_t last = ThinkLastRight(m, prompt);
   const int32_t base = prompt * L;
   double* S = value;
   S[L] = 0.0;  // truncation: no reward
   for (int32_t t = L - 1; t >= 0; --t) {
     const double* probs = rows.Probs(base + t);
-    S[t] = probs[kThinkAction] * S[t + 1] + (t >= req ? probs[a] : 0.0);
+    S[t] = probs[kThinkAction] * S[t + 1] + (t >= req && t <= last ? probs[a] : 0.0);
   }
   double reach = 1.0;
   for (int32_t t = 0; t < L && reach > 0.0; ++t) {
@@ -214,7 +231,7 @@ ADVLAB_HD void ThinkSuccessGradient(const ThinkModel& m, int64_t step, Rows& row
     const double* probs = rows.Probs(s);
     const double c_think = weight * reach * probs[kThinkAction] * S[t + 1];
     if (c_think != 0.0) sink.Add(s, kThinkAction, c_think);
-    if (t >= req) {
+    if (t >= req && t <= last) {
       const double c_answer = weight * reach * probs[a];
       if (c_answer != 0.0) sink.Add(s, a, c_answer);
     }
@@ -238,7 +255,10 @@ ADVLAB_HD double ThinkGreedyReward(const ThinkModel& m, int64_t step, Rows& rows
     }
     if (best != kThinkAction) {
       *length = t + 1;
-      return t >= m.required[prompt] && best - 1 == ThinkAnswer(m, step, prompt) ? 1.0 : 0.0;
+      return t >= m.required[prompt] && t <= ThinkLastRight(m, prompt) &&
+                     best - 1 == ThinkAnswer(m, step, prompt)
+                 ? 1.0
+                 : 0.0;
     }
   }
   *length = L;  // truncated
