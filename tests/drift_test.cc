@@ -54,7 +54,7 @@ TEST(DriftTest, CurriculumMovesExactlyWhenTheAccuracyPassesTheThreshold) {
   for (int64_t t = 0; t < 200; ++t) {
     bool move = false;
     if (t > 0 && t % 5 == 0 && stage < 3) {
-      // The window the checks sees: the current stage's (answers are fixed).
+      // The window the check sees: the current stage's (answers are fixed).
       ASSERT_EQ(pool.window_start(), 16 * stage);
       double acc = 0.0;
       for (int32_t p = 16 * stage; p < 16 * stage + 16; ++p) {
