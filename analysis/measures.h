@@ -89,8 +89,8 @@ MeasureValue ComputeMeasure(const Measure& m, const RunCurves& c, bool higher_is
 // Divergence: the first eval at which a run's policy became non-finite, seen as
 // any metric value that is +-inf, or an eval-kind metric (accuracy, entropy, ...:
 // MetricKind::kEval in sim/metrics.h, always defined for a healthy run) that is NaN.
-// Window and diagnostic metrics may be NaN legitimately and are not read for NaN;
-// nor is an eval metric NaN at every eval of the run (an empty difficulty bin),
+// Window, diagnostic and schedule metrics may be NaN legitimately and are not
+// read for NaN; nor is an eval metric NaN at every eval of the run (an empty difficulty bin),
 // unless every eval metric is (the policy diverged before eval 0: steps[0]).
 // Metrics not in the table (unknown or newer) are read for inf only.
 struct Divergence {

@@ -337,7 +337,7 @@ Results HealthyResults() {
   r.num_runs = 2;
   r.steps = {0, 10, 20, 30, 40};
   const char* names[] = {"accuracy", "accuracy_bin3", "train_reward", "response_length_correct",
-                         "grad_cosine", "entry_step_bin1"};
+                         "grad_cosine", "future_metric", "entry_step_bin1"};
   for (const char* name : names) r.metrics.push_back({name, std::vector<double>(10, 0.5)});
   return r;
 }
@@ -356,7 +356,8 @@ TEST(FindDivergence, MetricKindsAssumedBelow) {
   EXPECT_EQ(kind("train_reward"), MetricKind::kWindowMean);
   EXPECT_EQ(kind("response_length_correct"), MetricKind::kWindowRatio);
   EXPECT_EQ(kind("grad_cosine"), MetricKind::kDiagnostic);
-  EXPECT_EQ(MetricIndex("entry_step_bin1"), -1);
+  EXPECT_EQ(kind("entry_step_bin1"), MetricKind::kSchedule);
+  EXPECT_EQ(MetricIndex("future_metric"), -1);
 }
 
 TEST(FindDivergence, HealthyRunAndLegitimateNaN) {
@@ -367,7 +368,9 @@ TEST(FindDivergence, HealthyRunAndLegitimateNaN) {
   At(r, "response_length_correct", 0, 1) = kNaN;  // a window with no correct rollout
   At(r, "train_reward", 0, 0) = kNaN;             // no step before eval 0
   At(r, "grad_cosine", 0, 2) = kNaN;              // diagnostics off
-  At(r, "entry_step_bin1", 0, 3) = kNaN;          // not in the table: inf only
+  At(r, "future_metric", 0, 3) = kNaN;            // not in the table: inf only
+  At(r, "entry_step_bin1", 0, 0) = kNaN;          // a schedule metric: NaN before entry
+  At(r, "entry_step_bin1", 0, 1) = kNaN;
   for (int64_t i = 0; i < 5; ++i) At(r, "accuracy_bin3", 0, i) = kNaN;  // an empty bin
   d = FindDivergence(r, 0);
   EXPECT_FALSE(d.diverged);
@@ -390,7 +393,7 @@ TEST(FindDivergence, InfAnywhereOrNaNInAnEvalMetric) {
   EXPECT_EQ(d.step, 30);
   EXPECT_FALSE(FindDivergence(r, 1).diverged);
 
-  At(r, "entry_step_bin1", 0, 1) = -kInf;  // an unknown metric's inf counts; earliest wins
+  At(r, "future_metric", 0, 1) = -kInf;  // an unknown metric's inf counts; earliest wins
   EXPECT_EQ(FindDivergence(r, 0).step, 10);
 
   r = HealthyResults();

@@ -1,11 +1,14 @@
 #include "envs/pool.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "sim/config.h"
 #include "sim/error.h"
 
 namespace advlab {
+
+static_assert(kPoolBins == kDifficultyBins, "BinEntry tracks the metric bins");
 
 ADVLAB_REGISTER_KEY(
     env_answer_rate,
@@ -49,6 +52,46 @@ void PoolTask::FillPoolTables(Arena* arena) {
 
 void PoolTask::Advance(int64_t step) { AdvancePool(pool_model_, step, &pool_data_); }
 
+double PoolTask::TrainAccuracy(Policy* policy) const {
+  const double w = 1.0 / pool_data_.window_width;
+  double acc = 0.0;
+  for (int32_t i = 0; i < pool_data_.window_width; ++i) {
+    acc += w * SuccessProbability(policy, pool_data_.window_start + i);
+  }
+  return acc;
+}
+
+void PoolTask::AdvanceTraining(int64_t step, Policy* policy) {
+  Advance(step);  // the family's: answers and tables at `step` too
+  const DriftModel& m = pool_model_.drift;
+  if (m.kind == DriftModel::Kind::kAccuracy && step > 0 && step % m.check_every == 0 &&
+      step != last_check_ && pool_data_.walk.stage < m.stages - 1) {
+    last_check_ = step;
+    if (TrainAccuracy(policy) >= m.threshold) {
+      pool_data_.walk.stage += 1;
+      AdvancePool(pool_model_, step, &pool_data_);  // the new stage's window
+    }
+  }
+  if (!bins_ready_) {
+    // Difficulty is non-decreasing in the id, so each bin is an id range.
+    // (Lazily: difficulty() is the family's, not callable from our constructor.)
+    int32_t p = 0;
+    for (int k = 0; k <= kPoolBins; ++k) {
+      while (p < num_prompts() && DifficultyBin(difficulty(p)) < k) ++p;
+      bin_entry_.begin[k] = k == kPoolBins ? num_prompts() : p;
+    }
+    bins_ready_ = true;
+  }
+  TrackBinEntry(pool_data_, step, &bin_entry_);
+}
+
+void PoolTask::BinEntrySteps(double* out) const {
+  for (int k = 0; k < kPoolBins; ++k) {
+    out[k] = bin_entry_.entry[k] < 0 ? std::numeric_limits<double>::quiet_NaN()
+                                     : static_cast<double>(bin_entry_.entry[k]);
+  }
+}
+
 void PoolTask::DrawPrompts(int64_t step, const Philox& rng, int count, int32_t* prompts) const {
   advlab::DrawPrompts(pool_model_, pool_data_, rng, step, count, prompts);
 }
@@ -58,8 +101,8 @@ void PoolTask::TrainingDistribution(std::vector<int32_t>* prompts,
   prompts->clear();
   weights->clear();
   // UniformIndex over the window is uniform up to a bias of width / 2^32.
-  const double w = 1.0 / drift_.width;
-  for (int32_t i = 0; i < drift_.width; ++i) {
+  const double w = 1.0 / pool_data_.window_width;
+  for (int32_t i = 0; i < pool_data_.window_width; ++i) {
     prompts->push_back(pool_data_.window_start + i);
     weights->push_back(w);
   }

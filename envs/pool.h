@@ -5,6 +5,16 @@
 // {prompt, 0, 1}), so on average a share r of the prompts changes per step.
 // Families read answer_version(p) and derive the current answer from it.
 //
+// AdvanceTraining adds the training history: under env.drift=accuracy, at each
+// check step t = k * env.drift_check_every (k >= 1, while a stage is left) the
+// exact training accuracy -- sum over the window of SuccessProbability / width,
+// the train_accuracy metric's quantity, under the policy after t steps and the
+// answers of step t, on the window of the stage so far -- is compared with
+// env.drift_threshold; if it is >= the threshold the stage moves up by one and
+// step t trains on the new window. The first call at t decides (an eval at t
+// comes before step t and sees the same policy, so evals do not change it).
+// Then it records the bins' entry steps (TrackBinEntry).
+//
 // The plain data and the host/device step functions are in envs/pool_step.h
 // (PoolModel, PoolData, AnswerVersion, AdvancePool, DrawPrompts); PoolTask's
 // methods are thin adaptors over them. The pool's one table (the answer
@@ -39,6 +49,8 @@ class PoolTask : public Task {
 
   int32_t num_prompts() const override { return pool_model_.num_prompts; }
   void Advance(int64_t step) override;
+  void AdvanceTraining(int64_t step, Policy* policy) override;
+  void BinEntrySteps(double* out) const override;
   void DrawPrompts(int64_t step, const Philox& rng, int count, int32_t* prompts) const override;
   void TrainingDistribution(std::vector<int32_t>* prompts,
                             std::vector<double>* weights) const override;
@@ -46,6 +58,13 @@ class PoolTask : public Task {
   const DriftSchedule& drift() const { return drift_; }
   int64_t current_step() const { return pool_data_.step; }
   int32_t window_start() const { return pool_data_.window_start; }
+  int32_t window_width() const { return pool_data_.window_width; }
+  // Exact success on the current training window: sum of SuccessProbability /
+  // width over its prompts in id order (Evaluate's train_accuracy, bit for bit).
+  double TrainAccuracy(Policy* policy) const;
+  // The accuracy curriculum's stage (0 under other schedules).
+  int64_t drift_stage() const { return pool_data_.walk.stage; }
+  const BinEntry& bin_entry() const { return bin_entry_; }
   // Version of prompt p's answer at the current step (0 when answers are fixed).
   uint32_t answer_version(int32_t prompt) const {
     return AnswerVersion(pool_model_, pool_data_.step, prompt);
@@ -74,6 +93,9 @@ class PoolTask : public Task {
   ArenaSlot<int64_t> answer_phase_slot_;  // [P] when answer_period > 0
   PoolModel pool_model_;                  // answer_phase points into an arena
   PoolData pool_data_;                    // at the current step
+  BinEntry bin_entry_;                    // bins' entry steps (begin filled lazily)
+  bool bins_ready_ = false;               // bin_entry_.begin filled
+  int64_t last_check_ = -1;               // last step the curriculum was checked
 };
 
 }  // namespace advlab

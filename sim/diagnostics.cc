@@ -63,7 +63,7 @@ void ExactObjectiveGradient(const RunConfig& rc, RunState* st, std::vector<doubl
 }
 
 void DiagnosedStep(const RunConfig& rc, RunState* st) {
-  st->task->Advance(st->step);
+  st->task->AdvanceTraining(st->step, st->policy.get());
   std::vector<double> exact;
   ExactObjectiveGradient(rc, st, &exact);
   const double exact_sq = Dot(exact, exact);

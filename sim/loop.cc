@@ -116,7 +116,7 @@ double MatchUpdateNorm(const RunConfig& rc, RunState* st, int g0, int g1, double
 }  // namespace
 
 void Step(const RunConfig& rc, RunState* st) {
-  st->task->Advance(st->step);
+  st->task->AdvanceTraining(st->step, st->policy.get());
   SampleBatch(rc, st, st->rng, st->step, &st->batch);
   StepStats ss = PrepareBatch(rc, st, &st->batch);
   if (rc.match_update) PrepareBaseline(rc, st);
@@ -155,8 +155,10 @@ void Step(const RunConfig& rc, RunState* st) {
 void Evaluate(const RunConfig& rc, RunState* st, double* m) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   Task& task = *st->task;
-  task.Advance(st->step);
   Policy& policy = *st->policy;
+  // The training loop's advance: an eval at step t sees step t's training
+  // window, the curriculum's decision at t included (Step repeats the call).
+  task.AdvanceTraining(st->step, &policy);
   const int K = task.num_actions();
   const auto& eval = task.eval_prompts();
   double acc = 0.0, pass = 0.0, ent = 0.0, kl = 0.0;
@@ -195,6 +197,7 @@ void Evaluate(const RunConfig& rc, RunState* st, double* m) {
   for (size_t i = 0; i < prompts.size(); ++i) {
     e.train_accuracy += weights[i] * task.SuccessProbability(&policy, prompts[i]);
   }
+  task.BinEntrySteps(e.entry_step_bin);
   e.grad_cosine = st->diag_valid ? st->diag_cosine : nan;
   e.grad_rel_err = st->diag_valid ? st->diag_rel_err : nan;
   e.grad_var = st->diag_valid ? st->diag_var : nan;

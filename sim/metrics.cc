@@ -127,6 +127,18 @@ const std::vector<MetricSpec> kMetrics = {
      "advantageous",
      [](S s) { return D(s.stats.tas_mixed_groups); }, [](S s) { return D(s.stats.mixed_groups); },
      nullptr},
+    {"entry_step_bin0", "step", K::kSchedule,
+     "step training prompts of difficulty [0, 0.25) (last) entered the training distribution",
+     nullptr, nullptr, [](E e) { return e.entry_step_bin[0]; }},
+    {"entry_step_bin1", "step", K::kSchedule,
+     "step training prompts of difficulty [0.25, 0.5) (last) entered the training distribution",
+     nullptr, nullptr, [](E e) { return e.entry_step_bin[1]; }},
+    {"entry_step_bin2", "step", K::kSchedule,
+     "step training prompts of difficulty [0.5, 0.75) (last) entered the training distribution",
+     nullptr, nullptr, [](E e) { return e.entry_step_bin[2]; }},
+    {"entry_step_bin3", "step", K::kSchedule,
+     "step training prompts of difficulty [0.75, 1] (last) entered the training distribution",
+     nullptr, nullptr, [](E e) { return e.entry_step_bin[3]; }},
 };
 
 }  // namespace
@@ -155,6 +167,7 @@ const char* MetricKindName(MetricKind kind) {
     case K::kWindowMean: return "window mean";
     case K::kWindowRatio: return "window ratio";
     case K::kCumulative: return "cumulative";
+    case K::kSchedule: return "schedule";
   }
   return "?";
 }
@@ -176,7 +189,8 @@ void MetricAccumulator::Finish(const EvalPoint& eval, double* out) {
     const MetricSpec& m = kMetrics[i];
     switch (m.kind) {
       case K::kEval:
-      case K::kDiagnostic: out[i] = m.at_eval(eval); break;
+      case K::kDiagnostic:
+      case K::kSchedule: out[i] = m.at_eval(eval); break;
       // Over no step, 0/0 would be a NaN of the other sign: say NaN explicitly.
       case K::kWindowMean: out[i] = steps_ > 0 ? num_[i] / den_[i] : nan; break;
       case K::kWindowRatio: out[i] = den_[i] > 0.0 ? num_[i] / den_[i] : nan; break;

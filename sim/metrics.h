@@ -21,6 +21,8 @@ enum class MetricKind {
   kWindowMean,  // sum num / sum den over the steps since the previous eval; NaN with no step
   kWindowRatio, // the same, NaN when the summed denominator is 0
   kCumulative,  // sum of num over every step since step 0
+  kSchedule,    // what the training schedule had done by the eval point (not the
+                // policy): NaN before it happened, which is no divergence
 };
 
 // What a step leaves for the window metrics.
@@ -41,6 +43,7 @@ struct EvalPoint {
   double train_accuracy = 0.0;  // exact success on the current training distribution
   double grad_cosine = 0.0, grad_rel_err = 0.0, grad_var = 0.0;  // diagnostics
   double grad_mean_cosine = 0.0, grad_fit_err = 0.0;                // direction-only bias
+  double entry_step_bin[4] = {};  // step each bin last entered training (NaN: not yet)
 };
 
 struct MetricSpec {

@@ -24,6 +24,7 @@ TEST(MetricsTest, TableIsConsistent) {
     switch (m.kind) {
       case MetricKind::kEval:
       case MetricKind::kDiagnostic:
+      case MetricKind::kSchedule:
         EXPECT_NE(m.at_eval, nullptr);
         EXPECT_EQ(m.num, nullptr);
         EXPECT_EQ(m.den, nullptr);

@@ -1,7 +1,10 @@
 // Task: one instance of a task family (prompt pool, response model, verifier,
 // drift schedule, exact oracle), built once per run from (config, seed). Its only
 // mutable state is the drift position, set by Advance(step): a pure function of
-// (config, seed, step). Families live in envs/<family>/ and register by name.
+// (config, seed, step) -- and, for what depends on the training history (the
+// accuracy curriculum's stage, the bins' entry steps), of the steps the loop
+// moved it through with AdvanceTraining. Families live in envs/<family>/ and
+// register by name.
 #ifndef ADVLAB_SIM_TASK_H_
 #define ADVLAB_SIM_TASK_H_
 
@@ -58,9 +61,24 @@ class Task {
   virtual int32_t feature_dim() const = 0;
   virtual void Features(int32_t state, double* out) const = 0;
 
-  // Moves the drift (training window, answer versions) to `step`. Called before
-  // each step and each eval; cheap when steps increase.
+  // Moves the drift (training window, answer versions) to `step`; cheap when
+  // steps increase.
   virtual void Advance(int64_t step) = 0;
+  // The training loop's Advance, called before each step and each eval with
+  // steps in increasing order (an eval and the step after it share a step; the
+  // second call repeats the first): Advance(step), plus the history a pool keeps
+  // -- the accuracy curriculum's check at `step` (env.drift=accuracy, which reads
+  // `policy`'s exact training accuracy) and the bins' entry steps.
+  virtual void AdvanceTraining(int64_t step, Policy* policy) {
+    (void)policy;
+    Advance(step);
+  }
+  // Per difficulty bin k (out[kDifficultyBins]): the step at which bin k last
+  // entered the training distribution, over the steps AdvanceTraining moved
+  // through (the current one included); NaN before it first entered.
+  virtual void BinEntrySteps(double* out) const {
+    for (int k = 0; k < kDifficultyBins; ++k) out[k] = __builtin_nan("");
+  }
 
   // Draws `count` training prompts for step `step` (the current step) from the
   // drifting training distribution; a pure function of (config, seed, step, slot).

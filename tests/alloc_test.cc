@@ -86,7 +86,13 @@ int64_t WarmStepAllocations(const Case& c,
                                              {"train.batch_prompts", "8"},
                                              {"train.group_size", "4"},
                                              {"policy.kind", kind},
-                                             {"train.loss", loss}};
+                                             {"train.loss", loss},
+                                             // The curriculum: an oracle check every
+                                             // other step, the window moving often.
+                                             {"env.drift", "accuracy"},
+                                             {"env.drift_stages", "1000"},
+                                             {"env.drift_check_every", "2"},
+                                             {"env.drift_threshold", "0.2"}};
   if (kind == "mlp") keys["policy.hidden"] = "8";
   if (loss == "ppo") {
     keys["train.epochs"] = "2";

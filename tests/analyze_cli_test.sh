@@ -83,6 +83,25 @@ else
   echo "SKIP report checks: /usr/bin/python3 lacks matplotlib or h5py"
 fi
 
+# Time to threshold on a bin from the step it entered training (since_entry:T
+# reads entry_step_binK) on a curriculum-drifted sweep: runs, the same bytes
+# whatever --threads made the file, some runs reach it, and the NaN of a bin not
+# yet entered is no divergence.
+DRIFT="--train.steps=200 --train.eval_every=10 --env.prompts=64 --train.batch_prompts=16
+       --train.group_size=4 --optim.lr=20 --env.drift=accuracy --env.drift_check_every=5
+       --env.drift_threshold=0.6 --grid estimator.name=grpo,rloo --seeds 3"
+"$ADVLAB" sweep $DRIFT --threads 1 --out "$T/d1.h5" >/dev/null || fail "drifted sweep"
+"$ADVLAB" sweep $DRIFT --threads 2 --out "$T/d2.h5" >/dev/null || fail "drifted sweep --threads 2"
+for f in d1 d2; do
+  "$ADVLAB" analyze "$T/$f.h5" --metric accuracy_bin3 --measure since_entry:0.5 --csv \
+    --resamples 200 >"$T/$f.csv" 2>&1 || fail "analyze since_entry: $(cat "$T/$f.csv")"
+done
+cmp -s "$T/d1.csv" "$T/d2.csv" || fail "since_entry differs between --threads 1 and 2"
+# columns: ... reached (14), runs (15), diverged (16)
+awk -F, 'NR > 1 { r += $14; d += $16 } END { exit !(NR == 3 && r > 0 && d == 0) }' "$T/d1.csv" \
+  || fail "since_entry: want 2 rows, some runs reached, none diverged: $(cat "$T/d1.csv")"
+expect_error "needs --metric accuracy_binK" analyze "$T/d1.h5" --measure since_entry:0.5
+
 # Bad input: one line, exit 2.
 expect_error "did you mean 'accuracy'" analyze "$T/s1.h5" --metric acuracy
 expect_error "did you mean \"steps_to:T\"" analyze "$T/s1.h5" --measure stepsto:0.5

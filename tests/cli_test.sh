@@ -67,6 +67,11 @@ expect_error "key 'env.false_positive'" run --env.false_positive=1 --out "$T/out
 expect_error "key 'env.false_negative'" run --env.false_negative=-0.1 --out "$T/out.h5"
 expect_error "env.false_positive + env.false_negative" run --env.false_positive=0.5 --env.false_negative=0.5 --out "$T/out.h5"
 expect_error "did you mean 'random_walk'" run --env.drift=random_wlk --out "$T/out.h5"
+# Issue 11: the curriculum and reintroduce drift keys.
+expect_error "needs env.prompts >= 2" run --env.prompts=1 --env.drift=reintroduce --out "$T/out.h5"
+expect_error "key 'env.drift_threshold'" run --env.drift=accuracy --env.drift_threshold=1.5 --out "$T/out.h5"
+expect_error "key 'env.drift_check_every'" run --env.drift=accuracy --env.drift_check_every=0 --out "$T/out.h5"
+expect_error "read only when env.drift = reintroduce" run --env.drift=accuracy --env.drift_band=0.5 --out "$T/out.h5"
 expect_error "env.max_length" sweep --env.name=think --grid env.max_required=2,20 --seeds 1 --out "$T/out.h5"
 # Issue 4: MLP keys.
 expect_error "key 'policy.hidden'" run --policy.kind=mlp --policy.hidden=0 --out "$T/out.h5"

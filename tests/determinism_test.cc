@@ -222,6 +222,32 @@ TEST(DeterminismTest, MatchedUpdatesDoNotDependOnThreads) {
   for (size_t i = 0; i < one.metrics.size(); ++i) {
     EXPECT_TRUE(SameBits(one.metrics[i].values, two.metrics[i].values)) << one.metrics[i].name;
   }
+// Issue 11: the history-dependent drift (the accuracy curriculum, whose checks
+// read the oracle; remove-then-reintroduce) and the bins' entry steps, on every
+// family, tabular and MLP, with the exact-gradient diagnostics, on 1 and 3 threads.
+TEST(DeterminismTest, CurriculumAndReintroduceDoNotDependOnThreads) {
+  std::map<std::string, std::string> keys = {
+      {"env.prompts", "48"},          {"env.answers", "4"},           {"env.modulus", "5"},
+      {"env.chain_max_depth", "4"},   {"env.max_length", "8"},        {"env.max_required", "4"},
+      {"env.eval_prompts", "16"},     {"env.answer_rate", "0.01"},    {"train.steps", "60"},
+      {"train.eval_every", "20"},     {"train.batch_prompts", "8"},   {"train.group_size", "4"},
+      {"optim.lr", "4"},              {"policy.hidden", "8"},         {"env.drift_check_every", "3"},
+      {"env.drift_threshold", "0.3"}, {"env.drift_remove_at", "10"},  {"env.drift_remove_for", "25"},
+      {"diagnostics.exact_gradient", "true"}, {"diagnostics.samples", "2"}};
+  SweepPlan plan = PlanSweep(keys,
+                             {{"env.name", {"choice", "chain", "think"}},
+                              {"policy.kind", {"tabular", "mlp"}},
+                              {"env.drift", {"accuracy", "reintroduce"}}},
+                             2);
+  Results one = RunSweep(plan, 1), three = RunSweep(plan, 3);
+  for (size_t i = 0; i < one.metrics.size(); ++i) {
+    EXPECT_TRUE(SameBits(one.metrics[i].values, three.metrics[i].values)) << one.metrics[i].name;
+  }
+  // The schedules acted: some run's hardest bin entered after step 0 (curriculum).
+  const Metric* entry3 = one.FindMetric("entry_step_bin3");
+  bool late = false;
+  for (double v : entry3->values) late = late || v > 0.0;
+  EXPECT_TRUE(late);
 }
 
 TEST(DeterminismTest, SeedsAndConfigsChangeResults) {
