@@ -118,6 +118,7 @@ const std::vector<MetricSpec> kMetrics = {
      "mean over the window's optimizer steps of the applied update's L2 norm (sgd: lr x the "
      "gradient norm after clipping and train.match_update; adam: its step's norm)",
      [](S s) { return s.stats.update_norm_sum; }, [](S s) { return D(s.stats.updates); },
+     nullptr},
     {"adora_weight", "weight", K::kWindowRatio,
      "ADORA: mean weight applied per judged group (TAS and TDS alike)",
      [](S s) { return s.stats.weight_sum; }, [](S s) { return D(s.stats.judged_groups); },

@@ -184,6 +184,9 @@ TEST(DeterminismTest, ArmsDoNotDependOnThreadsAndEqualTheirConfigAlone) {
       EXPECT_TRUE(SameBits(row, alone.metrics[i].values))
           << "run " << k << " metric " << two.metrics[i].name;
     }
+  }
+}
+
 // Issue 11's cost model: AAPO's cached reference rollouts (keyed by prompt on
 // the training key, with answer re-randomisation and verifier noise) and DASH's
 // `generated` normaliser, with diagnostics (which must not fill the cache), on
@@ -201,6 +204,13 @@ TEST(DeterminismTest, CachedReferenceAndDashNormalizerDoNotDependOnThreads) {
                              {{"env.name", {"choice", "chain", "think"}},
                               {"policy.kind", {"tabular", "mlp"}},
                               {"estimator.name", {"grpo+aapo+dash", "rloo+dash+aapo"}}},
+                             1);
+  Results one = RunSweep(plan, 1), two = RunSweep(plan, 2);
+  for (size_t i = 0; i < one.metrics.size(); ++i) {
+    EXPECT_TRUE(SameBits(one.metrics[i].values, two.metrics[i].values)) << one.metrics[i].name;
+  }
+}
+
 // Issue 11: train.match_update (a second estimator, a second gradient per
 // minibatch, a stateful baseline) on every family and policy, with ppo's
 // minibatches, clipping and the diagnostics, on 1 and 2 threads.
@@ -222,6 +232,8 @@ TEST(DeterminismTest, MatchedUpdatesDoNotDependOnThreads) {
   for (size_t i = 0; i < one.metrics.size(); ++i) {
     EXPECT_TRUE(SameBits(one.metrics[i].values, two.metrics[i].values)) << one.metrics[i].name;
   }
+}
+
 // Issue 11: the history-dependent drift (the accuracy curriculum, whose checks
 // read the oracle; remove-then-reintroduce) and the bins' entry steps, on every
 // family, tabular and MLP, with the exact-gradient diagnostics, on 1 and 3 threads.
