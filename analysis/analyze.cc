@@ -496,9 +496,7 @@ void ValidateOptions(const Results& r, const AnalyzeOptions& o) {
     std::vector<std::string> present;
     for (int64_t i = 0; i < r.num_runs; ++i) {
       const size_t u = static_cast<size_t>(i);
-      std::string v = c->kind == Column::Kind::kString ? c->strings[u]
-                      : c->kind == Column::Kind::kInt  ? IntString(c->ints[u])
-                                                       : FormatDouble("%g", c->floats[u]);
+      const std::string v = DisplayCell(*c, u);
       if (std::find(present.begin(), present.end(), v) == present.end()) present.push_back(v);
       for (size_t j = 0; j < o.compare_values.size(); ++j)
         if (o.compare_values[j] == v) seeds[j].insert(seed->ints[u]);

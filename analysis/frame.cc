@@ -34,6 +34,15 @@ int RunFrame::KeyIndex(const std::string& key) const {
   return -1;
 }
 
+std::string DisplayCell(const Column& c, size_t i) {
+  switch (c.kind) {
+    case Column::Kind::kInt: return IntString(c.ints[i]);
+    case Column::Kind::kFloat: return FormatDouble("%g", c.floats[i]);
+    case Column::Kind::kString: return c.strings[i];
+  }
+  return "";
+}
+
 RunFrame BuildFrame(const Results& r, const std::string& metric, const Measure& measure,
                     bool higher_is_better, const std::string& match_metric) {
   RunFrame f;
@@ -63,23 +72,13 @@ RunFrame BuildFrame(const Results& r, const std::string& metric, const Measure& 
     std::vector<double> nu;
     for (int64_t i = 0; i < runs; ++i) {
       const size_t k = static_cast<size_t>(i);
-      switch (c.kind) {
-        case Column::Kind::kInt:
-          ex.push_back(IntString(c.ints[k]));
-          di.push_back(ex.back());
-          nu.push_back(static_cast<double>(c.ints[k]));
-          break;
-        case Column::Kind::kFloat:
-          ex.push_back(FormatDouble("%.17g", c.floats[k]));
-          di.push_back(FormatDouble("%g", c.floats[k]));
-          nu.push_back(c.floats[k]);
-          break;
-        case Column::Kind::kString:
-          ex.push_back(c.strings[k]);
-          di.push_back(c.strings[k]);
-          nu.push_back(kNaN);
-          break;
-      }
+      // Grouping is by exact value (%.17g for floats): two configurations never
+      // merge because they print alike.
+      di.push_back(DisplayCell(c, k));
+      ex.push_back(c.kind == Column::Kind::kFloat ? FormatDouble("%.17g", c.floats[k]) : di.back());
+      nu.push_back(c.kind == Column::Kind::kInt     ? static_cast<double>(c.ints[k])
+                   : c.kind == Column::Kind::kFloat ? c.floats[k]
+                                                    : kNaN);
     }
     f.exact.push_back(std::move(ex));
     f.display.push_back(std::move(di));

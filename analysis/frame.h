@@ -35,6 +35,10 @@ struct RunFrame {
   int KeyIndex(const std::string& key) const;     // -1 when not swept
 };
 
+// Display form of cell i of a /runs column: ints in decimal, floats with %g,
+// strings as they are. The one form every table and option check uses.
+std::string DisplayCell(const Column& c, size_t i);
+
 // Builds the frame and computes every run's measure of `metric`. Throws
 // UserError when a metric the measure needs is absent.
 RunFrame BuildFrame(const Results& r, const std::string& metric, const Measure& measure,

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/table.h"
 #include "sim/check.h"
 #include "sim/error.h"
 #include "sim/metrics.h"
@@ -50,12 +51,6 @@ std::string Quote(const std::string& text) {
   }
   out += '"';
   return out;
-}
-
-std::string FormatG(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%g", v);
-  return buf;
 }
 
 [[noreturn]] void Fail(const std::string& what, const std::string& text, const std::string& why) {
@@ -143,14 +138,14 @@ Measure ParseMeasure(const std::string& text, const std::string& what) {
           Fail(what, text, "K must be a positive integer");
         m.param = static_cast<double>(std::atol(arg.c_str()));
       }
-      m.text = m.param == 1 ? "final" : "final:" + FormatG(m.param);
+      m.text = m.param == 1 ? "final" : "final:" + FormatDouble("%g", m.param);
       return m;
     }
     case MeasureKind::kCollapses: {
       m.param = kDefaultCollapseDelta;
       if (has_arg && (!ParseFinite(arg, &m.param) || !(m.param > 0)))
         Fail(what, text, "D must be a positive number");
-      m.text = m.param == kDefaultCollapseDelta ? "collapses" : "collapses:" + FormatG(m.param);
+      m.text = m.param == kDefaultCollapseDelta ? "collapses" : "collapses:" + FormatDouble("%g", m.param);
       m.higher_is_better = false;
       return m;
     }
@@ -170,7 +165,7 @@ Measure ParseMeasure(const std::string& text, const std::string& what) {
     case MeasureKind::kSinceEntry:
       if (!has_arg) Fail(what, text, "missing threshold (" + MeasureForms()[index] + ")");
       if (!ParseFinite(arg, &m.param)) Fail(what, text, "T must be a finite number");
-      m.text = name + ":" + FormatG(m.param);
+      m.text = name + ":" + FormatDouble("%g", m.param);
       m.higher_is_better = m.kind == MeasureKind::kAt;
       m.censorable = true;
       m.needs_cost = m.kind == MeasureKind::kCostTo;

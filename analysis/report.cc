@@ -131,9 +131,7 @@ void DefaultComparison(const Results& r, AnalyzeOptions* o) {
     const Column* c = r.FindColumn(key);
     std::vector<std::string> values;
     for (size_t i = 0; i < c->size(); ++i) {
-      const std::string v = c->kind == Column::Kind::kString ? c->strings[i]
-                            : c->kind == Column::Kind::kInt  ? std::to_string(c->ints[i])
-                                                             : FormatDouble("%g", c->floats[i]);
+      const std::string v = DisplayCell(*c, i);
       if (std::find(values.begin(), values.end(), v) == values.end()) values.push_back(v);
     }
     if (values.size() < 2) continue;
