@@ -525,6 +525,12 @@ Analysis Analyze(const Results& r, const AnalyzeOptions& o, Sensitivity* sensiti
                      (HigherIsBetter(o) ? "higher" : "lower") + " is better); " +
                      IntString(r.num_runs) + " runs; " + IntString(o.resamples) +
                      " bootstrap resamples, seed " + IntString(static_cast<int64_t>(o.bootstrap_seed)));
+  if (!o.from_file.empty()) {
+    std::string opts;
+    for (const auto& x : o.from_file) opts += (opts.empty() ? "" : " ") + x;
+    a.header.push_back("options from the sweep's [analysis] section: " + opts +
+                       " (options given here replace them; --no-file-options drops them)");
+  }
   int tuned = -1;
   if (!o.tune_key.empty()) {
     tuned = f.KeyIndex(o.tune_key);

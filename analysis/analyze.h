@@ -41,6 +41,9 @@ struct AnalyzeOptions {
   int resamples = 10000;
   uint64_t bootstrap_seed = 0;
   std::string effective_step_metric = "update_norm";  // shown beside scores when present
+  // The options that came from the results file's [analysis] section (shown
+  // in the header), e.g. {"--measure=auc", "--tune=optim.lr"}.
+  std::vector<std::string> from_file;
 };
 
 // Whether larger values of the metric are better (--goal; max by default).

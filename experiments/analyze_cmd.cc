@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -45,7 +46,9 @@ const char* const kAnalyzeUsage =
     "  --within X           share of the grid within X of the best (default 0.1)\n"
     "  --level L            CI level (default 0.95); --resamples R (default 10000);\n"
     "                       --bootstrap-seed S (default 0)\n"
-    "  --format F           table (default), csv (the main table), json, md; --csv = csv\n";
+    "  --format F           table (default), csv (the main table), json, md; --csv = csv\n"
+    "  --no-file-options    ignore the defaults the sweep stored from its config's\n"
+    "                       [analysis] section (otherwise options given here replace them)\n";
 const char* const kReportArgs =
     "FILE.h5 --out DIR [--force] [analyze options] [--band-resamples R]";
 const char* const kReportUsage =
@@ -66,6 +69,7 @@ struct ParsedArgs {
   std::string out_dir;
   bool force = false;
   int band_resamples = 1000;
+  bool no_file_options = false;
 };
 
 double ParseNumber(const std::string& option, const std::string& v) {
@@ -107,13 +111,19 @@ std::string OneOf(const std::string& option, const std::string& v,
                   "; allowed: " + JoinNames(allowed));
 }
 
-ParsedArgs ParseArgs(const std::vector<std::string>& args, bool report) {
+// Parses `args`, whose first `n_file` entries are the file's [analysis]
+// defaults (AnalysisArgs): later options replace them (a --by on the command
+// line replaces the file's --by list). Without `need_file`, no FILE.h5 is
+// expected (checking an [analysis] section).
+ParsedArgs ParseArgs(const std::vector<std::string>& args, bool report, size_t n_file = 0,
+                     bool need_file = true) {
   ParsedArgs p;
+  bool cli_by = false;
   const std::string cmd = report ? "report" : "analyze";
   std::vector<std::string> options = {"--metric", "--measure", "--goal", "--match-metric", "--by",
                                       "--stat", "--compare", "--tune", "--tune-seeds",
                                       "--sensitivity", "--within", "--level", "--resamples",
-                                      "--bootstrap-seed"};
+                                      "--bootstrap-seed", "--no-file-options"};
   if (report) {
     for (const char* o : {"--out", "--force", "--band-resamples"}) options.push_back(o);
   } else {
@@ -142,6 +152,10 @@ ParsedArgs ParseArgs(const std::vector<std::string>& args, bool report) {
     } else if (a == "--match-metric") {
       p.o.match_metric = value();
     } else if (a == "--by") {
+      if (i >= n_file && !cli_by) {
+        p.o.by.clear();
+        cli_by = true;
+      }
       for (const auto& k : SplitComma(value())) p.o.by.push_back(k);
     } else if (a == "--stat") {
       const std::string s = OneOf(a, value(), {"mean", "median", "iqm"});
@@ -177,6 +191,8 @@ ParsedArgs ParseArgs(const std::vector<std::string>& args, bool report) {
       p.force = true;
     } else if (report && a == "--band-resamples") {
       p.band_resamples = static_cast<int>(ParseInt(a, value(), 1));
+    } else if (a == "--no-file-options" && !has_inline) {
+      p.no_file_options = true;
     } else if (a == "--threshold") {
       throw UserError(cmd + ": --threshold is now part of the measure: --measure steps_to:T");
     } else if (!a.empty() && a[0] == '-') {
@@ -188,10 +204,61 @@ ParsedArgs ParseArgs(const std::vector<std::string>& args, bool report) {
       throw UserError(cmd + ": one file expected, got also " + QuoteInput(a));
     }
   }
-  if (p.file.empty()) throw UserError(cmd + ": FILE.h5 is required");
+  if (p.file.empty() && need_file) throw UserError(cmd + ": FILE.h5 is required");
   if (report && p.out_dir.empty()) throw UserError("report: --out DIR is required");
   return p;
 }
+
+// "--tune-seeds=8" for the [analysis] line tune_seeds = 8.
+std::string AnalysisArg(const std::string& key, const std::string& value) {
+  std::string name = key;
+  std::replace(name.begin(), name.end(), '_', '-');
+  return "--" + name + "=" + value;
+}
+
+// The [analysis] lines a results file stores ("key = value" per line), as
+// options; *names gets each option's name ("--tune").
+std::vector<std::string> AnalysisArgs(const std::string& ini, std::vector<std::string>* names) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < ini.size()) {
+    size_t eol = ini.find('\n', pos);
+    const std::string line = ini.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
+    pos = eol == std::string::npos ? ini.size() : eol + 1;
+    const size_t eq = line.find(" = ");
+    if (eq == std::string::npos) throw UserError("the file's analysis attribute has a malformed line " + QuoteInput(line));
+    out.push_back(AnalysisArg(line.substr(0, eq), line.substr(eq + 3)));
+    if (names) names->push_back(out.back().substr(0, out.back().find('=')));
+  }
+  return out;
+}
+
+// Parses the command line with the file's stored [analysis] defaults under it;
+// records in o.from_file the defaults that were not replaced.
+ParsedArgs ParseWithFileDefaults(const std::vector<std::string>& args, bool report,
+                                 const Results& results) {
+  ParsedArgs cli = ParseArgs(args, report);
+  if (cli.no_file_options || results.analysis_ini.empty()) return cli;
+  std::vector<std::string> names;
+  std::vector<std::string> all = AnalysisArgs(results.analysis_ini, &names);
+  const size_t n_file = all.size();
+  std::vector<std::string> kept;
+  for (size_t i = 0; i < n_file; ++i) {
+    bool replaced = false;
+    for (const std::string& a : args) replaced = replaced || a == names[i] || a.rfind(names[i] + "=", 0) == 0;
+    if (!replaced) kept.push_back(all[i]);
+  }
+  all.insert(all.end(), args.begin(), args.end());
+  ParsedArgs p;
+  try {
+    p = ParseArgs(all, report, n_file);
+  } catch (const UserError& e) {
+    throw UserError(cli.file + ": its stored [analysis] options: " + e.what());
+  }
+  p.o.from_file = kept;
+  return p;
+}
+
 
 std::string PythonInterpreter() {
   if (const char* e = std::getenv("ADVLAB_PYTHON"); e != nullptr && *e) return e;
@@ -238,9 +305,45 @@ void WriteFile(const std::filesystem::path& p, const std::string& text) {
 
 }  // namespace
 
+std::string AnalysisIni(const std::vector<AnalysisKey>& keys) {
+  std::string ini;
+  for (const AnalysisKey& k : keys) ini += k.key + " = " + k.value + "\n";
+  return ini;
+}
+
+void CheckAnalysisSection(const Results& skeleton, const std::vector<AnalysisKey>& keys) {
+  if (keys.empty()) return;
+  std::vector<std::string> args;
+  for (const AnalysisKey& k : keys) {
+    args.push_back(AnalysisArg(k.key, k.value));
+    try {
+      ParseArgs({args.back()}, false, 0, false);
+    } catch (const UserError& e) {
+      throw UserError(k.origin + ": " + e.what());
+    }
+  }
+  const ParsedArgs p = ParseArgs(args, false, 0, false);
+  try {
+    ValidateOptions(skeleton, p.o);
+  } catch (const UserError& e) {
+    // The message opens with the option it is about ("--tune optim.lr: ...").
+    const std::string msg = e.what();
+    const AnalysisKey* at = &keys.front();
+    size_t best = 0;
+    for (const AnalysisKey& k : keys) {
+      const std::string name = AnalysisArg(k.key, "").substr(0, AnalysisArg(k.key, "").size() - 1);
+      if (msg.rfind(name, 0) == 0 && name.size() > best) {
+        at = &k;
+        best = name.size();
+      }
+    }
+    throw UserError(at->origin + ": " + msg);
+  }
+}
+
 int AnalyzeCommand(const std::vector<std::string>& args, std::ostream& out) {
-  const ParsedArgs p = ParseArgs(args, false);
-  const Results results = ReadResultsFile(p.file);
+  const Results results = ReadResultsFile(ParseArgs(args, false).file);
+  const ParsedArgs p = ParseWithFileDefaults(args, false, results);
   const Analysis a = Analyze(results, p.o);
   out << FormatAnalysis(a, p.format);
   return 0;
@@ -248,15 +351,16 @@ int AnalyzeCommand(const std::vector<std::string>& args, std::ostream& out) {
 
 int ReportCommand(const std::vector<std::string>& args, std::ostream& out) {
   namespace fs = std::filesystem;
-  const ParsedArgs p = ParseArgs(args, true);
-  const fs::path dir = fs::path(p.out_dir).lexically_normal();
+  const ParsedArgs p0 = ParseArgs(args, true);
+  const fs::path dir = fs::path(p0.out_dir).lexically_normal();
   std::error_code ec;
-  if (fs::exists(dir, ec) && !p.force)
-    throw UserError("--out " + PrintableInput(p.out_dir, 200) +
+  if (fs::exists(dir, ec) && !p0.force)
+    throw UserError("--out " + PrintableInput(p0.out_dir, 200) +
                     ": exists; give --force to replace it, or another directory");
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
-    throw UserError("--out " + PrintableInput(p.out_dir, 200) + ": exists and is not a directory");
-  const Results results = ReadResultsFile(p.file);
+    throw UserError("--out " + PrintableInput(p0.out_dir, 200) + ": exists and is not a directory");
+  const Results results = ReadResultsFile(p0.file);
+  const ParsedArgs p = ParseWithFileDefaults(args, true, results);
   ReportOptions ro;
   ro.analyze = p.o;
   ro.band_resamples = p.band_resamples;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "experiments/options.h"
 #include "sim/results.h"
 
 namespace advlab {
@@ -19,6 +20,14 @@ extern const char* const kReportUsage;
 
 int AnalyzeCommand(const std::vector<std::string>& args, std::ostream& out);
 int ReportCommand(const std::vector<std::string>& args, std::ostream& out);
+
+// The text of an [analysis] section as the results file stores it.
+std::string AnalysisIni(const std::vector<AnalysisKey>& keys);
+// Checks an [analysis] section against the plan's results file (SweepSkeleton)
+// before any run starts: each value as `advlab analyze` would parse it, then
+// the options together against the file (ValidateOptions). Throws UserError
+// naming FILE:LINE.
+void CheckAnalysisSection(const Results& skeleton, const std::vector<AnalysisKey>& keys);
 
 // The summary a sweep prints when it finishes (final accuracy per configuration).
 void PrintSweepSummary(const Results& results, std::ostream& out);

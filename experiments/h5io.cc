@@ -159,6 +159,7 @@ class Writer {
     WriteStringAttr(file.get(), "advlab_version", r_.advlab_version, "/");
     WriteInt64Attr(file.get(), "format_version", r_.format_version);
     WriteStringAttr(file.get(), "config", r_.config_ini, "/");
+    if (!r_.analysis_ini.empty()) WriteStringAttr(file.get(), "analysis", r_.analysis_ini, "/");
 
     // Creation order is tracked (and indexed, so it survives the switch to
     // dense link storage past 8 entries) to keep the Results order on reading.
@@ -251,6 +252,7 @@ class Writer {
     }
     CheckString(r_.advlab_version, "advlab_version");
     CheckString(r_.config_ini, "config");
+    CheckString(r_.analysis_ini, "analysis");
   }
 
   Handle CreateGroup(hid_t parent, const std::string& name, bool track_links, bool track_attrs) {
@@ -340,6 +342,9 @@ class Reader {
                 " is not supported (this advlab reads 1.." + std::to_string(current) + ")");
     }
     r.config_ini = ReadStringAttr(root, "config", "/");
+    const htri_t has_analysis = H5Aexists(root, "analysis");
+    if (has_analysis < 0) ctx_.FailHdf5("cannot look up attribute analysis of /");
+    if (has_analysis > 0) r.analysis_ini = ReadStringAttr(root, "analysis", "/");
 
     // /steps first: it fixes num_evals, which the metric shapes must match.
     {

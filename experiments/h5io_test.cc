@@ -72,6 +72,7 @@ Results MakeResults() {
   r.advlab_version = "0.1.0-test";
   r.format_version = 1;
   r.config_ini = "# base config\n[env]\nname = chain\n\n[estimator]\nlambda = 0.95\n";
+  r.analysis_ini = "measure = auc\ntune = optim.lr\n";
   r.num_runs = 3;
   r.runs = {
       IntColumn("run_id", {0, 1, 2}),
@@ -95,6 +96,7 @@ void ExpectSameResults(const Results& a, const Results& b) {
   EXPECT_EQ(a.advlab_version, b.advlab_version);
   EXPECT_EQ(a.format_version, b.format_version);
   EXPECT_EQ(a.config_ini, b.config_ini);
+  EXPECT_EQ(a.analysis_ini, b.analysis_ini);
   EXPECT_EQ(a.num_runs, b.num_runs);
   EXPECT_EQ(a.steps, b.steps);
   EXPECT_EQ(a.provenance, b.provenance);
@@ -306,6 +308,7 @@ TEST_F(H5ioTest, DigestTracksResultsOnly) {
 
   r = base;
   r.config_ini += "# comment\n";
+  r.analysis_ini = "tune = optim.lr\n";
   r.advlab_version = "9.9";
   EXPECT_EQ(DigestResults(r), d) << "attributes";
 

@@ -67,8 +67,10 @@ void ListPresets() {
       if (entry.path().extension() == ".ini" && entry.is_regular_file(ec)) files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end());
+    int width = 16;
+    for (const auto& f : files) width = std::max(width, static_cast<int>(f.filename().string().size()));
     for (const auto& f : files) {
-      std::printf("%-16s %s\n", f.filename().string().c_str(), PresetDescription(f).c_str());
+      std::printf("%-*s %s\n", width, f.filename().string().c_str(), PresetDescription(f).c_str());
     }
     return;
   }
@@ -150,6 +152,10 @@ int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
   }
   const int threads = sweep ? e.threads : 1;
   SweepPlan plan = PlanSweep(e.keys, e.grid, sweep ? e.seeds : 1, threads, e.arms);
+  if (sweep) {  // one run has nothing to tune or compare: `run` ignores [analysis]
+    plan.analysis_ini = AnalysisIni(e.analysis);
+    CheckAnalysisSection(SweepSkeleton(plan), e.analysis);
+  }
   AtomicOutput output(cl.out, cl.force);  // refuses an existing or unwritable path now
   Results results = RunSweep(plan, threads);
   output.Write(results);
@@ -157,6 +163,9 @@ int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
   if (sweep) PrintSweepSummary(results, std::cout);
   std::printf("wrote %s (%lld runs x %lld evals)\n", cl.out.c_str(),
               static_cast<long long>(results.num_runs), static_cast<long long>(results.num_evals()));
+  if (sweep && !e.analysis.empty()) {
+    std::printf("its analysis ([analysis] of the config): advlab analyze %s\n", cl.out.c_str());
+  }
   return 0;
 }
 

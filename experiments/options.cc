@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -242,6 +243,13 @@ std::string QuoteInput(const std::string& text, size_t max_chars) {
 
 bool IsRunColumn(const std::string& key) { return key == "run_id" || key == "seed"; }
 
+const std::vector<std::string>& AnalysisKeyNames() {
+  static const std::vector<std::string> kNames = {
+      "metric", "measure",     "goal",   "match_metric", "by",    "stat",      "compare",
+      "tune",   "tune_seeds",  "sensitivity", "within",  "level", "resamples", "bootstrap_seed"};
+  return kNames;
+}
+
 IniFile ReadIniFile(const std::string& path) {
   const std::string name = PrintableInput(path, 200);
   std::string text = ReadConfigText(path, name);
@@ -252,6 +260,7 @@ IniFile ReadIniFile(const std::string& path) {
   std::string section;
   std::map<std::string, int> sweep_lines;  // [sweep] key -> line, to refuse repeats
   std::map<std::string, int> arm_lines;    // arm name -> line of its section
+  std::map<std::string, int> analysis_lines;  // [analysis] key -> line
   Arm* arm = nullptr;                      // the [arm.NAME] section being read
   size_t pos = 0;
   for (int n = 1; pos < text.size(); ++n) {
@@ -295,6 +304,22 @@ IniFile ReadIniFile(const std::string& path) {
 
     if (arm != nullptr) {  // full dotted keys: the same text as in --arm
       AddArmKey(arm, key, value, where + "[" + section + "] " + PrintableInput(key));
+      continue;
+    }
+    if (section == "analysis") {
+      const auto& names = AnalysisKeyNames();
+      if (std::find(names.begin(), names.end(), key) == names.end()) {
+        throw UserError(where + "unknown [analysis] key " + QuoteInput(key) +
+                        DidYouMean(key, names) + "; allowed: " + JoinNames(names) +
+                        " (the `advlab analyze` options, '_' for '-')");
+      }
+      if (analysis_lines.count(key)) {
+        throw UserError(where + "[analysis] " + QuoteInput(key) + " set twice (first on line " +
+                        std::to_string(analysis_lines[key]) + ")");
+      }
+      if (value.empty()) throw UserError(where + "[analysis] " + key + " needs a value");
+      analysis_lines[key] = n;
+      ini.analysis.push_back(AnalysisKey{key, value, where + "[analysis] " + key});
       continue;
     }
     if (section == "sweep") {
@@ -486,6 +511,7 @@ Experiment MergeExperiment(const CommandLine& cl) {
     e.keys = std::move(ini.keys);
     e.grid = std::move(ini.grid);
     e.arms = std::move(ini.arms);
+    e.analysis = std::move(ini.analysis);
     if (ini.seeds > 0) e.seeds = ini.seeds;
     if (ini.threads > 0) e.threads = ini.threads;
   }

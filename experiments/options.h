@@ -23,6 +23,15 @@
 //   [arm.aapo_g4]
 //   estimator.name = grpo+aapo
 //   train.group_size = 4
+// An [analysis] section holds the defaults of `advlab analyze` and `advlab
+// report` for the sweep's results file (stored there as the `analysis`
+// attribute), one analyze option per line without its dashes:
+//   [analysis]
+//   measure = auc
+//   tune = optim.lr            # each arm tuned on the tuning seeds
+//   compare = arm=grpo_g8,aapo_g4
+// The sweep checks them against its plan before any run starts; options given
+// to `advlab analyze` replace the file's.
 // An arm's keys replace the base config's (the file's keys and --KEY=VALUE); an
 // arm may set no key (the base config itself) but not a gridded key or `seed`.
 // A --arm with the name of a file arm replaces that arm in place; other --arm
@@ -67,6 +76,16 @@ struct Arm {
   std::string origin;
 };
 
+// One line of an [analysis] section.
+struct AnalysisKey {
+  std::string key;     // an analyze option without "--", '_' for '-' (tune_seeds)
+  std::string value;
+  std::string origin;  // "FILE:LINE: [analysis] KEY", the prefix of messages
+};
+
+// The analyze options an [analysis] section may set (kAnalysisKeys order).
+const std::vector<std::string>& AnalysisKeyNames();
+
 // The keys of an INI file and its [sweep] section.
 struct IniFile {
   std::map<std::string, std::string> keys;  // dotted key -> value text
@@ -75,6 +94,7 @@ struct IniFile {
   int64_t seeds = 0;                        // [sweep] seeds (0: not given)
   int threads = 0;                          // [sweep] threads (0: not given)
   std::vector<Arm> arms;                    // [arm.NAME] sections, in file order
+  std::vector<AnalysisKey> analysis;        // [analysis] lines, in file order
 };
 
 // Reads and checks an INI file: it must be a readable regular file; a UTF-8
@@ -105,6 +125,7 @@ struct Experiment {
   std::map<std::string, std::string> keys;
   std::vector<GridAxis> grid;
   std::vector<Arm> arms;
+  std::vector<AnalysisKey> analysis;  // the file's [analysis] section
   int64_t seeds = 1;
   int threads = 1;
 };

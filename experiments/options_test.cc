@@ -180,6 +180,31 @@ TEST_F(IniTest, RefusesBadArmSections) {
   EXPECT_NE(message("[arm.a]\nseed = 4\n").find("run column"), std::string::npos);
 }
 
+TEST_F(IniTest, ReadsAnalysisSectionInOrderAndRefusesBadKeys) {
+  IniFile ini = ReadIniFile(Write("[analysis]\nmeasure = auc\ntune_seeds = 3 # lowest\n"
+                                  "compare = arm=a,b\n[train]\nsteps = 20\n"));
+  EXPECT_EQ(ini.keys.at("train.steps"), "20");
+  ASSERT_EQ(ini.analysis.size(), 3u);
+  EXPECT_EQ(ini.analysis[1].key, "tune_seeds");
+  EXPECT_EQ(ini.analysis[1].value, "3");
+  EXPECT_EQ(ini.analysis[2].value, "arm=a,b");
+  EXPECT_EQ(ini.analysis[2].origin, path_ + ":4: [analysis] compare");
+  auto message = [&](const std::string& text) -> std::string {
+    try {
+      ReadIniFile(Write(text));
+    } catch (const UserError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(message("[analysis]\ntune-seeds = 3\n").find(":2: unknown [analysis] key 'tune-seeds' "
+                                                         "(did you mean 'tune_seeds'?)"),
+            std::string::npos);
+  EXPECT_NE(message("[analysis]\ntune = a\ntune = b\n").find(":3: [analysis] 'tune' set twice"),
+            std::string::npos);
+  EXPECT_NE(message("[analysis]\nformat = csv\n").find("unknown [analysis] key"), std::string::npos);
+}
+
 TEST(MergeExperimentTest, CommandLineArmsReplaceSameNamesAndFollowTheFile) {
   const std::string path =
       ::testing::TempDir() + "options_arms_" + std::to_string(getpid()) + ".ini";

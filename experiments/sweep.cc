@@ -431,40 +431,8 @@ SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
   return plan;
 }
 
-Results RunSweep(const SweepPlan& plan, int threads) {
+Results SweepSkeleton(const SweepPlan& plan) {
   const size_t n = plan.runs.size();
-  std::vector<RunRecord> records(n);
-  std::atomic<size_t> next{0}, done{0};
-  std::exception_ptr failure;
-  std::mutex mu;
-  const bool tty = isatty(STDERR_FILENO) != 0;
-  auto worker = [&]() {
-    for (;;) {
-      size_t k = next.fetch_add(1);
-      if (k >= n) return;
-      try {
-        records[k] = TrainRun(plan.runs[k]);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!failure) failure = std::current_exception();
-        next.store(n);
-        return;
-      }
-      size_t d = done.fetch_add(1) + 1;
-      if (tty) {
-        std::lock_guard<std::mutex> lock(mu);
-        std::fprintf(stderr, "\radvlab: %zu/%zu runs done", d, n);
-        if (d == n) std::fprintf(stderr, "\n");
-      }
-    }
-  };
-  const int t = threads < 1 ? 1 : (static_cast<size_t>(threads) > n ? static_cast<int>(n) : threads);
-  std::vector<std::thread> pool;
-  for (int i = 1; i < t; ++i) pool.emplace_back(worker);
-  worker();
-  for (auto& th : pool) th.join();
-  if (failure) std::rethrow_exception(failure);
-
   Results r;
   r.advlab_version = kAdvlabVersion;
   r.format_version = 1;
@@ -502,17 +470,56 @@ Results RunSweep(const SweepPlan& plan, int threads) {
   }
   const RunConfig& first = plan.runs.front();
   r.steps = first.EvalSteps();
+  for (const std::string& name : MetricNames()) r.metrics.push_back(Metric{name, {}});
+  r.analysis_ini = plan.analysis_ini;
+  r.provenance = BuildProvenance();
+  return r;
+}
+
+Results RunSweep(const SweepPlan& plan, int threads) {
+  const size_t n = plan.runs.size();
+  std::vector<RunRecord> records(n);
+  std::atomic<size_t> next{0}, done{0};
+  std::exception_ptr failure;
+  std::mutex mu;
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  auto worker = [&]() {
+    for (;;) {
+      size_t k = next.fetch_add(1);
+      if (k >= n) return;
+      try {
+        records[k] = TrainRun(plan.runs[k]);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!failure) failure = std::current_exception();
+        next.store(n);
+        return;
+      }
+      size_t d = done.fetch_add(1) + 1;
+      if (tty) {
+        std::lock_guard<std::mutex> lock(mu);
+        std::fprintf(stderr, "\radvlab: %zu/%zu runs done", d, n);
+        if (d == n) std::fprintf(stderr, "\n");
+      }
+    }
+  };
+  const int t = threads < 1 ? 1 : (static_cast<size_t>(threads) > n ? static_cast<int>(n) : threads);
+  std::vector<std::thread> pool;
+  for (int i = 1; i < t; ++i) pool.emplace_back(worker);
+  worker();
+  for (auto& th : pool) th.join();
+  if (failure) std::rethrow_exception(failure);
+
+  Results r = SweepSkeleton(plan);
   const size_t E = r.steps.size();
-  const auto& names = MetricNames();
-  for (size_t i = 0; i < names.size(); ++i) {
-    Metric m{names[i], std::vector<double>(n * E)};
+  for (size_t i = 0; i < r.metrics.size(); ++i) {
+    Metric& m = r.metrics[i];
+    m.values.assign(n * E, 0.0);
     for (size_t k = 0; k < n; ++k) {
-      ADVLAB_CHECK_EQ(records[k].values.size(), names.size() * E);
+      ADVLAB_CHECK_EQ(records[k].values.size(), r.metrics.size() * E);
       for (size_t e = 0; e < E; ++e) m.values[k * E + e] = records[k].values[i * E + e];
     }
-    r.metrics.push_back(std::move(m));
   }
-  r.provenance = BuildProvenance();
   return r;
 }
 

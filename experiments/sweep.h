@@ -27,6 +27,7 @@ struct SweepPlan {
   std::vector<RunConfig> runs;       // one per run, validated
   std::vector<std::vector<std::string>> swept;  // [runs][axes] value of each grid key
   std::vector<size_t> arm_of;        // [runs] index into arms (empty without arms)
+  std::string analysis_ini;          // the [analysis] section, stored in the file
 };
 
 // Expands and validates everything before any run starts; throws UserError on
@@ -44,6 +45,11 @@ SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
 // Bytes of memory this process may use: physical memory, or a smaller cgroup
 // limit. *what says which ("this machine's 23.4 GiB").
 double MemoryLimit(std::string* what);
+
+// The plan's results file without the results: attributes, /runs, /steps and
+// every metric with no values (what an [analysis] section is checked against
+// before any run starts).
+Results SweepSkeleton(const SweepPlan& plan);
 
 // Runs the plan on `threads` threads; progress on stderr when it is a terminal.
 // The file's /runs columns: run_id, seed, then with arms `arm` (the arm's name)

@@ -1,7 +1,10 @@
 // Results: the in-memory image of a results file (DESIGN §6). experiments/ writes
 // it to HDF5; analysis/ reads it. Layout of the file:
 //   /                attrs: advlab_version (string), format_version (int64),
-//                           config (string: the resolved base config, INI text)
+//                           config (string: the resolved base config, INI text),
+//                           analysis (string, only when the sweep's config had an
+//                           [analysis] section: its lines, `key = value`; the
+//                           defaults of `advlab analyze` and `advlab report`)
 //   /runs/<column>   1-D, length = runs: run_id, seed, and every swept key
 //   /steps           int64 [evals]: the training step of each eval point
 //   /metrics/<name>  float64 [runs, evals]
@@ -37,6 +40,7 @@ struct Results {
   std::string advlab_version;
   int64_t format_version = 1;
   std::string config_ini;             // resolved base config
+  std::string analysis_ini;           // the [analysis] section's lines ("": none)
   int64_t num_runs = 0;
   std::vector<Column> runs;           // /runs/<name>, each of length num_runs
   std::vector<int64_t> steps;         // /steps, length = evals

@@ -102,6 +102,52 @@ awk -F, 'NR > 1 { r += $14; d += $16 } END { exit !(NR == 3 && r > 0 && d == 0) 
   || fail "since_entry: want 2 rows, some runs reached, none diverged: $(cat "$T/d1.csv")"
 expect_error "needs --metric accuracy_binK" analyze "$T/d1.h5" --measure since_entry:0.5
 
+# A preset's [analysis] section: checked before any run, stored in the file, the
+# defaults of analyze (the same output as the options typed, plus one header
+# line), replaced option by option on the command line, dropped with
+# --no-file-options.
+cat >"$T/pre.ini" <<'EOF'
+[env]
+prompts = 32
+[train]
+steps = 60
+eval_every = 20
+[sweep]
+seeds = 4
+grid.optim.lr = 4, 16
+[arm.g]
+estimator.name = grpo
+[arm.r]
+estimator.name = rloo
+[analysis]
+measure = auc
+tune = optim.lr
+compare = arm=g,r
+resamples = 300
+EOF
+"$ADVLAB" sweep --config "$T/pre.ini" --out "$T/pre.h5" >"$T/stdout" 2>&1 || fail "sweep with [analysis]: $(cat "$T/stdout")"
+grep -q "advlab analyze $T/pre.h5" "$T/stdout" || fail "sweep with [analysis] does not say how to analyze"
+"$ADVLAB" analyze "$T/pre.h5" >"$T/a1" 2>&1 || fail "analyze with file options: $(cat "$T/a1")"
+"$ADVLAB" analyze "$T/pre.h5" --no-file-options --measure auc --tune optim.lr --compare arm=g,r \
+  --resamples 300 >"$T/a2" 2>&1 || fail "analyze with the same options typed"
+grep -q "options from the sweep's \[analysis\] section: --measure=auc --tune=optim.lr --compare=arm=g,r --resamples=300" "$T/a1" \
+  || fail "analyze does not name the file's options: $(head -3 "$T/a1")"
+cmp -s <(grep -v "^# options from" "$T/a1") "$T/a2" || fail "file options give another analysis than typed ones"
+"$ADVLAB" analyze "$T/pre.h5" --measure final >"$T/a3" 2>&1 || fail "analyze overriding --measure"
+grep -q "^# measure: final accuracy" "$T/a3" && grep -q "section: --tune=optim.lr --compare=arm=g,r --resamples=300 " "$T/a3" \
+  || fail "a command-line --measure does not replace the file's: $(head -3 "$T/a3")"
+"$ADVLAB" analyze "$T/pre.h5" --no-file-options >"$T/a4" 2>&1 || fail "analyze --no-file-options"
+grep -q "options from\|tuned per arm" "$T/a4" && fail "--no-file-options kept the file's options"
+for bad in "s/compare = arm=g,r/compare = arm=g,x/:[analysis] compare: --compare arm: no run has the value 'x'" \
+           "s/tune = optim.lr/tune = optim.lrr/:[analysis] tune: --tune: 'optim.lrr' is not a swept key" \
+           "s/measure = auc/measure = aucc/:[analysis] measure: --measure: unknown measure" \
+           "s/measure = auc/mesure = auc/:unknown [analysis] key 'mesure' (did you mean 'measure'?)" \
+           "s/seeds = 4/seeds = 1/:--tune-seeds: 0 tuning seeds of 1"; do
+  sed "${bad%%:*}" "$T/pre.ini" >"$T/bad.ini"
+  expect_error "${bad#*:}" sweep --config "$T/bad.ini" --out "$T/bad.h5"
+  [ -e "$T/bad.h5" ] && fail "refused [analysis] left $T/bad.h5"
+done
+
 # Bad input: one line, exit 2.
 expect_error "did you mean 'accuracy'" analyze "$T/s1.h5" --metric acuracy
 expect_error "did you mean \"steps_to:T\"" analyze "$T/s1.h5" --measure stepsto:0.5
