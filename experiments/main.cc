@@ -67,8 +67,10 @@ void ListPresets() {
       if (entry.path().extension() == ".ini" && entry.is_regular_file(ec)) files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end());
+    int width = 16;  // the names' column, as wide as the longest name
+    for (const auto& f : files) width = std::max(width, static_cast<int>(f.filename().string().size()));
     for (const auto& f : files) {
-      std::printf("%-16s %s\n", f.filename().string().c_str(), PresetDescription(f).c_str());
+      std::printf("%-*s %s\n", width, f.filename().string().c_str(), PresetDescription(f).c_str());
     }
     return;
   }
