@@ -29,16 +29,7 @@ constexpr uint32_t kCompareStream = 1u << 28;
 
 std::string LevelLabel(double level) { return FormatDouble("%g", level * 100.0) + "%"; }
 
-// Display format of the measure's values.
-const char* ValueFormat(const Measure& m) {
-  switch (m.kind) {
-    case MeasureKind::kStepsTo:
-    case MeasureKind::kSinceEntry: return "%.0f";
-    case MeasureKind::kCollapses: return "%.2f";
-    case MeasureKind::kCostTo: return "%.4g";
-    default: return "%.3f";
-  }
-}
+const char* ValueFormat(const Measure& m) { return MeasureValueFormat(m); }
 
 // The range a threshold on `metric` must lie in, from its unit (sim/metrics.h);
 // {-inf, inf} when the unit gives no bound.
@@ -400,6 +391,16 @@ namespace {
 }  // namespace
 
 bool MetricHigherIsBetter(const AnalyzeOptions& o) { return o.goal >= 0; }
+
+const char* MeasureValueFormat(const Measure& m) {
+  switch (m.kind) {
+    case MeasureKind::kStepsTo:
+    case MeasureKind::kSinceEntry: return "%.0f";
+    case MeasureKind::kCollapses: return "%.2f";
+    case MeasureKind::kCostTo: return "%.4g";
+    default: return "%.3f";
+  }
+}
 
 bool HigherIsBetter(const AnalyzeOptions& o) {
   return o.measure.higher_is_better && MetricHigherIsBetter(o);

@@ -46,6 +46,9 @@ struct AnalyzeOptions {
   std::vector<std::string> from_file;
 };
 
+// printf format of the measure's values in tables ("%.0f" for step counts).
+const char* MeasureValueFormat(const Measure& m);
+
 // Whether larger values of the metric are better (--goal; max by default).
 bool MetricHigherIsBetter(const AnalyzeOptions& o);
 // Whether larger values of the measure are better: the metric's goal for final,
