@@ -58,17 +58,18 @@ Verdict Judge(Claimed claimed, double lo, double hi, double t) {
 
 // Compares treatment against `control` over the active runs of `f`, paired by
 // seed (and by the keys outside `key` and `tuned`, as strata).
-ClaimComparison Compare(const RunFrame& f, const ClaimSpec& c, const std::string& control,
-                        int key, int tuned, bool higher, uint32_t stream) {
+ClaimComparison Compare(const RunFrame& f, const ClaimSpec& c, const std::string& treatment,
+                        const std::string& control, int key, int tuned, bool higher,
+                        uint32_t stream) {
   ClaimComparison out;
   out.present = true;
+  out.treatment = treatment;
   out.control = control;
   const std::vector<Group> groups = GroupRuns(f, {key});
-  const Group* gt = FindGroup(f, groups, key, c.treatment);
+  const Group* gt = FindGroup(f, groups, key, treatment);
   const Group* gc = FindGroup(f, groups, key, control);
-  out.failed_checks.clear();
   if (gt == nullptr || gc == nullptr) {
-    out.failed_checks.push_back("no judged runs of " + (gt == nullptr ? c.treatment : control));
+    out.failed_checks.push_back("no judged runs of " + (gt == nullptr ? treatment : control));
     out.effect = out.lo = out.hi = out.poi = kNaN;
     out.treatment_mean = out.control_mean = kNaN;
     out.treatment_step = out.control_step = kNaN;
@@ -127,12 +128,12 @@ std::string Paragraph(const ClaimSpec& c, const ClaimResult& r) {
   const char* fmt = MeasureValueFormat(c.analysis.measure);
   const ClaimComparison& f = r.fair;
   std::string p = "Fair comparison (" + f.label + "): on " + IntString(f.pairs) +
-                  " seed pairs the treatment's " + r.measure_label + " was " +
-                  FormatDouble(fmt, f.treatment_mean) + " against the control's " +
+                  " seed pairs " + f.treatment + "'s " + r.measure_label + " was " +
+                  FormatDouble(fmt, f.treatment_mean) + " against " + f.control + "'s " +
                   FormatDouble(fmt, f.control_mean) + "; the effect (positive = " + c.treatment +
                   " better) is " + Interval3(f, fmt) + " (95% CIs, bootstrap and t together), " +
-                  "against a practical size of " + FormatDouble(fmt, c.threshold) + " claimed " +
-                  ClaimedName(c.claimed) + ": " + VerdictName(f.verdict);
+                  "against a practical size of " + FormatDouble(fmt, c.threshold) + " (claimed: " +
+                  ClaimedName(c.claimed) + "): " + VerdictName(f.verdict);
   if (!f.failed_checks.empty()) {
     p += " (design check failed: ";
     for (size_t i = 0; i < f.failed_checks.size(); ++i) p += (i ? "; " : "") + f.failed_checks[i];
@@ -140,13 +141,13 @@ std::string Paragraph(const ClaimSpec& c, const ClaimResult& r) {
   }
   p += ".";
   if (!StepRatio(f).empty())
-    p += " The treatment's applied update was " + StepRatio(f) + "x the control's (final " +
+    p += " " + f.treatment + "'s applied update was " + StepRatio(f) + "x " + f.control + "'s (final " +
          c.analysis.effective_step_metric + ").";
   if (r.naive.present) {
     const ClaimComparison& n = r.naive;
     p += " The naive comparison (" + n.label + ") gives " + Interval3(n, fmt) + ": " +
          VerdictName(n.verdict);
-    if (!StepRatio(n).empty()) p += ", with an update " + StepRatio(n) + "x the control's";
+    if (!StepRatio(n).empty()) p += ", with an update " + StepRatio(n) + "x " + n.control + "'s";
     p += n.verdict == f.verdict ? "; the fair control does not change the verdict."
                                 : "; the fair control changes the verdict.";
   }
@@ -188,15 +189,18 @@ void ValidateClaim(const Results& r, const ClaimSpec& c) {
     const std::string v = DisplayCell(*col, i);
     if (std::find(present.begin(), present.end(), v) == present.end()) present.push_back(v);
   }
-  for (const std::string* v : {&c.control, &c.treatment, &c.naive_control}) {
-    if (v == &c.naive_control && v->empty()) continue;
+  for (const std::string* v : {&c.control, &c.treatment, &c.naive_control, &c.naive_treatment}) {
+    if (v->empty() && v != &c.control && v != &c.treatment) continue;
     if (!Present(r, c.key, *v))
       throw UserError("claim " + c.name + ": no run has " + c.key + " = '" + *v + "'" +
                       DidYouMean(*v, present) + "; present: " + JoinNames(present));
   }
-  if (c.control == c.treatment || c.naive_control == c.treatment)
+  const std::string& nt = c.naive_treatment.empty() ? c.treatment : c.naive_treatment;
+  if (c.control == c.treatment || c.naive_control == nt)
     throw UserError("claim " + c.name + ": the treatment '" + c.treatment +
                     "' cannot also be a control");
+  if (!c.naive_treatment.empty() && c.naive_control.empty() && c.analysis.tune_key.empty())
+    throw UserError("claim " + c.name + ": naive_treatment needs naive_control or a tuned key");
 }
 
 ClaimResult EvaluateClaim(const Results& r, const ClaimSpec& c) {
@@ -212,7 +216,7 @@ ClaimResult EvaluateClaim(const Results& r, const ClaimSpec& c) {
   // Only the compared arms enter tuning and statistics.
   for (int64_t i = 0; i < f.runs(); ++i) {
     const std::string& v = f.display[static_cast<size_t>(key)][static_cast<size_t>(i)];
-    if (v != c.control && v != c.treatment && v != c.naive_control)
+    if (v != c.control && v != c.treatment && v != c.naive_control && v != c.naive_treatment)
       f.active[static_cast<size_t>(i)] = 0;
   }
   const RunFrame untuned = f;
@@ -239,7 +243,8 @@ ClaimResult EvaluateClaim(const Results& r, const ClaimSpec& c) {
                                                                      : IntString(o.tune_seeds)) +
                                                    " seeds"
                                              : "";
-  out.fair = Compare(f, c, c.control, key, tuned, higher, kFairStream);
+  const std::string& nt = c.naive_treatment.empty() ? c.treatment : c.naive_treatment;
+  out.fair = Compare(f, c, c.treatment, c.control, key, tuned, higher, kFairStream);
   out.fair.label = c.treatment + " vs " + c.control + tuned_label;
   if (!out.tuning_notes.empty()) {
     out.fair.failed_checks.push_back("a tuned " + o.tune_key +
@@ -247,8 +252,8 @@ ClaimResult EvaluateClaim(const Results& r, const ClaimSpec& c) {
     out.fair.verdict = Verdict::kInconclusive;
   }
   if (!c.naive_control.empty()) {
-    out.naive = Compare(f, c, c.naive_control, key, tuned, higher, kNaiveStream);
-    out.naive.label = c.treatment + " vs " + c.naive_control + tuned_label;
+    out.naive = Compare(f, c, nt, c.naive_control, key, tuned, higher, kNaiveStream);
+    out.naive.label = nt + " vs " + c.naive_control + tuned_label;
   } else if (tuned >= 0 && !control_value.empty()) {
     // The treatment at the control's tuned value, on the judged seeds.
     RunFrame g = untuned;
@@ -260,9 +265,9 @@ ClaimResult EvaluateClaim(const Results& r, const ClaimSpec& c) {
       if (g.display[static_cast<size_t>(tuned)][u] != control_value || !judged.count(g.seed[u]))
         g.active[u] = 0;
     }
-    out.naive = Compare(g, c, c.control, key, tuned, higher, kNaiveStream);
-    out.naive.label = c.treatment + " vs " + c.control + " both at the control's " + o.tune_key +
-                      " " + control_value;
+    out.naive = Compare(g, c, nt, c.control, key, tuned, higher, kNaiveStream);
+    out.naive.label = nt + " vs " + c.control + " both at the control's " + o.tune_key + " " +
+                      control_value;
   }
   out.paragraph = Paragraph(c, out);
   return out;

@@ -45,6 +45,9 @@ struct ClaimSpec {
   // when set (tuned like the others); otherwise, with a tuned key, the treatment
   // at the control's tuned value ("at equal learning rate"); otherwise none.
   std::string naive_control;
+  // The treatment of the naive comparison when it differs (e.g. DASH with its
+  // kept-rollouts normaliser, which also enlarges the step); "": `treatment`.
+  std::string naive_treatment;
   Claimed claimed = Claimed::kBetter;
   double threshold = 0;      // practical size in the measure's units, > 0
   int64_t min_pairs = 5;     // seed pairs the verdict needs
@@ -55,6 +58,7 @@ struct ClaimSpec {
 struct ClaimComparison {
   bool present = false;
   std::string label;       // e.g. "treatment vs control, each at its tuned optim.lr"
+  std::string treatment;   // the treatment side's value of the key
   std::string control;     // the control side's value of the key
   int64_t pairs = 0;
   int64_t censored = 0;    // pairs with a censored run

@@ -305,16 +305,15 @@ void WriteFile(const std::filesystem::path& p, const std::string& text) {
 
 }  // namespace
 
-std::string AnalysisIni(const std::vector<AnalysisKey>& keys) {
+std::string AnalysisIni(const std::vector<IniLine>& keys) {
   std::string ini;
-  for (const AnalysisKey& k : keys) ini += k.key + " = " + k.value + "\n";
+  for (const IniLine& k : keys) ini += k.key + " = " + k.value + "\n";
   return ini;
 }
 
-void CheckAnalysisSection(const Results& skeleton, const std::vector<AnalysisKey>& keys) {
-  if (keys.empty()) return;
+AnalyzeOptions ParseAnalysisLines(const std::vector<IniLine>& lines) {
   std::vector<std::string> args;
-  for (const AnalysisKey& k : keys) {
+  for (const IniLine& k : lines) {
     args.push_back(AnalysisArg(k.key, k.value));
     try {
       ParseArgs({args.back()}, false, 0, false);
@@ -322,16 +321,22 @@ void CheckAnalysisSection(const Results& skeleton, const std::vector<AnalysisKey
       throw UserError(k.origin + ": " + e.what());
     }
   }
-  const ParsedArgs p = ParseArgs(args, false, 0, false);
+  return ParseArgs(args, false, 0, false).o;
+}
+
+void CheckAnalysisSection(const Results& skeleton, const std::vector<IniLine>& keys) {
+  if (keys.empty()) return;
+  const AnalyzeOptions o = ParseAnalysisLines(keys);
   try {
-    ValidateOptions(skeleton, p.o);
+    ValidateOptions(skeleton, o);
   } catch (const UserError& e) {
     // The message opens with the option it is about ("--tune optim.lr: ...").
     const std::string msg = e.what();
-    const AnalysisKey* at = &keys.front();
+    const IniLine* at = &keys.front();
     size_t best = 0;
-    for (const AnalysisKey& k : keys) {
-      const std::string name = AnalysisArg(k.key, "").substr(0, AnalysisArg(k.key, "").size() - 1);
+    for (const IniLine& k : keys) {
+      const std::string arg = AnalysisArg(k.key, "");
+      const std::string name = arg.substr(0, arg.size() - 1);
       if (msg.rfind(name, 0) == 0 && name.size() > best) {
         at = &k;
         best = name.size();
@@ -349,53 +354,78 @@ int AnalyzeCommand(const std::vector<std::string>& args, std::ostream& out) {
   return 0;
 }
 
+void CheckOutputDir(const std::string& out, bool force) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(out).lexically_normal();
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !force)
+    throw UserError("--out " + PrintableInput(out, 200) +
+                    ": exists; give --force to replace it, or another directory");
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw UserError("--out " + PrintableInput(out, 200) + ": exists and is not a directory");
+}
+
+WholeDir::WholeDir(const std::string& out) : dir_(std::filesystem::path(out).lexically_normal()) {
+  namespace fs = std::filesystem;
+  const fs::path parent = dir_.has_parent_path() ? dir_.parent_path() : fs::path(".");
+  tmp_ = parent / (dir_.filename().string() + ".tmp-" + std::to_string(getpid()));
+  std::error_code ec;
+  fs::remove_all(tmp_, ec);
+  if (!fs::create_directories(tmp_, ec) || ec)
+    throw UserError("--out " + PrintableInput(out, 200) + ": cannot create " + tmp_.string() +
+                    " (" + ec.message() + ")");
+}
+
+WholeDir::~WholeDir() {
+  std::error_code ec;
+  if (!committed_) std::filesystem::remove_all(tmp_, ec);
+}
+
+void WholeDir::Commit() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path parent = dir_.has_parent_path() ? dir_.parent_path() : fs::path(".");
+  const fs::path old = parent / (dir_.filename().string() + ".old-" + std::to_string(getpid()));
+  if (fs::exists(dir_, ec)) fs::rename(dir_, old);
+  fs::rename(tmp_, dir_);
+  fs::remove_all(old, ec);
+  committed_ = true;
+}
+
+void WriteReportFiles(const ReportData& data, const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  WriteFile(dir / "analysis.json", data.json);
+  WriteFile(dir / "report.md", data.markdown);
+  const int rc = RunFigureScript((dir / "analysis.json").string(), dir.string());
+  if (rc != 0)
+    throw UserError("report: the figure script (" + PythonInterpreter() + " -m advlab.report, " +
+                    "in " + PythonDir() + ") failed with status " + std::to_string(rc) +
+                    "; it needs Debian's python3-matplotlib and python3-h5py");
+  for (const auto& name : data.figures)
+    for (const char* ext : {".png", ".svg"})
+      if (!fs::exists(dir / (name + ext)))
+        throw UserError("report: the figure script did not write " + name + ext);
+}
+
 int ReportCommand(const std::vector<std::string>& args, std::ostream& out) {
   namespace fs = std::filesystem;
   const ParsedArgs p0 = ParseArgs(args, true);
-  const fs::path dir = fs::path(p0.out_dir).lexically_normal();
-  std::error_code ec;
-  if (fs::exists(dir, ec) && !p0.force)
-    throw UserError("--out " + PrintableInput(p0.out_dir, 200) +
-                    ": exists; give --force to replace it, or another directory");
-  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
-    throw UserError("--out " + PrintableInput(p0.out_dir, 200) + ": exists and is not a directory");
+  CheckOutputDir(p0.out_dir, p0.force);
   const Results results = ReadResultsFile(p0.file);
   const ParsedArgs p = ParseWithFileDefaults(args, true, results);
   ReportOptions ro;
   ro.analyze = p.o;
   ro.band_resamples = p.band_resamples;
   ro.file_label = fs::path(p.file).filename().string();
+  std::error_code ec;
   ro.results_path = fs::absolute(p.file, ec).string();
   const ReportData data = BuildReport(results, ro);  // validates before anything is written
 
   // Build the report next to DIR, then move it into place whole.
-  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
-  const fs::path tmp = parent / (dir.filename().string() + ".tmp-" + std::to_string(getpid()));
-  fs::remove_all(tmp, ec);
-  if (!fs::create_directories(tmp, ec) || ec)
-    throw UserError("--out " + PrintableInput(p.out_dir, 200) + ": cannot create " + tmp.string() +
-                    " (" + ec.message() + ")");
-  try {
-    WriteFile(tmp / "analysis.json", data.json);
-    WriteFile(tmp / "report.md", data.markdown);
-    const int rc = RunFigureScript((tmp / "analysis.json").string(), tmp.string());
-    if (rc != 0)
-      throw UserError("report: the figure script (" + PythonInterpreter() + " -m advlab.report, " +
-                      "in " + PythonDir() + ") failed with status " + std::to_string(rc) +
-                      "; it needs Debian's python3-matplotlib and python3-h5py");
-    for (const auto& name : data.figures)
-      for (const char* ext : {".png", ".svg"})
-        if (!fs::exists(tmp / (name + ext)))
-          throw UserError("report: the figure script did not write " + name + ext);
-    const fs::path old = parent / (dir.filename().string() + ".old-" + std::to_string(getpid()));
-    if (fs::exists(dir, ec)) fs::rename(dir, old);
-    fs::rename(tmp, dir);
-    fs::remove_all(old, ec);
-  } catch (...) {
-    fs::remove_all(tmp, ec);
-    throw;
-  }
-  out << "wrote " << (dir / "report.md").string() << " (" << data.figures.size()
+  WholeDir dir(p.out_dir);
+  WriteReportFiles(data, dir.path());
+  dir.Commit();
+  out << "wrote " << (dir.final_path() / "report.md").string() << " (" << data.figures.size()
       << " figures)\n";
   return 0;
 }

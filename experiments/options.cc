@@ -319,7 +319,14 @@ IniFile ReadIniFile(const std::string& path) {
       }
       if (value.empty()) throw UserError(where + "[analysis] " + key + " needs a value");
       analysis_lines[key] = n;
-      ini.analysis.push_back(AnalysisKey{key, value, where + "[analysis] " + key});
+      ini.analysis.push_back(IniLine{key, value, where + "[analysis] " + key});
+      continue;
+    }
+    if (section == "claim" || section == "quick") {
+      auto& lines = section == "claim" ? ini.claim : ini.quick;
+      for (const IniLine& l : lines)
+        if (l.key == key) throw UserError(where + "[" + section + "] " + QuoteInput(key) + " set twice");
+      lines.push_back(IniLine{key, value, where + "[" + section + "] " + key});
       continue;
     }
     if (section == "sweep") {

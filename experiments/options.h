@@ -76,14 +76,15 @@ struct Arm {
   std::string origin;
 };
 
-// One line of an [analysis] section.
-struct AnalysisKey {
-  std::string key;     // an analyze option without "--", '_' for '-' (tune_seeds)
+// One line of an [analysis], [claim] or [quick] section, read as text (the
+// command that uses the section checks it).
+struct IniLine {
+  std::string key;     // [analysis]: an analyze option without "--", '_' for '-'
   std::string value;
-  std::string origin;  // "FILE:LINE: [analysis] KEY", the prefix of messages
+  std::string origin;  // "FILE:LINE: [SECTION] KEY", the prefix of messages
 };
 
-// The analyze options an [analysis] section may set (kAnalysisKeys order).
+// The analyze options an [analysis] section may set (in the order `advlab analyze --help` lists them).
 const std::vector<std::string>& AnalysisKeyNames();
 
 // The keys of an INI file and its [sweep] section.
@@ -94,7 +95,11 @@ struct IniFile {
   int64_t seeds = 0;                        // [sweep] seeds (0: not given)
   int threads = 0;                          // [sweep] threads (0: not given)
   std::vector<Arm> arms;                    // [arm.NAME] sections, in file order
-  std::vector<AnalysisKey> analysis;        // [analysis] lines, in file order
+  std::vector<IniLine> analysis;            // [analysis] lines, in file order
+  // `advlab reproduce` (experiments/reproduce.h): the claim a preset decides and
+  // the overrides of its --quick form; a sweep ignores both.
+  std::vector<IniLine> claim;               // [claim] lines
+  std::vector<IniLine> quick;               // [quick] lines
 };
 
 // Reads and checks an INI file: it must be a readable regular file; a UTF-8
@@ -125,7 +130,7 @@ struct Experiment {
   std::map<std::string, std::string> keys;
   std::vector<GridAxis> grid;
   std::vector<Arm> arms;
-  std::vector<AnalysisKey> analysis;  // the file's [analysis] section
+  std::vector<IniLine> analysis;  // the file's [analysis] section
   int64_t seeds = 1;
   int threads = 1;
 };
