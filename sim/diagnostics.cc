@@ -25,33 +25,23 @@ double Dot(const std::vector<double>& a, const std::vector<double>& b) {
   return s;
 }
 
-}  // namespace
-
-void ExactObjectiveGradient(const RunConfig& rc, RunState* st, std::vector<double>* out) {
-  std::vector<int32_t> prompts;
-  std::vector<double> weights;
-  st->task->TrainingDistribution(&prompts, &weights);
-  // d/dtheta of fp + (1 - fp - fn) * success.
-  const double scale = 1.0 - rc.false_positive - rc.false_negative;
-  st->diag_terms.Clear();
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    st->task->SuccessGradientTerms(st->policy.get(), prompts[i], scale * weights[i],
-                                   &st->diag_terms);
-  }
-  // grad log pi(a | s) depends on (s, a) only: sum the terms per pair first (in
-  // term order), then hand the policy one term per pair (in pair order). Turns
-  // e.g. chain's P n m^2 terms into at most O m^2.
+// The gradient of the terms i with bin[i] == k (all terms when bin is null):
+// summed per (state, action) pair first (in term order), then one term per pair
+// (in pair order) to the policy. grad log pi(a | s) depends on (s, a) only, so
+// this turns e.g. chain's P n m^2 terms into at most O m^2.
+void MergedTermsGradient(RunState* st, const int8_t* bin, int k, std::vector<double>* out) {
   const int64_t A = st->task->num_actions();
   const int64_t pairs = static_cast<int64_t>(st->task->num_states()) * A;
   std::vector<double> table(pairs, 0.0);
   const GradientTerms& terms = st->diag_terms;
   for (size_t i = 0; i < terms.coef.size(); ++i) {
+    if (bin != nullptr && bin[i] != k) continue;
     table[terms.batch.state[i] * A + terms.batch.token[i]] += terms.coef[i];
   }
   GradientTerms& merged = st->diag_merged;
   merged.Clear();
-  for (int64_t k = 0; k < pairs; ++k) {
-    if (table[k] != 0.0) merged.Add(static_cast<int32_t>(k / A), static_cast<int32_t>(k % A), table[k]);
+  for (int64_t p = 0; p < pairs; ++p) {
+    if (table[p] != 0.0) merged.Add(static_cast<int32_t>(p / A), static_cast<int32_t>(p % A), table[p]);
   }
   SparseGrad& g = st->diag_grad;
   if (g.value.size() != static_cast<size_t>(st->policy->num_params())) {
@@ -62,10 +52,70 @@ void ExactObjectiveGradient(const RunConfig& rc, RunState* st, std::vector<doubl
   ToDense(g, 1.0, out);
 }
 
+// share_k = <part_k, whole> / |whole|^2 (NaN for all when whole = 0).
+void Shares(const std::vector<double>* part, const std::vector<double>& whole, double* share) {
+  const double sq = Dot(whole, whole);
+  for (int k = 0; k < kDifficultyBins; ++k) {
+    share[k] = sq > 0.0 ? Dot(part[k], whole) / sq : std::numeric_limits<double>::quiet_NaN();
+  }
+}
+
+}  // namespace
+
+void ExactObjectiveGradient(const RunConfig& rc, RunState* st, std::vector<double>* out,
+                            std::vector<double>* by_bin) {
+  std::vector<int32_t> prompts;
+  std::vector<double> weights;
+  st->task->TrainingDistribution(&prompts, &weights);
+  // d/dtheta of fp + (1 - fp - fn) * success.
+  const double scale = 1.0 - rc.false_positive - rc.false_negative;
+  st->diag_terms.Clear();
+  std::vector<int8_t> term_bin;  // [terms] the difficulty bin of the term's prompt
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    st->task->SuccessGradientTerms(st->policy.get(), prompts[i], scale * weights[i],
+                                   &st->diag_terms);
+    if (by_bin != nullptr) {
+      term_bin.resize(st->diag_terms.coef.size(),
+                      static_cast<int8_t>(DifficultyBin(st->task->difficulty(prompts[i]))));
+    }
+  }
+  MergedTermsGradient(st, nullptr, 0, out);
+  if (by_bin != nullptr) {
+    for (int k = 0; k < kDifficultyBins; ++k) MergedTermsGradient(st, term_bin.data(), k, &by_bin[k]);
+  }
+}
+
+namespace {
+
+// Adds to sum[k] the part of a prepared diagnostic batch's g_hat (ascent
+// direction) that the rollouts of difficulty bin k contribute. `dense` is
+// scratch.
+void AddBinParts(const RunConfig& rc, RunState* st, const Batch& batch,
+                 std::vector<uint8_t>* include, std::vector<double>* dense,
+                 std::vector<double>* sum) {
+  int8_t group_bin[kDifficultyBins] = {};  // bins present
+  for (int g = 0; g < batch.num_groups(); ++g) {
+    group_bin[DifficultyBin(st->task->difficulty(batch.prompt[g]))] = 1;
+  }
+  for (int k = 0; k < kDifficultyBins; ++k) {
+    if (group_bin[k] == 0) continue;  // no rollout: contributes 0
+    include->assign(batch.num_rollouts(), 0);
+    for (int g = 0; g < batch.num_groups(); ++g) {
+      if (DifficultyBin(st->task->difficulty(batch.prompt[g])) != k) continue;
+      for (int r = batch.group_begin[g]; r < batch.group_begin[g + 1]; ++r) (*include)[r] = 1;
+    }
+    MaskedBatchGradient(rc, st, batch, include->data(), &st->diag_grad);
+    ToDense(st->diag_grad, -1.0, dense);
+    for (size_t i = 0; i < dense->size(); ++i) sum[k][i] += (*dense)[i];
+  }
+}
+
+}  // namespace
+
 void DiagnosedStep(const RunConfig& rc, RunState* st) {
   st->task->AdvanceTraining(st->step, st->policy.get());
-  std::vector<double> exact;
-  ExactObjectiveGradient(rc, st, &exact);
+  std::vector<double> exact, exact_bin[kDifficultyBins];
+  ExactObjectiveGradient(rc, st, &exact, exact_bin);
   const double exact_sq = Dot(exact, exact);
 
   // S fresh batches at the same parameters. Keys (seed, j + 1): seeds are 32-bit,
@@ -73,6 +123,11 @@ void DiagnosedStep(const RunConfig& rc, RunState* st) {
   const int S = rc.diagnostic_samples;
   const size_t n = exact.size();
   std::vector<double> mean(n, 0.0), m2(n, 0.0), est;
+  // Per difficulty bin: the sum over the S batches of the part of g_hat its
+  // rollouts contribute (a bin no batch drew contributes exactly 0).
+  std::vector<double> part_sum[kDifficultyBins];
+  for (std::vector<double>& p : part_sum) p.assign(n, 0.0);
+  std::vector<uint8_t> include;
   double rel_err = 0.0;
   if (st->diag_grad.value.size() != n) st->diag_grad.Init(st->policy->num_params(), st->policy->grad_block_size());
   // The diagnostic batches are not training: AAPO's reference cache must not
@@ -97,6 +152,7 @@ void DiagnosedStep(const RunConfig& rc, RunState* st) {
       m2[i] += delta * (est[i] - mean[i]);
     }
     rel_err += err;
+    AddBinParts(rc, st, st->diag_batch, &include, &est, part_sum);
   }
   st->reference_generated = reference_generated;
   double var = 0.0;
@@ -133,6 +189,17 @@ void DiagnosedStep(const RunConfig& rc, RunState* st) {
   st->diag_mean_cosine =
       informative && mean_sq > 0.0 ? mean_dot / (std::sqrt(mean_sq) * std::sqrt(exact_sq)) : nan;
   st->diag_fit_err = informative && mean_sq > 0.0 ? fit / exact_sq : nan;
+  // Shares of the expected update: its parts' mean over the S batches, against
+  // their sum (the mean g_hat up to rounding), so the shares sum to 1.
+  std::vector<double> whole(n, 0.0);
+  for (int k = 0; k < kDifficultyBins; ++k) {
+    for (size_t i = 0; i < n; ++i) {
+      part_sum[k][i] /= S;
+      whole[i] += part_sum[k][i];
+    }
+  }
+  Shares(part_sum, whole, st->diag_update_share);
+  Shares(exact_bin, exact, st->diag_exact_share);
   st->diag_valid = true;
 }
 

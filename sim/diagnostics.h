@@ -14,6 +14,17 @@
 //                 the bias left after the best rescaling. An estimator that only
 //                 rescales the gradient (dr_grpo's (G-1)/G, token-mean's 1/length
 //                 on one prompt) has grad_rel_err > 0 but grad_fit_err ~ 0
+//   update_share_binK  share of difficulty bin K in the expected update:
+//                 each batch's g_hat = sum_k g_k, g_k the part from the rollouts
+//                 of bin k's prompts (sim/gradient.h MaskedBatchGradient); with
+//                 g_k averaged over the S batches and g = sum_k g_k,
+//                 share_k = <g_k, g> / |g|^2. Projection shares sum to 1 even
+//                 when the bins share parameters (MLP; a share may then be < 0),
+//                 and are |g_k|^2 / |g|^2 when they do not (tabular). A bin no
+//                 batch drew contributes 0 (share 0); NaN for all when g = 0
+//   exact_share_binK  the same split of grad J by the training prompts' bins: an
+//                 unbiased estimator's update shares match it up to noise;
+//                 grpo's move towards p near 0 or 1 by c(p, G) (estimators.md §11.2)
 #ifndef ADVLAB_SIM_DIAGNOSTICS_H_
 #define ADVLAB_SIM_DIAGNOSTICS_H_
 
@@ -25,8 +36,10 @@
 namespace advlab {
 
 // Exact gradient of the training objective J at the current step and parameters
-// (dense, ascent direction).
-void ExactObjectiveGradient(const RunConfig& rc, RunState* state, std::vector<double>* out);
+// (dense, ascent direction); with by_bin (kDifficultyBins vectors), also the part
+// of it from the training prompts of each difficulty bin.
+void ExactObjectiveGradient(const RunConfig& rc, RunState* state, std::vector<double>* out,
+                            std::vector<double>* by_bin = nullptr);
 // A step measured against the exact gradient (fills the diag_* fields).
 void DiagnosedStep(const RunConfig& rc, RunState* state);
 

@@ -73,8 +73,15 @@ StepStats PrepareBatch(const RunConfig& rc, RunState* st, Batch* batch, Estimato
   return ss;
 }
 
-void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, int g0, int g1,
-                       SparseGrad* grad, StepStats* stats) {
+namespace {
+
+// MinibatchGradient; with kMasked, the coefficients (and entropy terms) of the
+// rollouts with include[r] == 0 are zeroed after they are computed, so that
+// normalisers, micro-batches and the loss see the whole batch (the training
+// step instantiates kMasked = false: no extra work there).
+template <bool kMasked>
+void MinibatchGradientImpl(const RunConfig& rc, RunState* st, const Batch& batch, int g0, int g1,
+                           SparseGrad* grad, StepStats* stats, const uint8_t* include) {
   grad->Clear();
   // Rollouts a filter dropped get no coefficient and are not back-propagated;
   // they leave the normalisers R and T unless estimator.dash_normalizer =
@@ -154,7 +161,7 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
         const int len = tb[q + 1] - tb[q];
         // MinusAdvantageCoefficient, with the weight computed only for A != 0
         // (as an argument it is computed for every rollout: callgrind +0.5%).
-        const double a = keep ? adv[q] : 0.0;
+        const double a = keep && (!kMasked || include[q] != 0) ? adv[q] : 0.0;
         const double c =
             a == 0.0 ? 0.0 : -a * (per_token ? TokenWeight(rc.loss_agg, len, R, T, scale) : weight);
         for (int t = tb[q]; t < tb[q + 1]; ++t) coef[t] = c;
@@ -206,6 +213,10 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
       for (int q = first; q < r; ++q) {
         if (filtered && batch.kept[q] == 0) continue;
         const double w = st->loss_rollouts[i++].weight;
+        if (kMasked && include[q] == 0) {
+          for (int t = tb[q]; t < tb[q + 1]; ++t) coef[t] = 0.0;
+          continue;
+        }
         for (int t = tb[q]; t < tb[q + 1]; ++t) {
           double c = coef[t];
           if (kl_loss) {
@@ -240,6 +251,19 @@ void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, in
     stats->train_calls += 1;
   }
   pi.FinishGrad(grad);
+}
+
+}  // namespace
+
+void MinibatchGradient(const RunConfig& rc, RunState* st, const Batch& batch, int g0, int g1,
+                       SparseGrad* grad, StepStats* stats) {
+  MinibatchGradientImpl<false>(rc, st, batch, g0, g1, grad, stats, nullptr);
+}
+
+void MaskedBatchGradient(const RunConfig& rc, RunState* st, const Batch& batch,
+                         const uint8_t* include, SparseGrad* grad) {
+  StepStats unused;
+  MinibatchGradientImpl<true>(rc, st, batch, 0, batch.num_groups(), grad, &unused, include);
 }
 
 StepStats LossGradient(const RunConfig& rc, RunState* st, Batch* batch, SparseGrad* grad,

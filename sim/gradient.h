@@ -25,6 +25,13 @@ StepStats PrepareBatch(const RunConfig& rc, RunState* state, Batch* batch,
 // adds train_calls, backprop, backward_tokens, loss_tokens and clipped to *stats.
 void MinibatchGradient(const RunConfig& rc, RunState* state, const Batch& batch, int g0, int g1,
                        SparseGrad* grad, StepStats* stats);
+// The part of the whole prepared batch's MinibatchGradient that the rollouts
+// with include[r] != 0 contribute (diagnostics: the per-bin update shares).
+// Every coefficient is computed as for the whole batch (advantages, normalisers,
+// micro-batches, clipping), then the other rollouts' are zeroed, so the parts
+// of a partition of the rollouts sum to the whole gradient.
+void MaskedBatchGradient(const RunConfig& rc, RunState* state, const Batch& batch,
+                         const uint8_t* include, SparseGrad* grad);
 // PrepareBatch, then the gradient of the whole batch at the sampling
 // parameters (the first update of a step; the estimator's gradient).
 StepStats LossGradient(const RunConfig& rc, RunState* state, Batch* batch, SparseGrad* grad,

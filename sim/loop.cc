@@ -203,6 +203,10 @@ void Evaluate(const RunConfig& rc, RunState* st, double* m) {
   e.grad_var = st->diag_valid ? st->diag_var : nan;
   e.grad_mean_cosine = st->diag_valid ? st->diag_mean_cosine : nan;
   e.grad_fit_err = st->diag_valid ? st->diag_fit_err : nan;
+  for (int b = 0; b < kDifficultyBins; ++b) {
+    e.update_share_bin[b] = st->diag_valid ? st->diag_update_share[b] : nan;
+    e.exact_share_bin[b] = st->diag_valid ? st->diag_exact_share[b] : nan;
+  }
   st->metrics.Finish(e, m);
   st->diag_valid = false;
 }

@@ -44,6 +44,8 @@ struct EvalPoint {
   double grad_cosine = 0.0, grad_rel_err = 0.0, grad_var = 0.0;  // diagnostics
   double grad_mean_cosine = 0.0, grad_fit_err = 0.0;                // direction-only bias
   double entry_step_bin[4] = {};  // step each bin last entered training (NaN: not yet)
+  double update_share_bin[4] = {};  // diagnostics: each bin's share of the mean g_hat
+  double exact_share_bin[4] = {};   // ... and of the exact gradient
 };
 
 struct MetricSpec {

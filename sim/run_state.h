@@ -63,6 +63,8 @@ struct RunState {
   double diag_var = 0.0;
   double diag_mean_cosine = 0.0;   // cosine(mean g_hat, grad J)
   double diag_fit_err = 0.0;       // min_c |c mean g_hat - grad J|^2 / |grad J|^2
+  double diag_update_share[kDifficultyBins] = {};  // <g_k, g> / |g|^2 of the mean g_hat
+  double diag_exact_share[kDifficultyBins] = {};   // the same of grad J
   bool diag_valid = false;
   Batch diag_batch;                // scratch for the diagnostic batches
   SparseGrad diag_grad;            // scratch

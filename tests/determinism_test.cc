@@ -103,6 +103,17 @@ TEST(DeterminismTest, FamiliesNoiseDriftAndDiagnosticsDoNotDependOnThreads) {
   const Metric* rel = one.FindMetric("grad_rel_err");
   const size_t E = one.steps.size();
   for (int64_t k = 0; k < one.num_runs; ++k) EXPECT_TRUE(std::isfinite(rel->values[k * E + E - 1])) << k;
+  // The per-bin shares of the update and of grad J each sum to 1 (all families,
+  // both policies, with drift: some bins are not drawn and count 0).
+  for (const char* kind : {"update_share_bin", "exact_share_bin"}) {
+    for (int64_t k = 0; k < one.num_runs; ++k) {
+      double sum = 0.0;
+      for (int b = 0; b < 4; ++b) {
+        sum += one.FindMetric(kind + std::to_string(b))->values[k * E + E - 1];
+      }
+      EXPECT_NEAR(sum, 1.0, 1e-9) << kind << " run " << k;
+    }
+  }
 }
 
 // Issue 5: the estimators that keep state or sample more (gae's critic, aapo's
