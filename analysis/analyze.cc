@@ -154,30 +154,6 @@ Table SummaryTable(const RunFrame& f, const AnalyzeOptions& o, const std::vector
   return t;
 }
 
-// Keys that describe the compared key's values rather than a context: they take
-// more than one value over the file's runs, and one value per value of the
-// compared key (the keys an arm sets, beside the arm column). As a context or a
-// pairing key they would keep every two values apart. Never the tuned key. In a
-// grid (a Cartesian product) there is none, whatever tuning left active.
-std::vector<int> AttributeKeys(const RunFrame& f, int key, int tuned) {
-  std::vector<int> out;
-  const std::vector<std::string>& compared = f.exact[static_cast<size_t>(key)];
-  for (int k = 0; k < static_cast<int>(f.keys.size()); ++k) {
-    if (k == key || k == tuned) continue;
-    const std::vector<std::string>& values = f.exact[static_cast<size_t>(k)];
-    std::map<std::string, std::string> of;  // a lookup only: compared value -> k's value
-    bool function = true, varies = false;
-    for (int64_t i = 0; i < f.runs() && function; ++i) {
-      const size_t u = static_cast<size_t>(i);
-      const auto [it, inserted] = of.emplace(compared[u], values[u]);
-      function = inserted || it->second == values[u];
-      varies = varies || values[u] != values[0];
-    }
-    if (function && varies) out.push_back(k);
-  }
-  return out;
-}
-
 // Comparison: for each context (the --by keys but the compared one and its
 // attributes), each value of the compared key against the first (the control),
 // paired on seed and on every other swept key.
@@ -389,6 +365,25 @@ Table ApplyTuning(RunFrame& f, const AnalyzeOptions& o, int key) {
 
 namespace {
 }  // namespace
+
+std::vector<int> AttributeKeys(const RunFrame& f, int key, int tuned) {
+  std::vector<int> out;
+  const std::vector<std::string>& compared = f.exact[static_cast<size_t>(key)];
+  for (int k = 0; k < static_cast<int>(f.keys.size()); ++k) {
+    if (k == key || k == tuned) continue;
+    const std::vector<std::string>& values = f.exact[static_cast<size_t>(k)];
+    std::map<std::string, std::string> of;  // a lookup only: compared value -> k's value
+    bool function = true, varies = false;
+    for (int64_t i = 0; i < f.runs() && function; ++i) {
+      const size_t u = static_cast<size_t>(i);
+      const auto [it, inserted] = of.emplace(compared[u], values[u]);
+      function = inserted || it->second == values[u];
+      varies = varies || values[u] != values[0];
+    }
+    if (function && varies) out.push_back(k);
+  }
+  return out;
+}
 
 bool MetricHigherIsBetter(const AnalyzeOptions& o) { return o.goal >= 0; }
 

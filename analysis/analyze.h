@@ -79,6 +79,13 @@ Analysis Analyze(const Results& r, const AnalyzeOptions& o, Sensitivity* sensiti
 // tuning table. `key_index` is the tuned key's index in f.keys.
 Table ApplyTuning(RunFrame& f, const AnalyzeOptions& o, int key_index);
 
+// Keys that describe the compared key's values rather than a context: they take
+// more than one value over the file's runs, and one value per value of the
+// compared key (the keys an arm sets, beside the arm column). As a context or a
+// pairing key they would keep every two values apart. Never the tuned key. In a
+// grid (a Cartesian product) there is none, whatever tuning left active.
+std::vector<int> AttributeKeys(const RunFrame& f, int key, int tuned);
+
 // Indices of the grouping keys: o.by, or every swept key except `exclude` (-1: none).
 std::vector<int> ByKeys(const RunFrame& f, const AnalyzeOptions& o, int exclude);
 

@@ -75,7 +75,10 @@ ClaimComparison Compare(const RunFrame& f, const ClaimSpec& c, const std::string
     out.treatment_step = out.control_step = kNaN;
     return out;
   }
-  std::vector<int> group_keys = {key};
+  // Pairs differ only in the compared key, the keys an arm sets with it and
+  // the tuned key; they share the seed and every other swept key.
+  std::vector<int> group_keys = AttributeKeys(f, key, tuned);
+  group_keys.push_back(key);
   if (tuned >= 0) group_keys.push_back(tuned);
   std::vector<std::vector<double>> vt, vc;
   PairedValues(f, *gt, *gc, group_keys, &vt, &vc, &out.censored);

@@ -18,6 +18,7 @@
 #include "experiments/analyze_cmd.h"
 #include "experiments/h5io.h"
 #include "experiments/options.h"
+#include "experiments/reproduce.h"
 #include "experiments/sweep.h"
 #include "sim/config.h"
 #include "sim/error.h"
@@ -114,6 +115,7 @@ const ListTopic kListTopics[] = {
     {"metrics", PrintMetrics},
     {"keys", PrintKeys},
     {"presets", ListPresets},
+    {"claims", PrintClaims},
 };
 
 std::vector<std::string> ListTopicNames() {
@@ -172,6 +174,8 @@ int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
 int Analyze(const std::vector<std::string>& args) { return AnalyzeCommand(args, std::cout); }
 
 int Report(const std::vector<std::string>& args) { return ReportCommand(args, std::cout); }
+
+int Reproduce(const std::vector<std::string>& args) { return ReproduceCommand(args, std::cout); }
 
 int Digest(const std::vector<std::string>& args) {
   if (args.size() != 1) throw UserError("digest: exactly one FILE.h5 expected");
@@ -242,6 +246,9 @@ const std::vector<Command>& Commands() {
        "per-run measures, seed statistics, paired comparisons, tuning, sensitivity",
        kAnalyzeUsage, Analyze},
       {"report", kReportArgs, "report.md and figures of a results file", kReportUsage, Report},
+      {"reproduce", kReproduceArgs,
+       "decide a paper claim (experiments/claims/) against its fair control",
+       kReproduceUsage, Reproduce},
       {"digest", "FILE.h5", "SHA-256 of the result datasets of a results file", "", Digest},
       {"advantage", "--estimator NAME|all [--group-size G] [--lengths FILE] [--json] ...",
        "an estimator's advantages for groups of rewards on stdin",

@@ -511,6 +511,36 @@ Arm ParseArm(const std::string& text) {
   }
 }
 
+CommandLine QuickOverrides(const std::vector<IniLine>& quick) {
+  CommandLine cl;
+  for (const IniLine& l : quick) {
+    if (l.key == "seeds") {
+      cl.seeds = ParseCount(l.origin, l.value, 1, kMaxSeeds);
+    } else if (l.key.rfind("grid.", 0) == 0 && l.key.size() > 5) {
+      GridAxis axis;
+      axis.key = l.key.substr(5);
+      axis.origin = l.origin;
+      CheckGridKey(axis.key, axis.origin, "set their number with seeds = N");
+      axis.values = SplitGridValues(l.value, axis.origin);
+      cl.grid.push_back(axis);
+    } else {
+      const KeySpec* spec = KeyRegistry::Get().Find(l.key);
+      if (spec == nullptr || IsRunColumn(l.key) || l.key == "seed") {
+        throw UserError(l.origin + ": unknown key " + QuoteInput(l.key) +
+                        DidYouMean(l.key, KeyRegistry::Get().Names()) +
+                        "; [quick] takes seeds, grid.KEY and full dotted keys");
+      }
+      try {
+        CanonicalValue(*spec, l.value);
+      } catch (const UserError& e) {
+        throw UserError(l.origin + ": " + e.what());
+      }
+      cl.keys[l.key] = l.value;
+    }
+  }
+  return cl;
+}
+
 Experiment MergeExperiment(const CommandLine& cl) {
   Experiment e;
   if (!cl.config_file.empty()) {

@@ -136,6 +136,10 @@ struct Experiment {
 };
 Experiment MergeExperiment(const CommandLine& cl);
 
+// A [quick] section as command-line overrides of its file (seeds, grid.KEY =
+// values, KEY = value), each checked; throws UserError naming the line.
+CommandLine QuickOverrides(const std::vector<IniLine>& quick);
+
 // Parses the text of --arm, "NAME: key=value, key=value" (no key: the base
 // config); checks the name, the keys (registered, not `seed`, each once) and
 // their values. Throws UserError prefixed by "--arm NAME".

@@ -20,7 +20,8 @@ drawn as a gap:
 
 {
  "format": "advlab-analysis/1",
- "file": "/abs/path/results.h5",        // null: no per-run faint curves
+ "file": "/abs/path/results.h5",        // null: no per-run faint curves; a
+                                        // relative path is relative to the JSON
  "metric": "accuracy", "measure": "final", "stat": "mean", "level": 0.95,
  "configs": [ {"id": 0, "label": "estimator.name=grpo", "n": 8,
                "run_ids": [0, 2, 4, ...]}, ... ],   // run_ids: /runs/run_id values
@@ -80,10 +81,11 @@ def _setup_matplotlib():
     matplotlib.rcParams["path.simplify"] = True
 
 
-def _load_results(analysis):
+def _load_results(analysis, base_dir="."):
     path = analysis.get("file") if isinstance(analysis, dict) else None
     if path is None:
         return None
+    path = os.path.join(base_dir, path)  # an absolute path stays as it is
     from advlab import load_xarray
 
     try:
@@ -125,7 +127,7 @@ def write_report(analysis_path, out_dir):
     try:
         _check_format(analysis)
         files = []
-        for name, fig in make_figures(analysis, _load_results(analysis)):
+        for name, fig in make_figures(analysis, _load_results(analysis, os.path.dirname(analysis_path))):
             png, svg = render(fig)
             files += [(name + ".png", png), (name + ".svg", svg)]
     except ReportError as e:
