@@ -24,7 +24,9 @@
 
 namespace advlab {
 
-const char* const kReproduceArgs = "NAME|all [--quick] [--threads T] --out DIR [--force]";
+const char* const kReproduceArgs =
+    "NAME|FILE.ini|all [--quick] [--threads T] [--from DIR] --out DIR [--force]\n"
+    "[--dry-run]";
 const char* const kReproduceUsage =
     "runs the claim's preset (experiments/claims/NAME.ini; `advlab list claims`), decides\n"
     "the claim against its fair control and prints one line per claim: measure, effect\n"
@@ -32,8 +34,12 @@ const char* const kReproduceUsage =
     "inconclusive), and the naive comparison beside it. Writes DIR/claims.md and, per\n"
     "claim, DIR/NAME/{sweep.h5, report.md, figures}; DIR appears whole or not at all.\n"
     "options:\n"
+    "  NAME           a claim of experiments/claims/, or FILE.ini a claim preset elsewhere\n"
     "  --quick        the preset's [quick] overrides (fewer seeds and steps)\n"
+    "  --from DIR     decide again from DIR/NAME/sweep.h5 of an earlier reproduce (same\n"
+    "                 preset and --quick) instead of running the sweep\n"
     "  --threads T    worker threads (results do not depend on it)\n"
+    "  --dry-run      plan and check the claims, print their runs; run nothing\n"
     "  --out DIR      the output directory (refused if it exists, unless --force)\n";
 
 namespace {
@@ -171,6 +177,23 @@ ClaimPreset LoadClaim(const fs::path& file, bool quick) {
   return c;
 }
 
+// --from: the file must hold the runs the preset plans (the same run columns
+// and eval steps); its metrics are what is decided on.
+void CheckSameRuns(const Results& plan, const Results& file, const std::string& path) {
+  const std::string where = PrintableInput(path, 200) + ": ";
+  if (file.num_runs != plan.num_runs || file.steps != plan.steps)
+    throw UserError(where + "not a sweep of this preset (" + std::to_string(file.num_runs) +
+                    " runs x " + std::to_string(file.steps.size()) + " evals, the preset plans " +
+                    std::to_string(plan.num_runs) + " x " + std::to_string(plan.steps.size()) +
+                    "; the same --quick?)");
+  for (const Column& c : plan.runs) {
+    const Column* other = file.FindColumn(c.name);
+    if (other == nullptr || other->kind != c.kind || other->ints != c.ints ||
+        other->strings != c.strings || other->floats != c.floats)
+      throw UserError(where + "not a sweep of this preset (run column " + c.name + " differs)");
+  }
+}
+
 std::string Row(const std::vector<std::string>& cells) {
   std::string s = "|";
   for (const auto& c : cells) s += " " + c + " |";
@@ -204,8 +227,8 @@ void PrintClaims() {
 }
 
 int ReproduceCommand(const std::vector<std::string>& args, std::ostream& out) {
-  std::string name, dir;
-  bool quick = false, force = false;
+  std::string name, dir, from;
+  bool quick = false, force = false, dry_run = false;
   int threads = 1;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -215,10 +238,14 @@ int ReproduceCommand(const std::vector<std::string>& args, std::ostream& out) {
     };
     if (a == "--quick") {
       quick = true;
+    } else if (a == "--dry-run") {
+      dry_run = true;
     } else if (a == "--force") {
       force = true;
     } else if (a == "--out") {
       dir = value();
+    } else if (a == "--from") {
+      from = value();
     } else if (a == "--threads") {
       const std::string v = value();
       char* end = nullptr;
@@ -227,7 +254,8 @@ int ReproduceCommand(const std::vector<std::string>& args, std::ostream& out) {
         throw UserError("--threads: invalid value " + QuoteInput(v) + "; allowed: an integer in [1, 1024]");
       threads = static_cast<int>(t);
     } else if (!a.empty() && a[0] == '-') {
-      const std::vector<std::string> options = {"--quick", "--threads", "--out", "--force"};
+      const std::vector<std::string> options = {"--quick", "--threads", "--from", "--out", "--force",
+                                                "--dry-run"};
       throw UserError("reproduce: unknown option " + QuoteInput(a) + DidYouMean(a, options) +
                       "; allowed: " + JoinNames(options));
     } else if (name.empty()) {
@@ -237,22 +265,31 @@ int ReproduceCommand(const std::vector<std::string>& args, std::ostream& out) {
     }
   }
   if (name.empty()) throw UserError("reproduce: a claim name or 'all' is required (`advlab list claims`)");
-  if (dir.empty()) throw UserError("reproduce: --out DIR is required");
+  if (dir.empty() && !dry_run) throw UserError("reproduce: --out DIR is required");
 
   // Everything is read, planned and checked before any run starts.
-  const std::vector<fs::path> files = ClaimFiles();
   std::vector<fs::path> chosen;
   std::vector<std::string> names;
-  for (const auto& f : files) {
-    names.push_back(f.stem().string());
-    if (name == "all" || name == f.stem().string()) chosen.push_back(f);
+  const bool is_file = name.find('/') != std::string::npos ||
+                       (name.size() > 4 && name.compare(name.size() - 4, 4, ".ini") == 0);
+  if (is_file) {
+    chosen.push_back(name);
+  } else {
+    for (const auto& f : ClaimFiles()) {
+      names.push_back(f.stem().string());
+      if (name == "all" || name == f.stem().string()) chosen.push_back(f);
+    }
   }
   if (chosen.empty())
     throw UserError("reproduce: unknown claim " + QuoteInput(name) + DidYouMean(name, names) +
                     "; allowed: all, " + JoinNames(names));
-  CheckOutputDir(dir, force);
+  if (!dry_run) CheckOutputDir(dir, force);
+  std::error_code ec;
+  if (!from.empty() && fs::equivalent(fs::path(from), fs::path(dir), ec))
+    throw UserError("--from " + PrintableInput(from, 200) + ": the same directory as --out");
   std::vector<ClaimPreset> claims;
   std::vector<SweepPlan> plans;
+  std::vector<Results> earlier;  // --from: the sweeps read back
   for (const auto& f : chosen) {
     claims.push_back(LoadClaim(f, quick));
     ClaimPreset& c = claims.back();
@@ -260,17 +297,44 @@ int ReproduceCommand(const std::vector<std::string>& args, std::ostream& out) {
     if (c.expressible) {
       const Experiment& e = c.experiment;
       plan = PlanSweep(e.keys, e.grid, e.seeds, threads, e.arms);
+      const Results skeleton = SweepSkeleton(plan);
       try {
-        ValidateClaim(SweepSkeleton(plan), c.spec);
+        ValidateClaim(skeleton, c.spec);
       } catch (const UserError& err) {
         throw UserError(PrintableInput(f.string(), 200) + ": [claim]: " + err.what());
+      }
+      if (!from.empty()) {
+        const std::string path = (fs::path(from) / c.spec.name / "sweep.h5").string();
+        Results r = ReadResultsFile(path);
+        CheckSameRuns(skeleton, r, path);
+        earlier.push_back(std::move(r));
       }
     }
     plans.push_back(std::move(plan));
   }
+  if (dry_run) {
+    for (size_t k = 0; k < claims.size(); ++k)
+      out << claims[k].spec.name << ": "
+          << (claims[k].expressible ? std::to_string(plans[k].runs.size()) + " runs, checked"
+                                    : "not expressible here: " + claims[k].reason)
+          << "\n";
+    return 0;
+  }
+  size_t next_earlier = 0;
 
   WholeDir whole(dir);
-  std::string md = "| claim | measure | effect [95% CI] | threshold | claimed | verdict | fair control "
+  std::string md =
+      std::string("Each claim is decided by one paired comparison (by seed, common random "
+                  "numbers) of the method against its fair control, on the judged seeds (with "
+                  "tuning, each arm at its own best value on the other seeds). The effect is "
+                  "oriented so that positive means the method is better; its interval is the union "
+                  "of the 95% bootstrap and t intervals. **holds**: the interval lies beyond the "
+                  "threshold in the claimed direction; **does not hold**: it excludes every effect "
+                  "of at least the threshold in that direction (for `equal`: it lies outside the "
+                  "band); **inconclusive** otherwise, or when a check of the design fails (named). "
+                  "The naive comparison beside it is what one would report without the control.") +
+      (quick ? " These are --quick runs (fewer seeds and steps)." : "") +
+      "\n\n| claim | measure | effect [95% CI] | threshold | claimed | verdict | fair control "
                    "| naive comparison | naive verdict |\n|---|---|---|---:|---|---|---|---|---|\n";
   std::string text;
   std::string details;
@@ -284,8 +348,13 @@ int ReproduceCommand(const std::vector<std::string>& args, std::ostream& out) {
       text += s.name + ": not expressible here: " + c.reason + "\n";
       continue;
     }
-    std::fprintf(stderr, "advlab: claim %s (%zu runs)\n", s.name.c_str(), plans[k].runs.size());
-    Results results = RunSweep(plans[k], threads);
+    Results results;
+    if (from.empty()) {
+      std::fprintf(stderr, "advlab: claim %s (%zu runs)\n", s.name.c_str(), plans[k].runs.size());
+      results = RunSweep(plans[k], threads);
+    } else {
+      results = std::move(earlier[next_earlier++]);
+    }
     const fs::path sub = whole.path() / s.name;
     fs::create_directories(sub);
     WriteResultsFile(results, (sub / "sweep.h5").string());
