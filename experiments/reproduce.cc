@@ -19,6 +19,7 @@
 #include "experiments/h5io.h"
 #include "experiments/options.h"
 #include "experiments/sweep.h"
+#include "sim/check.h"
 #include "sim/error.h"
 #include "sim/registry.h"
 
@@ -77,6 +78,7 @@ struct ClaimPreset {
   ClaimSpec spec;
   bool expressible = true;
   std::string reason;  // why the toy cannot express it
+  std::string design;  // the preset's opening comment after its first line
   Experiment experiment;
 };
 
@@ -95,6 +97,16 @@ ClaimPreset LoadClaim(const fs::path& file, bool quick) {
   c.file = file;
   c.spec.name = file.stem().string();
   const IniFile ini = ReadIniFile(file.string());
+  {
+    std::ifstream in(file);
+    std::string line;
+    for (int n = 0; std::getline(in, line); ++n) {
+      if (line.empty() || line[0] != '#') break;
+      if (n == 0) continue;
+      line.erase(0, line.find_first_not_of("# "));
+      c.design += line + "\n";
+    }
+  }
   const std::string where = PrintableInput(file.string(), 200);
   if (ini.claim.empty()) throw UserError(where + ": no [claim] section; not a claim preset");
   static const std::vector<std::string> kKeys = {
@@ -192,6 +204,29 @@ void CheckSameRuns(const Results& plan, const Results& file, const std::string& 
         other->strings != c.strings || other->floats != c.floats)
       throw UserError(where + "not a sweep of this preset (run column " + c.name + " differs)");
   }
+}
+
+std::string ComparisonJson(const ClaimComparison& c) {
+  return "{\"label\": " + JsonString(c.label) + ", \"effect\": " + JsonNumber(c.effect) +
+         ", \"lo\": " + JsonNumber(c.lo) + ", \"hi\": " + JsonNumber(c.hi) +
+         ", \"verdict\": " + JsonString(VerdictName(c.verdict)) + "}";
+}
+
+// Adds the "claim" section and figure to a report's JSON (it ends "]}\n", the
+// figure list closing the object).
+void AddClaimFigure(const ClaimSpec& s, const ClaimResult& r, ReportData* report) {
+  std::string& j = report->json;
+  const size_t end = j.rfind("]}\n");
+  ADVLAB_CHECK(end != std::string::npos);
+  std::string claim = "{\"statement\": " + JsonString(s.statement) + ", \"measure\": " +
+                      JsonString(r.measure_label) + ", \"threshold\": " + JsonNumber(s.threshold) +
+                      ", \"claimed\": " + JsonString(ClaimedName(s.claimed)) + ", \"rows\": [" +
+                      ComparisonJson(r.fair);
+  if (r.naive.present) claim += ", " + ComparisonJson(r.naive);
+  claim += "]}";
+  j = j.substr(0, end) + (report->figures.empty() ? "" : ", ") + "\"claim\"],\n \"claim\": " +
+      claim + "}\n";
+  report->figures.push_back("claim");
 }
 
 std::string Row(const std::vector<std::string>& cells) {
@@ -373,6 +408,7 @@ int ReproduceCommand(const std::vector<std::string>& args, std::ostream& out) {
     ro.file_label = "sweep.h5";
     ro.results_path = "sweep.h5";  // next to analysis.json: the directory may move
     ReportData report = BuildReport(results, ro);
+    AddClaimFigure(s, r, &report);
     std::string head = "# Claim " + s.name + ": " + VerdictName(r.fair.verdict) + "\n\n" +
                        "**Claim.** " + s.statement + " (" + s.source + ")\n\n" +
                        "**Decided by** " + r.measure_label + ", " + s.treatment + " against " +
@@ -381,6 +417,8 @@ int ReproduceCommand(const std::vector<std::string>& args, std::ostream& out) {
                        r.paragraph + "\n\n";
     for (const auto& t : r.tuned) head += "- tuned: " + t + "\n";
     if (!r.tuned.empty()) head += "\n";
+    head += "![the effect against the threshold](claim.png)\n\n";
+    if (!c.design.empty()) head += "**Design** (the preset's comment).\n\n" + c.design + "\n";
     report.markdown = head + report.markdown;
     WriteReportFiles(report, sub);
 

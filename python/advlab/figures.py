@@ -14,7 +14,7 @@ import numpy as np
 FIGSIZE = (10, 6.25)
 DPI = 100
 MAX_FAINT_RUNS = 100  # per config: keeps SVGs small on 10,000-run files
-SIMPLE_FIGURES = ("bins", "cost", "sensitivity", "poi", "profiles")
+SIMPLE_FIGURES = ("bins", "cost", "sensitivity", "poi", "profiles", "claim")
 
 
 class ReportError(Exception):
@@ -322,6 +322,44 @@ class Figures:
         ax.set_title(f"Performance profiles with {self.level_text()}")
         ax.grid(True, alpha=0.3)
         self.legend(ax, len(series))
+
+    def claim(self, fig):
+        """`advlab reproduce`: each comparison's oriented effect with its interval,
+        against the threshold; the region where the claim holds is shaded."""
+        s = self.section("claim", "claim")
+        t = float(field(s, "threshold", "claim"))
+        claimed = str(field(s, "claimed", "claim"))
+        rows = field(s, "rows", "claim")
+        if not isinstance(rows, list) or not rows:
+            raise ReportError("claim.rows: expected a non-empty list")
+        ax = fig.add_subplot()
+        vals = _arr([r.get("effect") for r in rows], "claim.rows.effect")
+        lo = _arr([r.get("lo") for r in rows], "claim.rows.lo")
+        hi = _arr([r.get("hi") for r in rows], "claim.rows.hi")
+        finite = np.concatenate([v[np.isfinite(v)] for v in (vals, lo, hi)] + [np.array([t, -t, 0.0])])
+        span = max(finite.max() - finite.min(), 1e-12)
+        x0, x1 = finite.min() - 0.15 * span, finite.max() + 0.15 * span
+        if claimed == "better":
+            ax.axvspan(t, x1, color="tab:green", alpha=0.12, label="holds (effect >= threshold)")
+        elif claimed == "worse":
+            ax.axvspan(x0, -t, color="tab:green", alpha=0.12, label="holds (effect <= -threshold)")
+        else:
+            ax.axvspan(-t, t, color="tab:green", alpha=0.12, label="holds (|effect| < threshold)")
+        ax.axvline(0.0, color="0.3", lw=0.8)
+        for i, r in enumerate(rows):
+            y = len(rows) - 1 - i
+            label = str(field(r, "label", f"claim.rows[{i}]"))
+            verdict = str(r.get("verdict", ""))
+            if math.isfinite(vals[i]):
+                ax.errorbar([vals[i]], [y], xerr=[[vals[i] - lo[i]], [hi[i] - vals[i]]], fmt="o",
+                            color="tab:blue" if i == 0 else "tab:gray", capsize=6, lw=2)
+            ax.text(x0, y + 0.22, textwrap.shorten(f"{label}: {verdict}", 110), fontsize=9)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(-0.6, len(rows) - 0.2)
+        ax.set_yticks([])
+        ax.set_xlabel(f"effect, positive = treatment better ({s.get('measure', '')})")
+        ax.set_title(textwrap.shorten(str(s.get("statement", "")), 100), fontsize=10)
+        ax.legend(loc="lower right", fontsize=9)
 
     def draw(self, name):
         """Returns a new Figure for `name`."""
