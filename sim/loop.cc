@@ -4,7 +4,6 @@
 #include <limits>
 
 #include "sim/check.h"
-#include "sim/softmax.h"
 
 namespace advlab {
 
@@ -59,17 +58,6 @@ void InitRun(const RunConfig& rc, RunState* st) {
   st->loss_rollouts.reserve(rollouts);  // a micro-batch's kept rollouts, for the loss
   st->loss_coef.reserve(rollouts);
   if (rc.loss->needs_ratio || rc.kl_coef > 0.0) st->logprob.reserve(max_tokens);
-
-  // pi_0 at the first decision of every eval prompt, for the KL metric.
-  const Task& task = *st->task;
-  const int K = task.num_actions();
-  const auto& eval = task.eval_prompts();
-  st->init_logprobs.assign(eval.size() * K, 0.0);
-  std::vector<double> z(K), p(K);
-  for (size_t i = 0; i < eval.size(); ++i) {
-    task.InitialLogits(task.FirstState(eval[i]), z.data());
-    Softmax(z.data(), K, p.data(), st->init_logprobs.data() + i * K);
-  }
 }
 
 namespace {
@@ -159,7 +147,10 @@ void Evaluate(const RunConfig& rc, RunState* st, double* m) {
   // The training loop's advance: an eval at step t sees step t's training
   // window, the curriculum's decision at t included (Step repeats the call).
   task.AdvanceTraining(st->step, &policy);
-  const int K = task.num_actions();
+  // pi_0 for kl_init: the run's reference when KL or AAPO built one, else built
+  // here at the first eval (it is frozen, so sharing it changes no bit).
+  if (!st->reference) st->reference = std::make_unique<ReferencePolicy>(task);
+  Policy* reference = st->reference.get();
   const auto& eval = task.eval_prompts();
   double acc = 0.0, pass = 0.0, ent = 0.0, kl = 0.0;
   double bin_sum[kDifficultyBins] = {0, 0, 0, 0};
@@ -174,14 +165,8 @@ void Evaluate(const RunConfig& rc, RunState* st, double* m) {
     double miss = 1.0;  // (1 - p)^k by repeated multiplication: exact order, no pow
     for (int j = 0; j < rc.pass_k; ++j) miss *= 1.0 - p;
     pass += 1.0 - miss;
-    const int32_t s = task.FirstState(prompt);
-    ent += policy.Entropy(s);
-    const double* pr = policy.Probs(s);
-    const double* lp = policy.LogProbs(s);
-    const double* lp0 = st->init_logprobs.data() + i * K;
-    double k = 0.0;
-    for (int a = 0; a < K; ++a) k += pr[a] * (lp[a] - lp0[a]);
-    kl += k;
+    ent += policy.Entropy(task.FirstState(prompt));
+    kl += task.SequenceKL(&policy, reference, prompt);  // over whole responses
   }
   const double n = static_cast<double>(eval.size());
   EvalPoint e;

@@ -39,7 +39,7 @@ struct EvalPoint {
   double accuracy_bin[4] = {};  // the same per difficulty bin
   double pass_at_k = 0.0;       // mean 1 - (1 - p)^k
   double entropy = 0.0;         // mean policy entropy at the first decision (nats)
-  double kl_init = 0.0;         // mean KL(pi || pi_0) at the first decision (nats)
+  double kl_init = 0.0;         // mean KL(pi || pi_0) over whole responses (nats)
   double train_accuracy = 0.0;  // exact success on the current training distribution
   double grad_cosine = 0.0, grad_rel_err = 0.0, grad_var = 0.0;  // diagnostics
   double grad_mean_cosine = 0.0, grad_fit_err = 0.0;                // direction-only bias

@@ -65,6 +65,14 @@ ADVLAB_HD inline double RowEntropy(const double* p, const double* lp, int n) {
   return h;
 }
 
+// KL(p || q) of one decision, sum_k p_k (log p_k - log q_k) in index order
+// (nats): the per-state term of every Task::SequenceKL.
+ADVLAB_HD inline double RowKL(const double* p, const double* lp, const double* lq, int n) {
+  double kl = 0.0;
+  for (int k = 0; k < n; ++k) kl += p[k] * (lp[k] - lq[k]);
+  return kl;
+}
+
 template <class Fn>
 decltype(auto) WithRows(Policy* policy, Fn&& fn) {
   if (TabularRows* rows = policy->tabular_rows()) return fn(*rows);

@@ -29,9 +29,9 @@ struct RunState {
   std::unique_ptr<Optimizer> optimizer;  // moments
   std::unique_ptr<Estimator> estimator;  // static estimators keep no state
   std::unique_ptr<PolicyLoss> loss;      // train.loss
-  std::unique_ptr<ReferencePolicy> reference;  // pi_0, when KL or AAPO needs it
+  // pi_0: built by InitRun when KL or AAPO needs it, else by the first eval (kl_init).
+  std::unique_ptr<ReferencePolicy> reference;
   int64_t updates = 0;                   // optimizer steps taken (Adam's counter)
-  std::vector<double> init_logprobs;     // [eval prompts x actions] pi_0 at first decision
   MetricAccumulator metrics;             // window and cumulative sums since the last eval
   SamplingStats sampling;                // the last SampleBatch
   // Scratch reused every step (no allocation once warm).

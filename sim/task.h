@@ -15,13 +15,13 @@
 #include <vector>
 
 #include "sim/batch.h"
+#include "sim/policy_rows.h"
 #include "sim/registry.h"
 #include "sim/rng.h"
 
 namespace advlab {
 
 class Config;
-class Policy;
 
 inline constexpr int kDifficultyBins = 4;  // metrics accuracy_bin0..3
 
@@ -101,8 +101,20 @@ class Task {
   // Exact gradient: appends terms whose sum is weight * grad SuccessProbability.
   virtual void SuccessGradientTerms(Policy* policy, int32_t prompt, double weight,
                                     GradientTerms* out) const = 0;
-  // Tabular state of the first decision of a prompt (for entropy / KL metrics).
+  // Tabular state of the first decision of a prompt (for the entropy metric).
   virtual int32_t FirstState(int32_t prompt) const = 0;
+  // Exact KL(P_policy(response | prompt) || P_reference(response | prompt)) over
+  // complete responses, in nats. By the chain rule it is the sum over decision
+  // states s of P_policy(s is visited) * KL(policy(.|s) || reference(.|s)); a
+  // family with several decisions per response walks its states for it (kl_init:
+  // reference = pi_0). The default is a one-decision response's: the KL at
+  // FirstState.
+  virtual double SequenceKL(Policy* policy, Policy* reference, int32_t prompt) const {
+    const int32_t s = FirstState(prompt);
+    const double* p = policy->Probs(s);
+    const double* lp = policy->LogProbs(s);
+    return RowKL(p, lp, reference->LogProbs(s), num_actions());
+  }
   // Greedy decoding (ReMax's baseline): the noise-free reward of the response
   // that takes the most probable action at every decision (the lowest action id
   // on ties), under the current answers; *length gets its length in tokens.

@@ -1,7 +1,8 @@
 // Conformance suite over every registered task family (DESIGN §4): rollouts are
 // deterministic and well formed, the exact oracle agrees with Monte Carlo, the
-// exact gradient agrees with finite differences of the exact objective, and the
-// pool, eval set and features are consistent. A family registered without a
+// exact gradient agrees with finite differences of the exact objective, the
+// sequence-level KL agrees with Monte Carlo, and the pool, eval set and
+// features are consistent. A family registered without a
 // small test config here fails the suite.
 #include <gtest/gtest.h>
 
@@ -13,6 +14,7 @@
 #include "sim/config.h"
 #include "sim/loop.h"
 #include "sim/policy.h"
+#include "sim/reference_policy.h"
 #include "sim/task.h"
 
 namespace advlab {
@@ -154,6 +156,40 @@ TEST_P(EnvConformance, OracleMatchesMonteCarlo) {
     EXPECT_GE(p, 0.0);
     EXPECT_LE(p, 1.0);
     EXPECT_NEAR(hits / G, p, z * std::sqrt(p * (1 - p) / G) + 1e-12) << "prompt " << prompt;
+  }
+}
+
+// Task::SequenceKL (kl_init) is the KL over whole responses: 0 at the prior,
+// and the mean of the sampled responses' log P / Q otherwise (a multi-decision
+// family that kept the default, first-decision KL fails here).
+TEST_P(EnvConformance, SequenceKlMatchesMonteCarlo) {
+  ReferencePolicy ref(*task_);
+  TabularPolicy prior = TabularPolicy::FromTask(*task_);
+  auto policy = RandomPolicy(0.7);
+  const int G = 6000;
+  Batch batch;
+  const std::vector<int32_t>& ids = task_->eval_prompts();
+  const double checked = static_cast<double>((ids.size() + 2) / 3);
+  const double z = NormalQuantile(1 - 0.01 / checked);
+  for (size_t i = 0; i < ids.size(); i += 3) {
+    const int32_t prompt = ids[i];
+    EXPECT_EQ(task_->SequenceKL(&prior, &ref, prompt), 0.0) << "prompt " << prompt;
+    batch.Clear();
+    task_->Rollout(static_cast<int64_t>(i), Philox(78), policy.get(), &prompt, 1, G, &batch);
+    double sum = 0.0, sq = 0.0;
+    for (int r = 0; r < G; ++r) {
+      double x = 0.0;  // log P(response) - log Q(response)
+      for (int32_t k = batch.token_begin[r]; k < batch.token_begin[r + 1]; ++k) {
+        x += policy->LogProbs(batch.state[k])[batch.token[k]] -
+             ref.LogProbs(batch.state[k])[batch.token[k]];
+      }
+      sum += x;
+      sq += x * x;
+    }
+    const double mean = sum / G;
+    const double se = std::sqrt((sq / G - mean * mean) / G);
+    EXPECT_NEAR(mean, task_->SequenceKL(policy.get(), &ref, prompt), z * se + 1e-12)
+        << "prompt " << prompt;
   }
 }
 

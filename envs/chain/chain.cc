@@ -287,6 +287,15 @@ double ChainTask::SuccessProbability(Policy* policy, int32_t prompt) const {
   });
 }
 
+double ChainTask::SequenceKL(Policy* policy, Policy* reference, int32_t prompt) const {
+  // The oracle's forward table is free between calls (a task serves one thread).
+  return WithRows(policy, [&](auto& rows) {
+    return WithRows(reference, [&](auto& ref) {
+      return ChainSequenceKL(model_, rows, ref, prompt, oracle_scratch_.mu);
+    });
+  });
+}
+
 void ChainTask::SuccessGradientTerms(Policy* policy, int32_t prompt, double weight,
                                      GradientTerms* out) const {
   WithRows(policy, [&](auto& rows) {

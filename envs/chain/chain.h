@@ -53,6 +53,11 @@
 // r = 0 the rules never change. (PoolTask's per-prompt answer versions are not
 // used by this family.)
 //
+// Sequence KL (the kl_init metric): every response has n tokens, so
+// KL(pi || ref) over responses = sum_t sum_v P_pi(previous value v at t) *
+// KL(pi(.|op_t, v) || ref(.|op_t, v)), a forward DP over all values (no
+// survival mask), O(n m^2) per prompt.
+//
 // Greedy decoding (ReMax's baseline): at each decision the most probable value
 // (lowest on ties) given the model's own previous token; n tokens, scored with
 // env.chain_reward under the current rules.
@@ -102,6 +107,7 @@ class ChainTask : public PoolTask {
   int32_t FirstState(int32_t prompt) const override {
     return ChainOps(model_, prompt)[0] * modulus_ + model_.start[prompt];
   }
+  double SequenceKL(Policy* policy, Policy* reference, int32_t prompt) const override;
   double GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const override;
 
   // ---- the instance, for tests and tools --------------------------------------

@@ -1,7 +1,8 @@
 // Compile-only (tests/hd_compile_test.sh): every host/device function of
 // envs/chain/chain_step.h called from a kernel with TabularRows — rule
 // advance, correct results, the rollout (group and call), the exact oracle,
-// the exact gradient through a device sink, greedy decoding.
+// the exact gradient through a device sink, greedy decoding, the
+// sequence-level KL.
 #include "envs/chain/chain_oracle.h"
 #include "envs/chain/chain_step.h"
 #include "sim/batch.h"
@@ -29,7 +30,8 @@ __global__ void ChainKernel(ChainModel model, ChainData data, TabularRows rows,
   out[2] = ChainGreedyReward(model, data, rows, prompts[1], &length) + length;
   out[3] = ChainForward(model, rows, prompts[0], oracle.correct, oracle.mu) +
            ChainDepth(model, prompts[0]) + ChainOps(model, prompts[0])[0] +
-           ChainState(model, 1, 2) + sink.count;
+           ChainState(model, 1, 2) + sink.count +
+           ChainSequenceKL(model, rows, rows, prompts[0], oracle.mu);
 }
 
 }  // namespace advlab

@@ -1,8 +1,8 @@
 // The `chain` family's exact oracle as host/device step functions: the forward
 // DP (success probability), the backward DP (exact gradient terms, through a
-// sink) and greedy decoding, templates over a rows type (sim/policy_rows.h).
-// The rules and the DP are documented in envs/chain/chain.h; the plain data
-// they read is in envs/chain/chain_step.h.
+// sink), the sequence-level KL and greedy decoding, templates over a rows
+// type (sim/policy_rows.h). The rules and the DP are documented in
+// envs/chain/chain.h; the plain data they read is in envs/chain/chain_step.h.
 #ifndef ADVLAB_ENVS_CHAIN_CHAIN_ORACLE_H_
 #define ADVLAB_ENVS_CHAIN_CHAIN_ORACLE_H_
 
@@ -10,6 +10,7 @@
 
 #include "envs/chain/chain_step.h"
 #include "sim/features.h"
+#include "sim/policy_rows.h"
 
 namespace advlab {
 
@@ -121,6 +122,41 @@ ADVLAB_HD void ChainSuccessGradientTerms(const ChainModel& model, const ChainDat
       }
     }
   }
+}
+
+// Sequence-level KL(P_rows(response | prompt) || P_ref(response | prompt))
+// (nats), exactly: every response has n tokens and decision t is taken in
+// state (op_t, v) with v the previous token, so by the chain rule the KL is
+// sum_t sum_v P(v_prev at t = v) KL(rows(.|s) || ref(.|s)), s = (op_t, v). The
+// visit masses are a forward DP over all values (unlike ChainForward's
+// surviving mass), in (t, v, a) order; `mu` is scratch of n m doubles.
+template <class Rows, class RefRows>
+ADVLAB_HD double ChainSequenceKL(const ChainModel& model, Rows& rows, RefRows& ref, int32_t prompt,
+                                 double* mu) {
+  const int32_t m = model.modulus;
+  const int32_t n = ChainDepth(model, prompt);
+  const int32_t* ops = ChainOps(model, prompt);
+  for (int32_t v = 0; v < m; ++v) mu[v] = 0.0;
+  mu[model.start[prompt]] = 1.0;
+  double kl = 0.0;
+  for (int32_t t = 0; t < n; ++t) {
+    const double* f = mu + static_cast<int64_t>(t) * m;
+    double* next = t + 1 < n ? mu + static_cast<int64_t>(t + 1) * m : nullptr;
+    if (next != nullptr) {
+      for (int32_t a = 0; a < m; ++a) next[a] = 0.0;
+    }
+    for (int32_t v = 0; v < m; ++v) {
+      if (f[v] == 0.0) continue;  // never visited: no term
+      const int32_t s = ChainState(model, ops[t], v);
+      const double* pr = rows.Probs(s);
+      const double* lp = rows.LogProbs(s);
+      kl += f[v] * RowKL(pr, lp, ref.LogProbs(s), m);
+      if (next == nullptr) continue;
+      const double fv = f[v];
+      for (int32_t a = 0; a < m; ++a) next[a] += fv * pr[a];
+    }
+  }
+  return kl;
 }
 
 // Greedy decoding: the reward of the response taking the most probable value

@@ -162,6 +162,13 @@ void ThinkTask::SuccessGradientTerms(Policy* policy, int32_t prompt, double weig
   });
 }
 
+double ThinkTask::SequenceKL(Policy* policy, Policy* reference, int32_t prompt) const {
+  return WithRows(policy, [&](auto& rows) {
+    return WithRows(reference,
+                    [&](auto& ref) { return ThinkSequenceKL(model_, rows, ref, prompt); });
+  });
+}
+
 double ThinkTask::GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const {
   return WithRows(policy, [&](auto& rows) {
     return ThinkGreedyReward(model_, current_step(), rows, prompt, length);

@@ -59,6 +59,11 @@
 // success. The held evaluation set is the whole pool (tabular states are per
 // prompt, as in choice); drift only moves the training distribution.
 //
+// Sequence KL (the kl_init metric): with reach_t as above,
+//     KL(pi || ref) over responses = sum_{t < L} reach_t KL(pi(.|p, t) || ref(.|p, t)),
+// O(L K) per prompt: an answer ends the response, so state (p, t) is visited
+// iff the first t actions were THINK.
+//
 // Greedy decoding (ReMax's baseline): at each position the most probable action
 // (lowest id on ties, so THINK wins a tie with an answer); scored as a rollout:
 // an answer at position t is correct iff r_p <= t <= last_p and it is the
@@ -110,6 +115,7 @@ class ThinkTask : public PoolTask {
   void SuccessGradientTerms(Policy* policy, int32_t prompt, double weight,
                             GradientTerms* out) const override;
   int32_t FirstState(int32_t prompt) const override { return prompt * model_.max_length; }
+  double SequenceKL(Policy* policy, Policy* reference, int32_t prompt) const override;
   double GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const override;
 
   // Tabular state of prompt p after t thinking tokens.

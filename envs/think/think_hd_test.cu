@@ -2,7 +2,7 @@
 // envs/think/think_step.h called from a kernel, the templates instantiated
 // with TabularRows — the answer, the prior, the features, the rollout (one
 // group and a call's groups), the oracle, the gradient through a device sink,
-// greedy decoding, the overthinking window.
+// greedy decoding, the overthinking window, the sequence-level KL.
 #include "envs/think/think_step.h"
 #include "sim/batch.h"
 #include "sim/term_sink.h"
@@ -25,6 +25,7 @@ __global__ void ThinkKernel(ThinkModel model, TabularRows rows, ThinkScratch scr
   result[1] = ThinkGreedyReward(model, step, rows, p, &length);
   result[2] = length + ThinkAnswer(model, step, p) + ThinkDifficulty(model, p) +
               ThinkLastRight(model, p);
+  result[2] += ThinkSequenceKL(model, rows, rows, p);
   ThinkInitialLogits(model, p * model.max_length, result + 3);
   ThinkFeatures(model, step, p * model.max_length, result + 3 + model.num_answers + 1);
 }

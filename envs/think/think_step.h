@@ -14,6 +14,7 @@
 #include "sim/batch.h"
 #include "sim/check.h"
 #include "sim/features.h"
+#include "sim/policy_rows.h"
 #include "sim/rng.h"
 #include "sim/sampling.h"
 
@@ -237,6 +238,26 @@ ADVLAB_HD void ThinkSuccessGradient(const ThinkModel& m, int64_t step, Rows& row
     }
     reach *= probs[kThinkAction];
   }
+}
+
+// Sequence-level KL(P_rows(response | prompt) || P_ref(response | prompt))
+// (nats), exactly: the states of a prompt form a chain (THINK moves t -> t + 1,
+// an answer ends, L THINKs truncate), so by the chain rule the KL is
+// sum_{t < L} reach_t KL(rows(.|p, t) || ref(.|p, t)), reach_t =
+// prod_{j<t} rows(THINK | p, j); t ascending, stopping once reach_t is 0.
+template <class Rows, class RefRows>
+ADVLAB_HD double ThinkSequenceKL(const ThinkModel& m, Rows& rows, RefRows& ref, int32_t prompt) {
+  const int32_t L = m.max_length;
+  const int32_t n = m.num_answers + 1;
+  const int32_t base = prompt * L;
+  double reach = 1.0, kl = 0.0;
+  for (int32_t t = 0; t < L && reach != 0.0; ++t) {
+    const double* probs = rows.Probs(base + t);
+    const double* lp = rows.LogProbs(base + t);
+    kl += reach * RowKL(probs, lp, ref.LogProbs(base + t), n);
+    reach *= probs[kThinkAction];
+  }
+  return kl;
 }
 
 // Greedy decoding: the most probable action at each position (lowest id on
