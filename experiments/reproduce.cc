@@ -206,8 +206,8 @@ void CheckSameRuns(const Results& plan, const Results& file, const std::string& 
   }
 }
 
-std::string ComparisonJson(const ClaimComparison& c) {
-  return "{\"label\": " + JsonString(c.label) + ", \"effect\": " + JsonNumber(c.effect) +
+std::string ComparisonJson(const ClaimComparison& c, const std::string& kind) {
+  return "{\"label\": " + JsonString(kind + ": " + c.label) + ", \"effect\": " + JsonNumber(c.effect) +
          ", \"lo\": " + JsonNumber(c.lo) + ", \"hi\": " + JsonNumber(c.hi) +
          ", \"verdict\": " + JsonString(VerdictName(c.verdict)) + "}";
 }
@@ -221,8 +221,8 @@ void AddClaimFigure(const ClaimSpec& s, const ClaimResult& r, ReportData* report
   std::string claim = "{\"statement\": " + JsonString(s.statement) + ", \"measure\": " +
                       JsonString(r.measure_label) + ", \"threshold\": " + JsonNumber(s.threshold) +
                       ", \"claimed\": " + JsonString(ClaimedName(s.claimed)) + ", \"rows\": [" +
-                      ComparisonJson(r.fair);
-  if (r.naive.present) claim += ", " + ComparisonJson(r.naive);
+                      ComparisonJson(r.fair, "fair");
+  if (r.naive.present) claim += ", " + ComparisonJson(r.naive, "naive");
   claim += "]}";
   j = j.substr(0, end) + (report->figures.empty() ? "" : ", ") + "\"claim\"],\n \"claim\": " +
       claim + "}\n";
