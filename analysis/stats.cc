@@ -461,21 +461,4 @@ Interval StratifiedBootstrapCI(const std::vector<double>& x, const std::vector<u
   return PercentileInterval(stats, level);
 }
 
-struct ResampledStat::Impl {
-  std::vector<double> x;
-  Stat stat;
-  Resampler resampler;
-  Impl(std::vector<double> v, Stat s) : x(std::move(v)), stat(s), resampler(x, s != Stat::kMean) {}
-};
-
-ResampledStat::ResampledStat(std::vector<double> x, Stat stat)
-    : impl_(std::make_unique<Impl>(std::move(x), stat)) {
-  ADVLAB_CHECK(!impl_->x.empty() && !AnyNaN(impl_->x));
-}
-ResampledStat::~ResampledStat() = default;
-ResampledStat::ResampledStat(ResampledStat&&) noexcept = default;
-ResampledStat& ResampledStat::operator=(ResampledStat&&) noexcept = default;
-double ResampledStat::operator()(const uint32_t* idx) { return impl_->resampler.Apply(impl_->stat, idx); }
-size_t ResampledStat::size() const { return impl_->x.size(); }
-
 }  // namespace advlab

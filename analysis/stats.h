@@ -9,7 +9,6 @@
 #define ADVLAB_ANALYSIS_STATS_H_
 
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 namespace advlab {
@@ -141,24 +140,6 @@ std::vector<double> PerformanceProfile(const std::vector<double>& x,
 Interval StratifiedBootstrapCI(const std::vector<double>& x, const std::vector<uint32_t>& strata,
                                Stat stat, double level, int resamples, uint64_t seed,
                                uint32_t stream);
-
-// ApplyStat(stat, {x[idx[0]], ..., x[idx[n-1]]}) for many index sets of size
-// n = x.size(), bit for bit, in O(n) per call and without sorting or allocating
-// (x is sorted once; a call counts how often each sorted value was drawn). x must
-// not hold NaN.
-class ResampledStat {
- public:
-  ResampledStat(std::vector<double> x, Stat stat);
-  ~ResampledStat();
-  ResampledStat(ResampledStat&&) noexcept;
-  ResampledStat& operator=(ResampledStat&&) noexcept;
-  double operator()(const uint32_t* idx);
-  size_t size() const;
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
 
 }  // namespace advlab
 
