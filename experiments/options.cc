@@ -271,8 +271,13 @@ IniFile ReadIniFile(const std::string& path) {
     if (line.find('\0') != std::string::npos) {
       throw UserError(where + "a NUL byte: not a text file; --config takes an INI file");
     }
-    // '#' and ';' start a comment anywhere: no value contains them.
-    std::string t = Trim(line.substr(0, line.find_first_of("#;")));
+    // '#' and ';' start a comment at the start of a line or after a space or
+    // tab, so "a;b" stays a value (a claim's statement may hold one).
+    size_t cut = 0;
+    while ((cut = line.find_first_of("#;", cut)) != std::string::npos &&
+           cut > 0 && line[cut - 1] != ' ' && line[cut - 1] != '\t')
+      ++cut;
+    std::string t = Trim(line.substr(0, cut));
     if (t.empty()) continue;
     if (t[0] == '[') {
       if (t.back() != ']' || Trim(t.substr(1, t.size() - 2)).empty()) {

@@ -103,8 +103,9 @@ struct IniFile {
 };
 
 // Reads and checks an INI file: it must be a readable regular file; a UTF-8
-// byte-order mark is skipped; '#' and ';' start comments (whole lines or the
-// rest of a line); every key must be registered and every value valid, else
+// byte-order mark is skipped; '#' and ';' start comments (whole lines, or the
+// rest of a line after a space or tab: "a;b" is a value); every key must be
+// registered and every value valid, else
 // "FILE:LINE: ...".
 IniFile ReadIniFile(const std::string& path);
 

@@ -180,6 +180,16 @@ TEST_F(IniTest, RefusesBadArmSections) {
   EXPECT_NE(message("[arm.a]\nseed = 4\n").find("run column"), std::string::npos);
 }
 
+TEST_F(IniTest, CommentsNeedASpaceBeforeThemInsideALine) {
+  IniFile ini = ReadIniFile(Write("[claim]\nstatement = same mean;lower variance ; a comment\n"
+                                  "source = x#1 # another\n; whole line\n"));
+  ASSERT_EQ(ini.claim.size(), 2u);
+  EXPECT_EQ(ini.claim[0].value, "same mean;lower variance");
+  EXPECT_EQ(ini.claim[1].value, "x#1");
+  // "20;" is no number: refused, not silently cut to 20.
+  EXPECT_THROW(ReadIniFile(Write("[train]\nsteps = 20;x\n")), UserError);
+}
+
 TEST_F(IniTest, ReadsAnalysisSectionInOrderAndRefusesBadKeys) {
   IniFile ini = ReadIniFile(Write("[analysis]\nmeasure = auc\ntune_seeds = 3 # lowest\n"
                                   "compare = arm=a,b\n[train]\nsteps = 20\n"));

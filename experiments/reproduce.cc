@@ -412,7 +412,8 @@ int ReproduceCommand(const std::vector<std::string>& args, std::ostream& out) {
     std::string head = "# Claim " + s.name + ": " + VerdictName(r.fair.verdict) + "\n\n" +
                        "**Claim.** " + s.statement + " (" + s.source + ")\n\n" +
                        "**Decided by** " + r.measure_label + ", " + s.treatment + " against " +
-                       s.control + ", claimed " + ClaimedName(s.claimed) + " by at least " +
+                       s.control + ", claimed " + ClaimedName(s.claimed) +
+                       (s.claimed == Claimed::kEqual ? " within +-" : " by at least ") +
                        FormatDouble(fmt, s.threshold) + (quick ? " (--quick run)" : "") + ".\n\n" +
                        r.paragraph + "\n\n";
     for (const auto& t : r.tuned) head += "- tuned: " + t + "\n";
