@@ -144,8 +144,8 @@ std::string Paragraph(const ClaimSpec& c, const ClaimResult& r) {
   }
   p += ".";
   if (!StepRatio(f).empty())
-    p += " " + f.treatment + "'s applied update was " + StepRatio(f) + "x " + f.control + "'s (final " +
-         c.analysis.effective_step_metric + ").";
+    p += " " + f.treatment + "'s applied update per optimizer step was " + StepRatio(f) + "x " +
+         f.control + "'s (final " + c.analysis.effective_step_metric + ").";
   if (r.naive.present) {
     const ClaimComparison& n = r.naive;
     p += " The naive comparison (" + n.label + ") gives " + Interval3(n, fmt) + ": " +
