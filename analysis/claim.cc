@@ -122,9 +122,16 @@ std::string StepRatio(const ClaimComparison& c) {
   return FormatDouble("%.2f", c.treatment_step / c.control_step);
 }
 
+// FormatDouble without the sign of a value that rounds to zero ("-0" -> "0").
+std::string Signed(const char* fmt, double v) {
+  std::string s = FormatDouble(fmt, v);
+  if (!s.empty() && s[0] == '-' && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);
+  return s;
+}
+
 std::string Interval3(const ClaimComparison& c, const char* fmt) {
   if (std::isnan(c.effect)) return "undefined";
-  return FormatDouble(fmt, c.effect) + " [" + FormatDouble(fmt, c.lo) + ", " + FormatDouble(fmt, c.hi) + "]";
+  return Signed(fmt, c.effect) + " [" + Signed(fmt, c.lo) + ", " + Signed(fmt, c.hi) + "]";
 }
 
 std::string Paragraph(const ClaimSpec& c, const ClaimResult& r) {
