@@ -33,14 +33,7 @@ namespace {
 
 // Where `advlab list presets` looks: the source tree this binary was built
 // from, then the working directory (a binary moved away from its sources).
-std::vector<std::string> PresetDirs() {
-  std::vector<std::string> dirs;
-#ifdef ADVLAB_SOURCE_DIR
-  dirs.push_back(std::string(ADVLAB_SOURCE_DIR) + "/experiments/presets");
-#endif
-  dirs.push_back("experiments/presets");
-  return dirs;
-}
+std::vector<std::string> PresetDirs() { return SourceTreeDirs("experiments/presets"); }
 
 // The first comment line of a preset, without its marker: its description.
 std::string PresetDescription(const std::filesystem::path& file) {

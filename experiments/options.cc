@@ -243,6 +243,15 @@ std::string QuoteInput(const std::string& text, size_t max_chars) {
 
 bool IsRunColumn(const std::string& key) { return key == "run_id" || key == "seed"; }
 
+std::vector<std::string> SourceTreeDirs(const std::string& sub) {
+  std::vector<std::string> dirs;
+#ifdef ADVLAB_SOURCE_DIR
+  dirs.push_back(std::string(ADVLAB_SOURCE_DIR) + "/" + sub);
+#endif
+  dirs.push_back(sub);
+  return dirs;
+}
+
 const std::vector<std::string>& AnalysisKeyNames() {
   static const std::vector<std::string> kNames = {
       "metric", "measure",     "goal",   "match_metric", "by",    "stat",      "compare",

@@ -146,6 +146,10 @@ CommandLine QuickOverrides(const std::vector<IniLine>& quick);
 // their values. Throws UserError prefixed by "--arm NAME".
 Arm ParseArm(const std::string& text);
 
+// Where a folder of the source tree (e.g. "experiments/presets") is looked
+// for: the tree advlab was built from, then the working directory.
+std::vector<std::string> SourceTreeDirs(const std::string& sub);
+
 // Names that the results file uses for its own run columns: never grid keys.
 bool IsRunColumn(const std::string& key);
 

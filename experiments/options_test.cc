@@ -42,6 +42,15 @@ class IniTest : public ::testing::Test {
     std::ofstream(path_, std::ios::binary) << text;
     return path_;
   }
+  // The message ReadIniFile refuses `text` with ("" when it reads it).
+  std::string Message(const std::string& text) {
+    try {
+      ReadIniFile(Write(text));
+    } catch (const UserError& e) {
+      return e.what();
+    }
+    return "";
+  }
   void TearDown() override { std::remove(path_.c_str()); }
   std::string path_ = ::testing::TempDir() + "options_test_" + std::to_string(getpid()) + ".ini";
 };
@@ -64,20 +73,12 @@ TEST_F(IniTest, ReadsSectionsCommentsBomAndSweep) {
 }
 
 TEST_F(IniTest, RefusesWithFileAndLine) {
-  auto message = [&](const std::string& text) -> std::string {
-    try {
-      ReadIniFile(Write(text));
-    } catch (const UserError& e) {
-      return e.what();
-    }
-    return "";
-  };
-  EXPECT_EQ(message("[train]\nsteps = 0\n").rfind(path_ + ":2: key 'train.steps'", 0), 0u);
-  EXPECT_EQ(message("[sweep]\nseeds = 2\nseeds = 3\n").rfind(path_ + ":3: [sweep] 'seeds' set twice", 0), 0u);
-  EXPECT_NE(message("[sweep]\ngrid.seed = 1, 2\n").find(":2: grid.seed: 'seed' is a run column"),
+  EXPECT_EQ(Message("[train]\nsteps = 0\n").rfind(path_ + ":2: key 'train.steps'", 0), 0u);
+  EXPECT_EQ(Message("[sweep]\nseeds = 2\nseeds = 3\n").rfind(path_ + ":3: [sweep] 'seeds' set twice", 0), 0u);
+  EXPECT_NE(Message("[sweep]\ngrid.seed = 1, 2\n").find(":2: grid.seed: 'seed' is a run column"),
             std::string::npos);
-  EXPECT_NE(message("seed = 1\n[sweep]\ngrid.seed = 1\n").find("run column"), std::string::npos);
-  EXPECT_NE(message("[env]\nprompts = 8\n[sweep]\ngrid.env.prompts = 4, 8\n")
+  EXPECT_NE(Message("seed = 1\n[sweep]\ngrid.seed = 1\n").find("run column"), std::string::npos);
+  EXPECT_NE(Message("[env]\nprompts = 8\n[sweep]\ngrid.env.prompts = 4, 8\n")
                 .find(":4: grid.env.prompts: 'env.prompts' is also set on line 2"),
             std::string::npos);
 }
@@ -161,23 +162,15 @@ TEST_F(IniTest, ReadsArmSections) {
 }
 
 TEST_F(IniTest, RefusesBadArmSections) {
-  auto message = [&](const std::string& text) -> std::string {
-    try {
-      ReadIniFile(Write(text));
-    } catch (const UserError& e) {
-      return e.what();
-    }
-    return "";
-  };
-  EXPECT_EQ(message("[arm.a]\n[arm.a]\n").rfind(path_ + ":2: [arm.a] given twice (first on line 1)", 0),
+  EXPECT_EQ(Message("[arm.a]\n[arm.a]\n").rfind(path_ + ":2: [arm.a] given twice (first on line 1)", 0),
             0u);
-  EXPECT_NE(message("[arm]\n").find(":1: [arm]: invalid arm name ''"), std::string::npos);
-  EXPECT_NE(message("[arm.a/b]\n").find("invalid arm name 'a/b'"), std::string::npos);
-  EXPECT_NE(message("[arm.a]\ngroup_size = 4\n")
+  EXPECT_NE(Message("[arm]\n").find(":1: [arm]: invalid arm name ''"), std::string::npos);
+  EXPECT_NE(Message("[arm.a/b]\n").find("invalid arm name 'a/b'"), std::string::npos);
+  EXPECT_NE(Message("[arm.a]\ngroup_size = 4\n")
                 .find(":2: [arm.a] group_size: unknown key 'group_size' (did you mean "
                       "'train.group_size'? an arm takes full dotted keys)"),
             std::string::npos);
-  EXPECT_NE(message("[arm.a]\nseed = 4\n").find("run column"), std::string::npos);
+  EXPECT_NE(Message("[arm.a]\nseed = 4\n").find("run column"), std::string::npos);
 }
 
 TEST_F(IniTest, CommentsNeedASpaceBeforeThemInsideALine) {
@@ -199,20 +192,12 @@ TEST_F(IniTest, ReadsAnalysisSectionInOrderAndRefusesBadKeys) {
   EXPECT_EQ(ini.analysis[1].value, "3");
   EXPECT_EQ(ini.analysis[2].value, "arm=a,b");
   EXPECT_EQ(ini.analysis[2].origin, path_ + ":4: [analysis] compare");
-  auto message = [&](const std::string& text) -> std::string {
-    try {
-      ReadIniFile(Write(text));
-    } catch (const UserError& e) {
-      return e.what();
-    }
-    return "";
-  };
-  EXPECT_NE(message("[analysis]\ntune-seeds = 3\n").find(":2: unknown [analysis] key 'tune-seeds' "
+  EXPECT_NE(Message("[analysis]\ntune-seeds = 3\n").find(":2: unknown [analysis] key 'tune-seeds' "
                                                          "(did you mean 'tune_seeds'?)"),
             std::string::npos);
-  EXPECT_NE(message("[analysis]\ntune = a\ntune = b\n").find(":3: [analysis] 'tune' set twice"),
+  EXPECT_NE(Message("[analysis]\ntune = a\ntune = b\n").find(":3: [analysis] 'tune' set twice"),
             std::string::npos);
-  EXPECT_NE(message("[analysis]\nformat = csv\n").find("unknown [analysis] key"), std::string::npos);
+  EXPECT_NE(Message("[analysis]\nformat = csv\n").find("unknown [analysis] key"), std::string::npos);
 }
 
 TEST(MergeExperimentTest, CommandLineArmsReplaceSameNamesAndFollowTheFile) {

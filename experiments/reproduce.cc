@@ -47,14 +47,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> ClaimDirs() {
-  std::vector<std::string> dirs;
-#ifdef ADVLAB_SOURCE_DIR
-  dirs.push_back(std::string(ADVLAB_SOURCE_DIR) + "/experiments/claims");
-#endif
-  dirs.push_back("experiments/claims");
-  return dirs;
-}
+std::vector<std::string> ClaimDirs() { return SourceTreeDirs("experiments/claims"); }
 
 // The claim presets, sorted by name.
 std::vector<fs::path> ClaimFiles() {
