@@ -13,7 +13,8 @@
 // Keys: estimator.adora_criterion (length | difficulty | both, default
 // difficulty), estimator.adora_mode (attenuate | amplify, default amplify),
 // estimator.adora_tau, estimator.adora_lambda, estimator.adora_weight,
-// estimator.adora_variant (paper | code).
+// estimator.adora_variant (paper | code), estimator.adora_labels (dynamic |
+// static).
 //
 // "Correct" is what the trainer sees: observed reward > 0.5 (with verifier noise,
 // not the truth). Empty sets under the length criterion:
@@ -32,8 +33,33 @@
 // wrong, as ADORA sees them — judged TAS (tas_mixed_frac): a group with no
 // correct rollout is TAS under the paper variant whatever its lengths, so
 // tas_frac counts the uninformative all-wrong groups too.
+//
+// Labels (papers.md §4.1 A4, the "temporarily" claim): dynamic (the default)
+// judges each group from its own rollouts as above. static fixes each prompt's
+// label once, at Bind (the policy is pi_0, the task at step 0): with the
+// difficulty criterion, TAS iff the initial policy's expected observed success
+// rate q0 = fp + (1 - fp - fn) p0 <= tau, p0 the task oracle's exact success
+// probability (q0 = p0 without verifier noise). It is an idealised static
+// labelling -- the limit of judging each prompt once with infinitely many
+// rollouts at initialisation, charged no rollouts -- so an upper bound on what
+// a sampled static labelling could do. Labels stay what they were at step 0
+// through drift (answer re-randomisation, a curriculum): that is the point.
+// The length criterion has no such exact cheap analogue: static with criterion
+// length or both is refused at planning.
+//
+// Label flips (metric adora_flip_frac): the modifier remembers, per prompt id,
+// the label it last gave the prompt; a group whose prompt was judged before
+// is re-judged, and flipped when its label differs from that one (groups in
+// batch order, so a prompt twice in a batch is compared with its earlier
+// group). Static labels never flip (0 by construction). The memory is state
+// across steps: Clone copies it. Unbound (no task: `advlab advantage`) nothing
+// is remembered and Clone returns nullptr, as before.
 #ifndef ADVLAB_ESTIMATORS_ADORA_H_
 #define ADVLAB_ESTIMATORS_ADORA_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "estimators/adora_step.h"
 #include "sim/estimator.h"
@@ -44,17 +70,35 @@ class AdoraModifier : public Modifier {
  public:
   AdoraModifier() = default;
   explicit AdoraModifier(const AdoraOptions& options) : options_(options) {}
-  // Reads the estimator.adora_* keys when a config is bound.
+  // Remembers labels of prompt ids [0, num_prompts) (tests; training sizes the
+  // memory from the task at Bind). With options.labels = static, `static_tas`
+  // gives each prompt's fixed label (num_prompts of them).
+  AdoraModifier(const AdoraOptions& options, int32_t num_prompts,
+                std::vector<uint8_t> static_tas = {});
+  // Reads the estimator.adora_* keys when a config is bound; with a task, sizes
+  // the label memory and, under labels = static, computes the fixed labels
+  // from the bound (initial) policy.
   void Bind(const EstimatorContext& context) override;
   void Apply(Batch* batch) override;
   // The groups the last Apply judged, how many of them TAS (tas_frac), the
-  // weights applied (adora_weight) and the mixed groups (tas_mixed_frac).
+  // weights applied (adora_weight), the mixed groups (tas_mixed_frac) and the
+  // re-judged and flipped ones (adora_flip_frac).
   void AddStats(StepStats* stats) const override;
-  // Whether group g of the batch is temporarily advantageous.
+  // A copy with the label memory; nullptr when nothing is remembered (unbound).
+  std::unique_ptr<Modifier> Clone() const override;
+  // Whether group g of the batch is temporarily advantageous (its own
+  // rollouts' judgement, whatever options.labels says).
   bool IsTas(const Batch& batch, int g) const;
+  // The label prompt p was last given: -1 never judged, 0 TDS, 1 TAS.
+  int LastLabel(int32_t prompt) const { return last_label_[prompt]; }
+  // labels = static: the fixed labels (1 TAS), by prompt id; empty otherwise.
+  const std::vector<uint8_t>& static_labels() const { return static_tas_; }
 
  private:
   AdoraOptions options_;
+  std::vector<int8_t> last_label_;   // [num_prompts], -1 never judged
+  std::vector<uint8_t> static_tas_;  // [num_prompts] under labels = static
+  int64_t rejudged_groups_ = 0, flipped_groups_ = 0;  // of the last Apply
   int64_t tas_groups_ = 0, judged_groups_ = 0;  // of the last Apply
   double weight_sum_ = 0.0;                      // sum over its groups of w_s
   int64_t mixed_groups_ = 0, tas_mixed_groups_ = 0;

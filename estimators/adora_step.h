@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "sim/check.h"
 #include "sim/features.h"
 
 namespace advlab {
@@ -15,9 +16,12 @@ struct AdoraOptions {
   enum class Criterion { kLength, kDifficulty, kBoth };
   enum class Mode { kAttenuate, kAmplify };
   enum class Variant { kPaper, kCode };
+  // dynamic: judged from each step's rollouts; static: fixed at initialisation.
+  enum class Labels { kDynamic, kStatic };
   Criterion criterion = Criterion::kDifficulty;
   Mode mode = Mode::kAmplify;
   Variant variant = Variant::kPaper;
+  Labels labels = Labels::kDynamic;
   double tau = 0.5;     // difficulty: TAS iff success rate <= tau
   double lambda = 0.1;  // attenuate: weight of TDS prompts
   double weight = 2.0;  // amplify: weight of TAS prompts
@@ -87,6 +91,33 @@ ADVLAB_HD inline bool AdoraGroup(const AdoraOptions& options, const double* rewa
   const bool is_tas = AdoraIsTas(options, reward, truncated, token_begin, n);
   AdoraScaleGroup(AdoraWeight(options, is_tas), n, token_begin, adv, token_adv);
   return is_tas;
+}
+
+// The static labelling's rule (labels = static, difficulty criterion): TAS iff
+// the expected observed success rate of the initial policy on the prompt, q =
+// fp + (1 - fp - fn) p0 (p0: its exact success probability; fp, fn: the
+// verifier's noise rates), is <= tau; q = p0 exactly without noise.
+ADVLAB_HD inline bool AdoraStaticTas(const AdoraOptions& options, double p0, double false_positive,
+                                     double false_negative) {
+  return false_positive + (1.0 - false_positive - false_negative) * p0 <= options.tau;
+}
+
+// The flip metric's memory (adora_flip_frac): last[p] is the label prompt p was
+// last judged (-1 never, 0 TDS, 1 TAS), for p in [0, num_prompts). Records a
+// group's label for `prompt`: a prompt judged before counts as re-judged, and
+// as flipped when its label differs from that last one. Groups in batch order:
+// a prompt twice in one batch is compared with its earlier group. num_prompts
+// = 0 (no task bound): nothing is recorded.
+ADVLAB_HD inline void AdoraRemember(int8_t* last, int32_t num_prompts, int32_t prompt, bool is_tas,
+                                    int64_t* rejudged, int64_t* flipped) {
+  if (num_prompts == 0) return;
+  ADVLAB_HD_CHECK(prompt >= 0 && prompt < num_prompts);
+  const int8_t label = is_tas ? 1 : 0;
+  if (last[prompt] >= 0) {
+    *rejudged += 1;
+    *flipped += last[prompt] != label ? 1 : 0;
+  }
+  last[prompt] = label;
 }
 
 }  // namespace advlab

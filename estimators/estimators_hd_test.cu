@@ -2,7 +2,8 @@
 // functions called from a kernel — the group statistics, every group
 // estimator's per-group step (grpo, dr_grpo, rloo, reinforce, opo, gpg,
 // reinforce_pp, ema_baseline, oracle, remax), gae's kernels and the modifiers'
-// steps (aapo, adora, dash, dapo's judgement).
+// steps (aapo, adora with its static rule and label memory, dash, dapo's
+// judgement).
 #include "estimators/aapo_step.h"
 #include "estimators/adora_step.h"
 #include "estimators/dapo_step.h"
@@ -25,7 +26,8 @@ namespace advlab {
 __global__ void EstimatorsKernel(const double* reward, const double* ref, const uint8_t* truncated,
                                  const int32_t* group_begin, const int32_t* token_begin,
                                  const double* token_reward, EmaState ema, double* adv,
-                                 double* token_adv, uint8_t* kept, double* sink) {
+                                 double* token_adv, uint8_t* kept, int8_t* last_label,
+                                 double* sink) {
   const int g = static_cast<int>(threadIdx.x);
   const int first = group_begin[g];
   const int n = group_begin[g + 1] - first;
@@ -61,6 +63,7 @@ __global__ void EstimatorsKernel(const double* reward, const double* ref, const 
   const bool tas = AdoraIsTas(adora, r, truncated + first, tb, n);
   AdoraScaleGroup(AdoraWeight(adora, tas), n, tb, a, token_adv);
   s += AdoraGroup(adora, r, truncated + first, tb, n, a, nullptr) ? 1.0 : 0.0;
+  s += AdoraStaticTas(adora, r[0], 0.1, 0.05) ? 1.0 : 0.0;
 
   DashFilter(0.1, n, a, kept + first);
   s += ZeroVarianceGroup(r, n) ? 1.0 : 0.0;
@@ -68,6 +71,12 @@ __global__ void EstimatorsKernel(const double* reward, const double* ref, const 
 
   // Batch-wide steps: one thread.
   if (g == 0) {
+    // ADORA's label memory, in group order (a prompt may recur in a batch).
+    int64_t rejudged = 0, flipped = 0;
+    for (int h = 0; h < static_cast<int>(blockDim.x); ++h) {
+      AdoraRemember(last_label, static_cast<int32_t>(blockDim.x), h, reward[group_begin[h]] > 0.5,
+                    &rejudged, &flipped);
+    }
     const int groups = static_cast<int>(blockDim.x);
     const int rollouts = group_begin[groups];
     ReinforcePpBatch(reward, group_begin, groups, token_begin, true, adv);
@@ -78,7 +87,8 @@ __global__ void EstimatorsKernel(const double* reward, const double* ref, const 
     GaeAdvantages(token_reward, token_reward, token_begin, rollouts, 1.0, 0.95, token_adv,
                   token_adv);
     WhitenTokens(token_adv, tokens);
-    sink[groups] = ws.mean + ws.stddev + wu.mean + wu.stddev;
+    sink[groups] =
+        ws.mean + ws.stddev + wu.mean + wu.stddev + static_cast<double>(rejudged + flipped);
   }
 }
 

@@ -49,6 +49,8 @@ StepStats PrepareBatch(const RunConfig& rc, RunState* st, Batch* batch, Estimato
     ss.weight_sum = judged.weight_sum;
     ss.mixed_groups = judged.mixed_groups;
     ss.tas_mixed_groups = judged.tas_mixed_groups;
+    ss.rejudged_groups = judged.rejudged_groups;
+    ss.flipped_groups = judged.flipped_groups;
   }
   const int n = batch->num_rollouts();
   const double* ADVLAB_RESTRICT adv = batch->advantage.data();

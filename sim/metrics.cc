@@ -165,6 +165,11 @@ const std::vector<MetricSpec> kMetrics = {
     {"exact_share_bin3", "fraction", K::kDiagnostic,
      "the same share of the exact gradient from training prompts of difficulty [0.75, 1]",
      nullptr, nullptr, [](E e) { return e.exact_share_bin[3]; }},
+    {"adora_flip_frac", "fraction", K::kWindowRatio,
+     "ADORA: share of re-judged groups (prompt judged before) whose label differs from the "
+     "prompt's previous one",
+     [](S s) { return D(s.stats.flipped_groups); }, [](S s) { return D(s.stats.rejudged_groups); },
+     nullptr},
 };
 
 }  // namespace

@@ -92,6 +92,7 @@ TEST(MetricsTest, AccumulatorFollowsEachKind) {
   EXPECT_TRUE(std::isnan(out[Index("tas_frac")]));   // no ADORA
   EXPECT_TRUE(std::isnan(out[Index("adora_weight")]));
   EXPECT_TRUE(std::isnan(out[Index("tas_mixed_frac")]));
+  EXPECT_TRUE(std::isnan(out[Index("adora_flip_frac")]));  // no group re-judged
   // The next window is empty: window metrics NaN, cumulative ones kept.
   acc.Finish(e, out.data());
   EXPECT_TRUE(std::isnan(out[Index("train_reward")]));

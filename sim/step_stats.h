@@ -42,6 +42,8 @@ struct StepStats {
   double weight_sum = 0.0;       //   the weights it applied, summed over them (adora_weight)
   int64_t mixed_groups = 0;      //   of those, mixed: some rollout right, some wrong
   int64_t tas_mixed_groups = 0;  //   of the mixed ones, judged temporarily advantageous
+  int64_t rejudged_groups = 0;   //   of those, groups whose prompt it had judged before
+  int64_t flipped_groups = 0;    //     of those, judged otherwise than the last time
   double update_norm_sum = 0.0;  // sum over updates of the applied update's L2 norm
                                  //   (Optimizer::UpdateNorm)
 };

@@ -85,6 +85,11 @@ expect_error "given twice" run --estimator.name=grpo+dash+dash --out "$T/out.h5"
 expect_error "estimator.adora_criterion = length" run --estimator.name=grpo+adora --estimator.adora_criterion=length --out "$T/out.h5"
 expect_error "key 'estimator.dash_threshold'" run --estimator.name=grpo+dash --estimator.dash_threshold=-0.1 --out "$T/out.h5"
 expect_error "key 'estimator.adora_tau'" run --estimator.name=grpo+adora --estimator.adora_tau=1.5 --out "$T/out.h5"
+# Static ADORA labels are the difficulty criterion's (pi_0's exact success rate).
+expect_error "estimator.adora_labels = static" run --estimator.name=grpo+adora --env.name=think \
+  --estimator.adora_labels=static --estimator.adora_criterion=length --out "$T/out.h5"
+expect_error "key 'estimator.adora_labels'" run --estimator.name=grpo+adora \
+  --estimator.adora_labels=frozen --out "$T/out.h5"
 expect_error "train.group_size = 1" run --estimator.name=reinforce+adora --train.group_size=1 --out "$T/out.h5"
 expect_error "key 'estimator.dapo_max_resample'" run --estimator.name=grpo+dapo --estimator.dapo_max_resample=-1 --out "$T/out.h5"
 expect_error "key 'train.micro_batch'" run --train.micro_batch=-4 --out "$T/out.h5"

@@ -317,5 +317,35 @@ TEST(DeterminismTest, ThinkOverthinkingAndAdoraMetricsDoNotDependOnThreads) {
   EXPECT_EQ(defined, one.num_runs / 2);
 }
 
+// Issue 12 (ADORA A4): static labels (pi_0's exact judgement, computed at
+// Bind) and the per-prompt label memory of adora_flip_frac, under answer drift,
+// a noisy verifier, the diagnostics' cloned estimator and train.match_update,
+// on 1 and 3 threads. Static labels never flip.
+TEST(DeterminismTest, AdoraLabelModesDoNotDependOnThreads) {
+  std::map<std::string, std::string> keys = {
+      {"env.name", "choice"},          {"env.prompts", "32"},           {"env.answers", "4"},
+      {"env.answer_rate", "0.02"},     {"env.false_positive", "0.05"},  {"train.steps", "40"},
+      {"train.eval_every", "20"},      {"train.batch_prompts", "8"},    {"train.group_size", "4"},
+      {"optim.lr", "4"},               {"estimator.name", "grpo+adora"},
+      {"train.match_update", "grpo"},  {"diagnostics.exact_gradient", "true"},
+      {"diagnostics.samples", "3"},    {"policy.hidden", "8"}};
+  SweepPlan plan = PlanSweep(keys,
+                             {{"policy.kind", {"tabular", "mlp"}},
+                              {"estimator.adora_labels", {"dynamic", "static"}}},
+                             2);
+  Results one = RunSweep(plan, 1), three = RunSweep(plan, 3);
+  for (size_t i = 0; i < one.metrics.size(); ++i) {
+    EXPECT_TRUE(SameBits(one.metrics[i].values, three.metrics[i].values)) << one.metrics[i].name;
+  }
+  const Metric* flip = one.FindMetric("adora_flip_frac");
+  ASSERT_NE(flip, nullptr);
+  const size_t E = one.steps.size();
+  for (int64_t k = 0; k < one.num_runs; ++k) {
+    const double last = flip->values[k * E + E - 1];
+    if (plan.swept[k][1] == "static") EXPECT_EQ(last, 0.0) << k;
+    else EXPECT_GT(last, 0.0) << k;
+  }
+}
+
 }  // namespace
 }  // namespace advlab

@@ -246,10 +246,10 @@ TEST_P(EnvConformance, ShortTrainingRunIsDeterministic) {
     // wrong when a window has no such rollout, grad_cosine when the step made
     // no update (every group all-equal).
     if (names[i] == "response_length_correct" || names[i] == "response_length_wrong") continue;
-    // tas_frac, adora_weight, tas_mixed_frac: only with the adora modifier;
-    // clip_frac: ppo; kl_ref: kl.coef > 0.
+    // tas_frac, adora_weight, tas_mixed_frac, adora_flip_frac: only with the
+    // adora modifier; clip_frac: ppo; kl_ref: kl.coef > 0.
     if (names[i] == "tas_frac" || names[i] == "adora_weight" || names[i] == "tas_mixed_frac" ||
-        names[i] == "clip_frac" || names[i] == "kl_ref") {
+        names[i] == "adora_flip_frac" || names[i] == "clip_frac" || names[i] == "kl_ref") {
       EXPECT_TRUE(std::isnan(a.values[i * E + E - 1]));
       continue;
     }
