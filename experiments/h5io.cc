@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "experiments/sha256.h"
 #include "hdf5.h"
 #include "sim/check.h"
 #include "sim/error.h"
@@ -611,66 +611,6 @@ class Reader {
   }
 
   H5Context ctx_;
-};
-
-// ---------------------------------------------------------------------------
-// Digest.
-
-// SHA-256 over a byte stream, buffered so per-value appends stay cheap.
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new()) {
-    ADVLAB_CHECK(ctx_ != nullptr);
-    ADVLAB_CHECK(EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) == 1);
-  }
-  ~Sha256() { EVP_MD_CTX_free(ctx_); }
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-
-  void Bytes(const void* data, size_t n) {
-    buf_.append(static_cast<const char*>(data), n);
-    if (buf_.size() >= kFlushBytes) Flush();
-  }
-  void I64(int64_t v) { U64(static_cast<uint64_t>(v)); }
-  void U64(uint64_t v) {
-    unsigned char le[8];
-    for (int i = 0; i < 8; ++i) le[i] = static_cast<unsigned char>(v >> (8 * i));
-    Bytes(le, sizeof(le));
-  }
-  void F64(double v) {
-    uint64_t bits;
-    std::memcpy(&bits, &v, sizeof(bits));
-    U64(bits);
-  }
-  void Str(const std::string& s) {
-    I64(static_cast<int64_t>(s.size()));
-    Bytes(s.data(), s.size());
-  }
-
-  std::string HexDigest() {
-    Flush();
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    ADVLAB_CHECK(EVP_DigestFinal_ex(ctx_, md, &len) == 1);
-    static const char kHex[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned int i = 0; i < len; ++i) {
-      hex.push_back(kHex[md[i] >> 4]);
-      hex.push_back(kHex[md[i] & 0xf]);
-    }
-    return hex;
-  }
-
- private:
-  static constexpr size_t kFlushBytes = 1 << 16;
-  void Flush() {
-    if (buf_.empty()) return;
-    ADVLAB_CHECK(EVP_DigestUpdate(ctx_, buf_.data(), buf_.size()) == 1);
-    buf_.clear();
-  }
-
-  EVP_MD_CTX* ctx_;
-  std::string buf_;
 };
 
 }  // namespace

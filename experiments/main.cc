@@ -19,6 +19,7 @@
 #include "experiments/h5io.h"
 #include "experiments/options.h"
 #include "experiments/reproduce.h"
+#include "experiments/resume.h"
 #include "experiments/sweep.h"
 #include "sim/config.h"
 #include "sim/error.h"
@@ -125,6 +126,20 @@ void PrintList(const std::string& topic) {
                   "; allowed: " + JoinNames(ListTopicNames()));
 }
 
+// The command line as typed, shell-quoted, without --restart: what resumes an
+// interrupted run or sweep (set by Main).
+std::string g_resume_command;
+
+std::string ShellQuote(const std::string& arg) {
+  if (!arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                            "0123456789_-+=/.,:@%") == std::string::npos) {
+    return arg;
+  }
+  std::string out = "'";
+  for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
   CommandLine cl = ParseCommandLine(args, sweep);
   if (!cl.positional.empty()) {
@@ -151,10 +166,15 @@ int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
     plan.analysis_ini = AnalysisIni(e.analysis);
     CheckAnalysisSection(SweepSkeleton(plan), e.analysis);
   }
-  AtomicOutput output(cl.out, cl.force);  // refuses an existing or unwritable path now
-  Results results = RunSweep(plan, threads);
-  output.Write(results);
-  output.Commit();
+  SweepFileOptions opts;
+  opts.out = cl.out;
+  opts.force = cl.force;
+  opts.restart = cl.restart;
+  opts.quiet = cl.quiet;
+  opts.resume_command = g_resume_command;
+  SweepFileResult done = RunSweepToFile(plan, threads, opts);
+  if (done.exit_status != 0) return done.exit_status;
+  const Results& results = done.results;
   if (sweep) PrintSweepSummary(results, std::cout);
   std::printf("wrote %s (%lld runs x %lld evals)\n", cl.out.c_str(),
               static_cast<long long>(results.num_runs), static_cast<long long>(results.num_evals()));
@@ -208,12 +228,13 @@ struct Command {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
-      {"run", "[--config FILE] [--key=value ...] --out FILE.h5 [--force]",
+      {"run", "[--config FILE] [--key=value ...] --out FILE.h5 [--force] [--restart] [--quiet]",
        "one training run; command-line keys override the file's", "",
        [](const std::vector<std::string>& a) { return RunOrSweep(a, false); }},
       {"sweep",
        "[--config FILE] [--key=value ...] [--grid key=v1,v2 ...]\n"
-       "[--arm 'NAME: key=value, ...' ...] [--seeds N] [--threads T] --out FILE.h5 [--force]",
+       "[--arm 'NAME: key=value, ...' ...] [--seeds N] [--threads T] --out FILE.h5\n"
+       "[--force] [--restart] [--quiet]",
        "arms x a grid x seeds; a config file's [sweep] and [arm.NAME] sections may hold them",
        "An INI file carries a whole experiment in a [sweep] section:\n"
        "  [sweep]\n"
@@ -233,7 +254,19 @@ const std::vector<Command>& Commands() {
        "Names: letters, digits, '_', '.', '-'. An arm may not set a --grid key or seed.\n"
        "Runs go arm by arm (in order), each arm with the same seeds, so they pair by seed;\n"
        "the file's /runs/arm column names each run's arm (`advlab analyze FILE --compare\n"
-       "arm=A,B`). A --arm named like a file arm replaces it; other --arm are added after.\n",
+       "arm=A,B`). A --arm named like a file arm replaces it; other --arm are added after.\n"
+       "\n"
+       "Interruptions (docs/sweeps.md): each finished run is appended to FILE.h5.journal;\n"
+       "FILE.h5 is assembled from it at the end and the journal removed. Killed in any\n"
+       "way (Ctrl-C, SIGTERM, kill -9, a crash, a power loss), the same command again\n"
+       "resumes: the runs in the journal are not made again, and FILE.h5 has the same\n"
+       "bytes as an uninterrupted sweep's. A journal of another sweep (other keys, grid,\n"
+       "seeds or advlab version) is refused naming what differs; --restart discards it.\n"
+       "--force replaces an existing FILE.h5, as before. Ctrl-C or SIGTERM: no new runs\n"
+       "start, the runs in flight finish, and advlab exits 130 (143) saying how to\n"
+       "resume; a second Ctrl-C stops at once. Progress goes to stderr: on a terminal\n"
+       "one updating line (runs done/total, rollouts/s, elapsed, ETA), elsewhere a line\n"
+       "every 10 s; --quiet silences it.\n",
        [](const std::vector<std::string>& a) { return RunOrSweep(a, true); }},
       {"analyze", kAnalyzeArgs,
        "per-run measures, seed statistics, paired comparisons, tuning, sensitivity",
@@ -333,6 +366,10 @@ int Main(int argc, char** argv) {
                     "; run `advlab help`");
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
+  g_resume_command = ShellQuote(argv[0]);
+  for (const std::string& a : args) {
+    if (a != "--restart") g_resume_command += " " + ShellQuote(a);
+  }
   for (const std::string& a : rest) {
     if (a == "--help" || a == "-h") {
       std::fputs(CommandHelp(*cmd).c_str(), stdout);

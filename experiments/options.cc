@@ -401,7 +401,9 @@ IniFile ReadIniFile(const std::string& path) {
 CommandLine ParseCommandLine(const std::vector<std::string>& args, bool sweep_options) {
   po::options_description desc;
   desc.add_options()("config", po::value<std::string>(), "INI file of keys")(
-      "out", po::value<std::string>(), "output file")("force", "overwrite the output file");
+      "out", po::value<std::string>(), "output file")("force", "overwrite the output file")(
+      "restart", "discard the output's journal and start over")(
+      "quiet", "no progress lines on stderr");
   if (sweep_options) {
     desc.add_options()("grid", po::value<std::vector<std::string>>(), "key=v1,v2,...")(
         "arm", po::value<std::vector<std::string>>(), "NAME: key=value, ...")(
@@ -444,6 +446,10 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args, bool sweep_op
       cl.out = kv.second.as<std::string>();
     } else if (name == "force") {
       cl.force = true;
+    } else if (name == "restart") {
+      cl.restart = true;
+    } else if (name == "quiet") {
+      cl.quiet = true;
     } else if (name == "seeds") {
       cl.seeds = ParseCount("--seeds", kv.second.as<std::string>(), 1, kMaxSeeds);
     } else if (name == "threads") {

@@ -114,6 +114,8 @@ struct CommandLine {
   std::string config_file;                  // --config
   std::string out;                          // --out
   bool force = false;                       // --force
+  bool restart = false;                     // --restart: discard OUT.journal
+  bool quiet = false;                       // --quiet: no progress on stderr
   std::vector<GridAxis> grid;               // --grid key=v1,v2 (sweep)
   int64_t seeds = 0;                        // --seeds N (sweep; 0: not given)
   int threads = 0;                          // --threads T (sweep; 0: not given)

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "experiments/progress.h"
 #include "sim/check.h"
 #include "sim/error.h"
 #include "sim/estimator.h"
@@ -476,50 +477,71 @@ Results SweepSkeleton(const SweepPlan& plan) {
   return r;
 }
 
-Results RunSweep(const SweepPlan& plan, int threads) {
+void RunPlan(const SweepPlan& plan, int threads, const std::vector<bool>& skip,
+             const std::function<void(size_t, RunRecord&&)>& finished,
+             const std::atomic<int>* stop) {
   const size_t n = plan.runs.size();
-  std::vector<RunRecord> records(n);
-  std::atomic<size_t> next{0}, done{0};
+  ADVLAB_CHECK(skip.empty() || skip.size() == n);
+  size_t todo = 0;
+  for (size_t k = 0; k < n; ++k) todo += skip.empty() || !skip[k];
+  std::atomic<size_t> next{0};
   std::exception_ptr failure;
   std::mutex mu;
-  const bool tty = isatty(STDERR_FILENO) != 0;
   auto worker = [&]() {
     for (;;) {
+      if (stop != nullptr && stop->load() != 0) return;
       size_t k = next.fetch_add(1);
+      while (k < n && !skip.empty() && skip[k]) k = next.fetch_add(1);
       if (k >= n) return;
       try {
-        records[k] = TrainRun(plan.runs[k]);
+        RunRecord record = TrainRun(plan.runs[k]);
+        std::lock_guard<std::mutex> lock(mu);
+        if (!failure) finished(k, std::move(record));
       } catch (...) {
         std::lock_guard<std::mutex> lock(mu);
         if (!failure) failure = std::current_exception();
         next.store(n);
         return;
       }
-      size_t d = done.fetch_add(1) + 1;
-      if (tty) {
-        std::lock_guard<std::mutex> lock(mu);
-        std::fprintf(stderr, "\radvlab: %zu/%zu runs done", d, n);
-        if (d == n) std::fprintf(stderr, "\n");
-      }
     }
   };
-  const int t = threads < 1 ? 1 : (static_cast<size_t>(threads) > n ? static_cast<int>(n) : threads);
+  const int t = static_cast<int>(std::clamp<size_t>(todo, 1, static_cast<size_t>(std::max(threads, 1))));
   std::vector<std::thread> pool;
   for (int i = 1; i < t; ++i) pool.emplace_back(worker);
   worker();
   for (auto& th : pool) th.join();
   if (failure) std::rethrow_exception(failure);
+}
 
+Results EmptyResults(const SweepPlan& plan) {
   Results r = SweepSkeleton(plan);
-  const size_t E = r.steps.size();
-  for (size_t i = 0; i < r.metrics.size(); ++i) {
-    Metric& m = r.metrics[i];
-    m.values.assign(n * E, 0.0);
-    for (size_t k = 0; k < n; ++k) {
-      ADVLAB_CHECK_EQ(records[k].values.size(), r.metrics.size() * E);
-      for (size_t e = 0; e < E; ++e) m.values[k * E + e] = records[k].values[i * E + e];
-    }
+  const size_t cells = plan.runs.size() * r.steps.size();
+  for (Metric& m : r.metrics) m.values.assign(cells, 0.0);
+  return r;
+}
+
+void PutRunValues(Results* r, size_t k, const double* values) {
+  const size_t E = r->steps.size();
+  for (size_t i = 0; i < r->metrics.size(); ++i) {
+    std::copy(values + i * E, values + (i + 1) * E, r->metrics[i].values.begin() + k * E);
   }
+}
+
+double RunRollouts(const RunConfig& rc) {
+  return static_cast<double>(rc.steps) * static_cast<double>(rc.batch_prompts) *
+         static_cast<double>(rc.group_size);
+}
+
+Results RunSweep(const SweepPlan& plan, int threads) {
+  Results r = EmptyResults(plan);
+  const size_t V = r.metrics.size() * r.steps.size();
+  Progress progress(plan.runs.size(), 0, /*quiet=*/isatty(STDERR_FILENO) == 0);
+  RunPlan(plan, threads, {}, [&](size_t k, RunRecord&& record) {
+    ADVLAB_CHECK_EQ(record.values.size(), V);
+    PutRunValues(&r, k, record.values.data());
+    progress.RunDone(RunRollouts(plan.runs[k]));
+  });
+  progress.Stop();
   return r;
 }
 

@@ -9,6 +9,8 @@
 #ifndef ADVLAB_EXPERIMENTS_SWEEP_H_
 #define ADVLAB_EXPERIMENTS_SWEEP_H_
 
+#include <atomic>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -51,7 +53,26 @@ double MemoryLimit(std::string* what);
 // before any run starts).
 Results SweepSkeleton(const SweepPlan& plan);
 
-// Runs the plan on `threads` threads; progress on stderr when it is a terminal.
+// The skeleton with every metric sized [runs x evals] (zeros), for PutRunValues.
+Results EmptyResults(const SweepPlan& plan);
+// Puts run k's RunRecord values ([metrics x evals]) into its rows of r's metrics.
+void PutRunValues(Results* r, size_t k, const double* values);
+// Rollouts a run makes: train.steps x train.batch_prompts x train.group_size.
+double RunRollouts(const RunConfig& rc);
+
+// Runs plan.runs[k] for every k with !skip[k] (skip empty: every run) on
+// `threads` threads, taking runs in index order as threads free up. Each
+// finished run's record goes to `finished` (called from the worker threads,
+// one call at a time, in completion order) and is dropped after, so memory
+// holds only the runs in flight. Once *stop is nonzero no new run starts; the
+// runs in flight finish and are reported. The first exception (a run's or
+// `finished`'s) stops the pool; it is rethrown once the threads have joined.
+void RunPlan(const SweepPlan& plan, int threads, const std::vector<bool>& skip,
+             const std::function<void(size_t, RunRecord&&)>& finished,
+             const std::atomic<int>* stop = nullptr);
+
+// Runs the plan on `threads` threads in memory; progress on stderr when it is
+// a terminal. (`advlab sweep` goes through a journal: experiments/resume.h.)
 // The file's /runs columns: run_id, seed, then with arms `arm` (the arm's name)
 // and one column per key some arm sets (the base value in arms that do not),
 // then one per grid key.

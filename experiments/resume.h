@@ -1,0 +1,60 @@
+// A sweep that survives any interruption (docs/sweeps.md): `advlab run` and
+// `advlab sweep` append each finished run to OUT.h5.journal (experiments/
+// journal.h), resume from it when started again with the same command, and
+// assemble OUT.h5 from it at the end, so an interrupted and resumed sweep
+// writes the same bytes as an uninterrupted one.
+//
+// Identities: the sweep's is the journal header, which holds the advlab
+// version and the sweep's canonical description (SweepDescription); a run's
+// is the SHA-256 of "advlab VERSION\n" and its resolved config as "key =
+// value" lines, dotted keys in byte order (RunIdentity). A journal of another
+// sweep, or a record of another run at an index, is refused with one line
+// naming what differs, unless --restart.
+#ifndef ADVLAB_EXPERIMENTS_RESUME_H_
+#define ADVLAB_EXPERIMENTS_RESUME_H_
+
+#include <string>
+
+#include "experiments/journal.h"
+#include "experiments/sweep.h"
+#include "sim/results.h"
+
+namespace advlab {
+
+// "OUT.h5.journal".
+std::string JournalPath(const std::string& out);
+
+// The sweep's canonical description: one "name = value" line each for
+// advlab_version, runs, seeds, steps (the eval steps), metrics, then
+// "arm NAME = k=v, ..." per arm, "grid KEY = v1,v2" per axis, and every key of
+// the resolved base config in key order.
+std::string SweepDescription(const SweepPlan& plan);
+JournalHeader SweepJournalHeader(const SweepPlan& plan);
+Digest32 RunIdentity(const RunConfig& rc);
+
+// Why the journal header `there` does not belong to the sweep `here`, as the
+// middle of a one-line message ("made by a different sweep: grid optim.lr =
+// 8,32 there, 8,16 here"); "" when it does.
+std::string HeaderMismatch(const DecodedHeader& there, const JournalHeader& here);
+
+struct SweepFileOptions {
+  std::string out;             // --out
+  bool force = false;          // --force: replace an existing OUT.h5
+  bool restart = false;        // --restart: discard OUT.h5.journal
+  bool quiet = false;          // --quiet: no progress, no notes
+  std::string resume_command;  // what to run to resume (shown when a signal stops the sweep)
+};
+
+struct SweepFileResult {
+  int exit_status = 0;  // 0: OUT.h5 written; 130/143: stopped by SIGINT/SIGTERM
+  Results results;      // the file's content when exit_status is 0
+};
+
+// Runs the plan into opts.out through its journal on `threads` threads
+// (the protocol and the signals: docs/sweeps.md). UserError on bad input or
+// I/O failures; the journal stays valid and resumable through any of them.
+SweepFileResult RunSweepToFile(const SweepPlan& plan, int threads, const SweepFileOptions& opts);
+
+}  // namespace advlab
+
+#endif  // ADVLAB_EXPERIMENTS_RESUME_H_
