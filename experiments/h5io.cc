@@ -328,6 +328,8 @@ class Reader {
     if (stat(ctx_.path().c_str(), &st) != 0)
       ctx_.Fail(std::string("cannot open: ") + std::strerror(errno));
     if (S_ISDIR(st.st_mode)) ctx_.Fail("cannot open: is a directory");
+    // A fifo or a device would block or never end: HDF5 needs a seekable file.
+    if (!S_ISREG(st.st_mode)) ctx_.Fail("cannot open: not a regular file, expected an HDF5 file");
     if (H5Fis_hdf5(ctx_.path().c_str()) <= 0) ctx_.Fail("not an HDF5 file");
 
     Handle fapl = PropertyList(ctx_, H5P_FILE_ACCESS);

@@ -2,6 +2,7 @@
 // dataset's shape, type and storage is checked before use, and each refusal is
 // one UserError line naming the file, the object and what was expected.
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -257,6 +258,19 @@ TEST_F(H5ioReadTest, NamesWithControlBytesStayOnOneLine) {
   std::vector<double> v(9, 0.5);
   Edit([&](hid_t f) { Replace(f, "metrics/a\nb", H5T_IEEE_F64LE, {3, 3}, v.data()); });
   ExpectRefused({"/metrics/a\\x0ab has shape [3, 3]"});
+}
+
+TEST_F(H5ioReadTest, FifoIsRefusedWithoutBlocking) {
+  const std::string fifo = fs::path(path_).parent_path() / "fifo.h5";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  try {
+    ReadResultsFile(fifo);
+    ADD_FAILURE() << "expected UserError";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find(fifo + ": cannot open: not a regular file"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
