@@ -12,7 +12,7 @@ deps:
 	@sh cmake/install-deps.sh
 
 configure: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DADVLAB_FUZZ=ON
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)

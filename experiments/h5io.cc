@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <set>
 #include <string>
 #include <utility>
@@ -318,11 +319,17 @@ class Reader {
  public:
   explicit Reader(const std::string& path) : ctx_(path) {}
 
+  // Every object is checked before it is read: its kind (a group or a dataset
+  // in this file), its rank and extents, its type, and that the file stores
+  // the data its extent declares; each refusal is one line naming the object
+  // and what was expected.
   Results Run() {
     struct stat st;
     if (stat(ctx_.path().c_str(), &st) != 0)
       ctx_.Fail(std::string("cannot open: ") + std::strerror(errno));
     if (S_ISDIR(st.st_mode)) ctx_.Fail("cannot open: is a directory");
+    // A fifo or a device would block or never end: HDF5 needs a seekable file.
+    if (!S_ISREG(st.st_mode)) ctx_.Fail("cannot open: not a regular file, expected an HDF5 file");
     if (H5Fis_hdf5(ctx_.path().c_str()) <= 0) ctx_.Fail("not an HDF5 file");
 
     Handle fapl = PropertyList(ctx_, H5P_FILE_ACCESS);
@@ -351,8 +358,9 @@ class Reader {
       Handle ds = OpenDataset(root, "steps", "/steps");
       std::vector<hsize_t> dims = Dims(ds.get(), "/steps");
       if (dims.size() != 1)
-        ctx_.Fail("/steps must be 1-D, has rank " + std::to_string(dims.size()));
-      RequireClass(ds.get(), H5T_INTEGER, "/steps", "int64");
+        ctx_.Fail("/steps has rank " + std::to_string(dims.size()) + ", expected 1-D int64 [evals]");
+      RequireType(ds.get(), H5T_INTEGER, "/steps", "int64 [evals]");
+      RequireStored(ds.get(), dims, "/steps");
       r.steps.resize(dims[0]);
       Read(ds.get(), H5T_NATIVE_INT64, r.steps.size(), r.steps.data(), "/steps");
     }
@@ -361,38 +369,51 @@ class Reader {
     {
       Handle g = OpenGroup(root, "runs");
       for (const std::string& name : LinkNames(g.get(), "/runs")) {
-        const std::string where = "/runs/" + name;
+        const std::string where = "/runs/" + Printable(name);
         Handle ds = OpenDataset(g.get(), name, where);
         std::vector<hsize_t> dims = Dims(ds.get(), where);
-        if (dims.size() != 1)
-          ctx_.Fail(where + " must be 1-D, has rank " + std::to_string(dims.size()));
+        if (dims.size() != 1) {
+          ctx_.Fail(where + " has rank " + std::to_string(dims.size()) +
+                    ", expected a 1-D column [runs]");
+        }
         if (!runs_known) {
           r.num_runs = static_cast<int64_t>(dims[0]);
           runs_known = true;
         } else if (dims[0] != static_cast<hsize_t>(r.num_runs)) {
-          ctx_.Fail(where + " has " + std::to_string(dims[0]) + " rows, /runs/" +
-                    r.runs.front().name + " has " + std::to_string(r.num_runs));
+          ctx_.Fail(where + " has " + std::to_string(dims[0]) + " rows, expected " +
+                    std::to_string(r.num_runs) + " as /runs/" + Printable(r.runs.front().name) +
+                    " has");
         }
         Column c;
         c.name = name;
         const size_t n = dims[0];
-        switch (TypeClass(ds.get(), where)) {
+        // The run columns of the layout itself are integers.
+        const bool int_only = name == "run_id" || name == "seed";
+        const H5T_class_t cls = TypeClass(ds.get(), where);
+        if (int_only && cls != H5T_INTEGER) RequireType(ds.get(), H5T_INTEGER, where, "int64 [runs]");
+        switch (cls) {
           case H5T_INTEGER:
+            RequireType(ds.get(), H5T_INTEGER, where, "int64 [runs]");
+            RequireStored(ds.get(), dims, where);
             c.kind = Column::Kind::kInt;
             c.ints.resize(n);
             Read(ds.get(), H5T_NATIVE_INT64, n, c.ints.data(), where);
             break;
           case H5T_FLOAT:
+            RequireType(ds.get(), H5T_FLOAT, where, "float64 [runs]");
+            RequireStored(ds.get(), dims, where);
             c.kind = Column::Kind::kFloat;
             c.floats.resize(n);
             Read(ds.get(), H5T_NATIVE_DOUBLE, n, c.floats.data(), where);
             break;
           case H5T_STRING:
+            RequireStored(ds.get(), dims, where);
             c.kind = Column::Kind::kString;
             c.strings = ReadStrings(ds.get(), n, where);
             break;
           default:
-            ctx_.Fail(where + " has an unsupported type (expected int64, float64 or string)");
+            ctx_.Fail(where + " has type " + ClassName(cls) +
+                      ", expected int64, float64 or string [runs]");
         }
         r.runs.push_back(std::move(c));
       }
@@ -401,11 +422,13 @@ class Reader {
     {
       Handle g = OpenGroup(root, "metrics");
       for (const std::string& name : LinkNames(g.get(), "/metrics")) {
-        const std::string where = "/metrics/" + name;
+        const std::string where = "/metrics/" + Printable(name);
         Handle ds = OpenDataset(g.get(), name, where);
         std::vector<hsize_t> dims = Dims(ds.get(), where);
-        if (dims.size() != 2)
-          ctx_.Fail(where + " must be 2-D, has rank " + std::to_string(dims.size()));
+        if (dims.size() != 2) {
+          ctx_.Fail(where + " has rank " + std::to_string(dims.size()) +
+                    ", expected 2-D float64 [runs, evals]");
+        }
         if (!runs_known) {
           r.num_runs = static_cast<int64_t>(dims[0]);
           runs_known = true;
@@ -415,7 +438,8 @@ class Reader {
                     std::to_string(dims[1]) + "], expected [runs, evals] = [" +
                     std::to_string(r.num_runs) + ", " + std::to_string(r.steps.size()) + "]");
         }
-        RequireClass(ds.get(), H5T_FLOAT, where, "float64");
+        RequireType(ds.get(), H5T_FLOAT, where, "float64 [runs, evals]");
+        RequireStored(ds.get(), dims, where);
         Metric m;
         m.name = name;
         m.values.resize(dims[0] * dims[1]);
@@ -437,15 +461,77 @@ class Reader {
   }
 
  private:
+  // A file declaring more than this many bytes of values beyond kMaxRatio
+  // times what it stores for them is refused: a small file cannot make the
+  // reader allocate gigabytes (a huge extent never written reads as fill
+  // values). Compression (deflate at most ~1032:1) stays within the ratio.
+  static constexpr hsize_t kMaxUnstoredBytes = hsize_t{1} << 20;
+  static constexpr hsize_t kMaxRatio = 1100;
+
+  // Names from the file as messages show them: one short line whatever the
+  // file holds (control bytes and backslashes as \xNN, cut after 80 bytes).
+  static std::string Printable(const std::string& name) {
+    static const char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (size_t i = 0; i < name.size(); ++i) {
+      if (out.size() >= 80) return out + "...";
+      const unsigned char c = static_cast<unsigned char>(name[i]);
+      if (c < 0x20 || c == 0x7f || c == '\\') {
+        out += "\\x";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xf]);
+      } else {
+        out.push_back(static_cast<char>(c));
+      }
+    }
+    return out;
+  }
+
+  static std::string ClassName(H5T_class_t cls) {
+    switch (cls) {
+      case H5T_INTEGER: return "integer";
+      case H5T_FLOAT: return "float";
+      case H5T_TIME: return "time";
+      case H5T_STRING: return "string";
+      case H5T_BITFIELD: return "bitfield";
+      case H5T_OPAQUE: return "opaque";
+      case H5T_COMPOUND: return "compound";
+      case H5T_REFERENCE: return "reference";
+      case H5T_ENUM: return "enum";
+      case H5T_VLEN: return "variable-length sequence";
+      case H5T_ARRAY: return "array";
+      default: return "unknown";
+    }
+  }
+
   bool LinkExists(hid_t loc, const std::string& name) {
     htri_t exists = H5Lexists(loc, name.c_str(), H5P_DEFAULT);
-    if (exists < 0) ctx_.FailHdf5("cannot look up /" + name);
+    if (exists < 0) ctx_.FailHdf5("cannot look up /" + Printable(name));
     return exists > 0;
+  }
+
+  // Hard and soft links stay inside this file; an external link (or a
+  // user-defined one) would make reading a results file open another file.
+  void RequireLocalLink(hid_t loc, const std::string& name, const std::string& where) {
+    H5L_info_t info;
+    if (H5Lget_info(loc, name.c_str(), &info, H5P_DEFAULT) < 0)
+      ctx_.FailHdf5("cannot look up " + where);
+    if (info.type != H5L_TYPE_HARD && info.type != H5L_TYPE_SOFT)
+      ctx_.Fail(where + " is a link to another file, expected an object in this file");
+  }
+
+  // The kind of object a link leads to: H5I_GROUP, H5I_DATASET or another.
+  H5I_type_t ObjectType(hid_t loc, const std::string& name, const std::string& where) {
+    RequireLocalLink(loc, name, where);
+    Handle obj = ctx_.Own(H5Oopen(loc, name.c_str(), H5P_DEFAULT), H5Oclose, "cannot open " + where);
+    return H5Iget_type(obj.get());
   }
 
   Handle OpenGroup(hid_t root, const std::string& name) {
     if (!LinkExists(root, name))
       ctx_.Fail("missing group /" + name + " (not an advlab results file?)");
+    if (ObjectType(root, name, "/" + name) != H5I_GROUP)
+      ctx_.Fail("/" + name + " is not a group, expected the group /" + name);
     return ctx_.Own(H5Gopen2(root, name.c_str(), H5P_DEFAULT), H5Gclose,
                     "cannot open /" + name + " as a group");
   }
@@ -453,8 +539,17 @@ class Reader {
   Handle OpenDataset(hid_t loc, const std::string& name, const std::string& where) {
     if (!LinkExists(loc, name))
       ctx_.Fail("missing dataset " + where + " (not an advlab results file?)");
-    return ctx_.Own(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), H5Dclose,
-                    "cannot open " + where + " as a dataset");
+    if (ObjectType(loc, name, where) != H5I_DATASET)
+      ctx_.Fail(where + " is not a dataset, expected a dataset");
+    Handle ds = ctx_.Own(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), H5Dclose,
+                         "cannot open " + where + " as a dataset");
+    // Data in other files (external storage, virtual datasets) is not read.
+    Handle dcpl = ctx_.Own(H5Dget_create_plist(ds.get()), H5Pclose, "cannot inspect " + where);
+    const H5D_layout_t layout = H5Pget_layout(dcpl.get());
+    if (layout == H5D_LAYOUT_ERROR) ctx_.FailHdf5("cannot inspect " + where);
+    if (layout == H5D_VIRTUAL || H5Pget_external_count(dcpl.get()) != 0)
+      ctx_.Fail(where + " keeps its data in other files, expected it in this file");
+    return ds;
   }
 
   // Creation order when the writer indexed it (ours always does), else by name.
@@ -496,6 +591,7 @@ class Reader {
     return names;
   }
 
+  // The extents of a simple dataspace (a null or scalar one has rank 0).
   std::vector<hsize_t> Dims(hid_t ds, const std::string& where) {
     Handle space = ctx_.Own(H5Dget_space(ds), H5Sclose, "cannot read the shape of " + where);
     int rank = H5Sget_simple_extent_ndims(space.get());
@@ -513,8 +609,45 @@ class Reader {
     return cls;
   }
 
-  void RequireClass(hid_t ds, H5T_class_t cls, const std::string& where, const char* expected) {
-    if (TypeClass(ds, where) != cls) ctx_.Fail(where + " is not " + expected);
+  // `cls` is H5T_INTEGER or H5T_FLOAT: the type must also convert exactly to
+  // int64 (signed up to 8 bytes, unsigned up to 4) or float64 (up to 8 bytes).
+  void RequireType(hid_t ds, H5T_class_t cls, const std::string& where, const char* expected) {
+    Handle t = ctx_.Own(H5Dget_type(ds), H5Tclose, "cannot read the type of " + where);
+    const H5T_class_t got = H5Tget_class(t.get());
+    if (got == H5T_NO_CLASS) ctx_.FailHdf5("cannot read the type of " + where);
+    const size_t size = H5Tget_size(t.get());
+    std::string kind = ClassName(got);
+    bool ok = got == cls && size > 0 && size <= 8;
+    if (got == H5T_INTEGER) {
+      const bool is_signed = H5Tget_sign(t.get()) == H5T_SGN_2;
+      kind = std::string(is_signed ? "int" : "uint") + std::to_string(8 * size);
+      ok = ok && (is_signed || size <= 4);
+    } else if (got == H5T_FLOAT) {
+      kind = "float" + std::to_string(8 * size);
+    }
+    if (!ok) ctx_.Fail(where + " has type " + kind + ", expected " + expected);
+  }
+
+  // The file must store (allowing for compression) the values the extent
+  // declares; checked before anything is allocated for them.
+  void RequireStored(hid_t ds, const std::vector<hsize_t>& dims, const std::string& where) {
+    hsize_t n = 1;
+    std::string shape;
+    for (hsize_t d : dims) {
+      shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+      n = (d != 0 && n > std::numeric_limits<hsize_t>::max() / d) ? std::numeric_limits<hsize_t>::max()
+                                                                  : n * d;
+    }
+    if (n == 0) return;
+    Handle t = ctx_.Own(H5Dget_type(ds), H5Tclose, "cannot read the type of " + where);
+    // Values take at least 8 bytes in memory (int64, float64, a string).
+    const hsize_t size = std::max<hsize_t>(H5Tget_size(t.get()), 8);
+    const hsize_t stored = H5Dget_storage_size(ds);
+    const hsize_t limit = kMaxUnstoredBytes + stored * kMaxRatio;
+    if (n > limit / size) {
+      ctx_.Fail(where + " has shape [" + shape + "] but the file stores " + std::to_string(stored) +
+                " bytes of it, expected the data of every value");
+    }
   }
 
   void Read(hid_t ds, hid_t mem_type, size_t n, void* out, const std::string& where) {
@@ -544,6 +677,8 @@ class Reader {
       Handle mtype = ctx_.Own(H5Tcopy(H5T_C_S1), H5Tclose, what);
       ctx_.Ok(H5Tset_size(mtype.get(), size), what);
       ctx_.Ok(H5Tset_strpad(mtype.get(), H5T_STR_NULLPAD), what);
+      // HDF5 converts no character set into another: read the file's.
+      ctx_.Ok(H5Tset_cset(mtype.get(), H5Tget_cset(ftype.get())), what);
       std::vector<char> buf(n * size);
       ctx_.Ok(H5Dread(ds, mtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), what);
       for (size_t i = 0; i < n; ++i) {
@@ -555,28 +690,33 @@ class Reader {
   }
 
   Handle OpenAttr(hid_t obj, const std::string& name, const std::string& where) {
+    const std::string shown = Printable(name);
     htri_t exists = H5Aexists(obj, name.c_str());
-    if (exists < 0) ctx_.FailHdf5("cannot look up attribute " + name + " of " + where);
+    if (exists < 0) ctx_.FailHdf5("cannot look up attribute " + shown + " of " + where);
     if (exists == 0)
-      ctx_.Fail("missing attribute " + name + " of " + where + " (not an advlab results file?)");
+      ctx_.Fail("missing attribute " + shown + " of " + where + " (not an advlab results file?)");
     return ctx_.Own(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose,
-                    "cannot open attribute " + name + " of " + where);
+                    "cannot open attribute " + shown + " of " + where);
   }
 
   // Attributes must hold exactly one value (h5py writes scalars, as we do).
-  void RequireOneValue(hid_t attr, const std::string& what) {
-    Handle space = ctx_.Own(H5Aget_space(attr), H5Sclose, what);
+  void RequireOneValue(hid_t attr, const std::string& about, const char* expected) {
+    Handle space = ctx_.Own(H5Aget_space(attr), H5Sclose, "cannot read " + about);
     hssize_t n = H5Sget_simple_extent_npoints(space.get());
-    if (n != 1) ctx_.Fail(what + ": expected a single value");
+    if (n != 1) {
+      ctx_.Fail(about + " holds " + std::to_string(n < 0 ? 0 : n) + " values, expected one " +
+                expected);
+    }
   }
 
   std::string ReadStringAttr(hid_t obj, const std::string& name, const std::string& where) {
-    const std::string what = "cannot read attribute " + name + " of " + where;
+    const std::string about = "attribute " + Printable(name) + " of " + where;
+    const std::string what = "cannot read " + about;
     Handle attr = OpenAttr(obj, name, where);
-    RequireOneValue(attr.get(), what);
+    RequireOneValue(attr.get(), about, "string");
     Handle ftype = ctx_.Own(H5Aget_type(attr.get()), H5Tclose, what);
-    if (H5Tget_class(ftype.get()) != H5T_STRING)
-      ctx_.Fail("attribute " + name + " of " + where + " is not a string");
+    const H5T_class_t cls = H5Tget_class(ftype.get());
+    if (cls != H5T_STRING) ctx_.Fail(about + " has type " + ClassName(cls) + ", expected a string");
     htri_t is_var = H5Tis_variable_str(ftype.get());
     if (is_var < 0) ctx_.FailHdf5(what);
     if (is_var > 0) {
@@ -590,21 +730,34 @@ class Reader {
     }
     size_t size = H5Tget_size(ftype.get());
     if (size == 0) ctx_.FailHdf5(what);
+    // A fixed-length string is stored in full: a size beyond the stored bytes
+    // is a damaged file, not a reason to allocate it.
+    if (size > H5Aget_storage_size(attr.get()))
+      ctx_.Fail(about + " declares " + std::to_string(size) + " bytes but the file stores fewer");
     Handle mtype = ctx_.Own(H5Tcopy(H5T_C_S1), H5Tclose, what);
     ctx_.Ok(H5Tset_size(mtype.get(), size), what);
     ctx_.Ok(H5Tset_strpad(mtype.get(), H5T_STR_NULLPAD), what);
+    ctx_.Ok(H5Tset_cset(mtype.get(), H5Tget_cset(ftype.get())), what);
     std::vector<char> buf(size);
     ctx_.Ok(H5Aread(attr.get(), mtype.get(), buf.data()), what);
     return std::string(buf.data(), strnlen(buf.data(), size));
   }
 
   int64_t ReadInt64Attr(hid_t obj, const std::string& name, const std::string& where) {
-    const std::string what = "cannot read attribute " + name + " of " + where;
+    const std::string about = "attribute " + Printable(name) + " of " + where;
+    const std::string what = "cannot read " + about;
     Handle attr = OpenAttr(obj, name, where);
-    RequireOneValue(attr.get(), what);
+    RequireOneValue(attr.get(), about, "int64");
     Handle ftype = ctx_.Own(H5Aget_type(attr.get()), H5Tclose, what);
-    if (H5Tget_class(ftype.get()) != H5T_INTEGER)
-      ctx_.Fail("attribute " + name + " of " + where + " is not an integer");
+    const H5T_class_t cls = H5Tget_class(ftype.get());
+    const size_t size = H5Tget_size(ftype.get());
+    const bool is_signed = H5Tget_sign(ftype.get()) == H5T_SGN_2;
+    if (cls != H5T_INTEGER || size == 0 || size > 8 || (!is_signed && size > 4)) {
+      ctx_.Fail(about + " has type " +
+                (cls == H5T_INTEGER ? (is_signed ? "int" : "uint") + std::to_string(8 * size)
+                                    : ClassName(cls)) +
+                ", expected int64");
+    }
     int64_t value = 0;
     ctx_.Ok(H5Aread(attr.get(), H5T_NATIVE_INT64, &value), what);
     return value;

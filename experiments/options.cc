@@ -261,7 +261,10 @@ const std::vector<std::string>& AnalysisKeyNames() {
 
 IniFile ReadIniFile(const std::string& path) {
   const std::string name = PrintableInput(path, 200);
-  std::string text = ReadConfigText(path, name);
+  return ReadIniText(ReadConfigText(path, name), name);
+}
+
+IniFile ReadIniText(std::string text, const std::string& name) {
   // A UTF-8 byte-order mark (some editors write one) is not part of line 1.
   if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
 

@@ -108,6 +108,8 @@ struct IniFile {
 // registered and every value valid, else
 // "FILE:LINE: ...".
 IniFile ReadIniFile(const std::string& path);
+// ReadIniFile on text already read; `name` (printable) prefixes the messages.
+IniFile ReadIniText(std::string text, const std::string& name);
 
 struct CommandLine {
   std::map<std::string, std::string> keys;  // config keys given as --key=value

@@ -178,6 +178,32 @@ with h5py.File(sys.argv[2], "a") as f:
     f.attrs["format_version"] = 99
 EOF
 expect_error "format" analyze "$T/v2.h5"
+# Valid HDF5 files with a wrong shape or type (written by h5py, as another tool
+# would): one line naming the file, the dataset and what was expected.
+while IFS='|' read -r name edit message; do
+  $PY - "$T/s1.h5" "$T/$name.h5" "$edit" <<'EOF2' || fail "h5py could not write $name.h5"
+import sys, shutil, h5py, numpy as np
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "a") as f:
+    runs, evals = f["metrics/accuracy"].shape
+    def put(name, data):
+        del f[name]
+        f[name] = data
+    exec(sys.argv[3])
+EOF2
+  expect_error "$name.h5: $message" analyze "$T/$name.h5"
+  expect_error "$name.h5: $message" digest "$T/$name.h5"
+done <<'EOF'
+rows|put("metrics/accuracy", np.zeros((runs + 1, evals)))|/metrics/accuracy has shape [17, 4], expected [runs, evals] = [16, 4]
+rank3|put("metrics/accuracy", np.zeros((runs, evals, 2)))|/metrics/accuracy has rank 3, expected 2-D float64 [runs, evals]
+col2d|put("runs/seed", np.zeros((runs, 2), dtype="i8"))|/runs/seed has rank 2, expected a 1-D column [runs]
+steps|put("steps", np.arange(evals, dtype="f8"))|/steps has type float64, expected int64 [evals]
+strcol|put("runs/estimator.name", np.zeros(runs, dtype=bool))|/runs/estimator.name has type enum, expected int64, float64 or string [runs]
+short|put("runs/optim.lr", np.zeros(runs - 1))|/runs/optim.lr has 15 rows, expected 16 as /runs/run_id has
+empty|[f.__delitem__(k) for k in list(f.keys())]|missing dataset /steps
+attr|f.attrs["format_version"] = "1"|attribute format_version of / has type string, expected int64
+huge|del f["steps"]; f.create_dataset("steps", shape=(2**40,), dtype="i8", chunks=(1024,))|/steps has shape [1099511627776] but the file stores 0 bytes of it
+EOF
 # One seed per configuration: CIs undefined, not a crash.
 "$ADVLAB" sweep --train.steps=20 --env.prompts=32 --grid estimator.name=grpo,rloo --seeds 1 \
   --out "$T/one.h5" >/dev/null || fail "one-seed sweep"
