@@ -125,12 +125,14 @@ rc=$?
 grep -q "stopped by SIGTERM" "$T/t.log" || fail "SIGTERM: $(cat "$T/t.log")"
 sweep --out "$T/t.h5" 2>/dev/null || fail "resume after SIGTERM"
 same "$T/t.h5" "SIGTERM"
-LONG=("${COMMON[@]}" --train.steps=2000 --grid optim.lr=1,2 --seeds 50)
+# Runs of ~1 s, so the second SIGINT lands while they are in flight.
+LONG=(sweep --env.name=choice --threads 2 --train.steps=20000 --train.eval_every=1000 --grid optim.lr=1,2 --seeds 3)
 "${DEFAULT_INT[@]}" "$ADVLAB" "${LONG[@]}" --out "$T/ii.h5" --quiet >/dev/null 2>"$T/ii.log" &
 pid=$!
 sleep 0.3
 kill -INT $pid
-sleep 0.02
+# Two pending SIGINTs coalesce into one: send the second once the first was seen.
+for _ in $(seq 200); do grep -q "interrupted" "$T/ii.log" && break; sleep 0.05; done
 kill -INT $pid
 wait $pid
 rc=$?
