@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "estimators/gae.h"
 #include "estimators/testing.h"
@@ -103,7 +104,10 @@ std::vector<std::vector<std::string>> Rows(const std::string& text, const std::s
 }
 
 std::string WriteTempFile(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "advantage_test_" + name;
+  // The pid keeps concurrent test processes (ctest -j, the sanitizer build's
+  // copy of this test) off each other's files.
+  const std::string path =
+      ::testing::TempDir() + "advantage_test_" + std::to_string(getpid()) + "_" + name;
   std::ofstream f(path);
   f << text;
   return path;
@@ -893,10 +897,12 @@ TEST(AdvantageErrors, ValuesAreRequiredOrRefused) {
   // Option errors come before reading stdin.
   EXPECT_EQ(RunCommand({"--estimator", "gae"}, "abc\n").error.rfind("--estimator gae: ", 0), 0u);
   EXPECT_EQ(RunCommand({"--estimator", "gae", "--values",
-                        ::testing::TempDir() + "advantage_test_no_values"},
+                        ::testing::TempDir() + "advantage_test_no_values_" +
+                            std::to_string(getpid())},
                        kValuesInput)
                 .error,
-            ::testing::TempDir() + "advantage_test_no_values: cannot open (--values)");
+            ::testing::TempDir() + "advantage_test_no_values_" + std::to_string(getpid()) +
+                ": cannot open (--values)");
   // One token cannot be whitened: gae's own error, as in training.
   EXPECT_EQ(ValuesError("1\n", "0.5\n"),
             "gae: the batch has a single valid token; whitening needs at least 2");

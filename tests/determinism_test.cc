@@ -2,6 +2,7 @@
 // function of the config, whatever the thread count, and a run of a sweep is the
 // same run as its config alone.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -41,7 +42,8 @@ TEST(DeterminismTest, SweepBytesDoNotDependOnThreads) {
   std::string reference;
   for (int threads : {1, 2, 7}) {
     Results r = RunSweep(plan, threads);
-    const std::string path = dir + "/det_threads_" + std::to_string(threads) + ".h5";
+    const std::string path =
+        dir + "/det_threads_" + std::to_string(getpid()) + "_" + std::to_string(threads) + ".h5";
     WriteResultsFile(r, path);
     std::string bytes = FileBytes(path);
     ASSERT_FALSE(bytes.empty());
@@ -172,7 +174,8 @@ TEST(DeterminismTest, ArmsDoNotDependOnThreadsAndEqualTheirConfigAlone) {
   Results two;
   for (int threads : {1, 2}) {
     Results r = RunSweep(plan, threads);
-    const std::string path = dir + "/det_arms_" + std::to_string(threads) + ".h5";
+    const std::string path =
+        dir + "/det_arms_" + std::to_string(getpid()) + "_" + std::to_string(threads) + ".h5";
     WriteResultsFile(r, path);
     const std::string bytes = FileBytes(path);
     std::remove(path.c_str());
