@@ -222,6 +222,15 @@ std::string HeaderMismatch(const DecodedHeader& there, const JournalHeader& here
 }
 
 SweepFileResult RunSweepToFile(const SweepPlan& plan, int threads, const SweepFileOptions& opts) {
+  return RunSweepToFile(
+      plan,
+      [&](const std::vector<bool>& skip, const std::function<void(size_t, RunRecord&&)>& finished,
+          const std::atomic<int>* stop) { RunPlan(plan, threads, skip, finished, stop); },
+      opts);
+}
+
+SweepFileResult RunSweepToFile(const SweepPlan& plan, const RunExecutor& execute,
+                               const SweepFileOptions& opts) {
   const size_t n = plan.runs.size();
   { AtomicOutput probe(opts.out, opts.force); }  // refuses a bad --out before any run
   const std::string path = JournalPath(opts.out);
@@ -282,7 +291,7 @@ SweepFileResult RunSweepToFile(const SweepPlan& plan, int threads, const SweepFi
   uint64_t finished = resumed;
   try {
     Progress progress(n, resumed, opts.quiet);
-    RunPlan(plan, threads, done, [&](size_t k, RunRecord&& record) {
+    execute(done, [&](size_t k, RunRecord&& record) {
       ADVLAB_CHECK_EQ(record.values.size(), V);
       writer->Append(k, RunIdentity(plan.runs[k]), record.values.data());
       ++finished;

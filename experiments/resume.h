@@ -13,7 +13,10 @@
 #ifndef ADVLAB_EXPERIMENTS_RESUME_H_
 #define ADVLAB_EXPERIMENTS_RESUME_H_
 
+#include <atomic>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "experiments/journal.h"
 #include "experiments/sweep.h"
@@ -45,6 +48,15 @@ struct SweepFileOptions {
   std::string resume_command;  // what to run to resume (shown when a signal stops the sweep)
 };
 
+// What makes the runs: called once with the runs to leave out (skip[k]: in
+// the journal already), a callback for each finished run (its index and
+// RunRecord; calls one at a time) and the stop flag (nonzero: start no new
+// run). The default runs them on this process's threads (RunPlan); the MPI
+// sweep (experiments/mpi_sweep.h) hands them to other ranks.
+using RunExecutor = std::function<void(const std::vector<bool>& skip,
+                                       const std::function<void(size_t, RunRecord&&)>& finished,
+                                       const std::atomic<int>* stop)>;
+
 struct SweepFileResult {
   int exit_status = 0;  // 0: OUT.h5 written; 130/143: stopped by SIGINT/SIGTERM
   Results results;      // the file's content when exit_status is 0
@@ -54,6 +66,10 @@ struct SweepFileResult {
 // (the protocol and the signals: docs/sweeps.md). UserError on bad input or
 // I/O failures; the journal stays valid and resumable through any of them.
 SweepFileResult RunSweepToFile(const SweepPlan& plan, int threads, const SweepFileOptions& opts);
+// The same with the runs made by `execute` (threads then only sizes nothing:
+// the executor decides).
+SweepFileResult RunSweepToFile(const SweepPlan& plan, const RunExecutor& execute,
+                               const SweepFileOptions& opts);
 
 }  // namespace advlab
 
