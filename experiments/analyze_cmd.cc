@@ -346,8 +346,23 @@ void CheckAnalysisSection(const Results& skeleton, const std::vector<IniLine>& k
   }
 }
 
+namespace {
+
+// A whole sweep's results: a shard alone would pair and tune on a fraction
+// of the seeds and grid points.
+Results ReadWholeResults(const std::string& path) {
+  Results r = ReadResultsFile(path);
+  if (!r.shard.empty()) {
+    throw UserError(path + ": shard " + PrintableInput(r.shard, 30) + " of a sweep, not the whole " +
+                    "sweep; merge its shards first: advlab merge SHARD.h5... --out FILE.h5");
+  }
+  return r;
+}
+
+}  // namespace
+
 int AnalyzeCommand(const std::vector<std::string>& args, std::ostream& out) {
-  const Results results = ReadResultsFile(ParseArgs(args, false).file);
+  const Results results = ReadWholeResults(ParseArgs(args, false).file);
   const ParsedArgs p = ParseWithFileDefaults(args, false, results);
   const Analysis a = Analyze(results, p.o);
   out << FormatAnalysis(a, p.format);
@@ -411,7 +426,7 @@ int ReportCommand(const std::vector<std::string>& args, std::ostream& out) {
   namespace fs = std::filesystem;
   const ParsedArgs p0 = ParseArgs(args, true);
   CheckOutputDir(p0.out_dir, p0.force);
-  const Results results = ReadResultsFile(p0.file);
+  const Results results = ReadWholeResults(p0.file);
   const ParsedArgs p = ParseWithFileDefaults(args, true, results);
   ReportOptions ro;
   ro.analyze = p.o;

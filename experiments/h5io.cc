@@ -161,6 +161,11 @@ class Writer {
     WriteInt64Attr(file.get(), "format_version", r_.format_version);
     WriteStringAttr(file.get(), "config", r_.config_ini, "/");
     if (!r_.analysis_ini.empty()) WriteStringAttr(file.get(), "analysis", r_.analysis_ini, "/");
+    if (!r_.shard.empty()) {
+      WriteStringAttr(file.get(), "shard", r_.shard, "/");
+      WriteStringAttr(file.get(), "sweep", r_.sweep, "/");
+      WriteStringAttr(file.get(), "shard_sha256", r_.shard_sha256, "/");
+    }
 
     // Creation order is tracked (and indexed, so it survives the switch to
     // dense link storage past 8 entries) to keep the Results order on reading.
@@ -254,6 +259,9 @@ class Writer {
     CheckString(r_.advlab_version, "advlab_version");
     CheckString(r_.config_ini, "config");
     CheckString(r_.analysis_ini, "analysis");
+    CheckString(r_.shard, "shard");
+    CheckString(r_.sweep, "sweep");
+    CheckString(r_.shard_sha256, "shard_sha256");
   }
 
   Handle CreateGroup(hid_t parent, const std::string& name, bool track_links, bool track_attrs) {
@@ -352,6 +360,13 @@ class Reader {
     const htri_t has_analysis = H5Aexists(root, "analysis");
     if (has_analysis < 0) ctx_.FailHdf5("cannot look up attribute analysis of /");
     if (has_analysis > 0) r.analysis_ini = ReadStringAttr(root, "analysis", "/");
+    const htri_t has_shard = H5Aexists(root, "shard");
+    if (has_shard < 0) ctx_.FailHdf5("cannot look up attribute shard of /");
+    if (has_shard > 0) {
+      r.shard = ReadStringAttr(root, "shard", "/");
+      r.sweep = ReadStringAttr(root, "sweep", "/");
+      r.shard_sha256 = ReadStringAttr(root, "shard_sha256", "/");
+    }
 
     // /steps first: it fixes num_evals, which the metric shapes must match.
     {

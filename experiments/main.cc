@@ -5,6 +5,7 @@
 // The commands live in one table (Commands()): usage, `CMD --help`, dispatch
 // and the unknown-command suggestion all read it.
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,7 @@
 #include "experiments/options.h"
 #include "experiments/reproduce.h"
 #include "experiments/resume.h"
+#include "experiments/shard.h"
 #include "experiments/sweep.h"
 #include "sim/config.h"
 #include "sim/error.h"
@@ -160,6 +162,12 @@ int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
                     "`advlab sweep --config " + PrintableInput(cl.config_file, 200) +
                     "`, or give the arm's keys as --KEY=VALUE");
   }
+  ShardSpec shard;
+  if (!cl.shard.empty() && cl.shard_from_env) {
+    throw UserError("--shard and --shard-from-env: give one");
+  }
+  if (!cl.shard.empty()) shard = ParseShard(cl.shard, "--shard");
+  if (cl.shard_from_env) shard = ShardFromEnv([](const char* name) { return std::getenv(name); });
   const int threads = sweep ? e.threads : 1;
   SweepPlan plan = PlanSweep(e.keys, e.grid, sweep ? e.seeds : 1, threads, e.arms);
   if (sweep) {  // one run has nothing to tune or compare: `run` ignores [analysis]
@@ -172,12 +180,19 @@ int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
   opts.restart = cl.restart;
   opts.quiet = cl.quiet;
   opts.resume_command = g_resume_command;
+  opts.shard = shard;
   SweepFileResult done = RunSweepToFile(plan, threads, opts);
   if (done.exit_status != 0) return done.exit_status;
   const Results& results = done.results;
-  if (sweep) PrintSweepSummary(results, std::cout);
+  if (sweep && !shard.active()) PrintSweepSummary(results, std::cout);
   std::printf("wrote %s (%lld runs x %lld evals)\n", cl.out.c_str(),
               static_cast<long long>(results.num_runs), static_cast<long long>(results.num_evals()));
+  if (shard.active()) {
+    std::printf("shard %s of %lld runs; once every shard is made: advlab merge SHARDS... --out "
+                "FILE.h5\n",
+                shard.Text().c_str(), static_cast<long long>(plan.runs.size()));
+    return 0;
+  }
   if (sweep && !e.analysis.empty()) {
     std::printf("its analysis ([analysis] of the config): advlab analyze %s\n", cl.out.c_str());
   }
@@ -189,6 +204,8 @@ int Analyze(const std::vector<std::string>& args) { return AnalyzeCommand(args, 
 int Report(const std::vector<std::string>& args) { return ReportCommand(args, std::cout); }
 
 int Reproduce(const std::vector<std::string>& args) { return ReproduceCommand(args, std::cout); }
+
+int Merge(const std::vector<std::string>& args) { return MergeCommand(args, std::cout); }
 
 int Digest(const std::vector<std::string>& args) {
   if (args.size() != 1) throw UserError("digest: exactly one FILE.h5 expected");
@@ -234,7 +251,7 @@ const std::vector<Command>& Commands() {
       {"sweep",
        "[--config FILE] [--key=value ...] [--grid key=v1,v2 ...]\n"
        "[--arm 'NAME: key=value, ...' ...] [--seeds N] [--threads T] --out FILE.h5\n"
-       "[--force] [--restart] [--quiet]",
+       "[--force] [--restart] [--quiet] [--shard I/N | --shard-from-env]",
        "arms x a grid x seeds; a config file's [sweep] and [arm.NAME] sections may hold them",
        "An INI file carries a whole experiment in a [sweep] section:\n"
        "  [sweep]\n"
@@ -266,7 +283,12 @@ const std::vector<Command>& Commands() {
        "start, the runs in flight finish, and advlab exits 130 (143) saying how to\n"
        "resume; a second Ctrl-C stops at once. Progress goes to stderr: on a terminal\n"
        "one updating line (runs done/total, rollouts/s, elapsed, ETA), elsewhere a line\n"
-       "every 10 s; --quiet silences it.\n",
+       "every 10 s; --quiet silences it.\n"
+       "\n"
+       "Shards (job arrays): --shard I/N makes runs k with k mod N == I (I from 0) and\n"
+       "writes a shard file; --shard-from-env takes I/N from a Slurm or Grid Engine array\n"
+       "(SLURM_ARRAY_TASK_ID/_MIN/_MAX/_COUNT/_STEP, SGE_TASK_ID/_FIRST/_LAST/_STEPSIZE).\n"
+       "`advlab merge` assembles the shards into the file one unsharded sweep writes.\n",
        [](const std::vector<std::string>& a) { return RunOrSweep(a, true); }},
       {"analyze", kAnalyzeArgs,
        "per-run measures, seed statistics, paired comparisons, tuning, sensitivity",
@@ -275,6 +297,12 @@ const std::vector<Command>& Commands() {
       {"reproduce", kReproduceArgs,
        "decide a paper claim (experiments/claims/) against its fair control",
        kReproduceUsage, Reproduce},
+      {"merge", "SHARD.h5... --out FILE.h5 [--force]",
+       "the whole sweep's file from its shards (advlab sweep --shard I/N)",
+       "Every shard of one sweep (same sweep, version and shard count; each once) in any\n"
+       "order; the result has the bytes one unsharded sweep writes. A missing, duplicate,\n"
+       "damaged or foreign shard is refused naming the file, and nothing is written.\n",
+       Merge},
       {"digest", "FILE.h5", "SHA-256 of the result datasets of a results file", "", Digest},
       {"advantage", "--estimator NAME|all [--group-size G] [--lengths FILE] [--json] ...",
        "an estimator's advantages for groups of rewards on stdin",

@@ -411,7 +411,9 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args, bool sweep_op
     desc.add_options()("grid", po::value<std::vector<std::string>>(), "key=v1,v2,...")(
         "arm", po::value<std::vector<std::string>>(), "NAME: key=value, ...")(
         "seeds", po::value<std::string>(), "seeds per grid point")(
-        "threads", po::value<std::string>(), "worker threads");
+        "threads", po::value<std::string>(), "worker threads")(
+        "shard", po::value<std::string>(), "I/N: this shard's runs")(
+        "shard-from-env", "the shard of a Slurm or Grid Engine job array");
   }
   AddKeyOptions(&desc);
   po::options_description positional_desc;
@@ -488,6 +490,10 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args, bool sweep_op
         }
         cl.arms.push_back(std::move(arm));
       }
+    } else if (name == "shard") {
+      cl.shard = kv.second.as<std::string>();
+    } else if (name == "shard-from-env") {
+      cl.shard_from_env = true;
     } else if (name == "positional") {
       cl.positional = kv.second.as<std::vector<std::string>>();
     } else {

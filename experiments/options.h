@@ -122,6 +122,8 @@ struct CommandLine {
   int64_t seeds = 0;                        // --seeds N (sweep; 0: not given)
   int threads = 0;                          // --threads T (sweep; 0: not given)
   std::vector<Arm> arms;                    // --arm 'NAME: k=v, ...' (sweep)
+  std::string shard;                        // --shard I/N as given (sweep; "": none)
+  bool shard_from_env = false;              // --shard-from-env (sweep)
   std::vector<std::string> positional;      // the rest (file names, list topics)
 };
 

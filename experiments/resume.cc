@@ -174,6 +174,27 @@ Digest32 RunIdentity(const RunConfig& rc) {
   return h.Finish();
 }
 
+std::string DescriptionDifference(const std::string& a, const std::string& b,
+                                  const std::string& a_name, const std::string& b_name) {
+  const auto la = Lines(a), lb = Lines(b);
+  auto find = [](const auto& lines, const std::string& name) -> const std::string* {
+    for (const auto& [k, v] : lines)
+      if (k == name) return &v;
+    return nullptr;
+  };
+  for (const auto& [k, v] : lb) {
+    const std::string* old = find(la, k);
+    if (old == nullptr) return Shown(k) + " = " + Shown(v) + " " + b_name + ", not " + a_name;
+    if (*old != v) {
+      return Shown(k) + " = " + Shown(*old) + " " + a_name + ", " + Shown(v) + " " + b_name;
+    }
+  }
+  for (const auto& [k, v] : la) {
+    if (find(lb, k) == nullptr) return Shown(k) + " = " + Shown(v) + " " + a_name + ", not " + b_name;
+  }
+  return a == b ? "" : "the descriptions differ in the order of their lines";
+}
+
 std::string HeaderMismatch(const DecodedHeader& there, const JournalHeader& here) {
   using S = DecodedHeader::Status;
   switch (there.status) {
@@ -194,24 +215,8 @@ std::string HeaderMismatch(const DecodedHeader& there, const JournalHeader& here
   }
   if (there.status == S::kCorrupt) return "its header is damaged (its checksum does not match)";
   if (there.header.description != here.description) {
-    const auto a = Lines(there.header.description), b = Lines(here.description);
-    auto find = [](const auto& lines, const std::string& name) -> const std::string* {
-      for (const auto& [k, v] : lines)
-        if (k == name) return &v;
-      return nullptr;
-    };
-    for (const auto& [k, v] : b) {
-      const std::string* old = find(a, k);
-      if (old == nullptr) return "made by a different sweep: " + Shown(k) + " = " + Shown(v) + " here, not there";
-      if (*old != v) {
-        return "made by a different sweep: " + Shown(k) + " = " + Shown(*old) + " there, " +
-               Shown(v) + " here";
-      }
-    }
-    for (const auto& [k, v] : a) {
-      if (find(b, k) == nullptr) return "made by a different sweep: " + Shown(k) + " = " + Shown(v) + " there, not here";
-    }
-    return "made by a different sweep: its description differs in the order of its lines";
+    return "made by a different sweep: " +
+           DescriptionDifference(there.header.description, here.description, "there", "here");
   }
   if (there.header.runs != here.runs || there.header.values_per_run != here.values_per_run) {
     return "made by a different sweep: " + std::to_string(there.header.runs) + " runs of " +
@@ -234,7 +239,11 @@ SweepFileResult RunSweepToFile(const SweepPlan& plan, const RunExecutor& execute
   const size_t n = plan.runs.size();
   { AtomicOutput probe(opts.out, opts.force); }  // refuses a bad --out before any run
   const std::string path = JournalPath(opts.out);
-  const JournalHeader here = SweepJournalHeader(plan);
+  JournalHeader here = SweepJournalHeader(plan);
+  // A shard's journal is its own sweep's: the header names the shard.
+  if (opts.shard.active()) here.description += "shard = " + opts.shard.Text() + "\n";
+  uint64_t mine = 0;  // the runs this process makes: the shard's, or all
+  for (size_t k = 0; k < n; ++k) mine += opts.shard.Has(k);
   const uint64_t V = here.values_per_run;
   auto note = [&](const std::string& text) {
     if (!opts.quiet) std::fprintf(stderr, "advlab: %s\n", text.c_str());
@@ -242,7 +251,8 @@ SweepFileResult RunSweepToFile(const SweepPlan& plan, const RunExecutor& execute
 
   // Open the journal (created when absent, replaced on --restart), holding its lock.
   std::unique_ptr<JournalWriter> writer;
-  std::vector<bool> done(n, false);
+  std::vector<bool> done(n, false);  // in the journal, or another shard's
+  for (size_t k = 0; k < n; ++k) done[k] = !opts.shard.Has(k);
   uint64_t resumed = 0;
   bool restart = opts.restart;
   for (int attempt = 0; writer == nullptr; ++attempt) {
@@ -267,7 +277,7 @@ SweepFileResult RunSweepToFile(const SweepPlan& plan, const RunExecutor& execute
                       "journal's runs)");
     }
     const JournalScan scan = ScanJournal(path, there, [&](const JournalRecordView& r) {
-      if (*r.identity != RunIdentity(plan.runs[r.run])) {
+      if (!opts.shard.Has(r.run) || *r.identity != RunIdentity(plan.runs[r.run])) {
         throw UserError(path + ": record " + std::to_string(r.ordinal) + " holds run " +
                         std::to_string(r.run) + " of another config than this sweep's run " +
                         std::to_string(r.run) + "; give --restart to start over (it discards " +
@@ -284,13 +294,13 @@ SweepFileResult RunSweepToFile(const SweepPlan& plan, const RunExecutor& execute
     }
     writer = std::move(w);
   }
-  if (resumed > 0) note("resuming from " + path + ": " + std::to_string(resumed) + " of " + Runs(n) + " done");
+  if (resumed > 0) note("resuming from " + path + ": " + std::to_string(resumed) + " of " + Runs(mine) + " done");
 
   // The runs not in the journal.
   StopSignals signals;
   uint64_t finished = resumed;
   try {
-    Progress progress(n, resumed, opts.quiet);
+    Progress progress(mine, resumed, opts.quiet);
     execute(done, [&](size_t k, RunRecord&& record) {
       ADVLAB_CHECK_EQ(record.values.size(), V);
       writer->Append(k, RunIdentity(plan.runs[k]), record.values.data());
@@ -310,10 +320,10 @@ SweepFileResult RunSweepToFile(const SweepPlan& plan, const RunExecutor& execute
     throw;
   }
   const int sig = g_stop_signal.load();
-  if (sig != 0 && finished < n) {
+  if (sig != 0 && finished < mine) {
     std::fprintf(stderr, "advlab: stopped by %s: %llu of %s done, kept in %s; resume with:\n  %s\n",
                  sig == SIGINT ? "SIGINT" : "SIGTERM", static_cast<unsigned long long>(finished),
-                 Runs(n).c_str(), path.c_str(), opts.resume_command.c_str());
+                 Runs(mine).c_str(), path.c_str(), opts.resume_command.c_str());
     return {128 + sig, {}};
   }
 
@@ -341,11 +351,12 @@ SweepFileResult RunSweepToFile(const SweepPlan& plan, const RunExecutor& execute
     PutRunValues(&r, rec.run, rec.values);
   });
   for (size_t k = 0; k < n; ++k) {
-    if (!seen[k]) {
+    if (!seen[k] && opts.shard.Has(k)) {
       throw UserError(path + ": run " + std::to_string(k) + " is missing or damaged in the " +
                       "journal; run the same command again to make it again");
     }
   }
+  if (opts.shard.active()) r = ShardResults(r, opts.shard, SweepDescription(plan));
   {
     AtomicOutput output(opts.out, opts.force);
     StopSignals::UnlinkOnExit(output.temp_path());

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "experiments/journal.h"
+#include "experiments/shard.h"
 #include "experiments/sweep.h"
 #include "sim/results.h"
 
@@ -35,6 +36,12 @@ std::string SweepDescription(const SweepPlan& plan);
 JournalHeader SweepJournalHeader(const SweepPlan& plan);
 Digest32 RunIdentity(const RunConfig& rc);
 
+// The first line of sweep description `b` whose value differs in `a` (or is
+// missing there), as "grid optim.lr = 8,16 A_NAME, 8,32 B_NAME"; "" when the
+// two are equal.
+std::string DescriptionDifference(const std::string& a, const std::string& b,
+                                  const std::string& a_name, const std::string& b_name);
+
 // Why the journal header `there` does not belong to the sweep `here`, as the
 // middle of a one-line message ("made by a different sweep: grid optim.lr =
 // 8,32 there, 8,16 here"); "" when it does.
@@ -46,6 +53,7 @@ struct SweepFileOptions {
   bool restart = false;        // --restart: discard OUT.h5.journal
   bool quiet = false;          // --quiet: no progress, no notes
   std::string resume_command;  // what to run to resume (shown when a signal stops the sweep)
+  ShardSpec shard;             // --shard I/N: only its runs; OUT is a shard file
 };
 
 // What makes the runs: called once with the runs to leave out (skip[k]: in
@@ -59,7 +67,7 @@ using RunExecutor = std::function<void(const std::vector<bool>& skip,
 
 struct SweepFileResult {
   int exit_status = 0;  // 0: OUT.h5 written; 130/143: stopped by SIGINT/SIGTERM
-  Results results;      // the file's content when exit_status is 0
+  Results results;      // the file's content when exit_status is 0 (a shard's: its runs)
 };
 
 // Runs the plan into opts.out through its journal on `threads` threads

@@ -4,7 +4,10 @@
 //                           config (string: the resolved base config, INI text),
 //                           analysis (string, only when the sweep's config had an
 //                           [analysis] section: its lines, `key = value`; the
-//                           defaults of `advlab analyze` and `advlab report`)
+//                           defaults of `advlab analyze` and `advlab report`);
+//                           shard files only (experiments/shard.h): shard
+//                           ("I/N"), sweep (the whole sweep's description),
+//                           shard_sha256 (checksum of the shard's content)
 //   /runs/<column>   1-D, length = runs: run_id, seed, and every swept key
 //   /steps           int64 [evals]: the training step of each eval point
 //   /metrics/<name>  float64 [runs, evals]
@@ -41,6 +44,11 @@ struct Results {
   int64_t format_version = 1;
   std::string config_ini;             // resolved base config
   std::string analysis_ini;           // the [analysis] section's lines ("": none)
+  // A shard file's (advlab sweep --shard I/N; experiments/shard.h); all "" in
+  // a whole sweep's file. None is part of the digest.
+  std::string shard;                  // "I/N": shard I of N (I from 0)
+  std::string sweep;                  // the whole sweep's canonical description
+  std::string shard_sha256;           // hex SHA-256 over the shard's content (ShardChecksum)
   int64_t num_runs = 0;
   std::vector<Column> runs;           // /runs/<name>, each of length num_runs
   std::vector<int64_t> steps;         // /steps, length = evals
