@@ -160,17 +160,22 @@ ShardSpec ShardFromEnv(const std::function<const char*(const char*)>& getenv) {
     return ParseShard(std::to_string((id - first) / step) + "/" + std::to_string(n),
                       "--shard-from-env:");
   };
+  // (Read in sequence: the first missing variable is the one named.)
   if (get("SLURM_ARRAY_TASK_ID")) {
     const int64_t id = number("SLURM_ARRAY_TASK_ID", true, 0);
-    return shard("Slurm", "SLURM_ARRAY_TASK_ID", id, number("SLURM_ARRAY_TASK_MIN", true, 0),
-                 number("SLURM_ARRAY_TASK_MAX", true, 0), number("SLURM_ARRAY_TASK_STEP", false, 1),
-                 number("SLURM_ARRAY_TASK_COUNT", true, 0));
+    const int64_t first = number("SLURM_ARRAY_TASK_MIN", true, 0);
+    const int64_t last = number("SLURM_ARRAY_TASK_MAX", true, 0);
+    const int64_t step = number("SLURM_ARRAY_TASK_STEP", false, 1);
+    const int64_t count = number("SLURM_ARRAY_TASK_COUNT", true, 0);
+    return shard("Slurm", "SLURM_ARRAY_TASK_ID", id, first, last, step, count);
   }
   const std::optional<std::string> sge = get("SGE_TASK_ID");
   if (sge && *sge != "undefined") {
-    return shard("Grid Engine", "SGE_TASK_ID", number("SGE_TASK_ID", true, 0),
-                 number("SGE_TASK_FIRST", true, 0), number("SGE_TASK_LAST", true, 0),
-                 number("SGE_TASK_STEPSIZE", false, 1), std::nullopt);
+    const int64_t id = number("SGE_TASK_ID", true, 0);
+    const int64_t first = number("SGE_TASK_FIRST", true, 0);
+    const int64_t last = number("SGE_TASK_LAST", true, 0);
+    const int64_t step = number("SGE_TASK_STEPSIZE", false, 1);
+    return shard("Grid Engine", "SGE_TASK_ID", id, first, last, step, std::nullopt);
   }
   for (const char* name : {"PBS_ARRAY_INDEX", "PBS_ARRAYID", "LSB_JOBINDEX"}) {
     if (const std::optional<std::string> v = get(name)) {
