@@ -76,7 +76,7 @@ void BM_Sweep(benchmark::State& state) {
   for (auto _ : state) {
     Results r = RunSweep(plan, static_cast<int>(state.range(0)));
     benchmark::DoNotOptimize(r.metrics.data());
-    rollouts += static_cast<int64_t>(plan.runs.size()) * 400 * 64 * 8;
+    rollouts += static_cast<int64_t>(plan.num_runs()) * 400 * 64 * 8;
   }
   state.counters["rollouts/s"] = benchmark::Counter(static_cast<double>(rollouts), benchmark::Counter::kIsRate);
 }

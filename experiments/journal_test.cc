@@ -283,7 +283,7 @@ TEST_F(JournalTest, AResumedSweepWritesWhatAnUninterruptedOneWrites) {
     for (size_t k : {5, 0, 2}) {
       std::vector<double> v;
       for (const Metric& m : memory.metrics) v.insert(v.end(), m.values.begin() + k * E, m.values.begin() + (k + 1) * E);
-      w.Append(k, RunIdentity(plan.runs[k]), v.data());
+      w.Append(k, RunIdentity(plan.Run(k)), v.data());
     }
   }
   const std::string bytes = Slurp(j);
@@ -315,7 +315,7 @@ TEST_F(JournalTest, AJournalOfAnotherSweepIsRefusedUnlessRestart) {
   {
     JournalWriter w(j, V);
     std::vector<double> v(V, 0.0);
-    w.Append(0, RunIdentity(other.runs[0]), v.data());
+    w.Append(0, RunIdentity(other.Run(0)), v.data());
   }
   try {
     RunSweepToFile(plan, 1, opts);
@@ -330,7 +330,7 @@ TEST_F(JournalTest, AJournalOfAnotherSweepIsRefusedUnlessRestart) {
   {
     JournalWriter w(j, V);
     std::vector<double> v(V, 0.0);
-    w.Append(0, RunIdentity(plan.runs[1]), v.data());
+    w.Append(0, RunIdentity(plan.Run(1)), v.data());
   }
   try {
     RunSweepToFile(plan, 1, opts);

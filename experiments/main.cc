@@ -190,7 +190,7 @@ int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
   if (shard.active()) {
     std::printf("shard %s of %lld runs; once every shard is made: advlab merge SHARDS... --out "
                 "FILE.h5\n",
-                shard.Text().c_str(), static_cast<long long>(plan.runs.size()));
+                shard.Text().c_str(), static_cast<long long>(plan.num_runs()));
     return 0;
   }
   if (sweep && !e.analysis.empty()) {

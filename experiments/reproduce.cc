@@ -343,7 +343,7 @@ int ReproduceCommand(const std::vector<std::string>& args, std::ostream& out) {
   if (dry_run) {
     for (size_t k = 0; k < claims.size(); ++k)
       out << claims[k].spec.name << ": "
-          << (claims[k].expressible ? std::to_string(plans[k].runs.size()) + " runs, checked"
+          << (claims[k].expressible ? std::to_string(plans[k].num_runs()) + " runs, checked"
                                     : "not expressible here: " + claims[k].reason)
           << "\n";
     return 0;
@@ -378,7 +378,7 @@ int ReproduceCommand(const std::vector<std::string>& args, std::ostream& out) {
     }
     Results results;
     if (from.empty()) {
-      std::fprintf(stderr, "advlab: claim %s (%zu runs)\n", s.name.c_str(), plans[k].runs.size());
+      std::fprintf(stderr, "advlab: claim %s (%zu runs)\n", s.name.c_str(), plans[k].num_runs());
       results = RunSweep(plans[k], threads);
     } else {
       results = std::move(earlier[next_earlier++]);

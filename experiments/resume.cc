@@ -132,11 +132,11 @@ std::string Runs(uint64_t n) { return std::to_string(n) + (n == 1 ? " run" : " r
 std::string JournalPath(const std::string& out) { return out + ".journal"; }
 
 std::string SweepDescription(const SweepPlan& plan) {
-  const size_t n = plan.runs.size();
+  const size_t n = plan.num_runs();
   size_t cells = std::max<size_t>(plan.arms.size(), 1);
   for (const GridAxis& axis : plan.grid) cells *= axis.values.size();
   std::vector<std::string> steps;
-  for (int64_t s : plan.runs.front().EvalSteps()) steps.push_back(std::to_string(s));
+  for (int64_t s : plan.Run(0).EvalSteps()) steps.push_back(std::to_string(s));
   std::string d = "advlab_version = " + std::string(kAdvlabVersion) + "\n";
   d += "runs = " + std::to_string(n) + "\n";
   d += "seeds = " + std::to_string(n / cells) + "\n";
@@ -155,8 +155,8 @@ std::string SweepDescription(const SweepPlan& plan) {
 JournalHeader SweepJournalHeader(const SweepPlan& plan) {
   JournalHeader h;
   h.advlab_version = kAdvlabVersion;
-  h.runs = plan.runs.size();
-  h.values_per_run = MetricNames().size() * plan.runs.front().EvalSteps().size();
+  h.runs = plan.num_runs();
+  h.values_per_run = MetricNames().size() * plan.Run(0).EvalSteps().size();
   h.description = SweepDescription(plan);
   return h;
 }
@@ -236,7 +236,7 @@ SweepFileResult RunSweepToFile(const SweepPlan& plan, int threads, const SweepFi
 
 SweepFileResult RunSweepToFile(const SweepPlan& plan, const RunExecutor& execute,
                                const SweepFileOptions& opts) {
-  const size_t n = plan.runs.size();
+  const size_t n = plan.num_runs();
   { AtomicOutput probe(opts.out, opts.force); }  // refuses a bad --out before any run
   const std::string path = JournalPath(opts.out);
   JournalHeader here = SweepJournalHeader(plan);
@@ -277,7 +277,7 @@ SweepFileResult RunSweepToFile(const SweepPlan& plan, const RunExecutor& execute
                       "journal's runs)");
     }
     const JournalScan scan = ScanJournal(path, there, [&](const JournalRecordView& r) {
-      if (!opts.shard.Has(r.run) || *r.identity != RunIdentity(plan.runs[r.run])) {
+      if (!opts.shard.Has(r.run) || *r.identity != RunIdentity(plan.Run(r.run))) {
         throw UserError(path + ": record " + std::to_string(r.ordinal) + " holds run " +
                         std::to_string(r.run) + " of another config than this sweep's run " +
                         std::to_string(r.run) + "; give --restart to start over (it discards " +
@@ -303,9 +303,10 @@ SweepFileResult RunSweepToFile(const SweepPlan& plan, const RunExecutor& execute
     Progress progress(mine, resumed, opts.quiet);
     execute(done, [&](size_t k, RunRecord&& record) {
       ADVLAB_CHECK_EQ(record.values.size(), V);
-      writer->Append(k, RunIdentity(plan.runs[k]), record.values.data());
+      const RunConfig rc = plan.Run(k);
+      writer->Append(k, RunIdentity(rc), record.values.data());
       ++finished;
-      progress.RunDone(RunRollouts(plan.runs[k]));
+      progress.RunDone(RunRollouts(rc));
     }, &g_stop_signal);
     progress.Stop();
     writer->Sync();

@@ -134,7 +134,7 @@ class ShardSweepTest : public ::testing::Test {
 
 TEST_F(ShardSweepTest, EverySplitMergedInAnyOrderIsTheUnshardedFile) {
   const SweepPlan plan = Plan();
-  ASSERT_EQ(plan.runs.size(), 8u);
+  ASSERT_EQ(plan.num_runs(), 8u);
   SweepFileOptions opts;
   opts.quiet = true;
   opts.out = Path("whole.h5");
@@ -193,8 +193,8 @@ TEST_F(ShardSweepTest, AShardsJournalIsItsOwn) {
   }(), false));
   {
     JournalWriter w(JournalPath(opts.out), SweepJournalHeader(plan).values_per_run);
-    const RunRecord r = TrainRun(plan.runs[2]);
-    w.Append(2, RunIdentity(plan.runs[2]), r.values.data());
+    const RunRecord r = TrainRun(plan.Run(2));
+    w.Append(2, RunIdentity(plan.Run(2)), r.values.data());
   }
   opts.shard = {1, 2};
   EXPECT_EQ(ErrorOf([&] { RunSweepToFile(plan, 1, opts); }),

@@ -194,6 +194,34 @@ double MemoryLimit(std::string* what) {
   return limit;
 }
 
+size_t SweepPlan::num_points() const {
+  size_t p = 1;
+  for (const GridAxis& axis : grid) p *= axis.values.size();
+  return p;
+}
+
+std::vector<std::string> SweepPlan::Point(size_t p) const {
+  std::vector<std::string> point(grid.size());
+  for (size_t a = grid.size(); a-- > 0;) {  // mixed radix, the last axis fastest
+    point[a] = grid[a].values[p % grid[a].values.size()];
+    p /= grid[a].values.size();
+  }
+  return point;
+}
+
+const std::string& SweepPlan::SweptValue(size_t k, size_t axis) const {
+  size_t p = PointOf(k);
+  for (size_t a = grid.size() - 1; a > axis; --a) p /= grid[a].values.size();
+  return grid[axis].values[p % grid[axis].values.size()];
+}
+
+Config SweepPlan::RunKeys(size_t k) const {
+  Config c = arm_configs[ArmOf(k)];
+  const std::vector<std::string> point = Swept(k);
+  for (size_t a = 0; a < grid.size(); ++a) c = c.With(grid[a].key, point[a]);
+  return c.With("seed", std::to_string(SeedOf(k)));
+}
+
 SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
                     const std::vector<GridAxis>& grid, int64_t seeds, int threads,
                     const std::vector<Arm>& arms) {
@@ -309,16 +337,13 @@ SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
     }
   }
   const double evals = static_cast<double>(NumEvalSteps(max_steps, min_every));
-  double config_bytes = 0.0;
-  {
-    const double before = HeapInUse();
-    RunConfig probe = RunConfig::FromConfig(plan.base);
-    config_bytes = HeapInUse() - before;
-  }
-  config_bytes = std::max(config_bytes, 64.0 * static_cast<double>(plan.base.values().size())) +
-                 sizeof(RunConfig) + 40.0 * static_cast<double>(plan.grid.size() + 2);
-  const double results_bytes = 2.0 * evals * 8.0 * static_cast<double>(MetricNames().size());
-  const double sweep_bytes = runs_count * (config_bytes + results_bytes);
+  // The plan holds a config per arm, not per run (SweepPlan); what grows with
+  // the runs is the assembled results file in memory (its metrics, twice at
+  // the peak of writing a shard, and the /runs columns).
+  const double results_bytes =
+      2.0 * evals * 8.0 * static_cast<double>(MetricNames().size()) +
+      16.0 * static_cast<double>(plan.grid.size() + plan.arm_keys.size() + 3);
+  const double sweep_bytes = runs_count * results_bytes;
   if (sweep_bytes > limit) {
     throw UserError("memory: " + FormatCount(runs_count) + " runs (" +
                     (plan.arms.empty() ? "" : FormatCount(arms_count) + " arms x ") +
@@ -327,51 +352,48 @@ SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
                     std::to_string(seeds) + " seeds) of " +
                     FormatCount(evals) +
                     " evals each (train.steps / train.eval_every) need about " +
-                    FormatBytes(sweep_bytes) + " for their configs and results, more than " +
+                    FormatBytes(sweep_bytes) + " for their results, more than " +
                     limit_text + "; use fewer seeds or grid values, or a larger train.eval_every");
   }
 
-  // Cartesian product, first axis slowest.
-  std::vector<std::vector<std::string>> points(1);
-  for (const auto& axis : plan.grid) {
-    std::vector<std::vector<std::string>> next;
-    for (const auto& p : points) {
-      for (const auto& v : axis.values) {
-        next.push_back(p);
-        next.back().push_back(v);
-      }
-    }
-    points.swap(next);
-  }
+  plan.arm_configs = std::move(arm_configs);
+  plan.seeds = seeds;
+  plan.base_seed = base_seed;
+  const size_t points = plan.num_points();
   const double at_once = std::min(static_cast<double>(std::max(threads, 1)), runs_count);
-  // Arm-major: each arm crossed with every grid point.
-  for (size_t cell = 0; cell < arm_configs.size() * points.size(); ++cell) {
-    const size_t arm = cell / points.size();
-    const std::vector<std::string>& point = points[cell % points.size()];
-    Config c = arm_configs[arm];
-    for (size_t a = 0; a < plan.grid.size(); ++a) c = c.With(plan.grid[a].key, point[a]);
-    for (int64_t s = 0; s < seeds; ++s) {
-      Config cs = c.With("seed", std::to_string(base_seed + s));
-      plan.runs.push_back(RunConfig::FromConfig(cs));
-      plan.swept.push_back(point);
-      if (!plan.arms.empty()) plan.arm_of.push_back(arm);
-    }
+  // A key no run reads is a mistake (a misplaced family key, a ppo key under
+  // pg); an arm's key no run of that arm reads too (adora_tau in an arm
+  // without adora). Runs of one cell differ in the seed alone, which decides
+  // no key's use: one config per cell is checked.
+  KeysReadCheck keys_read(given);
+  std::vector<KeysReadCheck> arm_keys_read;
+  for (const Arm& arm : plan.arms) {
+    std::vector<std::string> arm_given;
+    for (const auto& kv : arm.keys) arm_given.push_back(kv.first);
+    arm_keys_read.emplace_back(arm_given);
+  }
+  // Each arm crossed with every grid point: validated once per cell (seed: the first).
+  RunConfig first;
+  for (size_t cell = 0; cell < plan.arm_configs.size() * points; ++cell) {
+    const size_t arm = cell / points;
+    const Config c = plan.RunKeys(cell * static_cast<size_t>(seeds));
+    const RunConfig rc = RunConfig::FromConfig(c);
+    keys_read.Add(c);
+    if (!plan.arms.empty()) arm_keys_read[arm].Add(c);
+    if (cell == 0) first = rc;
     // Eval steps depend on train.steps and train.eval_every alone.
-    const RunConfig& first = plan.runs.front();
-    const RunConfig& last = plan.runs.back();
-    if (first.steps != last.steps || first.eval_every != last.eval_every) {
+    if (first.steps != rc.steps || first.eval_every != rc.eval_every) {
       if (!plan.arms.empty() && arm > 0) {
         throw UserError(plan.arms[arm].origin + ": every run of a sweep must have the same eval "
                         "steps, so train.steps and train.eval_every cannot differ between arms "
                         "(arm '" + plan.arms[0].name + "' has " + std::to_string(first.steps) +
                         " and " + std::to_string(first.eval_every) + ", arm '" +
-                        plan.arms[arm].name + "' " + std::to_string(last.steps) + " and " +
-                        std::to_string(last.eval_every) + "); run one sweep per value");
+                        plan.arms[arm].name + "' " + std::to_string(rc.steps) + " and " +
+                        std::to_string(rc.eval_every) + "); run one sweep per value");
       }
       throw UserError("--grid: every run of a sweep must have the same eval steps, so "
                       "train.steps and train.eval_every cannot be swept; run one sweep per value");
     }
-    const RunConfig& rc = plan.runs.back();
     const double rollouts = static_cast<double>(rc.batch_prompts) * rc.group_size;
     // Build the task once per grid point: family-specific checks happen here,
     // and the modifiers check that the task has what they read.
@@ -410,21 +432,10 @@ SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
                       (at_once > 1 ? " or use fewer --threads" : ""));
     }
   }
-  // A key no run reads is a mistake (a misplaced family key, a ppo key under pg).
-  std::vector<const Config*> configs;
-  configs.reserve(plan.runs.size());
-  for (const RunConfig& rc : plan.runs) configs.push_back(&rc.config);
-  CheckKeysRead(given, configs);
-  // An arm's key no run of that arm reads (adora_tau in an arm without adora).
+  keys_read.Check();
   for (size_t arm = 0; arm < plan.arms.size(); ++arm) {
-    std::vector<std::string> arm_given;
-    for (const auto& kv : plan.arms[arm].keys) arm_given.push_back(kv.first);
-    std::vector<const Config*> arm_runs;
-    for (size_t k = 0; k < plan.runs.size(); ++k) {
-      if (plan.arm_of[k] == arm) arm_runs.push_back(&plan.runs[k].config);
-    }
     try {
-      CheckKeysRead(arm_given, arm_runs);
+      arm_keys_read[arm].Check();
     } catch (const UserError& e) {
       throw UserError(plan.arms[arm].origin + ": " + e.what());
     }
@@ -433,7 +444,7 @@ SweepPlan PlanSweep(const std::map<std::string, std::string>& keys,
 }
 
 Results SweepSkeleton(const SweepPlan& plan) {
-  const size_t n = plan.runs.size();
+  const size_t n = plan.num_runs();
   Results r;
   r.advlab_version = kAdvlabVersion;
   r.format_version = 1;
@@ -454,22 +465,22 @@ Results SweepSkeleton(const SweepPlan& plan) {
   Column seed{"seed", Column::Kind::kInt, {}, {}, {}};
   for (size_t k = 0; k < n; ++k) {
     run_id.ints.push_back(static_cast<int64_t>(k));
-    seed.ints.push_back(static_cast<int64_t>(plan.runs[k].seed));
+    seed.ints.push_back(static_cast<int64_t>(plan.SeedOf(k)));
   }
   r.runs.push_back(run_id);
   r.runs.push_back(seed);
   if (!plan.arms.empty()) {
     Column arm{"arm", Column::Kind::kString, {}, {}, {}};
-    for (size_t k = 0; k < n; ++k) arm.strings.push_back(plan.arms[plan.arm_of[k]].name);
+    for (size_t k = 0; k < n; ++k) arm.strings.push_back(plan.arms[plan.ArmOf(k)].name);
     r.runs.push_back(arm);
     for (const std::string& key : plan.arm_keys) {
-      r.runs.push_back(KeyColumn(key, [&](size_t k) { return plan.runs[k].config.Str(key); }, n));
+      r.runs.push_back(KeyColumn(key, [&](size_t k) { return plan.arm_configs[plan.ArmOf(k)].Str(key); }, n));
     }
   }
   for (size_t a = 0; a < plan.grid.size(); ++a) {
-    r.runs.push_back(KeyColumn(plan.grid[a].key, [&](size_t k) { return plan.swept[k][a]; }, n));
+    r.runs.push_back(KeyColumn(plan.grid[a].key, [&](size_t k) { return plan.SweptValue(k, a); }, n));
   }
-  const RunConfig& first = plan.runs.front();
+  const RunConfig first = plan.Run(0);
   r.steps = first.EvalSteps();
   for (const std::string& name : MetricNames()) r.metrics.push_back(Metric{name, {}});
   r.analysis_ini = plan.analysis_ini;
@@ -480,7 +491,7 @@ Results SweepSkeleton(const SweepPlan& plan) {
 void RunPlan(const SweepPlan& plan, int threads, const std::vector<bool>& skip,
              const std::function<void(size_t, RunRecord&&)>& finished,
              const std::atomic<int>* stop) {
-  const size_t n = plan.runs.size();
+  const size_t n = plan.num_runs();
   ADVLAB_CHECK(skip.empty() || skip.size() == n);
   size_t todo = 0;
   for (size_t k = 0; k < n; ++k) todo += skip.empty() || !skip[k];
@@ -494,7 +505,7 @@ void RunPlan(const SweepPlan& plan, int threads, const std::vector<bool>& skip,
       while (k < n && !skip.empty() && skip[k]) k = next.fetch_add(1);
       if (k >= n) return;
       try {
-        RunRecord record = TrainRun(plan.runs[k]);
+        RunRecord record = TrainRun(plan.Run(k));
         std::lock_guard<std::mutex> lock(mu);
         if (!failure) finished(k, std::move(record));
       } catch (...) {
@@ -515,7 +526,7 @@ void RunPlan(const SweepPlan& plan, int threads, const std::vector<bool>& skip,
 
 Results EmptyResults(const SweepPlan& plan) {
   Results r = SweepSkeleton(plan);
-  const size_t cells = plan.runs.size() * r.steps.size();
+  const size_t cells = plan.num_runs() * r.steps.size();
   for (Metric& m : r.metrics) m.values.assign(cells, 0.0);
   return r;
 }
@@ -535,11 +546,11 @@ double RunRollouts(const RunConfig& rc) {
 Results RunSweep(const SweepPlan& plan, int threads) {
   Results r = EmptyResults(plan);
   const size_t V = r.metrics.size() * r.steps.size();
-  Progress progress(plan.runs.size(), 0, /*quiet=*/isatty(STDERR_FILENO) == 0);
+  Progress progress(plan.num_runs(), 0, /*quiet=*/isatty(STDERR_FILENO) == 0);
   RunPlan(plan, threads, {}, [&](size_t k, RunRecord&& record) {
     ADVLAB_CHECK_EQ(record.values.size(), V);
     PutRunValues(&r, k, record.values.data());
-    progress.RunDone(RunRollouts(plan.runs[k]));
+    progress.RunDone(RunRollouts(plan.Run(k)));
   });
   progress.Stop();
   return r;

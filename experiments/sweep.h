@@ -21,15 +21,32 @@
 
 namespace advlab {
 
+// A plan is lazy: it holds the arms' configs and the grid, not a config per
+// run, so its memory does not grow with the seeds (and grows with the grid
+// points only by their index arithmetic). Run k is arm k / (P x S), grid point
+// (k / S) mod P, seed base_seed + k mod S (P points, S seeds); Run(k) builds
+// its config, which PlanSweep checked once per arm and grid point.
 struct SweepPlan {
   Config base;                       // resolved base config (grid keys at base values)
   std::vector<GridAxis> grid;        // canonicalised values
   std::vector<Arm> arms;             // canonicalised values; empty: no arms
   std::vector<std::string> arm_keys; // the keys some arm sets, first appearance first
-  std::vector<RunConfig> runs;       // one per run, validated
-  std::vector<std::vector<std::string>> swept;  // [runs][axes] value of each grid key
-  std::vector<size_t> arm_of;        // [runs] index into arms (empty without arms)
+  std::vector<Config> arm_configs;   // [max(arms, 1)] the base with each arm's keys
+  int64_t seeds = 1;                 // seeds per arm and grid point
+  int64_t base_seed = 0;             // the first seed (the `seed` key)
   std::string analysis_ini;          // the [analysis] section, stored in the file
+
+  size_t num_points() const;         // grid points: the product of the axes' sizes
+  size_t num_runs() const { return arm_configs.size() * num_points() * static_cast<size_t>(seeds); }
+  size_t ArmOf(size_t k) const { return k / static_cast<size_t>(seeds) / num_points(); }
+  size_t PointOf(size_t k) const { return k / static_cast<size_t>(seeds) % num_points(); }
+  uint64_t SeedOf(size_t k) const { return static_cast<uint64_t>(base_seed) + k % static_cast<size_t>(seeds); }
+  // Grid point p's value of each axis (the first axis varies slowest).
+  std::vector<std::string> Point(size_t p) const;
+  std::vector<std::string> Swept(size_t k) const { return Point(PointOf(k)); }
+  const std::string& SweptValue(size_t k, size_t axis) const;  // Swept(k)[axis]
+  Config RunKeys(size_t k) const;    // run k's resolved config
+  RunConfig Run(size_t k) const { return RunConfig::FromConfig(RunKeys(k)); }
 };
 
 // Expands and validates everything before any run starts; throws UserError on

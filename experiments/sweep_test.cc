@@ -37,17 +37,17 @@ std::string PlanError(const std::vector<GridAxis>& grid, const std::vector<Arm>&
 
 TEST(SweepArmsTest, RunsAreArmsByGridBySeedsWithTheSameSeedsInEveryArm) {
   SweepPlan plan = PlanSweep(SmallKeys(), {{"optim.lr", {"1", "2"}}}, 3, 1, Arms());
-  ASSERT_EQ(plan.runs.size(), 3u * 2u * 3u);
+  ASSERT_EQ(plan.num_runs(), 3u * 2u * 3u);
   EXPECT_EQ(plan.arm_keys,
             (std::vector<std::string>{"estimator.name", "train.group_size", "estimator.aapo_low"}));
   EXPECT_EQ(plan.arms[1].keys[1].second, "4");  // canonicalised
-  for (size_t k = 0; k < plan.runs.size(); ++k) {
+  for (size_t k = 0; k < plan.num_runs(); ++k) {
     const size_t arm = k / 6, point = (k / 3) % 2, s = k % 3;
-    EXPECT_EQ(plan.arm_of[k], arm) << k;
-    EXPECT_EQ(plan.runs[k].seed, 5u + s) << k;
-    const Config& c = plan.runs[k].config;
+    EXPECT_EQ(plan.ArmOf(k), arm) << k;
+    EXPECT_EQ(plan.SeedOf(k), 5u + s) << k;
+    const Config c = plan.RunKeys(k);
     EXPECT_EQ(c.Str("optim.lr"), point == 0 ? "1" : "2") << k;
-    EXPECT_EQ(plan.swept[k], (std::vector<std::string>{point == 0 ? "1" : "2"}));
+    EXPECT_EQ(plan.Swept(k), (std::vector<std::string>{point == 0 ? "1" : "2"}));
     EXPECT_EQ(c.Str("estimator.name"), arm == 0 ? "grpo" : arm == 1 ? "grpo+aapo" : "rloo") << k;
     EXPECT_EQ(c.Int("train.group_size"), arm == 1 ? 4 : 8) << k;
     EXPECT_EQ(c.Str("estimator.aapo_low"), arm == 1 ? "0.1" : "0.2") << k;
@@ -81,7 +81,8 @@ TEST(SweepArmsTest, ColumnsNameTheArmAndTheKeysArmsSet) {
 
 TEST(SweepArmsTest, WithoutArmsThereIsNoArmColumn) {
   SweepPlan plan = PlanSweep(SmallKeys(), {{"optim.lr", {"1", "2"}}}, 1);
-  EXPECT_TRUE(plan.arm_of.empty());
+  EXPECT_TRUE(plan.arms.empty());
+  EXPECT_EQ(plan.arm_configs.size(), 1u);
   Results r = RunSweep(plan, 1);
   EXPECT_EQ(r.FindColumn("arm"), nullptr);
   EXPECT_EQ(r.config_ini.find("; arm"), std::string::npos);

@@ -181,33 +181,42 @@ bool SameValue(const KeySpec& spec, const std::string& a, const std::string& b) 
 }
 
 void CheckKeysRead(const std::vector<std::string>& given, const std::vector<const Config*>& runs) {
+  KeysReadCheck check(given);
+  for (const Config* c : runs) check.Add(*c);
+  check.Check();
+}
+
+KeysReadCheck::KeysReadCheck(const std::vector<std::string>& given) {
   for (const std::string& name : given) {
     const KeySpec& spec = FindKey(name);
-    if (!spec.used_by.test || runs.empty()) continue;
+    if (!spec.used_by.test) continue;
+    keys_.push_back(Key{&spec, CanonicalValue(spec, spec.default_value)});
+  }
+}
+
+void KeysReadCheck::Add(const Config& run) {
+  ++runs_;
+  for (Key& k : keys_) {
     // A key at its default changes nothing, so a resolved config (every key, as
     // a results file stores it) can be run again as it is.
-    const std::string def = CanonicalValue(spec, spec.default_value);
-    bool at_default = true;
-    for (const Config* c : runs) at_default = at_default && SameValue(spec, c->Str(name), def);
-    if (at_default) continue;
-    bool read = false;
-    for (const Config* c : runs) {
-      if (spec.used_by.test(*c)) {
-        read = true;
-        break;
-      }
+    k.at_default = k.at_default && SameValue(*k.spec, run.Str(k.spec->name), k.def);
+    k.read = k.read || k.spec->used_by.test(run);
+    // The deciding key's values among the runs (first few), for the message.
+    const std::string& v = run.Str(k.spec->used_by.key);
+    if (k.seen.size() < 4 && std::find(k.seen.begin(), k.seen.end(), v) == k.seen.end()) {
+      k.seen.push_back(v);
     }
-    if (read) continue;
-    // Name the deciding key's values among the runs (first few).
-    std::vector<std::string> seen;
-    for (const Config* c : runs) {
-      const std::string& v = c->Str(spec.used_by.key);
-      if (std::find(seen.begin(), seen.end(), v) == seen.end()) seen.push_back(v);
-      if (seen.size() == 4) break;
-    }
-    throw UserError("key '" + name + "' is read only when " + spec.used_by.when +
+  }
+}
+
+void KeysReadCheck::Check() const {
+  if (runs_ == 0) return;
+  for (const Key& k : keys_) {
+    if (k.at_default || k.read) continue;
+    const KeySpec& spec = *k.spec;
+    throw UserError("key '" + spec.name + "' is read only when " + spec.used_by.when +
                     "; no run of this command has that (" + spec.used_by.key + " = " +
-                    JoinNames(seen) + "): remove the key or change " + spec.used_by.key);
+                    JoinNames(k.seen) + "): remove the key or change " + spec.used_by.key);
   }
 }
 

@@ -136,6 +136,26 @@ class Config {
 // chain; no run has it (env.name = choice)".
 void CheckKeysRead(const std::vector<std::string>& given, const std::vector<const Config*>& runs);
 
+// CheckKeysRead one run at a time, so a plan of many runs need not hold their
+// configs at once: Add each run's config, then Check.
+class KeysReadCheck {
+ public:
+  explicit KeysReadCheck(const std::vector<std::string>& given);
+  void Add(const Config& run);
+  void Check() const;  // throws CheckKeysRead's UserError
+
+ private:
+  struct Key {
+    const KeySpec* spec;
+    std::string def;                  // canonical default
+    bool at_default = true;           // in every run so far
+    bool read = false;                // by some run so far
+    std::vector<std::string> seen;    // the deciding key's first few values
+  };
+  std::vector<Key> keys_;
+  size_t runs_ = 0;
+};
+
 }  // namespace advlab
 
 #endif  // ADVLAB_SIM_CONFIG_H_

@@ -37,7 +37,7 @@ std::string FileBytes(const std::string& path) {
 
 TEST(DeterminismTest, SweepBytesDoNotDependOnThreads) {
   SweepPlan plan = PlanSweep(BaseKeys(), Grid(), 3);
-  ASSERT_EQ(plan.runs.size(), 24u);
+  ASSERT_EQ(plan.num_runs(), 24u);
   const std::string dir = ::testing::TempDir();
   std::string reference;
   for (int threads : {1, 2, 7}) {
@@ -63,9 +63,9 @@ TEST(DeterminismTest, RunOfASweepEqualsTheSameConfigAlone) {
   for (size_t k : {0u, 5u, 13u, 23u}) {
     // The same config, given as plain keys, run alone.
     std::map<std::string, std::string> keys = BaseKeys();
-    keys["estimator.name"] = plan.swept[k][0];
-    keys["optim.name"] = plan.swept[k][1];
-    keys["seed"] = std::to_string(plan.runs[k].seed);
+    keys["estimator.name"] = plan.SweptValue(k, 0);
+    keys["optim.name"] = plan.SweptValue(k, 1);
+    keys["seed"] = std::to_string(plan.SeedOf(k));
     Results alone = RunSweep(PlanSweep(keys, {}, 1), 1);
     ASSERT_EQ(alone.steps, sweep.steps);
     for (size_t i = 0; i < sweep.metrics.size(); ++i) {
@@ -147,9 +147,10 @@ TEST(DeterminismTest, LossesAndSamplingEstimatorsDoNotDependOnThreads) {
   // Its resolved config, less the keys only other runs of the sweep read (the
   // chain keys on a think run), which a single run refuses.
   std::map<std::string, std::string> own;
-  for (const auto& [key, value] : plan.runs[k].config.values()) {
+  const Config last = plan.RunKeys(k);
+  for (const auto& [key, value] : last.values()) {
     const KeySpec& spec = FindKey(key);
-    if (!spec.used_by.test || spec.used_by.test(plan.runs[k].config)) own[key] = value;
+    if (!spec.used_by.test || spec.used_by.test(last)) own[key] = value;
   }
   Results alone = RunSweep(PlanSweep(own, {}, 1), 1);
   for (size_t i = 0; i < one.metrics.size(); ++i) {
@@ -168,7 +169,7 @@ TEST(DeterminismTest, ArmsDoNotDependOnThreadsAndEqualTheirConfigAlone) {
       {"adora", {{"estimator.name", "grpo+adora"}, {"estimator.adora_tau", "0.3"}}, "--arm adora"}};
   const std::vector<GridAxis> grid = {{"optim.name", {"sgd", "adam"}}};
   SweepPlan plan = PlanSweep(BaseKeys(), grid, 2, 1, arms);
-  ASSERT_EQ(plan.runs.size(), 12u);
+  ASSERT_EQ(plan.num_runs(), 12u);
   const std::string dir = ::testing::TempDir();
   std::string reference;
   Results two;
@@ -187,10 +188,10 @@ TEST(DeterminismTest, ArmsDoNotDependOnThreadsAndEqualTheirConfigAlone) {
   const size_t E = two.steps.size();
   for (size_t k : {1u, 6u, 11u}) {  // grpo_g8/sgd seed 1, aapo_g4/sgd seed 0, adora/adam seed 1
     std::map<std::string, std::string> keys = BaseKeys();
-    for (const auto& [key, value] : arms[plan.arm_of[k]].keys) keys[key] = value;
-    keys["optim.name"] = plan.swept[k][0];
-    keys["seed"] = std::to_string(plan.runs[k].seed);
-    EXPECT_EQ(plan.runs[k].seed, k % 2);  // the same seeds in every arm
+    for (const auto& [key, value] : arms[plan.ArmOf(k)].keys) keys[key] = value;
+    keys["optim.name"] = plan.SweptValue(k, 0);
+    keys["seed"] = std::to_string(plan.SeedOf(k));
+    EXPECT_EQ(plan.SeedOf(k), k % 2);  // the same seeds in every arm
     Results alone = RunSweep(PlanSweep(keys, {}, 1), 1);
     for (size_t i = 0; i < two.metrics.size(); ++i) {
       std::vector<double> row(two.metrics[i].values.begin() + k * E,
@@ -345,7 +346,7 @@ TEST(DeterminismTest, AdoraLabelModesDoNotDependOnThreads) {
   const size_t E = one.steps.size();
   for (int64_t k = 0; k < one.num_runs; ++k) {
     const double last = flip->values[k * E + E - 1];
-    if (plan.swept[k][1] == "static") EXPECT_EQ(last, 0.0) << k;
+    if (plan.SweptValue(k, 1) == "static") EXPECT_EQ(last, 0.0) << k;
     else EXPECT_GT(last, 0.0) << k;
   }
 }
