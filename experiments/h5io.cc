@@ -129,7 +129,8 @@ std::string ParentDir(const std::string& path) {
 
 class Writer {
  public:
-  Writer(const Results& results, const std::string& path) : r_(results), ctx_(path) {}
+  Writer(const Results& results, const std::string& path, const MetricRowSource* source)
+      : r_(results), source_(source), ctx_(path) {}
 
   void Run() {
     Validate();
@@ -161,11 +162,6 @@ class Writer {
     WriteInt64Attr(file.get(), "format_version", r_.format_version);
     WriteStringAttr(file.get(), "config", r_.config_ini, "/");
     if (!r_.analysis_ini.empty()) WriteStringAttr(file.get(), "analysis", r_.analysis_ini, "/");
-    if (!r_.shard.empty()) {
-      WriteStringAttr(file.get(), "shard", r_.shard, "/");
-      WriteStringAttr(file.get(), "sweep", r_.sweep, "/");
-      WriteStringAttr(file.get(), "shard_sha256", r_.shard_sha256, "/");
-    }
 
     // Creation order is tracked (and indexed, so it survives the switch to
     // dense link storage past 8 entries) to keep the Results order on reading.
@@ -200,12 +196,9 @@ class Writer {
 
     Handle metrics = CreateGroup(file.get(), "metrics", /*track_links=*/true,
                                  /*track_attrs=*/false);
-    const hsize_t metric_dims[2] = {static_cast<hsize_t>(r_.num_runs),
-                                    static_cast<hsize_t>(r_.num_evals())};
-    for (const Metric& m : r_.metrics) {
-      WriteDataset(metrics.get(), m.name, "/metrics/" + m.name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
-                   2, metric_dims, m.values.data());
-    }
+    std::unique_ptr<ContentChecksum> checksum;
+    if (!r_.shard.empty()) checksum = std::make_unique<ContentChecksum>(r_);
+    WriteMetrics(metrics.get(), checksum.get());
     ctx_.Close(metrics, "cannot close group /metrics");
 
     Handle prov = CreateGroup(file.get(), "provenance", /*track_links=*/false,
@@ -214,6 +207,15 @@ class Writer {
       WriteStringAttr(prov.get(), key, value, "/provenance");
     }
     ctx_.Close(prov, "cannot close group /provenance");
+
+    // A shard's attributes come last: the checksum covers what was written.
+    if (checksum != nullptr) {
+      Handle shard = CreateGroup(file.get(), "shard", /*track_links=*/false, /*track_attrs=*/true);
+      WriteStringAttr(shard.get(), "shard", r_.shard, "/shard");
+      WriteStringAttr(shard.get(), "sweep", r_.sweep, "/shard");
+      WriteStringAttr(shard.get(), "sha256", checksum->Finish(r_), "/shard");
+      ctx_.Close(shard, "cannot close group /shard");
+    }
 
     ctx_.Close(file, "cannot write HDF5 file");
   }
@@ -249,7 +251,7 @@ class Writer {
     seen.clear();
     for (const Metric& m : r_.metrics) {
       CheckName(m.name, "metric", true, seen);
-      ADVLAB_CHECK_EQ(m.values.size(), runs * r_.steps.size());
+      ADVLAB_CHECK_EQ(m.values.size(), source_ != nullptr ? size_t{0} : runs * r_.steps.size());
     }
     seen.clear();
     for (const auto& [key, value] : r_.provenance) {
@@ -261,7 +263,6 @@ class Writer {
     CheckString(r_.analysis_ini, "analysis");
     CheckString(r_.shard, "shard");
     CheckString(r_.sweep, "sweep");
-    CheckString(r_.shard_sha256, "shard_sha256");
   }
 
   Handle CreateGroup(hid_t parent, const std::string& name, bool track_links, bool track_attrs) {
@@ -273,6 +274,56 @@ class Writer {
     if (track_attrs) ctx_.Ok(H5Pset_attr_creation_order(gcpl.get(), order), what);
     return ctx_.Own(H5Gcreate2(parent, name.c_str(), lcpl_.get(), gcpl.get(), H5P_DEFAULT),
                     H5Gclose, what);
+  }
+
+  // Every metric's dataset is created first, its storage allocated then (so
+  // the layout does not depend on how the values arrive); then the values are
+  // written in blocks of rows, from memory or from the source.
+  void WriteMetrics(hid_t group, ContentChecksum* checksum) {
+    const size_t n = static_cast<size_t>(r_.num_runs), E = r_.steps.size(), M = r_.metrics.size();
+    Handle dcpl = PropertyList(ctx_, H5P_DATASET_CREATE);
+    ctx_.Ok(H5Pset_obj_track_times(dcpl.get(), false), "cannot set dataset properties");
+    ctx_.Ok(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), "cannot set dataset properties");
+    ctx_.Ok(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "cannot set dataset properties");
+    const hsize_t dims[2] = {static_cast<hsize_t>(n), static_cast<hsize_t>(E)};
+    std::vector<Handle> sets;
+    for (const Metric& m : r_.metrics) {
+      const std::string what = "cannot create dataset /metrics/" + m.name;
+      Handle space = ctx_.Own(H5Screate_simple(2, dims, nullptr), H5Sclose, what);
+      sets.push_back(ctx_.Own(H5Dcreate2(group, m.name.c_str(), H5T_IEEE_F64LE, space.get(),
+                                         lcpl_.get(), dcpl.get(), H5P_DEFAULT),
+                              H5Dclose, what));
+    }
+    constexpr size_t kBlockBytes = size_t{32} << 20;
+    const size_t row_bytes = std::max<size_t>(1, M * E * sizeof(double));
+    const size_t block_rows = std::max<size_t>(1, kBlockBytes / row_bytes);
+    std::vector<double> block;
+    for (size_t row0 = 0; row0 < n; row0 += block_rows) {
+      const size_t rows = std::min(block_rows, n - row0);
+      if (source_ != nullptr) {
+        block.assign(M * rows * E, 0.0);
+        source_->fill(row0, rows, block.data());
+      }
+      for (size_t m = 0; m < M; ++m) {
+        const double* values = source_ != nullptr ? block.data() + m * rows * E
+                                                  : r_.metrics[m].values.data() + row0 * E;
+        if (checksum != nullptr) checksum->MetricRows(m, values, rows);
+        if (E == 0) continue;
+        const std::string what = "cannot write dataset /metrics/" + r_.metrics[m].name;
+        Handle file_space = ctx_.Own(H5Dget_space(sets[m].get()), H5Sclose, what);
+        const hsize_t start[2] = {static_cast<hsize_t>(row0), 0};
+        const hsize_t count[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(E)};
+        ctx_.Ok(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
+                what);
+        Handle mem_space = ctx_.Own(H5Screate_simple(2, count, nullptr), H5Sclose, what);
+        ctx_.Ok(H5Dwrite(sets[m].get(), H5T_NATIVE_DOUBLE, mem_space.get(), file_space.get(),
+                         H5P_DEFAULT, values),
+                what);
+      }
+    }
+    for (size_t m = 0; m < M; ++m) {
+      ctx_.Close(sets[m], "cannot write dataset /metrics/" + r_.metrics[m].name);
+    }
   }
 
   void WriteDataset(hid_t parent, const std::string& name, const std::string& where,
@@ -316,6 +367,7 @@ class Writer {
   }
 
   const Results& r_;
+  const MetricRowSource* source_;  // the metrics' values when not in r_ (nullptr: in r_)
   H5Context ctx_;
   Handle lcpl_, acpl_, dcpl_, str_type_;
 };
@@ -360,13 +412,6 @@ class Reader {
     const htri_t has_analysis = H5Aexists(root, "analysis");
     if (has_analysis < 0) ctx_.FailHdf5("cannot look up attribute analysis of /");
     if (has_analysis > 0) r.analysis_ini = ReadStringAttr(root, "analysis", "/");
-    const htri_t has_shard = H5Aexists(root, "shard");
-    if (has_shard < 0) ctx_.FailHdf5("cannot look up attribute shard of /");
-    if (has_shard > 0) {
-      r.shard = ReadStringAttr(root, "shard", "/");
-      r.sweep = ReadStringAttr(root, "sweep", "/");
-      r.shard_sha256 = ReadStringAttr(root, "shard_sha256", "/");
-    }
 
     // /steps first: it fixes num_evals, which the metric shapes must match.
     {
@@ -463,6 +508,13 @@ class Reader {
       }
     }
 
+    // A shard file's /shard group (experiments/shard.h).
+    if (LinkExists(root, "shard")) {
+      Handle g = OpenGroup(root, "shard");
+      r.shard = ReadStringAttr(g.get(), "shard", "/shard");
+      r.sweep = ReadStringAttr(g.get(), "sweep", "/shard");
+      r.shard_sha256 = ReadStringAttr(g.get(), "sha256", "/shard");
+    }
     // /provenance is metadata outside the digest; tolerate its absence.
     if (LinkExists(root, "provenance")) {
       Handle g = OpenGroup(root, "provenance");
@@ -829,9 +881,9 @@ AtomicOutput::~AtomicOutput() {
   if (!committed_) unlink(temp_path_.c_str());
 }
 
-void AtomicOutput::Write(const Results& results) {
+void AtomicOutput::Write(const Results& results, const MetricRowSource* source) {
   ADVLAB_CHECK(!committed_);
-  WriteResultsFile(results, temp_path_);
+  WriteResultsFile(results, temp_path_, source);
   written_ = true;
 }
 
@@ -876,9 +928,10 @@ void AtomicOutput::Commit() {
 // ---------------------------------------------------------------------------
 // Files and digests.
 
-void WriteResultsFile(const Results& results, const std::string& path) {
+void WriteResultsFile(const Results& results, const std::string& path,
+                      const MetricRowSource* source) {
   QuietHdf5();
-  Writer(results, path).Run();
+  Writer(results, path, source).Run();
 }
 
 Results ReadResultsFile(const std::string& path) {
@@ -939,6 +992,67 @@ std::string DigestResults(const Results& r) {
       h.I64(evals);
       for (int64_t v : r.steps) h.I64(v);
     }
+  }
+  return h.HexDigest();
+}
+
+struct ContentChecksum::State {
+  // Each dataset's path and the hash of its stream, in the layout's order.
+  std::vector<std::pair<std::string, std::unique_ptr<Sha256>>> datasets;
+  std::vector<size_t> metric_at;  // metric m's entry in `datasets`
+  int64_t runs = 0, evals = 0;
+
+  Sha256& Add(const std::string& path, char tag, const std::vector<int64_t>& dims) {
+    datasets.emplace_back(path, std::make_unique<Sha256>());
+    Sha256& h = *datasets.back().second;
+    h.Bytes(&tag, 1);
+    h.I64(static_cast<int64_t>(dims.size()));
+    for (int64_t d : dims) h.I64(d);
+    return h;
+  }
+};
+
+ContentChecksum::ContentChecksum(const Results& layout) : state_(std::make_unique<State>()) {
+  State& s = *state_;
+  s.runs = layout.num_runs;
+  s.evals = layout.num_evals();
+  // Each stream encodes its dataset as the digest does (type tag, rank, dims, elements).
+  for (const Column& c : layout.runs) {
+    const char tag = c.kind == Column::Kind::kInt ? 'i' : c.kind == Column::Kind::kFloat ? 'f' : 's';
+    Sha256& h = s.Add("/runs/" + c.name, tag, {s.runs});
+    for (int64_t v : c.ints) h.I64(v);
+    for (double v : c.floats) h.F64(v);
+    for (const std::string& v : c.strings) h.Str(v);
+  }
+  Sha256& steps = s.Add("/steps", 'i', {s.evals});
+  for (int64_t v : layout.steps) steps.I64(v);
+  for (const Metric& m : layout.metrics) {
+    s.metric_at.push_back(s.datasets.size());
+    s.Add("/metrics/" + m.name, 'f', {s.runs, s.evals});
+  }
+}
+
+ContentChecksum::~ContentChecksum() = default;
+
+void ContentChecksum::MetricRows(size_t m, const double* values, size_t rows) {
+  Sha256& h = *state_->datasets[state_->metric_at[m]].second;
+  const size_t n = rows * static_cast<size_t>(state_->evals);
+  for (size_t i = 0; i < n; ++i) h.F64(values[i]);
+}
+
+std::string ContentChecksum::Finish(const Results& attrs) {
+  auto& sets = state_->datasets;
+  std::stable_sort(sets.begin(), sets.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  Sha256 h;
+  for (const std::string* a : {&attrs.advlab_version, &attrs.config_ini, &attrs.analysis_ini,
+                               &attrs.sweep, &attrs.shard}) {
+    h.Str(*a);
+  }
+  for (auto& [path, stream] : sets) {
+    h.Str(path);
+    const Sha256::Digest d = stream->Finish();
+    h.Bytes(d.data(), d.size());
   }
   return h.HexDigest();
 }

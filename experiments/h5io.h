@@ -63,11 +63,23 @@
 #ifndef ADVLAB_EXPERIMENTS_H5IO_H_
 #define ADVLAB_EXPERIMENTS_H5IO_H_
 
+#include <cstddef>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "sim/results.h"
 
 namespace advlab {
+
+// Where the metric values come from when they are not in memory: Fill puts
+// rows [row0, row0 + rows) of every metric into `block`, metric-major:
+// block[(m * rows + j) * evals + e] is metric m's value at row row0 + j, eval
+// e. The writer asks for the rows in order, in blocks of about 32 MiB, so a
+// file of any size is written in bounded memory.
+struct MetricRowSource {
+  std::function<void(size_t row0, size_t rows, double* block)> fill;
+};
 
 // Guards one results file while it is produced. The constructor checks, before
 // any expensive work starts, that the output can be created (parent directory
@@ -84,7 +96,7 @@ class AtomicOutput {
   AtomicOutput& operator=(const AtomicOutput&) = delete;
 
   // Writes `results` to the temp file (see WriteResultsFile).
-  void Write(const Results& results);
+  void Write(const Results& results, const MetricRowSource* source = nullptr);
   // Moves the written temp file to `path`. Without `force`, fails if `path` has
   // appeared since the constructor checked (never overwrites).
   void Commit();
@@ -100,12 +112,36 @@ class AtomicOutput {
   bool committed_ = false;
 };
 
+
 // Writes `results` to a new HDF5 file at `path` (truncating any file there).
 // Throws UserError("<path>: ...") on invalid names (empty, ".", containing '/',
 // duplicated), strings containing NUL bytes, or any HDF5 failure (naming the
 // operation). Column and metric sizes must match num_runs and num_evals (checked;
-// a mismatch is a programming error).
-void WriteResultsFile(const Results& results, const std::string& path);
+// a mismatch is a programming error). With a `source`, the metrics' values
+// come from it (each Metric then holds its name only); the file has the same
+// bytes either way. A shard (results.shard non-empty) gets its /shard group,
+// whose checksum the writer computes from what it writes (ShardChecksum).
+void WriteResultsFile(const Results& results, const std::string& path,
+                      const MetricRowSource* source = nullptr);
+
+// The checksum of a shard file's content (experiments/shard.h): hex SHA-256
+// over the byte length (u64, little-endian) and bytes of advlab_version,
+// config, analysis, sweep and shard, then, for every dataset in the digest's
+// order (sorted paths, below), its path (length and bytes) and the 32-byte
+// SHA-256 of its canonical stream (steps 2-4 of the digest below), so it can
+// be computed while the metrics stream in, block by block.
+class ContentChecksum {
+ public:
+  explicit ContentChecksum(const Results& layout);  // names, /runs, /steps; not the metrics' values
+  ~ContentChecksum();
+  // The next `rows` rows ([rows x evals]) of metric m.
+  void MetricRows(size_t m, const double* values, size_t rows);
+  std::string Finish(const Results& attrs);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // Reads a file written by WriteResultsFile. A missing file, a non-HDF5 file, a
 // file without the expected layout or with a newer format_version throws

@@ -183,8 +183,20 @@ int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
   opts.shard = shard;
   SweepFileResult done = RunSweepToFile(plan, threads, opts);
   if (done.exit_status != 0) return done.exit_status;
-  const Results& results = done.results;
-  if (sweep && !shard.active()) PrintSweepSummary(results, std::cout);
+  const Results& results = done.results;  // the layout; the values are in the file
+  if (sweep && !shard.active()) {
+    // The summary table reads the file back; a sweep too large for that in a
+    // moment (more than 2^27 values, 1 GiB) leaves it to `advlab analyze`.
+    const double values = static_cast<double>(results.num_runs) *
+                          static_cast<double>(results.num_evals()) *
+                          static_cast<double>(results.metrics.size());
+    if (values <= static_cast<double>(1 << 27)) {
+      PrintSweepSummary(ReadResultsFile(cl.out), std::cout);
+    } else {
+      std::printf("(no summary table for %lld runs: advlab analyze %s)\n",
+                  static_cast<long long>(results.num_runs), cl.out.c_str());
+    }
+  }
   std::printf("wrote %s (%lld runs x %lld evals)\n", cl.out.c_str(),
               static_cast<long long>(results.num_runs), static_cast<long long>(results.num_evals()));
   if (shard.active()) {

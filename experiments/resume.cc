@@ -1,5 +1,6 @@
 #include "experiments/resume.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -328,40 +329,79 @@ SweepFileResult RunSweepToFile(const SweepPlan& plan, const RunExecutor& execute
     return {128 + sig, {}};
   }
 
-  // Assemble the file from the journal, in run order.
-  SweepFileResult result;
-  result.results = EmptyResults(plan);
-  Results& r = result.results;
-  std::vector<uint8_t> seen(n, 0);
+  // Assemble the file from the journal, in run order, a block of rows at a
+  // time (experiments/h5io.h MetricRowSource): memory holds the run columns
+  // and an index of the records, never every run's values.
   const DecodedHeader there = ReadJournalHeader(path);
   ADVLAB_CHECK(HeaderMismatch(there, here).empty());
-  const size_t E = r.steps.size();
+  constexpr uint64_t kValuesAt = 48;  // a record's values start here (docs/sweeps.md)
+  constexpr uint64_t kNone = ~uint64_t{0};
+  const uint64_t record_bytes = JournalRecordBytes(V);
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw UserError(path + ": cannot open: " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{fd};
+  std::vector<double> values(V), earlier(V);
+  auto read_values = [&](uint64_t offset, double* to) {
+    const size_t bytes = static_cast<size_t>(V) * sizeof(double);
+    size_t got = 0;
+    while (got < bytes) {
+      const ssize_t r = pread(fd, reinterpret_cast<char*>(to) + got, bytes - got,
+                              static_cast<off_t>(offset + kValuesAt + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        throw UserError(path + ": cannot read a record: " +
+                        (r == 0 ? std::string("the file shrank") : std::strerror(errno)));
+      }
+      got += static_cast<size_t>(r);
+    }
+  };
+  std::vector<uint64_t> at(n, kNone);  // run -> offset of its record
   ScanJournal(path, there, [&](const JournalRecordView& rec) {
-    if (seen[rec.run]) {  // only a second process could write one twice; the lock forbids it
-      for (size_t i = 0; i < r.metrics.size(); ++i) {
-        for (size_t e = 0; e < E; ++e) {
-          const double a = r.metrics[i].values[rec.run * E + e], b = rec.values[i * E + e];
-          if (std::memcmp(&a, &b, sizeof a) != 0) {
-            throw UserError(path + ": run " + std::to_string(rec.run) +
-                            " recorded twice with different values");
-          }
-        }
+    const uint64_t offset = there.bytes + rec.ordinal * record_bytes;
+    if (at[rec.run] != kNone) {  // only a second process could write one twice; the lock forbids it
+      read_values(at[rec.run], earlier.data());
+      if (std::memcmp(earlier.data(), rec.values, V * sizeof(double)) != 0) {
+        throw UserError(path + ": run " + std::to_string(rec.run) +
+                        " recorded twice with different values");
       }
     }
-    seen[rec.run] = 1;
-    PutRunValues(&r, rec.run, rec.values);
+    at[rec.run] = offset;
   });
   for (size_t k = 0; k < n; ++k) {
-    if (!seen[k] && opts.shard.Has(k)) {
+    if (at[k] == kNone && opts.shard.Has(k)) {
       throw UserError(path + ": run " + std::to_string(k) + " is missing or damaged in the " +
                       "journal; run the same command again to make it again");
     }
   }
-  if (opts.shard.active()) r = ShardResults(r, opts.shard, SweepDescription(plan));
+  SweepFileResult result;
+  result.results = SweepSkeleton(plan);
+  if (opts.shard.active()) {
+    result.results = ShardSkeleton(result.results, opts.shard, SweepDescription(plan));
+  }
+  const size_t E = result.results.steps.size(), M = result.results.metrics.size();
+  ADVLAB_CHECK_EQ(M * E, V);
+  // Row j of the file is run j, or a shard's j-th run.
+  auto run_of_row = [&](size_t j) {
+    return opts.shard.active() ? static_cast<size_t>(opts.shard.index) +
+                                     j * static_cast<size_t>(opts.shard.count)
+                               : j;
+  };
+  MetricRowSource source{[&](size_t row0, size_t rows, double* block) {
+    for (size_t j = 0; j < rows; ++j) {
+      read_values(at[run_of_row(row0 + j)], values.data());
+      for (size_t m = 0; m < M; ++m) {
+        std::copy(values.begin() + m * E, values.begin() + (m + 1) * E,
+                  block + (m * rows + j) * E);
+      }
+    }
+  }};
   {
     AtomicOutput output(opts.out, opts.force);
     StopSignals::UnlinkOnExit(output.temp_path());
-    output.Write(r);
+    output.Write(result.results, &source);
     output.Commit();
   }
   // Only now: a crash before this line leaves the journal to assemble from again.

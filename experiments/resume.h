@@ -67,7 +67,10 @@ using RunExecutor = std::function<void(const std::vector<bool>& skip,
 
 struct SweepFileResult {
   int exit_status = 0;  // 0: OUT.h5 written; 130/143: stopped by SIGINT/SIGTERM
-  Results results;      // the file's content when exit_status is 0 (a shard's: its runs)
+  // When exit_status is 0, the file's layout: attributes, /runs, /steps and the
+  // metrics' names, not their values (the sweep streamed them to the file;
+  // ReadResultsFile reads them).
+  Results results;
 };
 
 // Runs the plan into opts.out through its journal on `threads` threads

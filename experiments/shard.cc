@@ -92,7 +92,7 @@ ShardFile ReadShard(const std::string& path) {
                     "; merge with the advlab that made the shards");
   }
   if (ShardChecksum(r) != r.shard_sha256) {
-    throw UserError(path + ": damaged: its content does not match its checksum (shard_sha256); "
+    throw UserError(path + ": damaged: its content does not match its checksum (/shard/sha256); "
                     "make this shard again");
   }
   f.spec = ParseShard(r.shard, path + ": attribute shard");
@@ -189,7 +189,7 @@ ShardSpec ShardFromEnv(const std::function<const char*(const char*)>& getenv) {
                   "SGE_TASK_ID are not set); give --shard I/N");
 }
 
-Results ShardResults(const Results& whole, const ShardSpec& shard, const std::string& sweep) {
+Results ShardSkeleton(const Results& whole, const ShardSpec& shard, const std::string& sweep) {
   ADVLAB_CHECK(shard.active());
   Results r;
   r.advlab_version = whole.advlab_version;
@@ -198,39 +198,41 @@ Results ShardResults(const Results& whole, const ShardSpec& shard, const std::st
   r.analysis_ini = whole.analysis_ini;
   r.steps = whole.steps;
   r.provenance = whole.provenance;
-  std::vector<size_t> rows;
-  for (size_t k = 0; k < static_cast<size_t>(whole.num_runs); ++k)
-    if (shard.Has(k)) rows.push_back(k);
-  r.num_runs = static_cast<int64_t>(rows.size());
+  r.num_runs = 0;
+  for (size_t k = 0; k < static_cast<size_t>(whole.num_runs); ++k) r.num_runs += shard.Has(k);
   for (const Column& c : whole.runs) {
     Column s{c.name, c.kind, {}, {}, {}};
-    for (size_t k : rows) AppendElement(c, k, &s);
+    for (size_t k = 0; k < static_cast<size_t>(whole.num_runs); ++k)
+      if (shard.Has(k)) AppendElement(c, k, &s);
     r.runs.push_back(std::move(s));
   }
-  const size_t E = whole.steps.size();
-  for (const Metric& m : whole.metrics) {
-    Metric s{m.name, {}};
-    s.values.reserve(rows.size() * E);
-    for (size_t k : rows) s.values.insert(s.values.end(), m.values.begin() + k * E, m.values.begin() + (k + 1) * E);
-    r.metrics.push_back(std::move(s));
-  }
+  for (const Metric& m : whole.metrics) r.metrics.push_back(Metric{m.name, {}});
   r.shard = shard.Text();
   r.sweep = sweep;
-  r.shard_sha256 = ShardChecksum(r);
+  return r;
+}
+
+Results ShardResults(const Results& whole, const ShardSpec& shard, const std::string& sweep) {
+  Results r = ShardSkeleton(whole, shard, sweep);
+  const size_t E = whole.steps.size();
+  for (size_t i = 0; i < whole.metrics.size(); ++i) {
+    const std::vector<double>& from = whole.metrics[i].values;
+    std::vector<double>& to = r.metrics[i].values;
+    to.reserve(static_cast<size_t>(r.num_runs) * E);
+    for (size_t k = 0; k < static_cast<size_t>(whole.num_runs); ++k) {
+      if (shard.Has(k)) to.insert(to.end(), from.begin() + k * E, from.begin() + (k + 1) * E);
+    }
+  }
+  r.shard_sha256 = ShardChecksum(r);  // what the file's /shard group will hold
   return r;
 }
 
 std::string ShardChecksum(const Results& shard) {
-  Sha256 h;
-  for (const std::string* s : {&shard.advlab_version, &shard.config_ini, &shard.analysis_ini,
-                               &shard.sweep, &shard.shard}) {
-    const uint64_t size = s->size();
-    h.Bytes(&size, sizeof size);  // lengths keep the fields apart (little-endian machines)
-    h.Bytes(s->data(), s->size());
+  ContentChecksum sum(shard);
+  for (size_t m = 0; m < shard.metrics.size(); ++m) {
+    sum.MetricRows(m, shard.metrics[m].values.data(), static_cast<size_t>(shard.num_runs));
   }
-  const std::string digest = DigestResults(shard);
-  h.Bytes(digest.data(), digest.size());
-  return h.HexDigest();
+  return sum.Finish(shard);
 }
 
 Results MergeShards(const std::vector<std::string>& files) {

@@ -6,11 +6,12 @@
 // `advlab sweep` writes, whatever the order of the arguments.
 //
 // A shard file is a results file (sim/results.h) of the shard's runs only
-// (/runs/run_id holds their indices in the whole sweep) with three more root
-// attributes: shard ("I/N"), sweep (the sweep's canonical description: its
-// identity, experiments/resume.h SweepDescription) and shard_sha256, a
-// checksum over the shard's content, so merge refuses a damaged shard instead
-// of merging it. Each shard is a resumable sweep of its own: its journal's
+// (/runs/run_id holds their indices in the whole sweep) with a group /shard
+// written last, whose attributes are shard ("I/N"), sweep (the sweep's
+// canonical description: its identity, experiments/resume.h
+// SweepDescription) and sha256, a checksum over the shard's content
+// (experiments/h5io.h ContentChecksum), so merge refuses a damaged shard
+// instead of merging it. Each shard is a resumable sweep of its own: its journal's
 // header names the shard.
 #ifndef ADVLAB_EXPERIMENTS_SHARD_H_
 #define ADVLAB_EXPERIMENTS_SHARD_H_
@@ -47,9 +48,12 @@ ShardSpec ShardFromEnv(const std::function<const char*(const char*)>& getenv);
 // The rows of `whole` (a whole sweep's file, every run) that belong to the
 // shard, with the shard's attributes (sweep: the sweep's description).
 Results ShardResults(const Results& whole, const ShardSpec& shard, const std::string& sweep);
+// The same without the metrics' values (names only; `whole` need hold none):
+// what a streamed write of the shard starts from.
+Results ShardSkeleton(const Results& whole, const ShardSpec& shard, const std::string& sweep);
 
-// Hex SHA-256 over a shard file's content: its results digest (experiments/
-// h5io.h) and its config, analysis, sweep and shard attributes.
+// The checksum of a shard held in memory (experiments/h5io.h ContentChecksum):
+// what its file's /shard/sha256 says when it is undamaged.
 std::string ShardChecksum(const Results& shard);
 
 // Reads the shard files, checks that together they are every shard of one

@@ -5,13 +5,13 @@
 //                           analysis (string, only when the sweep's config had an
 //                           [analysis] section: its lines, `key = value`; the
 //                           defaults of `advlab analyze` and `advlab report`);
-//                           shard files only (experiments/shard.h): shard
-//                           ("I/N"), sweep (the whole sweep's description),
-//                           shard_sha256 (checksum of the shard's content)
 //   /runs/<column>   1-D, length = runs: run_id, seed, and every swept key
 //   /steps           int64 [evals]: the training step of each eval point
 //   /metrics/<name>  float64 [runs, evals]
 //   /provenance      attrs (strings): git commit, compiler, flags; left out of digests
+//   /shard           shard files only (experiments/shard.h), written last: attrs
+//                    shard ("I/N"), sweep (the whole sweep's description),
+//                    sha256 (checksum of the shard's content)
 #ifndef ADVLAB_SIM_RESULTS_H_
 #define ADVLAB_SIM_RESULTS_H_
 

@@ -99,7 +99,7 @@ import h5py
 with h5py.File('$T/damaged.h5', 'r+') as f:
     d = f['metrics/accuracy']; d[1, 2] = d[1, 2] + 2.0**-40
 " || fail "h5py could not edit the shard"
-refused "$T/damaged.h5: damaged: its content does not match its checksum (shard_sha256)" \
+refused "$T/damaged.h5: damaged: its content does not match its checksum (/shard/sha256)" \
   "a damaged value" -- merge "$T/s0.h5" "$T/damaged.h5" "$T/s2.h5" --out "$T/out.h5"
 head -c 6000 "$T/s2.h5" >"$T/truncated.h5"
 refused "$T/truncated.h5: " "a truncated shard" -- \
