@@ -83,7 +83,7 @@ ShardFile ReadShard(const std::string& path) {
   ShardFile f{path, {}, ReadResultsFile(path)};
   const Results& r = f.results;
   if (r.shard.empty()) {
-    throw UserError(path + ": not a shard file (no attribute shard): a whole sweep's results; "
+    throw UserError(path + ": not a shard file (no group /shard): a whole sweep's results; "
                     "merge takes the files of `advlab sweep --shard I/N`");
   }
   if (r.advlab_version != kAdvlabVersion) {

@@ -91,7 +91,7 @@ refused "$T/k1.h5: a shard of another sweep than $T/s0.h5: steps = 0,50,100," \
 sweep --shard 0/2 --out "$T/half0.h5" || fail "shard 0/2"
 refused "$T/half0.h5: shard 0/2, but $T/s1.h5 is shard 1/3: the shard counts differ" \
   "another shard count" -- merge "$T/s1.h5" "$T/half0.h5" --out "$T/out.h5"
-refused "$T/ref.h5: not a shard file (no attribute shard)" "a whole sweep's file" -- \
+refused "$T/ref.h5: not a shard file (no group /shard)" "a whole sweep's file" -- \
   merge "$T/s0.h5" "$T/ref.h5" --out "$T/out.h5"
 cp "$T/s1.h5" "$T/damaged.h5"
 $PY -c "
