@@ -6,6 +6,7 @@
 // and the unknown-command suggestion all read it.
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -17,6 +18,9 @@
 #include "experiments/advantage.h"
 #include "experiments/analyze_cmd.h"
 #include "experiments/h5io.h"
+#ifdef ADVLAB_HAVE_MPI
+#include "experiments/mpi_sweep.h"
+#endif
 #include "experiments/options.h"
 #include "experiments/reproduce.h"
 #include "experiments/resume.h"
@@ -140,14 +144,25 @@ std::string ShellQuote(const std::string& arg) {
   return out + "'";
 }
 
-int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
-  CommandLine cl = ParseCommandLine(args, sweep);
+// A run or sweep command, parsed and planned.
+struct PlannedSweep {
+  CommandLine cl;
+  Experiment e;
+  SweepPlan plan;
+  int threads = 1;
+};
+
+PlannedSweep PlanRunOrSweep(const std::vector<std::string>& args, bool sweep) {
+  PlannedSweep p;
+  p.cl = ParseCommandLine(args, sweep);
+  const CommandLine& cl = p.cl;
   if (!cl.positional.empty()) {
     throw UserError("unexpected argument " + QuoteInput(cl.positional[0]) +
                     "; keys are given as --key=value");
   }
   if (cl.out.empty()) throw UserError("--out FILE.h5 is required");
-  Experiment e = MergeExperiment(cl);
+  p.e = MergeExperiment(cl);
+  const Experiment& e = p.e;
   if (!sweep && !e.grid.empty()) {
     const GridAxis& axis = e.grid.front();
     throw UserError(axis.origin + ": `advlab run` makes one run, not a grid; run the grid with "
@@ -160,28 +175,95 @@ int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
                     "`advlab sweep --config " + PrintableInput(cl.config_file, 200) +
                     "`, or give the arm's keys as --KEY=VALUE");
   }
-  const int threads = sweep ? e.threads : 1;
-  SweepPlan plan = PlanSweep(e.keys, e.grid, sweep ? e.seeds : 1, threads, e.arms);
+  p.threads = sweep ? e.threads : 1;
+  p.plan = PlanSweep(e.keys, e.grid, sweep ? e.seeds : 1, p.threads, e.arms);
   if (sweep) {  // one run has nothing to tune or compare: `run` ignores [analysis]
-    plan.analysis_ini = AnalysisIni(e.analysis);
-    CheckAnalysisSection(SweepSkeleton(plan), e.analysis);
+    p.plan.analysis_ini = AnalysisIni(e.analysis);
+    CheckAnalysisSection(SweepSkeleton(p.plan), e.analysis);
   }
+  return p;
+}
+
+SweepFileOptions FileOptions(const CommandLine& cl) {
   SweepFileOptions opts;
   opts.out = cl.out;
   opts.force = cl.force;
   opts.restart = cl.restart;
   opts.quiet = cl.quiet;
   opts.resume_command = g_resume_command;
-  SweepFileResult done = RunSweepToFile(plan, threads, opts);
+  return opts;
+}
+
+int ReportSweep(const PlannedSweep& p, const SweepFileResult& done, bool sweep) {
   if (done.exit_status != 0) return done.exit_status;
   const Results& results = done.results;
   if (sweep) PrintSweepSummary(results, std::cout);
-  std::printf("wrote %s (%lld runs x %lld evals)\n", cl.out.c_str(),
+  std::printf("wrote %s (%lld runs x %lld evals)\n", p.cl.out.c_str(),
               static_cast<long long>(results.num_runs), static_cast<long long>(results.num_evals()));
-  if (sweep && !e.analysis.empty()) {
-    std::printf("its analysis ([analysis] of the config): advlab analyze %s\n", cl.out.c_str());
+  if (sweep && !p.e.analysis.empty()) {
+    std::printf("its analysis ([analysis] of the config): advlab analyze %s\n", p.cl.out.c_str());
   }
   return 0;
+}
+
+// The one line for an error that ends advlab (exit 2): a UserError, or out of
+// memory. Other exceptions are rethrown.
+int ReportError(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const UserError& e) {
+    // Printable, so the message stays one line whatever input it quotes.
+    std::fprintf(stderr, "advlab: error: %s\n", PrintableInput(e.what(), std::string::npos).c_str());
+  } catch (const std::bad_alloc&) {
+    // Last resort: the planning estimate missed this. Unwinding removed any
+    // temporary output file (AtomicOutput).
+    std::fprintf(stderr,
+                 "advlab: error: out of memory; make the sizes smaller (env.prompts, "
+                 "env.answers, train.batch_prompts, train.group_size, policy.hidden) or use "
+                 "fewer --threads\n");
+  }
+  return 2;
+}
+
+#ifdef ADVLAB_HAVE_MPI
+// Under mpirun (experiments/mpi_sweep.h): every rank plans; a planning error
+// is reported by the lowest rank that has it (rank 0 for bad input) and every
+// rank exits 2; rank 0 writes the file, the others make runs. An error is
+// printed before any other rank may exit: mpirun ends the job at the first
+// rank that exits with a status other than 0, and its output with it.
+int RunOrSweepMpi(const std::vector<std::string>& args, bool sweep) {
+  MpiJob mpi;
+  PlannedSweep p;
+  std::exception_ptr error;
+  if (!mpi.setup_error().empty()) error = std::make_exception_ptr(UserError(mpi.setup_error()));
+  if (!error) {
+    try {
+      p = PlanRunOrSweep(args, sweep);
+    } catch (const UserError& e) {
+      error = mpi.rank() == 0 ? std::current_exception()
+                              : std::make_exception_ptr(UserError(
+                                    "rank " + std::to_string(mpi.rank()) + ": " + e.what()));
+    } catch (const std::bad_alloc&) {
+      error = std::current_exception();
+    }
+  }
+  const int first = mpi.FirstFailure(error != nullptr);
+  if (first >= 0) {
+    if (first == mpi.rank()) ReportError(error);
+    mpi.Barrier();
+    return 2;
+  }
+  if (mpi.rank() != 0) return mpi.Work(p.plan, p.threads);
+  return ReportSweep(p, mpi.Lead(p.plan, p.threads, FileOptions(p.cl), ReportError), sweep);
+}
+#endif
+
+int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
+#ifdef ADVLAB_HAVE_MPI
+  if (LaunchedAsMpiJob()) return RunOrSweepMpi(args, sweep);
+#endif
+  const PlannedSweep p = PlanRunOrSweep(args, sweep);
+  return ReportSweep(p, RunSweepToFile(p.plan, p.threads, FileOptions(p.cl)), sweep);
 }
 
 int Analyze(const std::vector<std::string>& args) { return AnalyzeCommand(args, std::cout); }
@@ -385,18 +467,7 @@ int Main(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     return advlab::Main(argc, argv);
-  } catch (const advlab::UserError& e) {
-    // Printable, so the message stays one line whatever input it quotes.
-    std::fprintf(stderr, "advlab: error: %s\n",
-                 advlab::PrintableInput(e.what(), std::string::npos).c_str());
-    return 2;
-  } catch (const std::bad_alloc&) {
-    // Last resort: the planning estimate missed this. Unwinding removed any
-    // temporary output file (AtomicOutput).
-    std::fprintf(stderr,
-                 "advlab: error: out of memory; make the sizes smaller (env.prompts, "
-                 "env.answers, train.batch_prompts, train.group_size, policy.hidden) or use "
-                 "fewer --threads\n");
-    return 2;
+  } catch (...) {
+    return advlab::ReportError(std::current_exception());
   }
 }
