@@ -254,7 +254,15 @@ int RunOrSweepMpi(const std::vector<std::string>& args, bool sweep) {
     return 2;
   }
   if (mpi.rank() != 0) return mpi.Work(p.plan, p.threads);
-  return ReportSweep(p, mpi.Lead(p.plan, p.threads, FileOptions(p.cl), ReportError), sweep);
+  int status;
+  try {
+    status = ReportSweep(p, mpi.Lead(p.plan, p.threads, FileOptions(p.cl)), sweep);
+  } catch (...) {
+    status = ReportError(std::current_exception());
+  }
+  std::fflush(stdout);
+  mpi.Finish(status);
+  return status;
 }
 #endif
 

@@ -18,8 +18,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "experiments/resume.h"
@@ -51,6 +54,54 @@ inline void Check(int rc, const char* what) {
 inline void Send(int to, int tag, const void* data = nullptr, size_t bytes = 0) {
   Check(MPI_Send(data, static_cast<int>(bytes), MPI_BYTE, to, tag, MPI_COMM_WORLD), "MPI_Send");
 }
+
+// Sends that do not wait for the receiver. Open MPI's MPI_Send of more than
+// a few hundred bytes (btl_vader_max_inline_send) waits, spinning a core,
+// until the other rank takes the message, and ranks poll only every 0.5-1 ms.
+// Messages to a rank still arrive in the order they were posted.
+class Outbox {
+ public:
+  Outbox() = default;
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+  ~Outbox() {
+    // Only on an error path: let MPI finish them; the buffers stay allocated.
+    for (Pending& p : pending_) {
+      MPI_Request_free(&p.request);
+      new std::vector<char>(std::move(p.bytes));  // NOLINT: deliberately leaked
+    }
+  }
+
+  void Send(int to, int tag, std::vector<char> bytes) {
+    pending_.push_back({MPI_REQUEST_NULL, std::move(bytes)});
+    Pending& p = pending_.back();
+    Check(MPI_Isend(p.bytes.data(), static_cast<int>(p.bytes.size()), MPI_BYTE, to, tag,
+                    MPI_COMM_WORLD, &p.request),
+          "MPI_Isend");
+  }
+  // Forgets the sends that are done.
+  void Progress() {
+    while (!pending_.empty()) {
+      int done = 0;
+      Check(MPI_Test(&pending_.front().request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+      if (!done) return;
+      pending_.pop_front();
+    }
+  }
+  // Waits, sleeping between tests, until every send is done.
+  void Drain() {
+    for (Progress(); !pending_.empty(); Progress()) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  }
+
+ private:
+  struct Pending {
+    MPI_Request request;
+    std::vector<char> bytes;
+  };
+  std::deque<Pending> pending_;
+};
 
 struct Message {
   int source = -1, tag = 0;

@@ -21,19 +21,8 @@
 #include "sim/error.h"
 
 namespace advlab {
-namespace {
+namespace mpi {
 
-using mpi::Check;
-using mpi::Clock;
-using mpi::Gone;
-using mpi::Hello;
-using mpi::HostName;
-using mpi::Message;
-using mpi::PlanDigest;
-using mpi::Poll;
-using mpi::Send;
-using mpi::kDone, mpi::kFailed, mpi::kHello, mpi::kRecord, mpi::kRequest, mpi::kStatus, mpi::kStop,
-    mpi::kWork;
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
@@ -116,6 +105,7 @@ class Leader {
   size_t todo_ = 0, skipped_ = 0;
   std::atomic<size_t> done_{0};
   std::vector<std::thread> local_;
+  Outbox outbox_;  // kWork answers, sent without waiting for the worker
 };
 
 void Leader::Deliver(size_t k, RunRecord&& record) {
@@ -212,7 +202,9 @@ void Leader::Handle(const Message& m) {
           queue_.pop_front();
         }
       }
-      Send(m.source, kWork, runs.data(), runs.size() * sizeof(uint64_t));
+      std::vector<char> bytes(runs.size() * sizeof(uint64_t));
+      if (!runs.empty()) std::memcpy(bytes.data(), runs.data(), bytes.size());
+      outbox_.Send(m.source, kWork, std::move(bytes));
       return;
     }
     case kRecord: {
@@ -251,13 +243,9 @@ void Leader::Execute(const std::vector<bool>& skip,
   skipped_ = plan_.runs.size() - todo_;
   for (int i = 0; i < threads_; ++i) local_.emplace_back([this] { Local(); });
   auto checked = Clock::now();
-  microseconds nap(50);
   for (;;) {
-    bool any = false;
-    for (Message m; Poll(MPI_ANY_SOURCE, &m);) {
-      Handle(m);
-      any = true;
-    }
+    for (Message m; Poll(MPI_ANY_SOURCE, &m);) Handle(m);
+    outbox_.Progress();
     if (!stopping_ && (Failed() || (stop != nullptr && stop->load() != 0) || !dead_.empty() ||
                        done_.load() == todo_)) {
       stopping_ = true;  // no run starts any more; the ones in flight come in
@@ -269,12 +257,9 @@ void Leader::Execute(const std::vector<bool>& skip,
       checked = Clock::now();
     }
     if (stopping_ && AllIn()) break;
-    if (any) {
-      nap = microseconds(50);
-    } else {
-      std::this_thread::sleep_for(nap);  // MPI's own waits spin: sleep between polls
-      nap = std::min(nap * 2, microseconds(1000));
-    }
+    // The workers hold about 2 ms of runs ahead, so an answer within 0.5 ms
+    // keeps them busy; MPI's own blocking waits would spin a core.
+    std::this_thread::sleep_for(microseconds(500));
   }
   JoinLocal();
   if (failure_) std::rethrow_exception(failure_);
@@ -296,7 +281,7 @@ void Leader::Release(int status) {
     Message m;
     if (Poll(MPI_ANY_SOURCE, &m)) {
       Peer& p = peers_[static_cast<size_t>(m.source)];
-      if (m.tag == kRequest) Send(m.source, kWork);
+      if (m.tag == kRequest) outbox_.Send(m.source, kWork, {});
       if (m.tag == kDone) p.state = Peer::kDone;
       continue;
     }
@@ -306,12 +291,14 @@ void Leader::Release(int status) {
     }
     std::this_thread::sleep_for(milliseconds(1));
   }
+  outbox_.Drain();
   const int32_t msg[2] = {status, dead() ? 1 : 0};
   for (size_t r = 1; r < peers_.size(); ++r) {
     if (peers_[r].state == Peer::kDone) Send(static_cast<int>(r), kStatus, msg, sizeof msg);
   }
 }
-}  // namespace
+
+}  // namespace mpi
 
 namespace {
 // The ranks the launcher started, as its environment says (0: it does not).
@@ -352,38 +339,41 @@ MpiJob::MpiJob() {
 }
 
 MpiJob::~MpiJob() {
+  try {
+    Finish(2);  // when an exception skipped it
+  } catch (...) {
+  }
   if (!broken_) MPI_Finalize();
 }
 
 int MpiJob::FirstFailure(bool failed) {
   int mine = failed ? rank_ : size_, first = size_;
-  Check(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");
+  mpi::Check(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");
   return first < size_ ? first : -1;
 }
 
-void MpiJob::Barrier() { Check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
+void MpiJob::Barrier() { mpi::Check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
 
-SweepFileResult MpiJob::Lead(const SweepPlan& plan, int threads, const SweepFileOptions& opts,
-                             const std::function<int(std::exception_ptr)>& report) {
-  Leader leader(plan, size_, threads, opts);
-  SweepFileResult result;
+SweepFileResult MpiJob::Lead(const SweepPlan& plan, int threads, const SweepFileOptions& opts) {
+  leader_ = std::make_unique<mpi::Leader>(plan, size_, threads, opts);
+  return RunSweepToFile(
+      plan,
+      [&](const std::vector<bool>& skip, const std::function<void(size_t, RunRecord&&)>& finished,
+          const std::atomic<int>* stop) { leader_->Execute(skip, finished, stop); },
+      opts);
+}
+
+void MpiJob::Finish(int status) {
+  if (leader_ == nullptr) return;
   try {
-    result = RunSweepToFile(
-        plan,
-        [&](const std::vector<bool>& skip, const std::function<void(size_t, RunRecord&&)>& finished,
-            const std::atomic<int>* stop) { leader.Execute(skip, finished, stop); },
-        opts);
-  } catch (...) {
-    result = {report(std::current_exception()), {}};
-  }
-  try {
-    leader.Release(result.exit_status);
-    broken_ = leader.dead();
+    leader_->Release(status);
+    broken_ = leader_->dead();
   } catch (...) {
     broken_ = true;  // MPI itself failed: finalizing would wait
+    leader_.reset();
     throw;
   }
-  return result;
+  leader_.reset();
 }
 
 int MpiJob::Work(const SweepPlan& plan, int threads) {

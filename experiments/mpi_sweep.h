@@ -14,14 +14,16 @@
 #ifndef ADVLAB_EXPERIMENTS_MPI_SWEEP_H_
 #define ADVLAB_EXPERIMENTS_MPI_SWEEP_H_
 
-#include <exception>
-#include <functional>
+#include <memory>
 #include <string>
 
 #include "experiments/resume.h"
 #include "experiments/sweep.h"
 
 namespace advlab {
+namespace mpi {
+class Leader;
+}  // namespace mpi
 
 // True when an MPI launcher (mpirun, mpiexec, srun) started this process as
 // one rank of several, as its environment says (OMPI_COMM_WORLD_SIZE,
@@ -49,13 +51,15 @@ class MpiJob {
   // Every rank waits for every other.
   void Barrier();
 
-  // Rank 0: RunSweepToFile with the runs made by every rank, then the exit
-  // status to the other ranks. An error (what RunSweepToFile throws, or a
-  // UserError when a rank fails or dies: "rank 2 (pid 123) died; ...") goes
-  // to `report`, which prints it and returns the exit status, before the
-  // other ranks are let go; the result then has that status.
-  SweepFileResult Lead(const SweepPlan& plan, int threads, const SweepFileOptions& opts,
-                       const std::function<int(std::exception_ptr)>& report);
+  // Rank 0: RunSweepToFile with the runs made by every rank. Throws what it
+  // throws, and UserError when a rank fails or dies ("rank 2 (pid 123)
+  // died; ..."). The other ranks wait (without spinning) until Finish.
+  SweepFileResult Lead(const SweepPlan& plan, int threads, const SweepFileOptions& opts);
+  // Rank 0, after Lead and after printing what it prints (an error, the
+  // summary): lets the other ranks go, each to exit with `status`. mpirun
+  // ends the job at the first rank that exits with a status other than 0,
+  // and drops the output not yet passed on, so rank 0 prints first.
+  void Finish(int status);
 
   // Ranks > 0: makes the runs rank 0 hands out, on `threads` threads, until it
   // says stop; returns the job's exit status (rank 0's). Prints only errors.
@@ -63,6 +67,7 @@ class MpiJob {
 
  private:
   int rank_ = 0, size_ = 1;
+  std::unique_ptr<mpi::Leader> leader_;  // rank 0, from Lead to Finish
   bool broken_ = false;  // a rank died: no MPI_Finalize
   std::string setup_error_;  // setup_error()
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -48,6 +49,8 @@ class Worker {
   std::vector<std::pair<size_t, RunRecord>> outbox_;
   std::vector<std::string> errors_;
   bool closed_ = false;
+  double run_seconds_ = 0;  // compute time of the runs made so far
+  size_t runs_ = 0;
 };
 
 void Worker::Compute() {
@@ -63,6 +66,7 @@ void Worker::Compute() {
     }
     RunRecord record;
     std::string error;
+    const auto start = Clock::now();
     try {
       record = TrainRun(plan_.runs[k]);
     } catch (const std::bad_alloc&) {
@@ -72,6 +76,8 @@ void Worker::Compute() {
     }
     std::lock_guard<std::mutex> lock(mu_);
     --busy_;
+    run_seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
+    ++runs_;
     if (error.empty()) outbox_.emplace_back(k, std::move(record));
     else errors_.push_back(error);
     main_cv_.notify_one();
@@ -97,33 +103,36 @@ int Worker::Run() {
   std::vector<std::thread> pool;
   for (int i = 0; i < threads_; ++i) pool.emplace_back([this] { Compute(); });
   const size_t V = SweepJournalHeader(plan_).values_per_run;
-  const size_t ahead = 2 * static_cast<size_t>(threads_);  // runs queued or running
+  const size_t T = static_cast<size_t>(threads_);
   bool stopped = false, asked = false;
   auto retry = Clock::now();
-  microseconds nap(50);
-  std::vector<char> bytes;
+  Outbox outbox;  // the records, sent without waiting for rank 0
   for (;;) {
     std::vector<std::pair<size_t, RunRecord>> out;
     std::vector<std::string> errors;
-    size_t pending;
+    size_t pending, ahead;
     {
       std::lock_guard<std::mutex> lock(mu_);
       out.swap(outbox_);
       errors.swap(errors_);
       pending = queue_.size() + static_cast<size_t>(busy_);
+      // Runs to hold, queued or running: each thread's, and enough queued to
+      // last about 2 ms, so that rank 0's answer (it polls every 0.5 ms) is
+      // in before a thread runs dry; few at the end of the sweep.
+      const double mean = runs_ > 0 ? run_seconds_ / static_cast<double>(runs_) : 1.0;
+      ahead = T * (1 + std::clamp<size_t>(static_cast<size_t>(std::ceil(0.002 / std::max(mean, 1e-6))), 1, 16));
     }
     for (auto& [k, record] : out) {
       ADVLAB_CHECK_EQ(record.values.size(), V);
-      bytes.resize(8 + 8 * V);
+      std::vector<char> bytes(8 + 8 * V);
       const uint64_t k64 = k;
       std::memcpy(bytes.data(), &k64, 8);
       std::memcpy(bytes.data() + 8, record.values.data(), 8 * V);
-      Send(0, kRecord, bytes.data(), bytes.size());
+      outbox.Send(0, kRecord, std::move(bytes));
     }
+    outbox.Progress();
     for (const std::string& e : errors) Send(0, kFailed, e.data(), e.size());
-    bool any = !out.empty();
     for (Message m; Poll(0, &m);) {
-      any = true;
       if (m.tag == kWork) {
         asked = false;
         const size_t n = m.bytes.size() / sizeof(uint64_t);
@@ -152,11 +161,14 @@ int Worker::Run() {
       Send(0, kRequest, &want, sizeof want);
       asked = true;
     }
-    nap = any ? microseconds(50) : std::min(nap * 2, microseconds(1000));
+    // A run that finishes wakes this thread; else poll rank 0 every 1 ms, or
+    // every 0.1 ms while a thread has no run (MPI's blocking calls would spin).
+    const microseconds nap(pending < T ? 100 : 1000);
     std::unique_lock<std::mutex> lock(mu_);
     main_cv_.wait_for(lock, nap, [&] { return !outbox_.empty() || !errors_.empty(); });
   }
-  Send(0, kDone);
+  Send(0, kDone);  // after the records: messages to a rank keep their order
+  outbox.Drain();
   {
     std::lock_guard<std::mutex> lock(mu_);
     closed_ = true;

@@ -3,7 +3,8 @@
 # ranks, 1 and 2 threads each, write the bytes of `advlab sweep` alone (a grid
 # and arms; `advlab run`); a rank killed with SIGKILL is reported in one line
 # and the same command resumes to the same bytes (under mpirun or alone), as
-# after SIGINT to rank 0 (exit 130) or SIGTERM to mpirun; bad input is one
+# after SIGINT to rank 0 (exit 130) or SIGTERM to mpirun; a worker stopped
+# alone leaves its runs to the others; bad input is one
 # error line and exit 2 from every rank, never a hang.
 #   mpi_test.sh ADVLAB MPIRUN
 set -u
@@ -123,6 +124,16 @@ grep -q "stopped by SIGINT: [0-9]* of 100 runs done, kept in $T/i.h5.journal; re
 [ "$(wc -l <"$T/i.log")" -eq 3 ] || fail "SIGINT: want rank 0's three lines only: $(cat "$T/i.log")"
 mpi 3 "${LONG[@]}" --threads 2 --out "$T/i.h5" >/dev/null 2>"$T/stderr" || fail "resume after SIGINT: $(cat "$T/stderr")"
 same "$T/i.h5" "SIGINT to rank 0, resumed on 3 ranks x 2 threads"
+
+# SIGTERM to a worker alone: it stops taking runs, rank 0 gives the runs it
+# had queued to the others, and the sweep ends as usual.
+bg_mpi "$T/w.log" 3 "${LONG[@]}" --out "$T/w.h5"
+started "$T/w.h5" || fail "SIGTERM to rank 1: the sweep did not start"
+kill -TERM "$(rank_pid $job 1)"
+wait $waiter
+rc=$?
+[ $rc -eq 0 ] || fail "SIGTERM to rank 1: exit $rc: $(cat "$T/w.log")"
+same "$T/w.h5" "SIGTERM to rank 1"
 
 # SIGTERM to mpirun: it passes SIGTERM to every rank (and SIGKILL a second
 # later); what is in the journal stays, and the sweep resumes alone.
