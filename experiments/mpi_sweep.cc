@@ -243,8 +243,13 @@ void Leader::Execute(const std::vector<bool>& skip,
   skipped_ = plan_.runs.size() - todo_;
   for (int i = 0; i < threads_; ++i) local_.emplace_back([this] { Local(); });
   auto checked = Clock::now();
+  microseconds nap(250);
   for (;;) {
-    for (Message m; Poll(MPI_ANY_SOURCE, &m);) Handle(m);
+    bool any = false;
+    for (Message m; Poll(MPI_ANY_SOURCE, &m);) {
+      Handle(m);
+      any = true;
+    }
     outbox_.Progress();
     if (!stopping_ && (Failed() || (stop != nullptr && stop->load() != 0) || !dead_.empty() ||
                        done_.load() == todo_)) {
@@ -257,9 +262,11 @@ void Leader::Execute(const std::vector<bool>& skip,
       checked = Clock::now();
     }
     if (stopping_ && AllIn()) break;
-    // The workers hold about 2 ms of runs ahead, so an answer within 0.5 ms
-    // keeps them busy; MPI's own blocking waits would spin a core.
-    std::this_thread::sleep_for(microseconds(500));
+    // Poll every 0.25 ms while messages come, up to every 1 ms when none do:
+    // workers of short runs hold about 3 ms of them, and a worker of long
+    // runs waits at most 1 ms of one. MPI's own blocking waits would spin.
+    nap = any ? microseconds(250) : std::min(nap * 2, microseconds(1000));
+    std::this_thread::sleep_for(nap);
   }
   JoinLocal();
   if (failure_) std::rethrow_exception(failure_);

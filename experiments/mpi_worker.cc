@@ -116,11 +116,16 @@ int Worker::Run() {
       out.swap(outbox_);
       errors.swap(errors_);
       pending = queue_.size() + static_cast<size_t>(busy_);
-      // Runs to hold, queued or running: each thread's, and enough queued to
-      // last about 2 ms, so that rank 0's answer (it polls every 0.5 ms) is
-      // in before a thread runs dry; few at the end of the sweep.
-      const double mean = runs_ > 0 ? run_seconds_ / static_cast<double>(runs_) : 1.0;
-      ahead = T * (1 + std::clamp<size_t>(static_cast<size_t>(std::ceil(0.002 / std::max(mean, 1e-6))), 1, 16));
+      // Runs to hold, queued or running: one per thread, and for short runs
+      // about 3 ms of them queued, so that a thread never waits for rank 0's
+      // answer (it polls every 0.25-1 ms). Long runs are not queued: a run
+      // held here is one that another rank may lack at the end of the sweep.
+      const double mean = runs_ > 0 ? run_seconds_ / static_cast<double>(runs_) : 0.0;
+      const size_t queued =
+          mean > 0 && mean < 0.05
+              ? T * std::clamp<size_t>(static_cast<size_t>(std::ceil(0.003 / std::max(mean, 1e-6))), 1, 16)
+              : 0;
+      ahead = T + queued;
     }
     for (auto& [k, record] : out) {
       ADVLAB_CHECK_EQ(record.values.size(), V);
@@ -161,9 +166,10 @@ int Worker::Run() {
       Send(0, kRequest, &want, sizeof want);
       asked = true;
     }
-    // A run that finishes wakes this thread; else poll rank 0 every 1 ms, or
-    // every 0.1 ms while a thread has no run (MPI's blocking calls would spin).
-    const microseconds nap(pending < T ? 100 : 1000);
+    // A run that finishes wakes this thread; else poll rank 0 every 2 ms (for
+    // kStop), or every 0.1 ms while a thread has no run (MPI's blocking calls
+    // would spin).
+    const microseconds nap(pending < T ? 100 : 2000);
     std::unique_lock<std::mutex> lock(mu_);
     main_cv_.wait_for(lock, nap, [&] { return !outbox_.empty() || !errors_.empty(); });
   }

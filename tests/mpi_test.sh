@@ -55,8 +55,8 @@ mpi 2 run --env.name=choice --train.steps=50 --out "$T/run2.h5" >/dev/null 2>"$T
   fail "advlab run on 2 ranks: $(cat "$T/stderr")"
 cmp -s "$T/run1.h5" "$T/run2.h5" || fail "advlab run on 2 ranks: bytes differ"
 
-# 100 runs of about 30 ms each, to stop in the middle.
-LONG=(sweep --env.name=choice --train.steps=1200 --train.eval_every=300 --grid optim.lr=1,2 --seeds 50)
+# 60 runs of about 30 ms each, to stop in the middle.
+LONG=(sweep --env.name=choice --train.steps=1200 --train.eval_every=300 --grid optim.lr=1,2 --seeds 30)
 "$ADVLAB" "${LONG[@]}" --threads 2 --out "$T/long.h5" --quiet >/dev/null 2>"$T/stderr" || fail "long sweep: $(cat "$T/stderr")"
 # same FILE WHAT: FILE has the bytes of the long sweep made alone.
 same() {
@@ -94,10 +94,10 @@ kill -KILL "$victim"
 wait $waiter
 rc=$?
 [ $rc -ne 0 ] || fail "kill worker: mpirun exited 0"
-grep -q "^advlab: error: rank 1 (pid $victim) died; [0-9]* of 100 runs done, kept in $T/k.h5.journal; resume with: .* --out $T/k.h5\$" "$T/k.log" ||
+grep -q "^advlab: error: rank 1 (pid $victim) died; [0-9]* of 60 runs done, kept in $T/k.h5.journal; resume with: .* --out $T/k.h5\$" "$T/k.log" ||
   fail "kill worker: no 'rank 1 died' line: $(cat "$T/k.log")"
 mpi 2 "${LONG[@]}" --out "$T/k.h5" >/dev/null 2>"$T/stderr" || fail "resume after a killed worker: $(cat "$T/stderr")"
-grep -q "resuming from $T/k.h5.journal: [0-9]* of 100 runs done" "$T/stderr" || fail "kill worker: no resume note: $(cat "$T/stderr")"
+grep -q "resuming from $T/k.h5.journal: [0-9]* of 60 runs done" "$T/stderr" || fail "kill worker: no resume note: $(cat "$T/stderr")"
 same "$T/k.h5" "SIGKILL of rank 1, resumed on 2 ranks"
 
 # SIGKILL of rank 0 (the journal's writer); resumed alone.
@@ -119,7 +119,7 @@ kill -INT "$(rank_pid $job 0)"
 wait $waiter
 rc=$?
 [ $rc -eq 130 ] || fail "SIGINT to rank 0: exit $rc (want 130): $(cat "$T/i.log")"
-grep -q "stopped by SIGINT: [0-9]* of 100 runs done, kept in $T/i.h5.journal; resume with:" "$T/i.log" ||
+grep -q "stopped by SIGINT: [0-9]* of 60 runs done, kept in $T/i.h5.journal; resume with:" "$T/i.log" ||
   fail "SIGINT: no stop message: $(cat "$T/i.log")"
 [ "$(wc -l <"$T/i.log")" -eq 3 ] || fail "SIGINT: want rank 0's three lines only: $(cat "$T/i.log")"
 mpi 3 "${LONG[@]}" --threads 2 --out "$T/i.h5" >/dev/null 2>"$T/stderr" || fail "resume after SIGINT: $(cat "$T/stderr")"
