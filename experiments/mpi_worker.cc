@@ -101,6 +101,18 @@ int Worker::Run() {
   Send(0, kHello, &hello, sizeof hello);
 
   std::vector<std::thread> pool;
+  struct JoinPool {  // also when an MPI call fails: no thread may outlive Run
+    Worker* w;
+    std::vector<std::thread>* pool;
+    ~JoinPool() {
+      {
+        std::lock_guard<std::mutex> lock(w->mu_);
+        w->closed_ = true;
+        w->work_cv_.notify_all();
+      }
+      for (std::thread& t : *pool) t.join();
+    }
+  } join_pool{this, &pool};
   for (int i = 0; i < threads_; ++i) pool.emplace_back([this] { Compute(); });
   const size_t V = SweepJournalHeader(plan_).values_per_run;
   const size_t T = static_cast<size_t>(threads_);
@@ -121,10 +133,10 @@ int Worker::Run() {
       // answer (it polls every 0.25-1 ms). Long runs are not queued: a run
       // held here is one that another rank may lack at the end of the sweep.
       const double mean = runs_ > 0 ? run_seconds_ / static_cast<double>(runs_) : 0.0;
-      const size_t queued =
-          mean > 0 && mean < 0.05
-              ? T * std::clamp<size_t>(static_cast<size_t>(std::ceil(0.003 / std::max(mean, 1e-6))), 1, 16)
-              : 0;
+      size_t queued = 0;
+      if (mean > 0 && mean < 0.05) {
+        queued = T * std::clamp<size_t>(static_cast<size_t>(std::ceil(0.003 / mean)), 1, 16);
+      }
       ahead = T + queued;
     }
     for (auto& [k, record] : out) {
@@ -175,12 +187,6 @@ int Worker::Run() {
   }
   Send(0, kDone);  // after the records: messages to a rank keep their order
   outbox.Drain();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    closed_ = true;
-    work_cv_.notify_all();
-  }
-  for (std::thread& t : pool) t.join();
   int32_t status[2] = {1, 0};
   for (Message m;;) {  // rank 0 writes the file meanwhile; MPI's blocking receive would spin
     if (Poll(0, &m)) {
