@@ -6,6 +6,7 @@
 // and the unknown-command suggestion all read it.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -269,6 +270,16 @@ int RunOrSweepMpi(const std::vector<std::string>& args, bool sweep) {
 int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
 #ifdef ADVLAB_HAVE_MPI
   if (LaunchedAsMpiJob()) return RunOrSweepMpi(args, sweep);
+#else
+  // Under mpirun every rank would make the whole sweep into the same file.
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) {
+    const char* ranks = std::getenv(name);
+    if (ranks != nullptr && std::atoi(ranks) > 1) {
+      throw UserError("this advlab was built without MPI (CMake ADVLAB_MPI), so it cannot share "
+                      "a sweep among mpirun's ranks; run it without mpirun, or build it with MPI "
+                      "(Debian: libopenmpi-dev)");
+    }
+  }
 #endif
   const PlannedSweep p = PlanRunOrSweep(args, sweep);
   return ReportSweep(p, RunSweepToFile(p.plan, p.threads, FileOptions(p.cl)), sweep);
@@ -356,7 +367,11 @@ const std::vector<Command>& Commands() {
        "start, the runs in flight finish, and advlab exits 130 (143) saying how to\n"
        "resume; a second Ctrl-C stops at once. Progress goes to stderr: on a terminal\n"
        "one updating line (runs done/total, rollouts/s, elapsed, ETA), elsewhere a line\n"
-       "every 10 s; --quiet silences it.\n",
+       "every 10 s; --quiet silences it.\n"
+       "\n"
+       "Under mpirun (`mpirun -n N advlab sweep ...`; built with MPI) rank 0 writes the\n"
+       "journal and the file and hands runs to the other ranks, each on --threads T\n"
+       "threads: the same bytes as one process (docs/sweeps.md, \"MPI\").\n",
        [](const std::vector<std::string>& a) { return RunOrSweep(a, true); }},
       {"analyze", kAnalyzeArgs,
        "per-run measures, seed statistics, paired comparisons, tuning, sensitivity",
