@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -18,6 +20,9 @@
 #include "experiments/advantage.h"
 #include "experiments/analyze_cmd.h"
 #include "experiments/h5io.h"
+#ifdef ADVLAB_HAVE_MPI
+#include "experiments/mpi_sweep.h"
+#endif
 #include "experiments/options.h"
 #include "experiments/reproduce.h"
 #include "experiments/resume.h"
@@ -142,14 +147,26 @@ std::string ShellQuote(const std::string& arg) {
   return out + "'";
 }
 
-int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
-  CommandLine cl = ParseCommandLine(args, sweep);
+// A run or sweep command, parsed and planned.
+struct PlannedSweep {
+  CommandLine cl;
+  Experiment e;
+  SweepPlan plan;
+  int threads = 1;
+  ShardSpec shard;  // --shard / --shard-from-env (inactive: the whole sweep)
+};
+
+PlannedSweep PlanRunOrSweep(const std::vector<std::string>& args, bool sweep) {
+  PlannedSweep p;
+  p.cl = ParseCommandLine(args, sweep);
+  const CommandLine& cl = p.cl;
   if (!cl.positional.empty()) {
     throw UserError("unexpected argument " + QuoteInput(cl.positional[0]) +
                     "; keys are given as --key=value");
   }
   if (cl.out.empty()) throw UserError("--out FILE.h5 is required");
-  Experiment e = MergeExperiment(cl);
+  p.e = MergeExperiment(cl);
+  const Experiment& e = p.e;
   if (!sweep && !e.grid.empty()) {
     const GridAxis& axis = e.grid.front();
     throw UserError(axis.origin + ": `advlab run` makes one run, not a grid; run the grid with "
@@ -162,29 +179,37 @@ int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
                     "`advlab sweep --config " + PrintableInput(cl.config_file, 200) +
                     "`, or give the arm's keys as --KEY=VALUE");
   }
-  ShardSpec shard;
   if (!cl.shard.empty() && cl.shard_from_env) {
     throw UserError("--shard and --shard-from-env: give one");
   }
-  if (!cl.shard.empty()) shard = ParseShard(cl.shard, "--shard");
-  if (cl.shard_from_env) shard = ShardFromEnv([](const char* name) { return std::getenv(name); });
-  const int threads = sweep ? e.threads : 1;
-  SweepPlan plan = PlanSweep(e.keys, e.grid, sweep ? e.seeds : 1, threads, e.arms);
+  if (!cl.shard.empty()) p.shard = ParseShard(cl.shard, "--shard");
+  if (cl.shard_from_env) p.shard = ShardFromEnv([](const char* name) { return std::getenv(name); });
+  p.threads = sweep ? e.threads : 1;
+  p.plan = PlanSweep(e.keys, e.grid, sweep ? e.seeds : 1, p.threads, e.arms);
   if (sweep) {  // one run has nothing to tune or compare: `run` ignores [analysis]
-    plan.analysis_ini = AnalysisIni(e.analysis);
-    CheckAnalysisSection(SweepSkeleton(plan), e.analysis);
+    p.plan.analysis_ini = AnalysisIni(e.analysis);
+    CheckAnalysisSection(SweepSkeleton(p.plan), e.analysis);
   }
+  return p;
+}
+
+SweepFileOptions FileOptions(const PlannedSweep& p) {
+  const CommandLine& cl = p.cl;
   SweepFileOptions opts;
+  opts.shard = p.shard;
   opts.out = cl.out;
   opts.force = cl.force;
   opts.restart = cl.restart;
   opts.quiet = cl.quiet;
   opts.resume_command = g_resume_command;
-  opts.shard = shard;
-  SweepFileResult done = RunSweepToFile(plan, threads, opts);
+  return opts;
+}
+
+int ReportSweep(const PlannedSweep& p, const SweepFileResult& done, bool sweep) {
   if (done.exit_status != 0) return done.exit_status;
+  const CommandLine& cl = p.cl;
   const Results& results = done.results;  // the layout; the values are in the file
-  if (sweep && !shard.active()) {
+  if (sweep && !p.shard.active()) {
     // The summary table reads the file back; a sweep too large for that in a
     // moment (more than 2^27 values, 1 GiB) leaves it to `advlab analyze`.
     const double values = static_cast<double>(results.num_runs) *
@@ -199,16 +224,94 @@ int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
   }
   std::printf("wrote %s (%lld runs x %lld evals)\n", cl.out.c_str(),
               static_cast<long long>(results.num_runs), static_cast<long long>(results.num_evals()));
-  if (shard.active()) {
+  if (p.shard.active()) {
     std::printf("shard %s of %lld runs; once every shard is made: advlab merge SHARDS... --out "
                 "FILE.h5\n",
-                shard.Text().c_str(), static_cast<long long>(plan.num_runs()));
+                p.shard.Text().c_str(), static_cast<long long>(p.plan.num_runs()));
     return 0;
   }
-  if (sweep && !e.analysis.empty()) {
+  if (sweep && !p.e.analysis.empty()) {
     std::printf("its analysis ([analysis] of the config): advlab analyze %s\n", cl.out.c_str());
   }
   return 0;
+}
+
+// The one line for an error that ends advlab (exit 2): a UserError, or out of
+// memory. Other exceptions are rethrown.
+int ReportError(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const UserError& e) {
+    // Printable, so the message stays one line whatever input it quotes.
+    std::fprintf(stderr, "advlab: error: %s\n", PrintableInput(e.what(), std::string::npos).c_str());
+  } catch (const std::bad_alloc&) {
+    // Last resort: the planning estimate missed this. Unwinding removed any
+    // temporary output file (AtomicOutput).
+    std::fprintf(stderr,
+                 "advlab: error: out of memory; make the sizes smaller (env.prompts, "
+                 "env.answers, train.batch_prompts, train.group_size, policy.hidden) or use "
+                 "fewer --threads\n");
+  }
+  return 2;
+}
+
+#ifdef ADVLAB_HAVE_MPI
+// Under mpirun (experiments/mpi_sweep.h): every rank plans; a planning error
+// is reported by the lowest rank that has it (rank 0 for bad input) and every
+// rank exits 2; rank 0 writes the file, the others make runs. An error is
+// printed before any other rank may exit: mpirun ends the job at the first
+// rank that exits with a status other than 0, and its output with it.
+int RunOrSweepMpi(const std::vector<std::string>& args, bool sweep) {
+  MpiJob mpi;
+  PlannedSweep p;
+  std::exception_ptr error;
+  if (!mpi.setup_error().empty()) error = std::make_exception_ptr(UserError(mpi.setup_error()));
+  if (!error) {
+    try {
+      p = PlanRunOrSweep(args, sweep);
+    } catch (const UserError& e) {
+      error = mpi.rank() == 0 ? std::current_exception()
+                              : std::make_exception_ptr(UserError(
+                                    "rank " + std::to_string(mpi.rank()) + ": " + e.what()));
+    } catch (const std::bad_alloc&) {
+      error = std::current_exception();
+    }
+  }
+  const int first = mpi.FirstFailure(error != nullptr);
+  if (first >= 0) {
+    if (first == mpi.rank()) ReportError(error);
+    mpi.Barrier();
+    return 2;
+  }
+  if (mpi.rank() != 0) return mpi.Work(p.plan, p.threads);
+  int status;
+  try {
+    status = ReportSweep(p, mpi.Lead(p.plan, p.threads, FileOptions(p)), sweep);
+  } catch (...) {
+    status = ReportError(std::current_exception());
+  }
+  std::fflush(stdout);
+  mpi.Finish(status);
+  return status;
+}
+#endif
+
+int RunOrSweep(const std::vector<std::string>& args, bool sweep) {
+#ifdef ADVLAB_HAVE_MPI
+  if (LaunchedAsMpiJob()) return RunOrSweepMpi(args, sweep);
+#else
+  // Under mpirun every rank would make the whole sweep into the same file.
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) {
+    const char* ranks = std::getenv(name);
+    if (ranks != nullptr && std::atoi(ranks) > 1) {
+      throw UserError("this advlab was built without MPI (CMake ADVLAB_MPI), so it cannot share "
+                      "a sweep among mpirun's ranks; run it without mpirun, or build it with MPI "
+                      "(Debian: libopenmpi-dev)");
+    }
+  }
+#endif
+  const PlannedSweep p = PlanRunOrSweep(args, sweep);
+  return ReportSweep(p, RunSweepToFile(p.plan, p.threads, FileOptions(p)), sweep);
 }
 
 int Analyze(const std::vector<std::string>& args) { return AnalyzeCommand(args, std::cout); }
@@ -300,7 +403,11 @@ const std::vector<Command>& Commands() {
        "Shards (job arrays): --shard I/N makes runs k with k mod N == I (I from 0) and\n"
        "writes a shard file; --shard-from-env takes I/N from a Slurm or Grid Engine array\n"
        "(SLURM_ARRAY_TASK_ID/_MIN/_MAX/_COUNT/_STEP, SGE_TASK_ID/_FIRST/_LAST/_STEPSIZE).\n"
-       "`advlab merge` assembles the shards into the file one unsharded sweep writes.\n",
+       "`advlab merge` assembles the shards into the file one unsharded sweep writes.\n"
+       "\n"
+       "Under mpirun (`mpirun -n N advlab sweep ...`; built with MPI) rank 0 writes the\n"
+       "journal and the file and hands runs to the other ranks, each on --threads T\n"
+       "threads: the same bytes as one process (docs/sweeps.md, \"MPI\").\n",
        [](const std::vector<std::string>& a) { return RunOrSweep(a, true); }},
       {"analyze", kAnalyzeArgs,
        "per-run measures, seed statistics, paired comparisons, tuning, sensitivity",
@@ -425,18 +532,7 @@ int Main(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     return advlab::Main(argc, argv);
-  } catch (const advlab::UserError& e) {
-    // Printable, so the message stays one line whatever input it quotes.
-    std::fprintf(stderr, "advlab: error: %s\n",
-                 advlab::PrintableInput(e.what(), std::string::npos).c_str());
-    return 2;
-  } catch (const std::bad_alloc&) {
-    // Last resort: the planning estimate missed this. Unwinding removed any
-    // temporary output file (AtomicOutput).
-    std::fprintf(stderr,
-                 "advlab: error: out of memory; make the sizes smaller (env.prompts, "
-                 "env.answers, train.batch_prompts, train.group_size, policy.hidden) or use "
-                 "fewer --threads\n");
-    return 2;
+  } catch (...) {
+    return advlab::ReportError(std::current_exception());
   }
 }
