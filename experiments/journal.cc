@@ -219,7 +219,9 @@ JournalScan ScanJournal(const std::string& path, const DecodedHeader& decoded,
           break;
         }
         std::memcpy(identity.data(), r + kMagicBytes + 8, kDigestBytes);
-        std::memcpy(values.data(), r + kRecordHead, static_cast<size_t>(8 * V));  // little-endian host
+        if (V > 0) {  // values.data() is null when V is 0; memcpy may not take it
+          std::memcpy(values.data(), r + kRecordHead, static_cast<size_t>(8 * V));  // little-endian host
+        }
         each({scan.records, run, &identity, values.data()});
         ++scan.records;
         scan.good_bytes += rb;

@@ -72,6 +72,12 @@ std::string DescriptionValue(const std::string& description, const std::string& 
   return "";
 }
 
+// A shard whose checksum holds but whose content cannot be its shard's.
+UserError ShardDamaged(const std::string& path, const std::string& what) {
+  return UserError(path + ": damaged: " + what + " (the checksum holds: was it made by " +
+                   "another build of advlab " + std::string(kAdvlabVersion) + "?)");
+}
+
 struct ShardFile {
   std::string path;
   ShardSpec spec;
@@ -274,6 +280,16 @@ Results MergeShards(const std::vector<std::string>& files) {
   }
   const std::optional<int64_t> total = ParseIndex(DescriptionValue(first.results.sweep, "runs"));
   if (!total) throw UserError(first.path + ": damaged: its attribute sweep has no line runs = N");
+  // Each shard holds its share of the N runs, checked before N rows are
+  // allocated: a sweep attribute claiming a huge N must not ask for them.
+  for (const ShardFile& f : shards) {
+    const int64_t i = f.spec.index, want = *total > i ? (*total - i - 1) / count + 1 : 0;
+    if (f.results.num_runs != want) {
+      throw ShardDamaged(f.path, "it holds " + std::to_string(f.results.num_runs) +
+                                     " runs, shard " + f.spec.Text() + " of a sweep of " +
+                                     std::to_string(*total) + " runs has " + std::to_string(want));
+    }
+  }
 
   // The whole file: the first shard's attributes and layout, every shard's rows
   // at their run indices.
@@ -295,10 +311,7 @@ Results MergeShards(const std::vector<std::string>& files) {
   for (const Metric& x : a.metrics) m.metrics.push_back(Metric{x.name, std::vector<double>(n * E)});
   for (const ShardFile& f : shards) {
     const Results& r = f.results;
-    auto damaged = [&](const std::string& what) {
-      return UserError(f.path + ": damaged: " + what + " (the checksum holds: was it made by " +
-                       "another build of advlab " + std::string(kAdvlabVersion) + "?)");
-    };
+    auto damaged = [&](const std::string& what) { return ShardDamaged(f.path, what); };
     // Same sweep, so the layout must agree; the checksum vouches for each file alone.
     if (r.steps != a.steps || r.runs.size() != a.runs.size() || r.metrics.size() != a.metrics.size() ||
         r.config_ini != a.config_ini || r.analysis_ini != a.analysis_ini) {

@@ -9,7 +9,7 @@
 # Exit 77 (skipped) where clang is missing.
 set -eu
 SRC=${1:?source dir}; B=${2:?scratch build dir}; OBJS=${3:?fuzz_objects.txt}; shift 3
-TARGETS=${*:-ini cli advantage results results_layout}
+TARGETS=${*:-ini cli advantage results results_layout journal shard}
 SECONDS_EACH=${FUZZ_SECONDS:-4}
 command -v clang++ >/dev/null || { echo "SKIP: clang++ not installed (cmake/install-deps.sh)"; exit 77; }
 t0=$(date +%s)
