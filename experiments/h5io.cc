@@ -62,7 +62,19 @@ class Handle {
 
 // Silences HDF5's automatic error printing for this thread (the default error
 // stack is per thread in thread-safe builds); we report errors ourselves.
-void QuietHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+void QuietHdf5() {
+  // No library shutdown at exit: a file whose close failed (a full disk) stays
+  // open in HDF5's tables, and closing it again from the exit handler crashes
+  // libhdf5 1.10.8. Every file advlab writes is closed explicitly (and checked);
+  // the temp file of a failed write is removed. (Before the first HDF5 call
+  // only; later calls change nothing.)
+  static const bool once = [] {
+    H5dont_atexit();
+    return true;
+  }();
+  (void)once;
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
 
 // The innermost HDF5 error description (the most specific reason), or "".
 std::string Hdf5Detail() {

@@ -398,11 +398,14 @@ SweepFileResult RunSweepToFile(const SweepPlan& plan, const RunExecutor& execute
       }
     }
   }};
-  {
+  try {
     AtomicOutput output(opts.out, opts.force);
     StopSignals::UnlinkOnExit(output.temp_path());
     output.Write(result.results, &source);
     output.Commit();
+  } catch (const UserError& e) {  // a full disk, say: the journal is whole
+    throw UserError(std::string(e.what()) + "; " + path + " keeps every run: make room and " +
+                    "run the same command again");
   }
   // Only now: a crash before this line leaves the journal to assemble from again.
   if (unlink(path.c_str()) != 0) {
