@@ -78,6 +78,18 @@ UserError ShardDamaged(const std::string& path, const std::string& what) {
                    "another build of advlab " + std::string(kAdvlabVersion) + "?)");
 }
 
+// A results file's attributes and /steps, without runs or metrics: what a
+// shard shares with its whole sweep.
+Results FileAttributes(const Results& from) {
+  Results r;
+  r.advlab_version = from.advlab_version;
+  r.format_version = from.format_version;
+  r.config_ini = from.config_ini;
+  r.analysis_ini = from.analysis_ini;
+  r.steps = from.steps;
+  return r;
+}
+
 struct ShardFile {
   std::string path;
   ShardSpec spec;
@@ -197,12 +209,7 @@ ShardSpec ShardFromEnv(const std::function<const char*(const char*)>& getenv) {
 
 Results ShardSkeleton(const Results& whole, const ShardSpec& shard, const std::string& sweep) {
   ADVLAB_CHECK(shard.active());
-  Results r;
-  r.advlab_version = whole.advlab_version;
-  r.format_version = whole.format_version;
-  r.config_ini = whole.config_ini;
-  r.analysis_ini = whole.analysis_ini;
-  r.steps = whole.steps;
+  Results r = FileAttributes(whole);
   r.provenance = whole.provenance;
   r.num_runs = 0;
   for (size_t k = 0; k < static_cast<size_t>(whole.num_runs); ++k) r.num_runs += shard.Has(k);
@@ -215,21 +222,6 @@ Results ShardSkeleton(const Results& whole, const ShardSpec& shard, const std::s
   for (const Metric& m : whole.metrics) r.metrics.push_back(Metric{m.name, {}});
   r.shard = shard.Text();
   r.sweep = sweep;
-  return r;
-}
-
-Results ShardResults(const Results& whole, const ShardSpec& shard, const std::string& sweep) {
-  Results r = ShardSkeleton(whole, shard, sweep);
-  const size_t E = whole.steps.size();
-  for (size_t i = 0; i < whole.metrics.size(); ++i) {
-    const std::vector<double>& from = whole.metrics[i].values;
-    std::vector<double>& to = r.metrics[i].values;
-    to.reserve(static_cast<size_t>(r.num_runs) * E);
-    for (size_t k = 0; k < static_cast<size_t>(whole.num_runs); ++k) {
-      if (shard.Has(k)) to.insert(to.end(), from.begin() + k * E, from.begin() + (k + 1) * E);
-    }
-  }
-  r.shard_sha256 = ShardChecksum(r);  // what the file's /shard group will hold
   return r;
 }
 
@@ -294,12 +286,7 @@ Results MergeShards(const std::vector<std::string>& files) {
   // The whole file: the first shard's attributes and layout, every shard's rows
   // at their run indices.
   const Results& a = first.results;
-  Results m;
-  m.advlab_version = a.advlab_version;
-  m.format_version = a.format_version;
-  m.config_ini = a.config_ini;
-  m.analysis_ini = a.analysis_ini;
-  m.steps = a.steps;
+  Results m = FileAttributes(a);
   m.provenance = BuildProvenance();
   m.num_runs = *total;
   const size_t n = static_cast<size_t>(*total), E = a.steps.size();

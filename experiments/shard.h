@@ -45,11 +45,10 @@ ShardSpec ParseShard(const std::string& text, const std::string& what);
 // array has: their index alone is refused with the --shard form to use.
 ShardSpec ShardFromEnv(const std::function<const char*(const char*)>& getenv);
 
-// The rows of `whole` (a whole sweep's file, every run) that belong to the
-// shard, with the shard's attributes (sweep: the sweep's description).
-Results ShardResults(const Results& whole, const ShardSpec& shard, const std::string& sweep);
-// The same without the metrics' values (names only; `whole` need hold none):
-// what a streamed write of the shard starts from.
+// The shard's part of `whole` (a whole sweep's layout: attributes, /runs,
+// /steps, metric names; values need not be there): its rows of /runs, the
+// metrics' names without values, and the shard's attributes (sweep: the
+// sweep's description). A streamed write of the shard starts from it.
 Results ShardSkeleton(const Results& whole, const ShardSpec& shard, const std::string& sweep);
 
 // The checksum of a shard held in memory (experiments/h5io.h ContentChecksum):
