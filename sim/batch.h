@@ -126,6 +126,10 @@ struct Batch {
   BatchArray<double> advantage;     // [rollouts] sequence advantage (estimator output)
   BatchArray<uint8_t> kept;         // [rollouts] 0: dropped from the update by a filter
                                      //   (set by estimators/modifiers; empty = all kept)
+  BatchArray<double> baseline;      // [rollouts] the baseline b_r the estimator compared
+                                     //   R_r with, in reward units (group mean, leave-one-
+                                     //   out mean, tracker value, ...), for the metric
+                                     //   baseline_rmse; empty: the estimator has none
   // ---- tokens ---------------------------------------------------------------
   BatchArray<int32_t> token;        // [tokens] chosen action id
   BatchArray<int32_t> state;        // [tokens] tabular state id of the decision
@@ -235,6 +239,7 @@ struct Batch {
     truncated.reserve(rollouts);
     advantage.reserve(rollouts);
     kept.reserve(rollouts);
+    baseline.reserve(rollouts);
     token.reserve(t);
     state.reserve(t);
     logprob.reserve(t);
@@ -268,6 +273,7 @@ struct Batch {
     truncated.clear();
     advantage.clear();
     kept.clear();
+    baseline.clear();
     token_advantage.clear();
     token_reward.clear();
     value.clear();
