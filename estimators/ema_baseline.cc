@@ -75,7 +75,11 @@ double EmaBaselineEstimator::Baseline(int32_t prompt) const {
 void EmaBaselineEstimator::Compute(Batch* batch) {
   ADVLAB_CHECK(batch != nullptr);
   const int32_t* prompts = batch->prompt.data();
-  ForEachGroup(batch, [this, prompts](int g, const double* reward, int n, double* adv) {
+  batch->baseline.resize(static_cast<size_t>(batch->num_rollouts()));
+  double* baseline = batch->baseline.data();
+  const int32_t* group_begin = batch->group_begin.data();
+  ForEachGroup(batch, [this, prompts, baseline, group_begin](int g, const double* reward, int n,
+                                                             double* adv) {
     if (n == 0) return;  // no rollouts: nothing observed, no update (nor growth)
     const size_t s = Slot(prompts[g]);
     if (s >= seen_.size()) {
@@ -85,6 +89,10 @@ void EmaBaselineEstimator::Compute(Batch* batch) {
       baseline_.resize(size, 0.0);
     }
     const EmaState state{baseline_.data(), seen_.data(), static_cast<int64_t>(seen_.size())};
+    // The baseline this group uses: b_p before its update (the group's own
+    // mean at the prompt's first group), as EmaBaselineGroup takes it.
+    const double b = seen_[s] != 0 ? baseline_[s] : GroupMean(reward, n);
+    for (int i = 0; i < n; ++i) baseline[group_begin[g] + i] = b;
     EmaBaselineGroup(reward, n, beta_, state, static_cast<int64_t>(s), adv);
   });
 }

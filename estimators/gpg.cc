@@ -18,6 +18,7 @@ void GpgEstimator::Compute(Batch* batch) {
   ForEachGroup(batch, [alpha](int, const double* reward, int n, double* adv) {
     GpgGroup(reward, n, alpha, adv);
   });
+  FillGroupMeanBaseline(batch);
 }
 
 ADVLAB_REGISTER_ESTIMATOR(

@@ -38,6 +38,20 @@ void ForEachGroup(Batch* batch, Fn&& fn) {
   }
 }
 
+// Batch::baseline for the group-mean family: every rollout of group g gets the
+// group's mean reward (verl's singleton convention: 0 for n <= 1). Sizes the
+// array; called after the advantages, so it never changes them.
+inline void FillGroupMeanBaseline(Batch* batch) {
+  batch->baseline.resize(static_cast<size_t>(batch->num_rollouts()));
+  const double* reward = batch->reward.data();
+  double* b = batch->baseline.data();
+  for (int g = 0; g < batch->num_groups(); ++g) {
+    const int first = batch->group_begin[g], n = batch->group_begin[g + 1] - first;
+    const double mean = n > 1 ? GroupMean(reward + first, n) : 0.0;
+    for (int i = 0; i < n; ++i) b[first + i] = mean;
+  }
+}
+
 }  // namespace advlab
 
 #endif  // ADVLAB_ESTIMATORS_GROUP_STATS_H_

@@ -23,6 +23,23 @@
 // differences are amplified to O(1) (§2.2, §11.2). Differences from verl: we
 // compute in double, verl in float32 (see estimators_test.cc).
 // needs_groups = true for both.
+//
+// Normalisation switches (keys; the defaults are the formulas above, bit for bit):
+//   estimator.mean_scope     group | batch         mu: the group's mean (singleton 0)
+//                                                  or the mean of every reward of the
+//                                                  batch (index order)
+//   estimator.scale_rewards  group | batch | none  sigma (grpo only): the group's
+//                                                  unbiased std (singleton 1), the
+//                                                  unbiased std of every reward of the
+//                                                  batch around the batch mean (TRL
+//                                                  scale_rewards="batch"; < 2 rewards:
+//                                                  1), or none (sigma + eps := 1, which
+//                                                  is dr_grpo bit for bit)
+//   estimator.std_epsilon    eps added to sigma: verl 1e-6 (default), TRL 1e-4,
+//                            OpenRLHF 1e-9
+// TRL's scale_rewards (trl GRPOConfig, "group" | "batch" | "none") always keeps
+// the group mean, so TRL's settings are mean_scope = group with the three values
+// of scale_rewards and std_epsilon = 1e-4. dr_grpo reads mean_scope only.
 #ifndef ADVLAB_ESTIMATORS_GRPO_H_
 #define ADVLAB_ESTIMATORS_GRPO_H_
 
@@ -32,17 +49,38 @@
 
 namespace advlab {
 
+enum class MeanScope { kGroup, kBatch };
+enum class StdScope { kGroup, kBatch, kNone };
+
+// The normalisation switches (defaults: verl grpo).
+struct GrpoNorm {
+  MeanScope mean = MeanScope::kGroup;
+  StdScope std = StdScope::kGroup;
+  double epsilon = kGrpoEpsilon;  // added to sigma (not inside a sqrt)
+};
+
 class GrpoEstimator : public Estimator {
  public:
   // verl's epsilon, added to sigma (not inside a sqrt).
   static constexpr double kEpsilon = kGrpoEpsilon;
 
-  // normalize_by_std = true is `grpo`; false is `dr_grpo`.
-  explicit GrpoEstimator(bool normalize_by_std) : normalize_by_std_(normalize_by_std) {}
+  // normalize_by_std = true is `grpo`; false is `dr_grpo` (std none).
+  explicit GrpoEstimator(bool normalize_by_std) : normalize_by_std_(normalize_by_std) {
+    if (!normalize_by_std) norm_.std = StdScope::kNone;
+  }
+  GrpoEstimator(bool normalize_by_std, const GrpoNorm& norm)
+      : normalize_by_std_(normalize_by_std), norm_(norm) {
+    if (!normalize_by_std) norm_.std = StdScope::kNone;
+  }
+  // Reads the switches from context.config when set (training); unbound
+  // (advlab advantage) keeps the constructor's.
+  void Bind(const EstimatorContext& context) override;
   void Compute(Batch* batch) override;
+  const GrpoNorm& norm() const { return norm_; }
 
  private:
   bool normalize_by_std_;
+  GrpoNorm norm_;
 };
 
 }  // namespace advlab

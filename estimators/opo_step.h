@@ -15,8 +15,7 @@ namespace advlab {
 //   n > 1:  b = sum L_i R_i / sum L_i (sums in index order), A_i = R_i - b
 //   n <= 1: b = 0
 // Requires sum L_i > 0 for n > 1 (every response has at least one token).
-ADVLAB_HD inline void OpoGroup(const double* reward, const int32_t* token_begin, int n,
-                               double* adv) {
+ADVLAB_HD inline double OpoBaseline(const double* reward, const int32_t* token_begin, int n) {
   double baseline = 0.0;  // verl: a singleton's baseline is 0
   if (n > 1) {
     double weighted = 0.0, total = 0.0;
@@ -28,6 +27,12 @@ ADVLAB_HD inline void OpoGroup(const double* reward, const int32_t* token_begin,
     ADVLAB_HD_CHECK(total > 0.0);
     baseline = weighted / total;
   }
+  return baseline;
+}
+
+ADVLAB_HD inline void OpoGroup(const double* reward, const int32_t* token_begin, int n,
+                               double* adv) {
+  const double baseline = OpoBaseline(reward, token_begin, n);
   for (int i = 0; i < n; ++i) adv[i] = reward[i] - baseline;
 }
 

@@ -15,6 +15,7 @@ void OracleEstimator::Compute(Batch* batch) {
   const OracleNoise noise{context_.false_positive,
                           1.0 - context_.false_positive - context_.false_negative};
   batch->advantage.resize(static_cast<size_t>(batch->num_rollouts()));
+  batch->baseline.resize(static_cast<size_t>(batch->num_rollouts()));
   const double* reward = batch->reward.data();
   double* adv = batch->advantage.data();
   for (int g = 0; g < batch->num_groups(); ++g) {
@@ -22,6 +23,8 @@ void OracleEstimator::Compute(Batch* batch) {
     const double p = context_.task->SuccessProbability(context_.policy, batch->prompt[g]);
     const int first = batch->group_begin[g];
     OracleGroup(reward + first, batch->group_begin[g + 1] - first, noise, p, adv + first);
+    for (int r = first; r < batch->group_begin[g + 1]; ++r)
+      batch->baseline[r] = OracleBaseline(noise, p);
   }
 }
 

@@ -16,6 +16,11 @@ void ReinforcePlusPlusEstimator::Compute(Batch* batch) {
   batch->advantage.resize(static_cast<size_t>(rollouts));
   ReinforcePpBatch(batch->reward.data(), batch->group_begin.data(), batch->num_groups(),
                    batch->token_begin.data(), subtract_group_mean_, batch->advantage.data());
+  if (subtract_group_mean_) {
+    FillGroupMeanBaseline(batch);
+  } else {
+    batch->baseline.clear();  // reinforce_pp whitens; it subtracts no per-prompt baseline
+  }
 }
 
 ADVLAB_REGISTER_ESTIMATOR(

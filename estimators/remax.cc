@@ -27,8 +27,10 @@ void RemaxEstimator::Compute(Batch* batch) {
   const double* token_reward = token_level ? batch->token_reward.data() : nullptr;
   double* token_adv = token_level ? batch->token_advantage.data() : nullptr;
   double* adv = batch->advantage.data();
+  batch->baseline.resize(static_cast<size_t>(batch->num_rollouts()));
   for (int g = 0; g < groups; ++g) {
     const int first = batch->group_begin[g];
+    for (int r = first; r < batch->group_begin[g + 1]; ++r) batch->baseline[r] = greedy_reward_[g];
     RemaxGroup(reward + first, batch->group_begin[g + 1] - first, greedy_reward_[g],
                batch->token_begin.data() + first, token_reward, adv + first, token_adv);
   }

@@ -6,11 +6,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <system_error>
 
 #include "sim/check.h"
+#include "sim/config.h"
 #include "sim/error.h"
 #include "sim/estimator.h"
 #include "sim/registry.h"
@@ -20,7 +22,7 @@ namespace advlab {
 const char kAdvantageUsage[] =
     "usage: advlab advantage --estimator NAME|all [--group-size G] [--lengths FILE]\n"
     "                        [--reference FILE] [--greedy FILE] [--values FILE]\n"
-    "                        [--json]\n"
+    "                        [--estimator.KEY=VALUE ...] [--json]\n"
     "\n"
     "Reads groups of rewards from stdin, one group per line, and prints the advantage\n"
     "the estimator gives each rollout (the same Compute call as training).\n"
@@ -43,6 +45,9 @@ const char kAdvantageUsage[] =
     "                    per rollout, each item the rollout's values separated by\n"
     "                    commas, one per token (gae runs with gamma = lambda = 1 and\n"
     "                    updates no critic)\n"
+    "  --estimator.KEY=VALUE  an estimator key (`advlab list keys`), e.g.\n"
+    "                    --estimator.scale_rewards=batch; refused when no listed\n"
+    "                    estimator reads it\n"
     "  --json            one JSON object {\"estimator\": ..., \"advantages\": ...}\n"
     "\n"
     "Input: whitespace-separated finite decimals; `reward:length` gives a rollout's\n"
@@ -368,13 +373,16 @@ std::vector<std::string> ResolveEstimators(const std::string& name, bool have_gr
 // The reference and greedy rewards reach the estimator through its sampling
 // hook (SampleExtra), served from the files; no resampling on bare rewards.
 std::vector<double> RunEstimator(const std::string& name, const Batch& batch,
-                                 const FixedSampler& given) {
+                                 const FixedSampler& given, const Config* config) {
   Batch b = batch;
   FixedSampler extra = given;
   std::unique_ptr<Estimator> estimator = MakeEstimator(name);
-  // Training binds every estimator to its run; here there is none, so the
-  // context is the unbound one (all null: estimators use their defaults).
-  estimator->Bind(EstimatorContext{});
+  // Training binds every estimator to its run; here there is none: no task or
+  // policy, and the config only when --estimator.KEY options were given (else
+  // all null: estimators use their defaults).
+  EstimatorContext context;
+  context.config = config;
+  estimator->Bind(context);
   estimator->SampleExtra(&extra, b);
   estimator->Compute(&b);
   ADVLAB_CHECK_EQ(b.advantage.size(), b.reward.size());
@@ -763,6 +771,8 @@ int AdvantageCommand(const std::vector<std::string>& args, std::istream& in, std
   RewardFiles files;
   int group_size = 0;
   bool json = false;
+  std::map<std::string, std::string> keys;  // --estimator.KEY=VALUE
+  std::vector<std::string> key_order;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string a = args[i];
     std::string inline_value;
@@ -780,6 +790,11 @@ int AdvantageCommand(const std::vector<std::string>& args, std::istream& in, std
     if (a == "--estimator") {
       estimator = value();
       if (estimator.empty()) throw UserError("--estimator needs a value");
+    } else if (a.rfind("--estimator.", 0) == 0) {
+      const std::string key = a.substr(2);
+      if (key == "estimator.name") throw UserError("advantage: use --estimator NAME, not --" + key);
+      if (keys.count(key) == 0) key_order.push_back(key);
+      keys[key] = value();
     } else if (a == "--group-size") {
       group_size = ParseGroupSize(value());
     } else if (a == "--lengths" || a == "--reference" || a == "--greedy" || a == "--values") {
@@ -812,11 +827,27 @@ int AdvantageCommand(const std::vector<std::string>& args, std::istream& in, std
       ResolveEstimators(estimator, !files.greedy.empty(), !files.values.empty());
   if (names.empty()) throw UserError("--estimator all: no registered estimator runs on rewards alone");
   CheckExtraInputs(estimator, names, files);
+  // --estimator.KEY options: each estimator's config, validated (range, choices)
+  // and refused when no listed estimator reads the key, before reading stdin.
+  std::vector<Config> configs;
+  if (!keys.empty()) {
+    std::vector<const Config*> runs;
+    for (const auto& name : names) {
+      std::map<std::string, std::string> overrides = keys;
+      overrides["estimator.name"] = name;
+      configs.push_back(Config::Resolve(overrides));
+    }
+    for (const Config& c : configs) runs.push_back(&c);
+    CheckKeysRead(key_order, runs);
+  }
   const RewardTable table = ParseRewardTable(in, files, group_size);
   PlanEstimators(estimator, names, table);
 
   std::vector<std::vector<double>> adv;
-  for (const auto& name : names) adv.push_back(RunEstimator(name, table.batch, table.extra));
+  for (size_t k = 0; k < names.size(); ++k) {
+    adv.push_back(RunEstimator(names[k], table.batch, table.extra,
+                               configs.empty() ? nullptr : &configs[k]));
+  }
   if (json) {
     WriteJson(estimator, names, table, adv, out);
   } else {

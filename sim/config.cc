@@ -147,18 +147,25 @@ KeyUse UsedWhen(const std::string& key, const std::vector<std::string>& values) 
 }
 
 KeyUse UsedWithEstimator(const std::string& name) {
+  return UsedWithEstimators(std::vector<std::string>{name});
+}
+
+KeyUse UsedWithEstimators(const std::vector<std::string>& names) {
   KeyUse u;
   u.key = "estimator.name";
-  u.when = "estimator.name has " + name + " (or train.match_update's baseline does)";
-  u.test = [name](const Config& c) {
+  u.when = "estimator.name has " + JoinNames(names) + " (or train.match_update's baseline does)";
+  u.test = [names](const Config& c) {
+    const auto listed = [&names](const std::string& n) {
+      return std::find(names.begin(), names.end(), n) != names.end();
+    };
     // The baseline of train.match_update reads the same keys.
     for (const char* key : {"estimator.name", "train.match_update"}) {
       const std::string& v = c.Str(key);
       if (v.empty()) continue;
       const EstimatorSpec spec = ParseEstimatorName(v);
-      if (spec.base->name == name) return true;
+      if (listed(spec.base->name)) return true;
       for (const ModifierEntry* m : spec.modifiers)
-        if (m->name == name) return true;
+        if (listed(m->name)) return true;
     }
     return false;
   };

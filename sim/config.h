@@ -36,6 +36,8 @@ struct KeyUse {
 KeyUse UsedWhen(const std::string& key, const std::vector<std::string>& values);
 // Read when the estimator.name chain has the component `name` (grpo+adora: adora).
 KeyUse UsedWithEstimator(const std::string& name);
+// Read when the chain has any of `names` ("grpo, dr_grpo").
+KeyUse UsedWithEstimators(const std::vector<std::string>& names);
 // Read when `key` is not `value`, compared as values (floats as numbers):
 // UsedUnless("env.drift", "none"), UsedUnless("kl.coef", "0").
 KeyUse UsedUnless(const std::string& key, const std::string& value);

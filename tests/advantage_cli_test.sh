@@ -218,6 +218,16 @@ expect_error "allowed: all, " '1 0\n' --estimator nothing_like_it
 expect_error "--estimator NAME is required" '1 0\n'
 expect_error "--group-size: invalid value '0'" '1 0\n' --estimator grpo --group-size 0
 expect_error "did you mean '--json'" '1 0\n' --estimator grpo --jsno
+# --estimator.KEY: validated, and refused when no listed estimator reads it.
+expect_error "key 'estimator.scale_rewards' is read only when" '1 0\n' --estimator rloo --estimator.scale_rewards=batch
+expect_error "unknown value 'bat'" '1 0\n' --estimator grpo --estimator.scale_rewards=bat
+expect_error "unknown key 'estimator.foo'" '1 0\n' --estimator grpo --estimator.foo=1
+expect_error "use --estimator NAME" '1 0\n' --estimator grpo --estimator.name=rloo
+# ... and reaches the estimator: dr_grpo's batch mean is R - 0.5 here.
+run_ok '1 0 0 0\n1 1 0 1\n' --estimator dr_grpo --estimator.mean_scope=batch --json
+$PY -c 'import json,sys; a=json.load(sys.stdin)["advantages"]; assert a == [[0.5,-0.5,-0.5,-0.5],[0.5,0.5,-0.5,0.5]], a' <"$T/stdout" || fail "mean_scope=batch"
+# With --estimator all the key needs one reader (grpo reads scale_rewards).
+run_ok '1 0 0 1\n' --estimator all --estimator.scale_rewards=none
 
 if [ $fails -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
 echo "advantage_cli_test: all passed"
