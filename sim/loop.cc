@@ -1,6 +1,7 @@
 #include "sim/loop.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "sim/check.h"
@@ -101,12 +102,36 @@ double MatchUpdateNorm(const RunConfig& rc, RunState* st, int g0, int g1, double
   return target;
 }
 
+// baseline_rmse: sqrt(mean over rollouts of (b_r - E[R | q_r])^2) on the step's
+// batch, with E[R | q] = fp + (1 - fp - fn) p(q) exact under the sampling policy
+// (the parameters the rollouts were drawn with: no update has happened yet).
+// Once per eval window, so its oracle calls cost one batch of prompts.
+void MeasureBaselineError(const RunConfig& rc, RunState* st) {
+  const Batch& b = st->batch;
+  st->baseline_rmse = std::numeric_limits<double>::quiet_NaN();
+  if (b.baseline.empty() || b.num_rollouts() == 0) return;
+  ADVLAB_CHECK_EQ(b.baseline.size(), b.reward.size());
+  const double scale = 1.0 - rc.false_positive - rc.false_negative;
+  double ss = 0.0;
+  for (int g = 0; g < b.num_groups(); ++g) {
+    const double p = st->task->SuccessProbability(st->policy.get(), b.prompt[g]);
+    const double target = rc.false_positive + scale * p;
+    for (int r = b.group_begin[g]; r < b.group_begin[g + 1]; ++r) {
+      const double d = b.baseline[r] - target;
+      ss += d * d;
+    }
+  }
+  st->baseline_rmse = std::sqrt(ss / b.num_rollouts());
+}
+
 }  // namespace
 
 void Step(const RunConfig& rc, RunState* st) {
   st->task->AdvanceTraining(st->step, st->policy.get());
   SampleBatch(rc, st, st->rng, st->step, &st->batch);
   StepStats ss = PrepareBatch(rc, st, &st->batch);
+  // Before PrepareBaseline: the run's estimator's baseline, not the control's.
+  if (st->step + 1 == st->next_eval) MeasureBaselineError(rc, st);
   if (rc.match_update) PrepareBaseline(rc, st);
   // train.epochs passes; each splits the groups, in order, into
   // train.minibatches minibatches with one optimizer step each.
@@ -192,6 +217,8 @@ void Evaluate(const RunConfig& rc, RunState* st, double* m) {
     e.update_share_bin[b] = st->diag_valid ? st->diag_update_share[b] : nan;
     e.exact_share_bin[b] = st->diag_valid ? st->diag_exact_share[b] : nan;
   }
+  // Measured on the window's last step; the eval at step 0 has none.
+  e.baseline_rmse = st->step > 0 && st->next_eval == st->step ? st->baseline_rmse : nan;
   st->metrics.Finish(e, m);
   st->diag_valid = false;
 }
@@ -205,6 +232,7 @@ RunRecord TrainRun(const RunConfig& rc) {
   RunRecord rec;
   rec.values.assign(M * E, 0.0);
   for (size_t e = 0; e < E; ++e) {
+    st.next_eval = evals[e];
     while (st.step < evals[e]) {
       if (rc.diagnostics && st.step + 1 == evals[e]) {
         DiagnosedStep(rc, &st);

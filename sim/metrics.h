@@ -46,6 +46,7 @@ struct EvalPoint {
   double entry_step_bin[4] = {};  // step each bin last entered training (NaN: not yet)
   double update_share_bin[4] = {};  // diagnostics: each bin's share of the mean g_hat
   double exact_share_bin[4] = {};   // ... and of the exact gradient
+  double baseline_rmse = 0.0;       // the estimator's baseline against E[R | q] (reward units)
 };
 
 struct MetricSpec {

@@ -66,6 +66,10 @@ struct RunState {
   double diag_update_share[kDifficultyBins] = {};  // <g_k, g> / |g|^2 of the mean g_hat
   double diag_exact_share[kDifficultyBins] = {};   // the same of grad J
   bool diag_valid = false;
+  // The step after which the next eval runs (TrainRun sets it): that step
+  // measures baseline_rmse on its batch.
+  int64_t next_eval = -1;
+  double baseline_rmse = 0.0;  // NaN when the estimator reports no baseline
   Batch diag_batch;                // scratch for the diagnostic batches
   SparseGrad diag_grad;            // scratch
   GradientTerms diag_terms;        // scratch: the oracle's terms
