@@ -288,7 +288,8 @@ bool NumericLess(const RunFrame& f, int key, int64_t a, int64_t b) {
 
 }  // namespace
 
-Table ApplyTuning(RunFrame& f, const AnalyzeOptions& o, int key) {
+Tuning ApplyTuning(RunFrame& f, const AnalyzeOptions& o, int key) {
+  Tuning tuning;
   std::set<int64_t> seed_set;
   for (int64_t i = 0; i < f.runs(); ++i)
     if (f.active[static_cast<size_t>(i)]) seed_set.insert(f.seed[static_cast<size_t>(i)]);
@@ -333,6 +334,8 @@ Table ApplyTuning(RunFrame& f, const AnalyzeOptions& o, int key) {
     }
     std::vector<Cell> row;
     const int64_t first = arm.strata.front().front();
+    TunedArm choice;
+    choice.first_run = first;
     for (int k : arm_keys) row.push_back(TextCell(f.display[static_cast<size_t>(k)][static_cast<size_t>(first)]));
     std::string check = "ok";
     if (best < 0) {
@@ -340,6 +343,7 @@ Table ApplyTuning(RunFrame& f, const AnalyzeOptions& o, int key) {
       check = "no value defined on the tuning seeds";
     } else {
       const int64_t chosen = arm.strata[static_cast<size_t>(best)].front();
+      choice.chosen_run = chosen;
       row.push_back(TextCell(f.display[static_cast<size_t>(key)][static_cast<size_t>(chosen)]));
       for (int64_t i : arm.strata[static_cast<size_t>(best)])
         if (!tune.count(f.seed[static_cast<size_t>(i)])) keep[static_cast<size_t>(i)] = 1;
@@ -349,8 +353,11 @@ Table ApplyTuning(RunFrame& f, const AnalyzeOptions& o, int key) {
            v == f.exact[static_cast<size_t>(key)][static_cast<size_t>(hi)])) {
         check = "at the grid's edge: the optimum may lie outside";
         edge = true;
+        choice.edge = true;
       }
     }
+    choice.check = check;
+    tuning.arms.push_back(choice);
     row.push_back(NumberCell(best < 0 ? std::numeric_limits<double>::quiet_NaN() : best_score, fmt));
     row.push_back(IntCell(static_cast<int64_t>(arm.strata.size())));
     row.push_back(TextCell(check));
@@ -360,7 +367,8 @@ Table ApplyTuning(RunFrame& f, const AnalyzeOptions& o, int key) {
   if (edge)
     t.notes.push_back("an arm's best value lies at the edge of its grid: widen the grid before "
                       "trusting a comparison of tuned arms");
-  return t;
+  tuning.table = std::move(t);
+  return tuning;
 }
 
 namespace {
@@ -530,7 +538,7 @@ Analysis Analyze(const Results& r, const AnalyzeOptions& o, Sensitivity* sensiti
   int tuned = -1;
   if (!o.tune_key.empty()) {
     tuned = f.KeyIndex(o.tune_key);
-    a.tables.push_back(ApplyTuning(f, o, tuned));
+    a.tables.push_back(ApplyTuning(f, o, tuned).table);
   }
   const int sens = o.sensitivity_key.empty() ? -1 : f.KeyIndex(o.sensitivity_key);
   const std::vector<int> by = ByKeys(f, o, tuned);

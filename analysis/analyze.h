@@ -74,10 +74,23 @@ struct Sensitivity;  // analysis/sensitivity.h
 // non-null `sensitivity`, also hands back the curves behind its tables.
 Analysis Analyze(const Results& r, const AnalyzeOptions& o, Sensitivity* sensitivity = nullptr);
 
+// What --tune chose for one arm (a combination of the other swept keys).
+struct TunedArm {
+  int64_t first_run = -1;   // a run of the arm (its other keys' values)
+  int64_t chosen_run = -1;  // a run at the chosen value; -1: nothing defined on the tuning seeds
+  bool edge = false;        // the chosen value is the grid's smallest or largest
+  std::string check;        // "ok", or why the choice is not to be trusted
+};
+
+struct Tuning {
+  Table table;                 // the tuning table (analyze, report)
+  std::vector<TunedArm> arms;  // the same, as data, in the table's row order
+};
+
 // Applies --tune to the frame: picks KEY's best value per arm on the tuning
 // seeds and deactivates every other run (and the tuning seeds). Returns the
-// tuning table. `key_index` is the tuned key's index in f.keys.
-Table ApplyTuning(RunFrame& f, const AnalyzeOptions& o, int key_index);
+// tuning table and the choices. `key_index` is the tuned key's index in f.keys.
+Tuning ApplyTuning(RunFrame& f, const AnalyzeOptions& o, int key_index);
 
 // Keys that describe the compared key's values rather than a context: they take
 // more than one value over the file's runs, and one value per value of the

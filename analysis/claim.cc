@@ -232,19 +232,16 @@ ClaimResult EvaluateClaim(const Results& r, const ClaimSpec& c) {
   const RunFrame untuned = f;
   std::string control_value;  // the control's tuned value of the tuned key
   if (tuned >= 0) {
-    const Table t = ApplyTuning(f, o, tuned);
-    // Columns: the untuned swept keys in file order, then the tuned value, the
-    // tuning score, the grid size and the check.
-    size_t key_col = 0;
-    for (int k = 0; k < key; ++k)
-      if (k != tuned) ++key_col;
-    const size_t tuned_col = f.keys.size() - 1;
-    for (const auto& row : t.rows) {
-      const std::string& arm = row[key_col].text;
-      out.tuned.push_back(c.key + "=" + arm + ": " + o.tune_key + " " + row[tuned_col].text);
-      if (arm == c.control) control_value = row[tuned_col].text;
-      if (row.back().text != "ok" && (arm == c.control || arm == c.treatment))
-        out.tuning_notes.push_back(arm + ": " + row.back().text);
+    const Tuning tuning = ApplyTuning(f, o, tuned);
+    for (const TunedArm& t : tuning.arms) {
+      const std::string& arm = f.display[static_cast<size_t>(key)][static_cast<size_t>(t.first_run)];
+      const std::string value =
+          t.chosen_run < 0 ? "-"
+                           : f.display[static_cast<size_t>(tuned)][static_cast<size_t>(t.chosen_run)];
+      out.tuned.push_back(c.key + "=" + arm + ": " + o.tune_key + " " + value);
+      if (arm == c.control && t.chosen_run >= 0) control_value = value;
+      if (t.check != "ok" && (arm == c.control || arm == c.treatment))
+        out.tuning_notes.push_back(arm + ": " + t.check);
     }
   }
   const std::string tuned_label = tuned >= 0 ? ", each at its own " + o.tune_key +

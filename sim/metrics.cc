@@ -170,7 +170,7 @@ const std::vector<MetricSpec> kMetrics = {
      "prompt's previous one",
      [](S s) { return D(s.stats.flipped_groups); }, [](S s) { return D(s.stats.rejudged_groups); },
      nullptr},
-    {"baseline_rmse", "reward", K::kEval,
+    {"baseline_rmse", "reward", K::kDiagnostic,
      "RMS over the rollouts of the last step before the eval of b_r - E[R | q_r]: the "
      "estimator's baseline against the exact expected reward of the prompt (NaN: no baseline)",
      nullptr, nullptr, [](E e) { return e.baseline_rmse; }},

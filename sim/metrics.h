@@ -17,7 +17,8 @@ namespace advlab {
 
 enum class MetricKind {
   kEval,        // measured at the eval point (exact oracle or the current policy)
-  kDiagnostic,  // the exact-gradient diagnostics of the step before the eval point
+  kDiagnostic,  // measured on the step before the eval point (the exact-gradient
+                // diagnostics; baseline_rmse): NaN at step 0, never a divergence
   kWindowMean,  // sum num / sum den over the steps since the previous eval; NaN with no step
   kWindowRatio, // the same, NaN when the summed denominator is 0
   kCumulative,  // sum of num over every step since step 0

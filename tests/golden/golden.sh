@@ -58,7 +58,63 @@ configs() {
   done
 }
 
-if [ "$MODE" = --list ]; then configs; exit 0; fi
+# Issue 14 (the second-generation zoo), appended so that every line above keeps
+# its place: each new estimator and modifier on every family x policy, under pg
+# without KL and under ppo with KL in the loss; grpo's normalisation switches;
+# every new loss and KL variant; the adaptive KL controller. Same short runs.
+zoo_configs() {
+  local i=612 fam pol est loss args v
+  zoo_base() {  # FAM POL: the common part of a zoo line
+    local a="--env.name=$1 --policy.kind=$2 --seed=$((i % 5)) --train.steps=12 --train.eval_every=4"
+    a+=" --env.prompts=16 --train.batch_prompts=4 --train.group_size=4"
+    case $1 in
+      choice) a+=" --env.answers=4" ;;
+      chain) a+=" --env.modulus=5 --env.chain_max_depth=3 --env.eval_prompts=8" ;;
+      think) a+=" --env.max_length=6 --env.max_required=3" ;;
+    esac
+    [ "$2" = mlp ] && a+=" --policy.hidden=8 --policy.out_init_scale=0.5"
+    case $((i % 4)) in
+      1) a+=" --env.drift=linear" ;;
+      2) a+=" --env.drift=step --env.drift_stages=3" ;;
+      3) a+=" --env.drift=random_walk --env.answer_rate=0.05" ;;
+    esac
+    [ $((i % 5)) = 0 ] && a+=" --env.false_positive=0.05 --env.false_negative=0.1"
+    [ $((i % 7)) = 0 ] && a+=" --diagnostics.exact_gradient=true --diagnostics.samples=2"
+    a+=" --optim.lr=2"
+    echo "$a"
+  }
+  for fam in choice chain think; do
+    for pol in tabular mlp; do
+      for est in ZOO_ESTIMATORS; do
+        for v in 0 1; do
+          args="$(zoo_base $fam $pol) --estimator.name=$est"
+          if [ $v = 1 ]; then
+            args+=" --train.loss=ppo --train.epochs=2 --train.minibatches=2 --train.clip_high=0.28"
+            args+=" --kl.coef=0.05 --kl.where=loss --kl.estimator=k$((i % 3 + 1))"
+          fi
+          echo "$args"
+          i=$((i + 1))
+        done
+      done
+      for v in ZOO_SWITCHES; do
+        echo "$(zoo_base $fam $pol) --estimator.name=${v%%:*} ${v#*:}" | tr ';' ' '
+        i=$((i + 1))
+      done
+      for loss in ZOO_LOSSES; do
+        echo "$(zoo_base $fam $pol) --estimator.name=grpo --train.loss=$loss --train.epochs=2 --train.minibatches=2"
+        i=$((i + 1))
+      done
+      for v in ZOO_KL; do
+        echo "$(zoo_base $fam $pol) --estimator.name=grpo --kl.coef=0.05 $v" | tr ';' ' '
+        i=$((i + 1))
+      done
+    done
+  done
+}
+
+all_configs() { configs; zoo_configs; }
+
+if [ "$MODE" = --list ]; then all_configs; exit 0; fi
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 one() {  # ADVLAB T N ARGS...
   local bin=$1 dir=$2 n=$3; shift 3
@@ -75,7 +131,7 @@ one() {  # ADVLAB T N ARGS...
   printf '%s\t%s\n' "$d" "$*" > "$dir/$n.line"
 }
 export -f one
-configs | awk '{print NR-1 " " $0}' |
+all_configs | awk '{print NR-1 " " $0}' |
   xargs -P "$(nproc)" -L 1 bash -c 'one "$@"' _ "$ADVLAB" "$T"
-n=$(configs | wc -l)
+n=$(all_configs | wc -l)
 for ((k = 0; k < n; k++)); do cat "$T/$k.line"; done
