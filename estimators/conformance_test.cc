@@ -208,6 +208,9 @@ const std::set<std::string> kStateful = {
     "ema_baseline",
     // The learned critic takes one SGD step on every call.
     "gae",
+    // Per-prompt Beta trackers (spo) and Kalman filters (krpo_persistent).
+    "spo",
+    "krpo_persistent",
 };
 
 Groups RandomGroups(std::mt19937_64& rng, int count) {
@@ -310,6 +313,8 @@ const std::set<std::string> kNotShiftInvariant = {
     // batch-wide whitening, so shifting it moves every advantage; without
     // singletons it is shift-invariant (static_test.cc checks that).
     "reinforce_pp_baseline",
+    // The Beta fit and density read the group means' absolute values (bnpo.h).
+    "bnpo",
 };
 
 TEST_P(EstimatorConformance, GroupAdvantagesAreShiftInvariant) {

@@ -13,6 +13,11 @@
 #include <gtest/gtest.h>
 
 #include "estimators/aapo.h"
+#include "estimators/bnpo_step.h"
+#include "estimators/grpo_lead_step.h"
+#include "estimators/krpo_step.h"
+#include "estimators/seed_grpo_step.h"
+#include "estimators/spo_step.h"
 #include "estimators/adora.h"
 #include "estimators/dapo_step.h"
 #include "estimators/dash_step.h"
@@ -144,6 +149,38 @@ std::map<std::string, Direct> DirectEstimators(OracleFixture* oracle) {
       EmaBaselineGroup(b.reward.data() + first, n, 0.9, state, b.prompt[g], adv);
     });
   };
+  d["spo"] = [](const test_util::HookedBatch& b) {
+    // Unbound: rho = 0.96; fresh trackers, one slot per prompt id.
+    std::vector<double> alpha(b.num_groups(), 0.0), beta(b.num_groups(), 0.0);
+    std::vector<double> base(b.num_rollouts());
+    std::vector<uint8_t> seen(b.num_groups(), 0);
+    const SpoState state{alpha.data(), beta.data(), seen.data(), b.num_groups()};
+    std::vector<double> adv = PerGroup(b, [&](int g, int first, int n, double* a) {
+      SpoGroup(b.reward.data() + first, n, kSpoRhoMax, kSpoRhoMax, 8.0, state, b.prompt[g], a,
+               base.data() + first);
+    });
+    SpoNormalize(adv.data(), static_cast<int>(adv.size()));
+    return adv;
+  };
+  for (const char* name : {"krpo", "krpo_persistent"}) {
+    d[name] = [](const test_util::HookedBatch& b) {  // first visits: fresh filters
+      std::vector<double> base(b.num_rollouts());
+      return PerGroup(b, [&](int, int first, int n, double* adv) {
+        KalmanState s;
+        KrpoGroup(b.reward.data() + first, n, kKrpoQ, kKrpoR, &s, adv, base.data() + first);
+      });
+    };
+  }
+  d["bnpo"] = [](const test_util::HookedBatch& b) {
+    std::vector<double> p, base(b.num_rollouts());
+    for (int g = 0; g < b.num_groups(); ++g) {
+      p.push_back(BnpoGroupP(b.reward.data() + b.group_begin[g], b.group_size(g)));
+    }
+    const BnpoShape shape = BnpoFit(p.data(), static_cast<int>(p.size()));
+    return PerGroup(b, [&](int g, int first, int n, double* adv) {
+      BnpoGroup(b.reward.data() + first, n, p[g], shape, adv, base.data() + first);
+    });
+  };
   d["oracle"] = [oracle](const test_util::HookedBatch& b) {
     return PerGroup(b, [&](int g, int first, int n, double* adv) {
       const double p = oracle->task->SuccessProbability(oracle->policy.get(), b.prompt[g]);
@@ -218,7 +255,7 @@ struct Modified {
 };
 using DirectModifier = std::function<Modified(const test_util::HookedBatch&)>;
 
-std::map<std::string, DirectModifier> DirectModifiers() {
+std::map<std::string, DirectModifier> DirectModifiers(OracleFixture* oracle) {
   std::map<std::string, DirectModifier> d;
   d["adora"] = [](const test_util::HookedBatch& b) {
     Modified m{ToVector(b.advantage), {}};
@@ -247,11 +284,32 @@ std::map<std::string, DirectModifier> DirectModifiers() {
   d["dapo"] = [](const test_util::HookedBatch& b) {
     return Modified{ToVector(b.advantage), {}};  // Apply leaves advantages alone
   };
+  d["grpo_lead"] = [](const test_util::HookedBatch& b) {
+    Modified m{ToVector(b.advantage), {}};
+    for (int g = 0; g < b.num_groups(); ++g) {
+      const int first = b.group_begin[g];
+      GrpoLeadGroup(b.reward.data() + first, b.group_size(g), b.token_begin.data() + first,
+                    m.adv.data() + first, nullptr);
+    }
+    return m;
+  };
+  d["seed_grpo"] = [oracle](const test_util::HookedBatch& b) {  // bound to the oracle's task
+    Modified m{ToVector(b.advantage), {}};
+    const double se_max = dm::Log(static_cast<double>(oracle->task->num_actions()));
+    for (int g = 0; g < b.num_groups(); ++g) {
+      const int first = b.group_begin[g];
+      const double se = oracle->task->AnswerEntropy(oracle->policy.get(), b.prompt[g]);
+      SeedGrpoScaleGroup(SeedGrpoFactor(0.02, se, se_max), b.group_size(g),
+                         b.token_begin.data() + first, m.adv.data() + first, nullptr);
+    }
+    return m;
+  };
   return d;
 }
 
 TEST(Steps, EveryRegisteredModifierMatchesItsStepBitForBit) {
-  const std::map<std::string, DirectModifier> direct = DirectModifiers();
+  OracleFixture oracle;
+  const std::map<std::string, DirectModifier> direct = DirectModifiers(&oracle);
   for (const ModifierEntry* entry : ModifierRegistry::Get().All()) {
     const auto it = direct.find(entry->name);
     if (it == direct.end()) {
@@ -264,7 +322,12 @@ TEST(Steps, EveryRegisteredModifierMatchesItsStepBitForBit) {
       b.advantage.resize(b.num_rollouts());
       for (int r = 0; r < b.num_rollouts(); ++r) b.advantage[r] = 0.07 * (r % 5) - 0.12;
       const Modified want = it->second(b);
-      test_util::ApplyWith(*entry->make(), &b);
+      std::unique_ptr<Modifier> m = entry->make();
+      if (entry->needs_task) {
+        m->Bind(EstimatorContext{&oracle.config, oracle.task.get(), oracle.policy.get(), 0.0,
+                                 0.0});
+      }
+      test_util::ApplyWith(*m, &b);
       const std::string what = entry->name + " batch " + std::to_string(which);
       ExpectSameBits(b.advantage, want.adv, what);
       EXPECT_EQ(ToVector(b.kept), want.kept) << what;

@@ -64,6 +64,12 @@ bool EstimatorSpec::needs_groups() const {
   return g;
 }
 
+bool EstimatorSpec::needs_task() const {
+  bool t = base->needs_task;
+  for (const ModifierEntry* m : modifiers) t = t || m->needs_task;
+  return t;
+}
+
 EstimatorSpec ParseEstimatorName(const std::string& name, const std::string& what) {
   EstimatorSpec spec;
   std::vector<std::string> parts;
@@ -135,6 +141,11 @@ std::string BareBatchRefusal(const EstimatorSpec& spec, const Batch& batch,
     }
   }
   for (const ModifierEntry* m : spec.modifiers) {
+    if (m->needs_task) {
+      return "modifier '" + m->name + "' needs the task and the current policy (an exact "
+             "quantity of the prompt); it runs only in training (advlab run / sweep), not on "
+             "bare rewards";
+    }
     const int n = batch.num_rollouts();
     if (m->needs_reference && extra.reference.size() != static_cast<size_t>(n)) {
       return m->name + " needs the reference policy's rewards (training supplies them; `advlab "

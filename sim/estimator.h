@@ -145,6 +145,9 @@ struct ModifierEntry {
   // prompt from the frozen initial policy (the loop then keeps pi_0; they count
   // in the sampling cost); `advlab advantage` reads them from --reference.
   bool needs_reference = false;
+  // True when Apply needs a bound task and policy (seed_grpo's exact answer
+  // entropy): the modifier cannot run on bare rewards (`advlab advantage`).
+  bool needs_task = false;
   // Batches of the step's size the modifier keeps as scratch (DAPO: the groups
   // collected and one round), for the memory estimate at planning.
   int scratch_batches = 0;
@@ -166,7 +169,7 @@ struct EstimatorSpec {
   const EstimatorEntry* base = nullptr;
   std::vector<const ModifierEntry*> modifiers;
   bool needs_groups() const;
-  bool needs_task() const { return base->needs_task; }
+  bool needs_task() const;  // the base's or any modifier's
 };
 EstimatorSpec ParseEstimatorName(const std::string& name,
                                  const std::string& what = "key 'estimator.name'");

@@ -115,6 +115,19 @@ class Task {
     const double* lp = policy->LogProbs(s);
     return RowKL(p, lp, reference->LogProbs(s), num_actions());
   }
+  // Entropy (nats) of the distribution of the FINAL ANSWER of one response
+  // sampled from `policy` to `prompt`, exactly (seed_grpo's semantic entropy:
+  // responses with the same answer form one semantic cluster). The classes are
+  // the num_actions() outcomes of the family (choice: the K answers; think: the
+  // K answers and "no answer", a truncated response), so the maximum is
+  // log(num_actions()). Families where the answer is not one of a few discrete
+  // outcomes (chain: the response is the whole token sequence) return NaN, the
+  // default; modifiers that read it refuse them at planning.
+  virtual double AnswerEntropy(Policy* policy, int32_t prompt) const {
+    (void)policy;
+    (void)prompt;
+    return __builtin_nan("");
+  }
   // Greedy decoding (ReMax's baseline): the noise-free reward of the response
   // that takes the most probable action at every decision (the lowest action id
   // on ties), under the current answers; *length gets its length in tokens.

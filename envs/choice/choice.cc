@@ -96,6 +96,11 @@ double ChoiceTask::SuccessProbability(Policy* policy, int32_t prompt) const {
   });
 }
 
+double ChoiceTask::AnswerEntropy(Policy* policy, int32_t prompt) const {
+  const int32_t s = FirstState(prompt);
+  return RowEntropy(policy->Probs(s), policy->LogProbs(s), num_actions());
+}
+
 void ChoiceTask::SuccessGradientTerms(Policy* policy, int32_t prompt, double weight,
                                       GradientTerms* out) const {
   WithRows(policy, [&](auto& rows) {

@@ -58,6 +58,9 @@ class ChoiceTask : public PoolTask {
                             GradientTerms* out) const override;
   int32_t FirstState(int32_t prompt) const override { return prompt; }
   double GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const override;
+  // The answer is the one token: the entropy of the first (only) decision,
+  // RowEntropy at FirstState (index order, in-house log). Max log K.
+  double AnswerEntropy(Policy* policy, int32_t prompt) const override;
 
   // The correct answer of a prompt at the current step.
   int32_t answer(int32_t prompt) const {

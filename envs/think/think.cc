@@ -7,6 +7,7 @@
 
 #include "sim/check.h"
 #include "sim/config.h"
+#include "sim/dmath.h"
 #include "sim/error.h"
 #include "sim/policy.h"
 #include "sim/policy_rows.h"
@@ -160,6 +161,24 @@ void ThinkTask::SuccessGradientTerms(Policy* policy, int32_t prompt, double weig
   WithRows(policy, [&](auto& rows) {
     ThinkSuccessGradient(model_, current_step(), rows, prompt, weight, scratch_.value, *out);
   });
+}
+
+double ThinkTask::AnswerEntropy(Policy* policy, int32_t prompt) const {
+  const int32_t length = model_.max_length;
+  const int32_t answers = model_.num_answers;
+  double entropy = 0.0, reach = 1.0;
+  for (int32_t k = 0; k <= answers; ++k) {
+    double q = 0.0;
+    reach = 1.0;
+    for (int32_t t = 0; t < length; ++t) {
+      const double* pi = policy->Probs(State(prompt, t));
+      if (k < answers) q += reach * pi[1 + k];
+      reach *= pi[kThink];
+    }
+    if (k == answers) q = reach;  // L thinking tokens: truncated, no answer
+    if (q > 0.0) entropy -= q * dm::Log(q);
+  }
+  return entropy;
 }
 
 double ThinkTask::SequenceKL(Policy* policy, Policy* reference, int32_t prompt) const {

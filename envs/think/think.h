@@ -117,6 +117,13 @@ class ThinkTask : public PoolTask {
   int32_t FirstState(int32_t prompt) const override { return prompt * model_.max_length; }
   double SequenceKL(Policy* policy, Policy* reference, int32_t prompt) const override;
   double GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const override;
+  // The final answer marginalised over the thinking lengths: with reach_t =
+  // prod_{j<t} pi(THINK | p, j), P(answer k) = sum_{t<L} reach_t pi(1 + k | p, t)
+  // and P(no answer) = reach_L (truncated), K + 1 = num_actions() classes;
+  // returns -sum q log q over them (answers in index order, then no answer;
+  // q = 0 terms skipped), O(K L), no allocation. Right and wrong answers with
+  // the same k are one class (the answer, not its correctness).
+  double AnswerEntropy(Policy* policy, int32_t prompt) const override;
 
   // Tabular state of prompt p after t thinking tokens.
   int32_t State(int32_t prompt, int32_t t) const { return prompt * model_.max_length + t; }
