@@ -58,6 +58,8 @@ class ChoiceTask : public PoolTask {
                             GradientTerms* out) const override;
   int32_t FirstState(int32_t prompt) const override { return prompt; }
   double GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const override;
+  double OptimalBaseline(Policy* policy, int32_t prompt, double false_positive,
+                         double false_negative) const override;
 
   // The correct answer of a prompt at the current step.
   int32_t answer(int32_t prompt) const {

@@ -117,6 +117,8 @@ class ThinkTask : public PoolTask {
   int32_t FirstState(int32_t prompt) const override { return prompt * model_.max_length; }
   double SequenceKL(Policy* policy, Policy* reference, int32_t prompt) const override;
   double GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const override;
+  double OptimalBaseline(Policy* policy, int32_t prompt, double false_positive,
+                         double false_negative) const override;
 
   // Tabular state of prompt p after t thinking tokens.
   int32_t State(int32_t prompt, int32_t t) const { return prompt * model_.max_length + t; }
