@@ -269,6 +269,12 @@ const std::set<std::string> kZeroSignalLeaks = {
     // non-zero when lengths differ or a singleton passes its raw reward
     // (estimators.md §2.8, §11.5; S2 gives +0.038458).
     "reinforce_pp_baseline",
+    // The Pass@k Training code's rule on R == 1 / R == 0: any other reward
+    // passes through unchanged, so a shift changes which rule applies.
+    "passk",
+    // verl's epsilon in B_t = sum G W / (sum W + 1e-8): a shift c moves B_t by
+    // c (1 - 1e-8 / (sum W + 1e-8)), ~1e-9 c, above this test's 1e-12.
+    "optimal_token",
 };
 
 TEST_P(EstimatorConformance, AllEqualBinaryGroupIsExactlyZero) {
@@ -315,6 +321,12 @@ const std::set<std::string> kNotShiftInvariant = {
     "reinforce_pp_baseline",
     // The Beta fit and density read the group means' absolute values (bnpo.h).
     "bnpo",
+    // The Pass@k Training code's rule on R == 1 / R == 0: any other reward
+    // passes through unchanged, so a shift changes which rule applies.
+    "passk",
+    // verl's epsilon in B_t = sum G W / (sum W + 1e-8): a shift c moves B_t by
+    // c (1 - 1e-8 / (sum W + 1e-8)), ~1e-9 c, above this test's 1e-12.
+    "optimal_token",
 };
 
 TEST_P(EstimatorConformance, GroupAdvantagesAreShiftInvariant) {

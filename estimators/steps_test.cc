@@ -26,6 +26,8 @@
 #include "estimators/gpg_step.h"
 #include "estimators/grpo_step.h"
 #include "estimators/opo_step.h"
+#include "estimators/optimal_baseline_step.h"
+#include "estimators/passk_step.h"
 #include "estimators/oracle_step.h"
 #include "estimators/reinforce_pp_step.h"
 #include "estimators/reinforce_step.h"
@@ -201,6 +203,58 @@ std::map<std::string, Direct> DirectEstimators(OracleFixture* oracle) {
     GaeAdvantages(rewards.data(), b.value.data(), b.token_begin.data(), b.num_rollouts(), 1.0,
                   1.0, tok.data(), ret.data());
     WhitenTokens(tok.data(), n);
+    for (int r = 0; r < b.num_rollouts(); ++r) adv[r] = tok[b.token_begin[r]];
+    return adv;
+  };
+  // The pass@k and quantile family at their defaults (k = 4, std on,
+  // loo_minus_one, K = 0.4).
+  d["grpo_passk"] = [](const test_util::HookedBatch& b) {
+    return PerGroup(b, [&](int, int first, int n, double* adv) {
+      GrpoPasskGroup(b.reward.data() + first, n, true, adv);
+    });
+  };
+  d["passk"] = [](const test_util::HookedBatch& b) {
+    return PerGroup(b, [&](int, int first, int n, double* adv) {
+      PasskGroup(b.reward.data() + first, n, 4, true, adv);
+    });
+  };
+  d["pkpo"] = [](const test_util::HookedBatch& b) {
+    std::vector<int32_t> rank(b.num_rollouts());
+    return PerGroup(b, [&](int, int first, int n, double* adv) {
+      PkpoGroup(b.reward.data() + first, n, 4, true, rank.data(), adv);
+    });
+  };
+  d["qae"] = [](const test_util::HookedBatch& b) {
+    std::vector<double> sorted(b.num_rollouts());
+    return PerGroup(b, [&](int, int first, int n, double* adv) {
+      QaeGroup(b.reward.data() + first, n, 0.4, true, sorted.data(), adv);
+    });
+  };
+  d["optimal"] = [oracle](const test_util::HookedBatch& b) {
+    return PerGroup(b, [&](int g, int first, int n, double* adv) {
+      const double bs =
+          oracle->task->OptimalBaseline(oracle->policy.get(), b.prompt[g], 0.0, 0.0);
+      OptimalGroup(b.reward.data() + first, n, bs, adv);
+    });
+  };
+  d["optimal_token"] = [oracle](const test_util::HookedBatch& b) {
+    // One-token rewards on the last token; W from the bound policy's rows.
+    const int n = b.num_tokens();
+    std::vector<double> ret(n), w(n), tok(n), adv(b.num_rollouts());
+    Policy* policy = oracle->policy.get();
+    for (int r = 0; r < b.num_rollouts(); ++r) {
+      double acc = 0.0;
+      for (int t = b.token_begin[r]; t < b.token_begin[r + 1]; ++t) {
+        ret[t] = b.reward[r];
+        const double* pi = policy->Probs(b.state[t]);
+        acc += 1.0 - 2.0 * pi[b.token[t]] + SumOfSquares(pi, policy->num_actions());
+        w[t] = acc;
+      }
+    }
+    for (int g = 0; g < b.num_groups(); ++g) {
+      OptimalTokenGroup(ret.data(), w.data(), b.token_begin.data() + b.group_begin[g],
+                        b.group_size(g), tok.data());
+    }
     for (int r = 0; r < b.num_rollouts(); ++r) adv[r] = tok[b.token_begin[r]];
     return adv;
   };

@@ -823,7 +823,7 @@ int AdvantageCommand(const std::vector<std::string>& args, std::istream& in, std
     throw UserError("advantage: --estimator NAME is required; allowed: " +
                     JoinNames(AllowedEstimators()));
   }
-  const std::vector<std::string> names =
+  std::vector<std::string> names =
       ResolveEstimators(estimator, !files.greedy.empty(), !files.values.empty());
   if (names.empty()) throw UserError("--estimator all: no registered estimator runs on rewards alone");
   CheckExtraInputs(estimator, names, files);
@@ -841,6 +841,21 @@ int AdvantageCommand(const std::vector<std::string>& args, std::istream& in, std
     CheckKeysRead(key_order, runs);
   }
   const RewardTable table = ParseRewardTable(in, files, group_size);
+  if (estimator == "all") {
+    // `all` leaves out the estimators that refuse these group sizes (grpo_passk
+    // on a singleton, passk and pkpo on groups smaller than their k).
+    std::vector<std::string> fit;
+    for (const auto& name : names) {
+      const EstimatorEntry* base = ParseEstimatorName(name, "--estimator").base;
+      bool refused = false;
+      for (int g = 0; g < table.batch.num_groups() && base->group_refusal; ++g) {
+        const int n = table.batch.group_size(g);
+        refused = refused || (n > 0 && !base->group_refusal(nullptr, n).empty());
+      }
+      if (!refused) fit.push_back(name);
+    }
+    names = fit;
+  }
   PlanEstimators(estimator, names, table);
 
   std::vector<std::vector<double>> adv;

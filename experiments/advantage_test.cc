@@ -330,6 +330,31 @@ TEST(AdvantageCommand, GrpoJsonRoundTrips) {
   EXPECT_EQ(Lines(o.out).size(), 1u) << "one JSON object on one line";
 }
 
+// The names `all` keeps for groups of these sizes: those whose group_refusal
+// (grpo_passk: n >= 2; passk, pkpo: n >= k = 4) accepts every group.
+std::vector<std::string> FitForGroups(const std::vector<std::string>& names,
+                                      const std::vector<int>& sizes) {
+  std::vector<std::string> fit;
+  for (const std::string& name : names) {
+    const EstimatorEntry* e = EstimatorRegistry::Get().Find(name);
+    bool ok = true;
+    for (int n : sizes) ok = ok && (!e->group_refusal || e->group_refusal(nullptr, n).empty());
+    if (ok) fit.push_back(name);
+  }
+  return fit;
+}
+
+TEST(AdvantageCommand, AllLeavesOutEstimatorsThatRefuseTheGroupSizes) {
+  const Outcome o = RunCommand({"--json", "--estimator=all"}, "1 0 1\n");
+  ASSERT_EQ(o.error, "");
+  AdvantageJson j(o.out);
+  ASSERT_TRUE(j.Parse()) << o.out;
+  for (const auto& kv : j.by_name) EXPECT_NE(kv.first, "passk");
+  const std::vector<std::string> fit = FitForGroups(BareRewardEstimatorNames(), {3});
+  EXPECT_EQ(j.by_name.size(), fit.size());
+  EXPECT_LT(fit.size(), BareRewardEstimatorNames().size());
+}
+
 TEST(AdvantageCommand, AllJsonHasEveryEstimatorInRegistryOrder) {
   const std::string input = "1 0 0 1\n0.3 0.7 0.2\n";
   const Outcome o = RunCommand({"--json", "--estimator=all"}, input);
@@ -337,7 +362,7 @@ TEST(AdvantageCommand, AllJsonHasEveryEstimatorInRegistryOrder) {
   AdvantageJson j(o.out);
   ASSERT_TRUE(j.Parse()) << o.out;
   EXPECT_EQ(j.estimator, "all");
-  const std::vector<std::string> names = BareRewardEstimatorNames();
+  const std::vector<std::string> names = FitForGroups(BareRewardEstimatorNames(), {4, 3});
   ASSERT_EQ(j.by_name.size(), names.size());
   for (size_t e = 0; e < names.size(); ++e) {
     EXPECT_EQ(j.by_name[e].first, names[e]);
@@ -408,7 +433,7 @@ TEST(AdvantageCommand, PlanningRefusesBeforeAnyCompute) {
   EXPECT_EQ(RunCommand({"--estimator", "test_two_tokens"}, "1:2\n").error, "");
   // With `all`, the first estimator (registry order) that refuses names itself.
   std::string first_error;
-  for (const auto& n : BareRewardEstimatorNames()) {
+  for (const auto& n : FitForGroups(BareRewardEstimatorNames(), {1})) {
     const std::string e = RunCommand({"--estimator", n}, "1\n").error;
     if (!e.empty()) {
       first_error = "estimator '" + n + "': " + e;
@@ -861,10 +886,11 @@ TEST(AdvantageCommand, ValuesJoinAll) {
   ASSERT_EQ(o.error, "");
   AdvantageJson j(o.out);
   ASSERT_TRUE(j.Parse()) << o.out;
-  ASSERT_EQ(j.by_name.size(), with.size());
-  for (size_t e = 0; e < with.size(); ++e) {
-    EXPECT_EQ(j.by_name[e].first, with[e]);
-    if (with[e] != "gae") ExpectSame9(j.by_name[e].second, Expected(with[e], kValuesInput), with[e]);
+  const std::vector<std::string> fit = FitForGroups(with, {2});  // `all` on a group of 2
+  ASSERT_EQ(j.by_name.size(), fit.size());
+  for (size_t e = 0; e < fit.size(); ++e) {
+    EXPECT_EQ(j.by_name[e].first, fit[e]);
+    if (fit[e] != "gae") ExpectSame9(j.by_name[e].second, Expected(fit[e], kValuesInput), fit[e]);
   }
   // --greedy and --values together: both kinds join.
   const std::string greedy = WriteTempFile("values_all_greedy", "1\n");

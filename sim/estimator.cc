@@ -125,6 +125,14 @@ std::string BareBatchRefusal(const EstimatorSpec& spec, const Batch& batch,
       }
     }
   }
+  if (base.group_refusal) {
+    for (int g = 0; g < groups; ++g) {
+      const int n = batch.group_size(g);
+      if (n == 0) continue;
+      const std::string why = base.group_refusal(nullptr, n);
+      if (!why.empty()) return why + " (group " + std::to_string(g + 1) + ")";
+    }
+  }
   const int tokens = batch.num_tokens();
   if (base.needs_values && batch.value.size() != static_cast<size_t>(tokens)) {
     return "estimator '" + base.name + "' on bare rewards (no task, so no critic) needs the "

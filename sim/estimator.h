@@ -111,6 +111,13 @@ struct EstimatorEntry {
   // that could have exactly one or a non-empty one without: `advlab advantage`
   // on its input, training when train.batch_prompts x train.group_size < 2.
   bool whitens_tokens = false;
+  // Why the estimator cannot run on groups of `group_size` rollouts with the
+  // keys of `config` (nullptr: the defaults, as in `advlab advantage`), or ""
+  // when it can: one line naming the key (grpo_passk needs 2 rollouts; passk
+  // and pkpo need estimator.passk_k <= the group size). Training planning
+  // calls it with train.group_size; `advlab advantage` with each group's size.
+  // May be empty.
+  std::function<std::string(const Config* config, int group_size)> group_refusal = nullptr;
 };
 
 using EstimatorRegistry = Registry<EstimatorEntry>;
@@ -180,7 +187,8 @@ EstimatorSpec ParseEstimatorName(const std::string& name,
 // (they do not throw): a task for needs_task, one greedy reward per group and
 // none NaN (needs_greedy), a value per token (needs_values, batch.value), at
 // least 2 valid tokens to whiten (whitens_tokens), one reference reward per
-// rollout (a needs_reference modifier). One line, naming the estimator.
+// rollout (a needs_reference modifier), every non-empty group's size
+// (group_refusal). One line, naming the estimator.
 std::string BareBatchRefusal(const EstimatorSpec& spec, const Batch& batch,
                              const FixedSampler& extra);
 

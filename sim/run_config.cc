@@ -308,6 +308,13 @@ RunConfig RunConfig::FromConfig(const Config& config) {
                     "but a batch of train.batch_prompts x train.group_size = 1 rollout can hold "
                     "a single token; allowed: train.batch_prompts x train.group_size >= 2");
   }
+  for (const char* key : {"estimator.name", "train.match_update"}) {  // and the baseline's
+    if (config.Str(key).empty()) continue;
+    const EstimatorEntry* base = ParseEstimatorName(config.Str(key), "key '" + std::string(key) + "'").base;
+    if (!base->group_refusal) continue;
+    const std::string why = base->group_refusal(&config, rc.group_size);
+    if (!why.empty()) throw UserError(why);
+  }
   if (static_cast<int64_t>(rc.batch_prompts) * rc.group_size > (int64_t{1} << 30)) {
     throw UserError("train.batch_prompts x train.group_size = " +
                     std::to_string(static_cast<int64_t>(rc.batch_prompts) * rc.group_size) +

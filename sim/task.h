@@ -44,6 +44,15 @@ struct GradientTerms {
   }
 };
 
+// Sum of squares of a distribution p[0..K), in index order: the part of
+// |grad_z log softmax(z)_a|^2 = 1 - 2 p_a + sum_b p_b^2 that does not depend
+// on the action (the score of one softmax decision w.r.t. its logits).
+inline double SumOfSquares(const double* p, int32_t k) {
+  double s = 0.0;
+  for (int32_t b = 0; b < k; ++b) s += p[b] * p[b];
+  return s;
+}
+
 class Task {
  public:
   virtual ~Task() = default;
@@ -101,6 +110,25 @@ class Task {
   // Exact gradient: appends terms whose sum is weight * grad SuccessProbability.
   virtual void SuccessGradientTerms(Policy* policy, int32_t prompt, double weight,
                                     GradientTerms* out) const = 0;
+  // The variance-minimising constant baseline of `prompt` (estimators/
+  // optimal_baseline.h): b* = E[R |g(y)|^2] / E[|g(y)|^2] over responses y ~
+  // policy, where g(y) = grad log P(y) with respect to the per-state logits
+  // (a tabular policy's parameters; the logit-gradient proxy for an MLP: every
+  // decision state is its own logit block, so a state visited twice by one
+  // response sums its two scores) and R's expectation given y is
+  // false_positive + (1 - false_positive - false_negative) correct(y).
+  // Exact, under the current answers. Where E|g|^2 = 0 (a deterministic
+  // policy: every score is 0, any baseline gives the same update) it returns
+  // the expected reward fp + (1 - fp - fn) SuccessProbability. Families
+  // without it return NaN (every family here has it).
+  virtual double OptimalBaseline(Policy* policy, int32_t prompt, double false_positive,
+                                 double false_negative) const {
+    (void)policy;
+    (void)prompt;
+    (void)false_positive;
+    (void)false_negative;
+    return __builtin_nan("");
+  }
   // Tabular state of the first decision of a prompt (for the entropy metric).
   virtual int32_t FirstState(int32_t prompt) const = 0;
   // Exact KL(P_policy(response | prompt) || P_reference(response | prompt)) over

@@ -309,6 +309,151 @@ double ChainTask::GreedyReward(Policy* policy, int32_t prompt, int32_t* length) 
   });
 }
 
+double ChainTask::OptimalBaseline(Policy* policy, int32_t prompt, double false_positive,
+                                  double false_negative) const {
+  // g(y) = sum_t e(t), e(t) = onehot(a_t) - pi(.|s_t) in the logit block of
+  // state s_t = (op_t, v_{t-1}). |g|^2 = sum_t w_t + 2 sum_{t<t', s_t = s_t'}
+  // c(a_t, a_t'), with w = c(a, a) and c(a, a') = [a = a'] - pi_a - pi_a' +
+  // sum pi^2: a state repeats within a response when an operation repeats in
+  // the prompt and the previous values coincide, so the pairs are kept.
+  // E|g|^2 = sum_t E[w_t] (each cross term has mean 0 given the past).
+  // E[succ |g|^2] by DPs over values: F_t(v) = P(v_{t-1} = v), H_t(a) =
+  // P(success | a_t = a) (outcome), and for each pair (t, a) a forward
+  // propagation Q(v) = P(v_{t'-1} = v | a_t = a). all_steps: success is the
+  // single all-right path, so E[succ |g|^2] = P(path) |g(path)|^2.
+  const int32_t m = modulus_;
+  const int32_t n = depth(prompt);
+  const int32_t* ops = ChainOps(model_, prompt);
+  const int64_t nm = static_cast<int64_t>(n) * m;
+  optimal_scratch_.resize(static_cast<size_t>(5 * nm + 2 * m + n));
+  double* f = optimal_scratch_.data();  // [n m] F_t(v)
+  double* h = f + nm;                    // [n m] H_t(a) (outcome)
+  double* e1 = h + nm;                   // [n m] sum_a pi(a|t,v) H_t(a)
+  double* e2 = e1 + nm;                  // [n m] sum_a pi(a|t,v)^2 H_t(a)
+  double* s2 = e2 + nm;                  // [n m] sum_a pi(a|t,v)^2
+  double* q = s2 + nm;                   // [m]
+  double* q2 = q + m;                    // [m]
+  int32_t* correct = reinterpret_cast<int32_t*>(q2 + m);  // n ints in n doubles' room
+  CorrectResults(prompt, correct);
+  auto probs = [&](int32_t t, int32_t v) { return policy->Probs(ChainState(model_, ops[t], v)); };
+  // Forward marginals and sums of squares.
+  for (int32_t v = 0; v < m; ++v) f[v] = 0.0;
+  f[start(prompt)] = 1.0;
+  for (int32_t t = 0; t < n; ++t) {
+    for (int32_t v = 0; v < m; ++v) s2[t * m + v] = SumOfSquares(probs(t, v), m);
+    if (t + 1 == n) break;
+    double* next = f + (t + 1) * m;
+    for (int32_t a = 0; a < m; ++a) next[a] = 0.0;
+    for (int32_t v = 0; v < m; ++v) {
+      if (f[t * m + v] == 0.0) continue;
+      const double* pi = probs(t, v);
+      for (int32_t a = 0; a < m; ++a) next[a] += f[t * m + v] * pi[a];
+    }
+  }
+  // E|g|^2 and the success probability.
+  double den = 0.0, success = 0.0;
+  for (int32_t t = 0; t < n; ++t) {
+    for (int32_t v = 0; v < m; ++v) {
+      const double fv = f[t * m + v];
+      if (fv == 0.0) continue;
+      const double* pi = probs(t, v);
+      double sum = 0.0;
+      for (int32_t a = 0; a < m; ++a) sum += pi[a] * (1.0 - 2.0 * pi[a] + s2[t * m + v]);
+      den += fv * sum;
+    }
+  }
+  double num = 0.0;
+  if (reward_ == Reward::kAllSteps) {
+    double path = 1.0, norm = 0.0;
+    int32_t prev = start(prompt);
+    for (int32_t t = 0; t < n; ++t) {
+      const double* pi = probs(t, prev);
+      const int32_t a = correct[t];
+      const double sq = s2[t * m + prev];
+      path *= pi[a];
+      norm += 1.0 - 2.0 * pi[a] + sq;
+      int32_t prev2 = correct[t];
+      for (int32_t u = t + 1; u < n; ++u) {  // later decisions in the same state
+        if (ops[u] == ops[t] && prev2 == prev) {
+          const int32_t b = correct[u];
+          norm += 2.0 * ((a == b ? 1.0 : 0.0) - pi[a] - pi[b] + sq);
+        }
+        prev2 = correct[u];
+      }
+      prev = correct[t];
+    }
+    success = path;
+    num = path * norm;
+  } else {
+    // Backward: H_t(a), and per (t, v) the sums E1, E2 over a of pi H, pi^2 H.
+    for (int32_t a = 0; a < m; ++a) h[(n - 1) * m + a] = a == correct[n - 1] ? 1.0 : 0.0;
+    for (int32_t t = n - 1; t >= 0; --t) {
+      for (int32_t v = 0; v < m; ++v) {
+        const double* pi = probs(t, v);
+        double x1 = 0.0, x2 = 0.0;
+        for (int32_t a = 0; a < m; ++a) {
+          x1 += pi[a] * h[t * m + a];
+          x2 += pi[a] * pi[a] * h[t * m + a];
+        }
+        e1[t * m + v] = x1;
+        e2[t * m + v] = x2;
+        if (t > 0) h[(t - 1) * m + v] = x1;  // H_{t-1}(v): token t-1 = v
+      }
+    }
+    for (int32_t v = 0; v < m; ++v) success += f[(n - 1) * m + v] * probs(n - 1, v)[correct[n - 1]];
+    // Diagonal terms.
+    for (int32_t t = 0; t < n; ++t) {
+      for (int32_t v = 0; v < m; ++v) {
+        const double fv = f[t * m + v];
+        if (fv == 0.0) continue;
+        const double* pi = probs(t, v);
+        double sum = 0.0;
+        for (int32_t a = 0; a < m; ++a) {
+          sum += pi[a] * (1.0 - 2.0 * pi[a] + s2[t * m + v]) * h[t * m + a];
+        }
+        num += fv * sum;
+      }
+    }
+    // Pairs t < u with ops[t] == ops[u] (same state iff v_{t-1} == v_{u-1}).
+    for (int32_t t = 0; t + 1 < n; ++t) {
+      int32_t last = -1;
+      for (int32_t u = t + 1; u < n; ++u)
+        if (ops[u] == ops[t]) last = u;
+      if (last < 0) continue;
+      for (int32_t a = 0; a < m; ++a) {
+        // Q(v) = P(v_{u-1} = v | a_t = a), propagated from u = t + 1.
+        for (int32_t v = 0; v < m; ++v) q[v] = v == a ? 1.0 : 0.0;
+        for (int32_t u = t + 1; u <= last; ++u) {
+          if (ops[u] == ops[t]) {
+            double pair = 0.0;
+            for (int32_t v = 0; v < m; ++v) {
+              const double fv = f[t * m + v];
+              if (fv == 0.0 || q[v] == 0.0) continue;
+              const double* pi = probs(t, v);  // = probs(u, v): the same state
+              const double x1 = e1[u * m + v], x2 = e2[u * m + v], sq = s2[t * m + v];
+              // sum_b pi_b c(a, b) H_u(b) = pi_a H_u(a) - pi_a E1 - E2 + sum pi^2 E1.
+              const double inner = pi[a] * h[u * m + a] - pi[a] * x1 - x2 + sq * x1;
+              pair += fv * pi[a] * q[v] * inner;
+            }
+            num += 2.0 * pair;
+          }
+          if (u == last) break;
+          for (int32_t b = 0; b < m; ++b) q2[b] = 0.0;
+          for (int32_t v = 0; v < m; ++v) {
+            if (q[v] == 0.0) continue;
+            const double* pi = probs(u, v);
+            for (int32_t b = 0; b < m; ++b) q2[b] += q[v] * pi[b];
+          }
+          for (int32_t b = 0; b < m; ++b) q[b] = q2[b];
+        }
+      }
+    }
+  }
+  const double scale = 1.0 - false_positive - false_negative;
+  if (!(den > 0.0)) return false_positive + scale * success;
+  return false_positive + scale * (num / den);
+}
+
 ADVLAB_REGISTER_TASK(
     chain, .name = "chain",
     .description = "multi-step arithmetic mod m: n operations (a v + b) mod m on a start value, "

@@ -109,6 +109,8 @@ class ChainTask : public PoolTask {
   }
   double SequenceKL(Policy* policy, Policy* reference, int32_t prompt) const override;
   double GreedyReward(Policy* policy, int32_t prompt, int32_t* length) const override;
+  double OptimalBaseline(Policy* policy, int32_t prompt, double false_positive,
+                         double false_negative) const override;
 
   // ---- the instance, for tests and tools --------------------------------------
   // The plain data the step functions read (pointers into the task's arena).
@@ -155,6 +157,7 @@ class ChainTask : public PoolTask {
   ChainOracleScratch oracle_scratch_;        // SuccessProbability
   ChainOracleScratch gradient_scratch_;      // SuccessGradientTerms
   std::vector<int32_t> eval_prompts_;        // [E] P .. P + E - 1 (the Task interface)
+  mutable std::vector<double> optimal_scratch_;  // OptimalBaseline's DP tables
 };
 
 }  // namespace advlab

@@ -114,6 +114,21 @@ double ChoiceTask::GreedyReward(Policy* policy, int32_t prompt, int32_t* length)
   });
 }
 
+double ChoiceTask::OptimalBaseline(Policy* policy, int32_t prompt, double false_positive,
+                                   double false_negative) const {
+  // One decision: |g(a)|^2 = 1 - 2 pi_a + sum pi^2; only the answer is right.
+  const int32_t k = num_actions();
+  const double* pi = policy->Probs(FirstState(prompt));
+  const double s2 = SumOfSquares(pi, k);
+  const int32_t ans = answer(prompt);
+  double den = 0.0;
+  for (int32_t a = 0; a < k; ++a) den += pi[a] * (1.0 - 2.0 * pi[a] + s2);
+  const double num = pi[ans] * (1.0 - 2.0 * pi[ans] + s2);
+  const double scale = 1.0 - false_positive - false_negative;
+  if (!(den > 0.0)) return false_positive + scale * pi[ans];
+  return false_positive + scale * (num / den);
+}
+
 ADVLAB_REGISTER_TASK(
     choice, .name = "choice",
     .description = "one-step multiple choice: P prompts x K answers, one correct; difficulty "

@@ -61,6 +61,8 @@ class ChoiceTask : public PoolTask {
   // The answer is the one token: the entropy of the first (only) decision,
   // RowEntropy at FirstState (index order, in-house log). Max log K.
   double AnswerEntropy(Policy* policy, int32_t prompt) const override;
+  double OptimalBaseline(Policy* policy, int32_t prompt, double false_positive,
+                         double false_negative) const override;
 
   // The correct answer of a prompt at the current step.
   int32_t answer(int32_t prompt) const {

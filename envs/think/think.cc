@@ -194,6 +194,35 @@ double ThinkTask::GreedyReward(Policy* policy, int32_t prompt, int32_t* length) 
   });
 }
 
+double ThinkTask::OptimalBaseline(Policy* policy, int32_t prompt, double false_positive,
+                                  double false_negative) const {
+  // A response is t THINK tokens then an answer at position t (or L THINK
+  // tokens, truncated, reward 0); its states (p, 0..t) are distinct, so
+  // |g|^2 = sum_{j<t} w(THINK | j) + w(answer | t), w(a | s) = 1 - 2 pi_a + sum pi^2.
+  const int32_t len = model_.max_length, k = num_actions();
+  const int32_t req = required(prompt), last = ThinkLastRight(model_, prompt);
+  const int32_t ans = 1 + answer(prompt);
+  double reach = 1.0, think_w = 0.0;  // P(t THINK tokens so far), their sum of w
+  double num = 0.0, den = 0.0, success = 0.0;
+  for (int32_t t = 0; t < len && reach > 0.0; ++t) {
+    const double* pi = policy->Probs(State(prompt, t));
+    const double s2 = SumOfSquares(pi, k);
+    for (int32_t a = 1; a < k; ++a) {
+      den += reach * pi[a] * (think_w + 1.0 - 2.0 * pi[a] + s2);
+    }
+    if (t >= req && t <= last) {
+      num += reach * pi[ans] * (think_w + 1.0 - 2.0 * pi[ans] + s2);
+      success += reach * pi[ans];
+    }
+    think_w += 1.0 - 2.0 * pi[kThink] + s2;
+    reach *= pi[kThink];
+  }
+  den += reach * think_w;  // truncated (reach is 0 if the loop stopped early)
+  const double scale = 1.0 - false_positive - false_negative;
+  if (!(den > 0.0)) return false_positive + scale * success;
+  return false_positive + scale * (num / den);
+}
+
 ADVLAB_REGISTER_TASK(
     think, .name = "think",
     .description = "variable-length reasoning: THINK or answer at each position; prompt p "

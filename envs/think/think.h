@@ -124,6 +124,8 @@ class ThinkTask : public PoolTask {
   // q = 0 terms skipped), O(K L), no allocation. Right and wrong answers with
   // the same k are one class (the answer, not its correctness).
   double AnswerEntropy(Policy* policy, int32_t prompt) const override;
+  double OptimalBaseline(Policy* policy, int32_t prompt, double false_positive,
+                         double false_negative) const override;
 
   // Tabular state of prompt p after t thinking tokens.
   int32_t State(int32_t prompt, int32_t t) const { return prompt * model_.max_length + t; }
