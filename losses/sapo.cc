@@ -5,7 +5,8 @@ namespace advlab {
 ADVLAB_REGISTER_KEY(train_sapo_tau_pos,
                     KeySpec{.name = "train.sapo_tau_pos", .type = KeyType::kFloat,
                             .default_value = "1",
-                            .help = "sapo: gate temperature of tokens with A > 0 (paper, verl: 1.0)",
+                            .help = "sapo: gate temperature of tokens with A > 0 (paper, verl: "
+                                    "1.0)",
                             .min = 0.0, .max = 1e6, .min_exclusive = true,
                             .used_by = UsedWithLoss("sapo")});
 ADVLAB_REGISTER_KEY(train_sapo_tau_neg,
@@ -17,7 +18,8 @@ ADVLAB_REGISTER_KEY(train_sapo_tau_neg,
                             .used_by = UsedWithLoss("sapo")});
 
 SapoLoss::SapoLoss(const Config& config)
-    : SapoLoss(SapoParams{config.Float("train.sapo_tau_pos"), config.Float("train.sapo_tau_neg")}) {}
+    : SapoLoss(SapoParams{config.Float("train.sapo_tau_pos"),
+                          config.Float("train.sapo_tau_neg")}) {}
 
 double SapoLoss::Value(const LossRollout& r) const {
   double v = 0.0;
