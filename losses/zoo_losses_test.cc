@@ -585,6 +585,18 @@ TEST(ZooLossesTest, GradientMatchesFiniteDifferencesTabular) {
   }
 }
 
+TEST(ZooLossesTest, GradientMatchesFiniteDifferencesMlp) {
+  for (const char* loss : {"gspo", "gmpo", "cispo", "sapo", "clip_cov", "kl_cov"}) {
+    Keys k = {{"env.name", "chain"},        {"env.prompts", "24"},
+              {"train.batch_prompts", "4"}, {"train.group_size", "4"},
+              {"policy.kind", "mlp"},       {"policy.hidden", "8"},
+              {"train.loss", loss},         {"train.loss_agg", "seq-mean-token-mean"}};
+    if (std::string(loss) == "gspo") k["train.gspo_clip_high"] = "0.3";
+    if (std::string(loss) == "kl_cov") k["train.kl_cov_ratio"] = "0.1";
+    ExpectGradientMatches(k, 1e-5);
+  }
+}
+
 // ---- bit-for-bit identities and determinism ------------------------------------
 
 std::vector<double> Params(const Keys& keys, int steps) {
