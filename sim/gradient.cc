@@ -20,17 +20,20 @@ StepStats PrepareBatch(const RunConfig& rc, RunState* st, Batch* batch, Estimato
       batch->token_reward.resize(batch->num_tokens());
     }
     TabularRows& ref_rows = *st->reference->tabular_rows();  // pi_0 is tabular
+    const double coef = st->kl_coef;  // kl.coef, or the adaptive controller's value
     for (int r = 0; r < batch->num_rollouts(); ++r) {
-      double penalty = 0.0;
+      double penalty = 0.0, seq = 0.0;
       for (int t = batch->token_begin[r]; t < batch->token_begin[r + 1]; ++t) {
         const double ref = ref_rows.LogProbs(batch->state[t])[batch->token[t]];
         const double k = KlPenalty(rc.kl_estimator, batch->logprob[t] - ref).value;
         ss.kl_sum += k;
+        seq += k;
         if (shaping) {
-          batch->token_reward[t] = -rc.kl_coef * k;
+          batch->token_reward[t] = -coef * k;
           penalty += batch->token_reward[t];
         }
       }
+      if (batch->length(r) > 0) ss.kl_seq_sum += seq / batch->length(r);
       if (shaping) batch->reward[r] += penalty;
     }
     ss.kl_tokens = batch->num_tokens();
@@ -116,6 +119,7 @@ void MinibatchGradientImpl(const RunConfig& rc, RunState* st, const Batch& batch
   const double weight = TokenWeight(rc.loss_agg, 1, R, T, scale);
   const PolicyLossEntry& loss = *rc.loss;
   const bool kl_loss = rc.kl_coef > 0.0 && !rc.kl_in_reward;
+  const double kl_coef = st->kl_coef;  // kl.coef, or the adaptive controller's value
   const bool entropy = rc.entropy_coef != 0.0;
   const bool token_adv = !batch.token_advantage.empty();
   const bool need_lp = loss.needs_ratio || kl_loss;
@@ -129,6 +133,45 @@ void MinibatchGradientImpl(const RunConfig& rc, RunState* st, const Batch& batch
   double* ADVLAB_RESTRICT coef = st->coef.data();
   double* ADVLAB_RESTRICT lp = st->logprob.data();
   const int32_t* ADVLAB_RESTRICT tb = batch.token_begin.data();
+  // A batch-level loss (clip_cov, kl_cov) first sees every kept rollout of the
+  // minibatch at the current parameters and marks tokens; the micro-batches
+  // below reuse these log-probabilities and marks (so train.micro_batch still
+  // changes no bit).
+  const bool prepass = loss.batch_prepass;
+  if (prepass) {
+    st->loss_mark.resize(batch.num_tokens());
+    st->prepass_rollouts.clear();
+    st->prepass_first.clear();
+    st->prepass_mark.clear();
+    WithRows(&pi, [&](auto& rows) {
+      for (int q = r0; q < r1; ++q) {
+        if (filtered && batch.kept[q] == 0) continue;
+        const int len = tb[q + 1] - tb[q];
+        for (int t = tb[q]; t < tb[q + 1]; ++t) {
+          lp[t] = rows.LogProbs(batch.state[t])[batch.token[t]];
+        }
+        LossRollout view;
+        view.len = len;
+        view.weight = per_token ? TokenWeight(rc.loss_agg, len, R, T, scale) : weight;
+        view.advantage = batch.advantage[q];
+        view.token_advantage = token_adv ? batch.token_advantage.data() + tb[q] : nullptr;
+        view.logprob_old = batch.logprob.data() + tb[q];
+        view.logprob = lp + tb[q];
+        st->prepass_rollouts.push_back(view);
+        st->prepass_first.push_back(tb[q]);
+        st->prepass_mark.push_back(st->loss_mark.data() + tb[q]);
+      }
+    });
+    LossBatch lb;
+    lb.rollouts = st->prepass_rollouts.data();
+    lb.n = static_cast<int>(st->prepass_rollouts.size());
+    lb.first_token = st->prepass_first.data();
+    lb.mark = st->prepass_mark.data();
+    lb.rng = st->rng;
+    lb.step = static_cast<uint32_t>(st->step);
+    lb.update = static_cast<uint32_t>(st->updates);
+    st->loss->Prepass(lb);
+  }
   // Micro-batches: consecutive runs of micro_batch kept rollouts, in order.
   int r = r0;
   while (r < r1) {
@@ -191,7 +234,7 @@ void MinibatchGradientImpl(const RunConfig& rc, RunState* st, const Batch& batch
         }
         stats->loss_tokens += loss.reports_clipping ? len : 0;  // clip_frac's denominator
         const double w = per_token ? TokenWeight(rc.loss_agg, len, R, T, scale) : weight;
-        if (need_lp) {
+        if (need_lp && !prepass) {  // the prepass computed them
           for (int t = tb[q]; t < tb[q + 1]; ++t) {
             lp[t] = rows.LogProbs(batch.state[t])[batch.token[t]];
           }
@@ -203,6 +246,7 @@ void MinibatchGradientImpl(const RunConfig& rc, RunState* st, const Batch& batch
         view.token_advantage = token_adv ? batch.token_advantage.data() + tb[q] : nullptr;
         view.logprob_old = batch.logprob.data() + tb[q];
         view.logprob = need_lp ? lp + tb[q] : nullptr;
+        view.mark = prepass ? st->loss_mark.data() + tb[q] : nullptr;
         st->loss_rollouts.push_back(view);
         double* const out = coef + tb[q];
         st->loss_coef.push_back(out);
@@ -223,7 +267,7 @@ void MinibatchGradientImpl(const RunConfig& rc, RunState* st, const Batch& batch
           double c = coef[t];
           if (kl_loss) {
             const double ref = ref_rows->LogProbs(batch.state[t])[batch.token[t]];
-            c += rc.kl_coef * KlPenalty(rc.kl_estimator, lp[t] - ref).dlogp * w;
+            c += kl_coef * KlPenalty(rc.kl_estimator, lp[t] - ref).dlogp * w;
             coef[t] = c;
           }
           // With the entropy bonus every token of a kept rollout is back-propagated.

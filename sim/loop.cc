@@ -32,6 +32,7 @@ void InitRun(const RunConfig& rc, RunState* st) {
     st->reference = std::make_unique<ReferencePolicy>(*st->task);
   }
   st->updates = 0;
+  st->kl_coef = rc.kl_coef;
   st->metrics = MetricAccumulator();
   st->grad.Init(st->policy->num_params(), st->policy->grad_block_size());
   if (rc.match_update) st->match_grad.Init(st->policy->num_params(), st->policy->grad_block_size());
@@ -59,6 +60,12 @@ void InitRun(const RunConfig& rc, RunState* st) {
   st->loss_rollouts.reserve(rollouts);  // a micro-batch's kept rollouts, for the loss
   st->loss_coef.reserve(rollouts);
   if (rc.loss->needs_ratio || rc.kl_coef > 0.0) st->logprob.reserve(max_tokens);
+  if (rc.loss->batch_prepass) {
+    st->loss_mark.reserve(max_tokens);
+    st->prepass_rollouts.reserve(rollouts);
+    st->prepass_first.reserve(rollouts);
+    st->prepass_mark.reserve(rollouts);
+  }
 }
 
 namespace {
@@ -160,6 +167,17 @@ void Step(const RunConfig& rc, RunState* st) {
       ss.update_norm_sum += st->optimizer->UpdateNorm(applied);
       ss.updates += 1;
     }
+  }
+  // The adaptive KL controller (Ziegler et al. 2019, arXiv 1909.08593; verl
+  // AdaptiveKLController, estimators.md §5.3), once a step after its updates:
+  // KL = the mean over the step's rollouts of each one's token-mean KL
+  // estimate (kl.estimator's value) of the sampling policy to pi_0 (verl's
+  // current_kl), n = the rollouts the estimator saw (verl: n_steps = the batch
+  // size in sequences). The next step uses the new coefficient.
+  if (rc.kl_target > 0.0 && st->batch.num_rollouts() > 0) {
+    const int n = st->batch.num_rollouts();
+    st->kl_coef =
+        AdaptiveKlCoefficient(st->kl_coef, ss.kl_seq_sum / n, rc.kl_target, rc.kl_horizon, n);
   }
   st->step += 1;
   st->metrics.AddStep(StepView{st->batch, ss, st->sampling, StepCost(rc, st->sampling, ss)});

@@ -9,6 +9,15 @@
 // registered with ADVLAB_REGISTER_LOSS; the header of each opens with its formula
 // and citation. Each loss's arithmetic is a host/device function of a
 // LossRollout (ADVLAB_HD, e.g. PpoCoefficients): the class is its host adaptor.
+//
+// Batch-level losses (clip_cov, kl_cov: they pick tokens by a covariance
+// centred over the batch) set PolicyLossEntry::batch_prepass: once per
+// minibatch, before any coefficient, the loop hands Prepass every kept rollout
+// of the minibatch at the current parameters, and the loss marks tokens
+// (LossRollout::mark); the micro-batches then see those marks. The prepass
+// spans the whole minibatch, so train.micro_batch still changes no bit (verl
+// computes the covariance per micro-batch; the two agree with one micro-batch
+// per minibatch, verl's ppo_micro_batch_size = ppo_mini_batch_size).
 #ifndef ADVLAB_SIM_POLICY_LOSS_H_
 #define ADVLAB_SIM_POLICY_LOSS_H_
 
@@ -20,6 +29,7 @@
 #include "sim/config.h"
 #include "sim/features.h"
 #include "sim/registry.h"
+#include "sim/rng.h"
 
 namespace advlab {
 
@@ -32,9 +42,24 @@ struct LossRollout {
   const double* logprob_old = nullptr;      // [len] log pi_old of the sampled tokens
   const double* logprob = nullptr;          // [len] log pi at the current parameters
                                             //   (null unless the entry needs_ratio)
+  const uint8_t* mark = nullptr;            // [len] tokens the batch prepass marked
+                                            //   (1), or null: none (batch_prepass)
   ADVLAB_HD double Advantage(int i) const {
     return token_advantage ? token_advantage[i] : advantage;
   }
+};
+
+// What a batch prepass sees: the minibatch's kept rollouts in batch order, and
+// the coordinates of its random draws (a counter-based draw per token, keyed
+// by the run's seed: sim/rng.h Purpose::kLossSelect).
+struct LossBatch {
+  const LossRollout* rollouts = nullptr;  // [n]
+  int n = 0;
+  const int32_t* first_token = nullptr;   // [n] index of each one's first token in the batch
+  uint8_t* const* mark = nullptr;         // [n] where each one's [len] marks go
+  Philox rng{0};                          // keyed by the run's seed
+  uint32_t step = 0;                      // the training step (RunState::step)
+  uint32_t update = 0;                    // optimizer steps taken before this one
 };
 
 class PolicyLoss {
@@ -52,6 +77,21 @@ class PolicyLoss {
   }
   // The rollout's share of the loss, sum_i w l_i (tests, finite differences).
   virtual double Value(const LossRollout& r) const = 0;
+  // The loss as autograd sees it: the factors under a stop-gradient (GSPO's
+  // sg[s_i], CISPO's sg(clip(r))) evaluated at sg_logprob, the rest at
+  // r.logprob. Its derivative in r.logprob at r.logprob = sg_logprob is the
+  // coefficients (tests, finite differences). Default: Value (no such factor).
+  virtual double SurrogateValue(const LossRollout& r, const double* sg_logprob) const {
+    (void)sg_logprob;
+    return Value(r);
+  }
+  // batch_prepass losses: writes b.mark[i][0, len) for every rollout i of b
+  // (once per minibatch, before Coefficients). Default: marks nothing.
+  virtual void Prepass(const LossBatch& b) const {
+    for (int i = 0; i < b.n; ++i) {
+      for (int t = 0; t < b.rollouts[i].len; ++t) b.mark[i][t] = 0;
+    }
+  }
 };
 
 struct PolicyLossEntry {
@@ -67,6 +107,8 @@ struct PolicyLossEntry {
   // dl/dlog pi = -A at every token (REINFORCE's loss): the loop may then write
   // one coefficient per rollout without calling Coefficients (the fast path).
   bool minus_advantage = false;
+  // Marks tokens from the whole minibatch first (PolicyLoss::Prepass).
+  bool batch_prepass = false;
 };
 
 using PolicyLossRegistry = Registry<PolicyLossEntry>;

@@ -36,6 +36,7 @@ enum class Purpose : uint32_t {
   kEval = 7,        // sampled evaluation                            {eval, ...}
   kVerifier = 8,    // verifier noise                                {step, group, block}
   kCriticInit = 9,  // gae's MLP critic initialisation               {param block, 0, 0}
+  kLossSelect = 10, // a batch-level loss's token pick (clip_cov)   {step, token/4, update}
 };
 
 struct Words4 {

@@ -122,9 +122,26 @@ ADVLAB_REGISTER_KEY(kl_estimator,
                     KeySpec{.name = "kl.estimator", .type = KeyType::kString,
                             .default_value = "k3",
                             .help = "KL estimator on sampled tokens: k1 (log ratio), k2 (half "
-                                    "its square), k3 (verl low_var_kl)",
+                                    "its square), k3 (verl low_var_kl), abs (|log ratio|), k1+ "
+                                    "and k3+ (value of k1 / k3, gradient of k2: verl's "
+                                    "straight-through)",
                             .choices = EnumNames(kKlEstimatorNames),
                             .used_by = UsedUnless("kl.coef", "0")});
+ADVLAB_REGISTER_KEY(kl_target,
+                    KeySpec{.name = "kl.target", .type = KeyType::kFloat, .default_value = "0",
+                            .help = "adaptive KL controller (Ziegler et al. 2019, verl "
+                                    "AdaptiveKLController): the KL the coefficient steers to, "
+                                    "kl.coef its start; coef *= 1 + clip(KL / target - 1, -0.2, "
+                                    "0.2) x rollouts / kl.horizon once a step (0: fixed coef)",
+                            .min = 0.0, .max = 1e6,
+                            .used_by = UsedUnless("kl.coef", "0")});
+ADVLAB_REGISTER_KEY(kl_horizon,
+                    KeySpec{.name = "kl.horizon", .type = KeyType::kFloat,
+                            .default_value = "10000",
+                            .help = "adaptive KL controller: horizon in sampled rollouts "
+                                    "(verl's and Ziegler et al.'s default 10000)",
+                            .min = 0.0, .max = 1e12, .min_exclusive = true,
+                            .used_by = UsedUnless("kl.target", "0")});
 ADVLAB_REGISTER_KEY(kl_where,
                     KeySpec{.name = "kl.where", .type = KeyType::kString, .default_value = "loss",
                             .help = "loss: kl.coef x agg(KL) added to the loss at the current "
@@ -263,6 +280,8 @@ RunConfig RunConfig::FromConfig(const Config& config) {
   rc.kl_coef = config.Float("kl.coef");
   rc.kl_estimator = EnumValue(kKlEstimatorNames, config.Str("kl.estimator"));
   rc.kl_in_reward = EnumValue(kKlWhereNames, config.Str("kl.where")) == KlWhere::kReward;
+  rc.kl_target = config.Float("kl.target");
+  rc.kl_horizon = config.Float("kl.horizon");
   rc.entropy_coef = config.Float("train.entropy_coef");
   rc.micro_batch = static_cast<int>(config.Int("train.micro_batch"));
   rc.rollout_batch = static_cast<int>(config.Int("train.rollout_batch"));
@@ -319,6 +338,14 @@ RunConfig RunConfig::FromConfig(const Config& config) {
     throw UserError("train.batch_prompts x train.group_size = " +
                     std::to_string(static_cast<int64_t>(rc.batch_prompts) * rc.group_size) +
                     " rollouts per step is too large; allowed: at most 2^30");
+  }
+  if (rc.kl_target > 0.0 &&
+      0.2 * static_cast<double>(rc.batch_prompts) * rc.group_size >= rc.kl_horizon) {
+    throw UserError("kl.horizon = " + config.Str("kl.horizon") + " with train.batch_prompts x "
+                    "train.group_size = " +
+                    std::to_string(static_cast<int64_t>(rc.batch_prompts) * rc.group_size) +
+                    " rollouts a step: the adaptive KL step 1 - 0.2 x rollouts / horizon would "
+                    "not keep the coefficient positive; allowed: kl.horizon above 0.2 x rollouts");
   }
   if (rc.match_update) CheckMatchUpdate(config, rc);
   return rc;

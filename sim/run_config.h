@@ -42,6 +42,10 @@ struct RunConfig {
   double kl_coef = 0.0;         // KL to the initial policy (0: off)
   KlEstimator kl_estimator = KlEstimator::kK3;
   bool kl_in_reward = false;    // kl.where = reward (else in the loss)
+  // Adaptive KL controller (kl.target > 0; Ziegler et al. 2019): the run's
+  // coefficient starts at kl_coef and lives in RunState::kl_coef.
+  double kl_target = 0.0;       // 0: fixed coefficient
+  double kl_horizon = 10000.0;
   double entropy_coef = 0.0;    // entropy bonus: loss -= coef * agg(H)
   int micro_batch = 0;          // kept rollouts per backward micro-batch (0: all)
   int rollout_batch = 0;        // rollouts per inference call (0: one per round)
@@ -70,7 +74,8 @@ inline constexpr EnumName<LossAgg> kLossAggNames[] = {
     {"seq-mean-token-mean", LossAgg::kSeqMeanTokenMean},
     {"seq-mean-token-sum-norm", LossAgg::kSeqMeanTokenSumNorm}};
 inline constexpr EnumName<KlEstimator> kKlEstimatorNames[] = {
-    {"k1", KlEstimator::kK1}, {"k2", KlEstimator::kK2}, {"k3", KlEstimator::kK3}};
+    {"k1", KlEstimator::kK1},      {"k2", KlEstimator::kK2},      {"k3", KlEstimator::kK3},
+    {"abs", KlEstimator::kAbs},    {"k1+", KlEstimator::kK1Plus}, {"k3+", KlEstimator::kK3Plus}};
 // kl.where: where the KL regulariser acts.
 enum class KlWhere { kLoss, kReward };
 inline constexpr EnumName<KlWhere> kKlWhereNames[] = {{"loss", KlWhere::kLoss},

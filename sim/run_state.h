@@ -32,6 +32,9 @@ struct RunState {
   // pi_0: built by InitRun when KL or AAPO needs it, else by the first eval (kl_init).
   std::unique_ptr<ReferencePolicy> reference;
   int64_t updates = 0;                   // optimizer steps taken (Adam's counter)
+  // The KL coefficient of the coming step: kl.coef, moved once a step by the
+  // adaptive controller when kl.target > 0 (sim/loop.cc Step).
+  double kl_coef = 0.0;
   MetricAccumulator metrics;             // window and cumulative sums since the last eval
   SamplingStats sampling;                // the last SampleBatch
   // Scratch reused every step (no allocation once warm).
@@ -45,6 +48,12 @@ struct RunState {
   GradientTerms terms;           // scratch: a micro-batch's terms with the entropy bonus
   std::vector<LossRollout> loss_rollouts;  // scratch: a micro-batch's kept rollouts (loss view)
   std::vector<double*> loss_coef;          // scratch: where each one's coefficients go
+  // Batch-level losses (PolicyLossEntry::batch_prepass): a minibatch's kept
+  // rollouts, their first tokens, and the marks of every token of the batch.
+  std::vector<LossRollout> prepass_rollouts;
+  std::vector<int32_t> prepass_first;
+  std::vector<uint8_t*> prepass_mark;
+  std::vector<uint8_t> loss_mark;          // [tokens]
   Batch ref_batch;               // scratch: AAPO's reference rollouts
   // estimator.aapo_reference = cached: [training prompts] 1 once the prompt's
   // reference rollouts were generated (and charged); later draws reuse them.

@@ -36,6 +36,8 @@ struct StepStats {
   double grad_norm_sum = 0.0;    // sum over updates of the gradient norm (pre-clip)
   int64_t kl_tokens = 0;         // tokens whose KL to pi_0 was measured
   double kl_sum = 0.0;           // sum of their KL estimates
+  double kl_seq_sum = 0.0;       // sum over rollouts of each one's token-mean KL estimate
+                                 //   (the adaptive KL controller's measure, / rollouts)
   // What the estimator judged (Estimator::AddStats; ADORA's tas_frac):
   int64_t judged_groups = 0;     // groups a reweighting modifier judged
   int64_t tas_groups = 0;        //   of those, judged temporarily advantageous
