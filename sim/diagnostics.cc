@@ -123,6 +123,14 @@ void DiagnosedStep(const RunConfig& rc, RunState* st) {
   const int S = rc.diagnostic_samples;
   const size_t n = exact.size();
   std::vector<double> mean(n, 0.0), m2(n, 0.0), est;
+  // The same batches under the variance-optimal baseline (`optimal`, exact from
+  // the oracle): the reference point of grad_var_ratio. Stateless, bound once.
+  if (!st->diag_optimal) {
+    st->diag_optimal = MakeEstimator("optimal");
+    st->diag_optimal->Bind(EstimatorContext{&rc.config, st->task.get(), st->policy.get(),
+                                            rc.false_positive, rc.false_negative});
+  }
+  std::vector<double> opt_mean(n, 0.0), opt_m2(n, 0.0);
   // Per difficulty bin: the sum over the S batches of the part of g_hat its
   // rollouts contribute (a bin no batch drew contributes exactly 0).
   std::vector<double> part_sum[kDifficultyBins];
@@ -136,6 +144,7 @@ void DiagnosedStep(const RunConfig& rc, RunState* st) {
   for (int j = 0; j < S; ++j) {
     const Philox rng(rc.seed | (static_cast<uint64_t>(j + 1) << 32));
     SampleBatch(rc, st, rng, st->step, &st->diag_batch);
+    st->diag_opt_batch = st->diag_batch;  // the rollouts as sampled, before any estimator
     // A stateful estimator works on a copy: the diagnostics must not advance
     // the state training goes on with.
     // (Step runs the same LossGradient on the original after the samples.)
@@ -153,10 +162,18 @@ void DiagnosedStep(const RunConfig& rc, RunState* st) {
     }
     rel_err += err;
     AddBinParts(rc, st, st->diag_batch, &include, &est, part_sum);
+    LossGradient(rc, st, &st->diag_opt_batch, &st->diag_grad, st->diag_optimal.get());
+    ToDense(st->diag_grad, -1.0, &est);
+    for (size_t i = 0; i < n; ++i) {
+      const double delta = est[i] - opt_mean[i];
+      opt_mean[i] += delta / (j + 1);
+      opt_m2[i] += delta * (est[i] - opt_mean[i]);
+    }
   }
   st->reference_generated = reference_generated;
-  double var = 0.0;
+  double var = 0.0, opt_var = 0.0;
   for (size_t i = 0; i < n; ++i) var += m2[i] / (S - 1);
+  for (size_t i = 0; i < n; ++i) opt_var += opt_m2[i] / (S - 1);
   // Direction only: the mean estimate against grad J, and its error after the
   // best scalar fit c = <mean, grad J> / |mean|^2 (= 1 - cosine^2, computed as
   // the residual itself so rounding cannot make it negative).
@@ -186,6 +203,7 @@ void DiagnosedStep(const RunConfig& rc, RunState* st) {
   st->diag_cosine = moved && informative ? dot / (std::sqrt(upd_sq) * std::sqrt(exact_sq)) : nan;
   st->diag_rel_err = informative ? rel_err / S / exact_sq : nan;
   st->diag_var = informative ? var / exact_sq : nan;
+  st->diag_var_ratio = opt_var > 0.0 ? var / opt_var : nan;
   st->diag_mean_cosine =
       informative && mean_sq > 0.0 ? mean_dot / (std::sqrt(mean_sq) * std::sqrt(exact_sq)) : nan;
   st->diag_fit_err = informative && mean_sq > 0.0 ? fit / exact_sq : nan;

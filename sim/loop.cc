@@ -229,6 +229,7 @@ void Evaluate(const RunConfig& rc, RunState* st, double* m) {
   e.grad_cosine = st->diag_valid ? st->diag_cosine : nan;
   e.grad_rel_err = st->diag_valid ? st->diag_rel_err : nan;
   e.grad_var = st->diag_valid ? st->diag_var : nan;
+  e.grad_var_ratio = st->diag_valid ? st->diag_var_ratio : nan;
   e.grad_mean_cosine = st->diag_valid ? st->diag_mean_cosine : nan;
   e.grad_fit_err = st->diag_valid ? st->diag_fit_err : nan;
   for (int b = 0; b < kDifficultyBins; ++b) {

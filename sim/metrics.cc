@@ -174,6 +174,10 @@ const std::vector<MetricSpec> kMetrics = {
      "RMS over the rollouts of the last step before the eval of b_r - E[R | q_r]: the "
      "estimator's baseline against the exact expected reward of the prompt (NaN: no baseline)",
      nullptr, nullptr, [](E e) { return e.baseline_rmse; }},
+    {"grad_var_ratio", "ratio", K::kDiagnostic,
+     "grad_var over the variance of the `optimal` baseline's estimate on the same diagnostic "
+     "batches (1: as good as the variance-optimal baseline)",
+     nullptr, nullptr, [](E e) { return e.grad_var_ratio; }},
 };
 
 }  // namespace

@@ -47,7 +47,8 @@ struct EvalPoint {
   double entry_step_bin[4] = {};  // step each bin last entered training (NaN: not yet)
   double update_share_bin[4] = {};  // diagnostics: each bin's share of the mean g_hat
   double exact_share_bin[4] = {};   // ... and of the exact gradient
-  double baseline_rmse = 0.0;       // the estimator's baseline against E[R | q] (reward units)
+  double baseline_rmse = 0.0;
+  double grad_var_ratio = 0.0;      // diagnostics: grad_var over the optimal baseline's       // the estimator's baseline against E[R | q] (reward units)
 };
 
 struct MetricSpec {

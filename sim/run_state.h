@@ -70,6 +70,7 @@ struct RunState {
   double diag_cosine = 0.0;
   double diag_rel_err = 0.0;
   double diag_var = 0.0;
+  double diag_var_ratio = 0.0;     // diag_var over the same of the `optimal` baseline
   double diag_mean_cosine = 0.0;   // cosine(mean g_hat, grad J)
   double diag_fit_err = 0.0;       // min_c |c mean g_hat - grad J|^2 / |grad J|^2
   double diag_update_share[kDifficultyBins] = {};  // <g_k, g> / |g|^2 of the mean g_hat
@@ -80,6 +81,8 @@ struct RunState {
   int64_t next_eval = -1;
   double baseline_rmse = 0.0;  // NaN when the estimator reports no baseline
   Batch diag_batch;                // scratch for the diagnostic batches
+  Batch diag_opt_batch;            // scratch: the same batch for the `optimal` baseline
+  std::unique_ptr<Estimator> diag_optimal;  // grad_var_ratio's reference estimator
   SparseGrad diag_grad;            // scratch
   GradientTerms diag_terms;        // scratch: the oracle's terms
   GradientTerms diag_merged;       // scratch: the terms summed per (state, action)

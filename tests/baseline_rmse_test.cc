@@ -102,5 +102,41 @@ TEST(BaselineRmseTest, AMoreSampledMeanIsCloserToTheTruth) {
   EXPECT_GT(s, 4.0 * l);
 }
 
+// grad_var_ratio (sim/diagnostics.cc): the run's diagnostic variance over the
+// `optimal` baseline's on the same diagnostic batches.
+std::vector<double> Diagnosed(const std::string& estimator, const std::string& metric) {
+  std::map<std::string, std::string> keys = Keys(estimator);
+  keys["train.steps"] = "1";
+  keys["train.eval_every"] = "1";
+  keys["diagnostics.exact_gradient"] = "true";
+  keys["diagnostics.samples"] = "6";
+  const RunConfig rc = RunConfig::FromConfig(Config::Resolve(keys));
+  const RunRecord rec = TrainRun(rc);
+  const size_t evals = rc.EvalSteps().size(), row = static_cast<size_t>(MetricIndex(metric));
+  return std::vector<double>(rec.values.begin() + row * evals, rec.values.begin() + (row + 1) * evals);
+}
+
+TEST(GradVarRatioTest, IsTheRatioOfTwoRunsDiagnosticVariances) {
+  // At step 0 every run has the same parameters and diagnostic batches, so the
+  // optimal run's grad_var is the denominator of any other run's ratio.
+  const double opt = Diagnosed("optimal", "grad_var")[1];
+  EXPECT_EQ(Diagnosed("optimal", "grad_var_ratio")[1], 1.0);
+  for (const char* e : {"grpo", "rloo", "oracle", "reinforce"}) {
+    const double var = Diagnosed(e, "grad_var")[1];
+    EXPECT_NEAR(Diagnosed(e, "grad_var_ratio")[1], var / opt, 1e-12 * var / opt) << e;
+  }
+  // GRPO's std division inflates the variance well above the optimum here.
+  EXPECT_GT(Diagnosed("grpo", "grad_var_ratio")[1], 1.5);
+}
+
+TEST(GradVarRatioTest, NaNWithoutDiagnostics) {
+  std::map<std::string, std::string> keys = Keys("grpo");
+  const RunConfig rc = RunConfig::FromConfig(Config::Resolve(keys));
+  const RunRecord rec = TrainRun(rc);
+  const size_t evals = rc.EvalSteps().size();
+  const size_t row = static_cast<size_t>(MetricIndex("grad_var_ratio"));
+  for (size_t e = 0; e < evals; ++e) EXPECT_TRUE(std::isnan(rec.values[row * evals + e]));
+}
+
 }  // namespace
 }  // namespace advlab
