@@ -18,7 +18,7 @@
 // optimal_token (estimators/optimal_token.h, arXiv 2602.07078).
 //
 // Exact per family (Task::OptimalBaseline, brute-force checked in
-// optimal_baseline_test.cc): choice (one decision, closed form); think (a
+// tests/optimal_baseline_test.cc): choice (one decision, closed form); think (a
 // response's states (p, 0..t) are distinct, O(L K)); chain: a response's
 // states (op_t, v_{t-1}) CAN repeat (an operation used twice with equal
 // previous values), the pairs' cross terms are kept (DPs over values,

@@ -85,7 +85,8 @@ zoo_configs() {
   }
   for fam in choice chain think; do
     for pol in tabular mlp; do
-      for est in ZOO_ESTIMATORS; do
+      for est in spo krpo krpo_persistent bnpo grpo_passk passk pkpo qae optimal optimal_token \
+                 grpo+seed_grpo grpo+grpo_lead; do
         for v in 0 1; do
           args="$(zoo_base $fam $pol) --estimator.name=$est"
           if [ $v = 1 ]; then
@@ -96,15 +97,21 @@ zoo_configs() {
           i=$((i + 1))
         done
       done
-      for v in ZOO_SWITCHES; do
+      for v in "grpo:--estimator.scale_rewards=batch;--estimator.std_epsilon=1e-4" \
+               "grpo:--estimator.scale_rewards=none" "grpo:--estimator.mean_scope=batch" \
+               "dr_grpo:--estimator.mean_scope=batch" "qae:--estimator.qae_norm_by_std=false" \
+               "pkpo:--estimator.pkpo_baseline=none" "spo:--estimator.spo_n0=2"; do
         echo "$(zoo_base $fam $pol) --estimator.name=${v%%:*} ${v#*:}" | tr ';' ' '
         i=$((i + 1))
       done
-      for loss in ZOO_LOSSES; do
-        echo "$(zoo_base $fam $pol) --estimator.name=grpo --train.loss=$loss --train.epochs=2 --train.minibatches=2"
+      for loss in gspo gmpo cispo sapo clip_cov kl_cov "ppo;--train.clip_delta=2"; do
+        echo "$(zoo_base $fam $pol) --estimator.name=grpo --train.loss=$loss --train.epochs=2 --train.minibatches=2" | tr ';' ' '
         i=$((i + 1))
       done
-      for v in ZOO_KL; do
+      for v in "--kl.where=loss;--kl.estimator=abs" "--kl.where=reward;--kl.estimator=abs" \
+               "--kl.where=loss;--kl.estimator=k1+" "--kl.where=loss;--kl.estimator=k3+" \
+               "--kl.where=reward;--kl.estimator=k3+" "--kl.where=reward;--kl.target=0.01;--kl.horizon=1000" \
+               "--kl.where=loss;--kl.target=0.01;--kl.horizon=1000"; do
         echo "$(zoo_base $fam $pol) --estimator.name=grpo --kl.coef=0.05 $v" | tr ';' ' '
         i=$((i + 1))
       done
