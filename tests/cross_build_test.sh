@@ -57,6 +57,16 @@ compare estimators3 sweep --env.prompts=32 --train.steps=60 --train.eval_every=2
   --env.name=think --env.max_length=8 --env.max_required=4 --kl.coef=0.02 --kl.where=reward \
   --grid estimator.name=remax,gae,grpo+aapo,rloo+aapo,remax+adora --grid policy.kind=tabular,mlp \
   --policy.hidden=16 --estimator.aapo_pairing=ref_mean --seeds 1 --threads 2
+# Issue 14's zoo: trackers, oracle baselines (and the optimal reference pass of
+# the diagnostics), pass@k, the answer-entropy modifier, the new losses, the KL
+# variants and the adaptive controller.
+compare zoo sweep --env.prompts=32 --train.steps=60 --train.eval_every=20 --optim.lr=4 \
+  --env.name=think --env.max_length=8 --env.max_required=4 --kl.coef=0.05 --kl.where=loss \
+  --kl.estimator=k3+ --kl.target=0.01 --kl.horizon=1000 --train.epochs=2 --train.minibatches=2 \
+  --diagnostics.exact_gradient=true --diagnostics.samples=3 --policy.hidden=16 \
+  --grid estimator.name=spo,krpo,krpo_persistent,bnpo,passk,pkpo,qae,optimal,optimal_token,grpo+seed_grpo,grpo+grpo_lead \
+  --grid train.loss=gspo,gmpo,cispo,sapo,clip_cov,kl_cov --grid policy.kind=tabular,mlp \
+  --seeds 1 --threads 2
 # The builds really differ (otherwise the test would prove nothing).
 "$XBUILD/advlab" version
 echo "cross_build_test ($BUILD_TYPE $EXTRA ${XCXX:-default compiler}): passed"
