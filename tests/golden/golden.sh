@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The golden matrix (issue 9): short runs over every family x {tabular, mlp} x
+# The golden matrix (issue 9; issue 14 appends its zoo): short runs over every family x {tabular, mlp} x
 # every estimator and modifier x {pg, ppo} x {no KL, KL in the loss, KL in the
 # reward}, with drift, verifier noise, micro-batches and the exact-gradient
 # diagnostics each switched on somewhere. Prints one line per config:
