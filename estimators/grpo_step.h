@@ -28,11 +28,12 @@ ADVLAB_HD inline void GrpoGroup(const double* reward, int n, bool by_std, double
 }
 
 // grpo with another epsilon (estimator.std_epsilon): A_i = (R_i - mu) / (sigma + eps);
-// eps = kGrpoEpsilon is GrpoGroup(by_std) bit for bit.
-ADVLAB_HD inline void GrpoGroupEpsilon(const double* reward, int n, double eps, double* adv) {
+// eps = kGrpoEpsilon is GrpoGroup(by_std) bit for bit. Returns mu (the baseline).
+ADVLAB_HD inline double GrpoGroupEpsilon(const double* reward, int n, double eps, double* adv) {
   const GroupMoments m = VerlGroupMoments(reward, n);
   const double denom = m.stddev + eps;
   for (int i = 0; i < n; ++i) adv[i] = (reward[i] - m.mean) / denom;
+  return m.mean;
 }
 
 }  // namespace advlab

@@ -130,6 +130,9 @@ struct Batch {
                                      //   R_r with, in reward units (group mean, leave-one-
                                      //   out mean, tracker value, ...), for the metric
                                      //   baseline_rmse; empty: the estimator has none
+  bool want_baseline = true;        // false: the estimator may leave `baseline` empty
+                                     //   (the loop asks only on the step baseline_rmse
+                                     //   measures, so the hot path pays nothing)
   // ---- tokens ---------------------------------------------------------------
   BatchArray<int32_t> token;        // [tokens] chosen action id
   BatchArray<int32_t> state;        // [tokens] tabular state id of the decision

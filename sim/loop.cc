@@ -136,9 +136,11 @@ void MeasureBaselineError(const RunConfig& rc, RunState* st) {
 void Step(const RunConfig& rc, RunState* st) {
   st->task->AdvanceTraining(st->step, st->policy.get());
   SampleBatch(rc, st, st->rng, st->step, &st->batch);
+  const bool measure = st->step + 1 == st->next_eval;
+  st->batch.want_baseline = measure;
   StepStats ss = PrepareBatch(rc, st, &st->batch);
   // Before PrepareBaseline: the run's estimator's baseline, not the control's.
-  if (st->step + 1 == st->next_eval) MeasureBaselineError(rc, st);
+  if (measure) MeasureBaselineError(rc, st);
   if (rc.match_update) PrepareBaseline(rc, st);
   // train.epochs passes; each splits the groups, in order, into
   // train.minibatches minibatches with one optimizer step each.
