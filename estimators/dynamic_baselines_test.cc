@@ -175,7 +175,7 @@ TEST(SpoTest, ForgettingFollowsThePolicysExactMove) {
   for (int i = 0; i < k; ++i) {
     d += f.policy->Probs(s)[i] * std::abs(f.policy->LogProbs(s)[i] - lp_then[i]);
   }
-  const double rho = std::min(0.96, std::max(0.875, std::exp2(-d / 0.06)));
+  const double rho = std::min(0.96, std::max(0.5, std::exp2(-d / 0.06)));
   ASSERT_LT(rho, 0.96);
   RunOn(&spo, {{0, 1}}, {2});
   a = 0.96 * (rho * a + 0) + 1;

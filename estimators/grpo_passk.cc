@@ -9,16 +9,6 @@
 
 namespace advlab {
 
-// estimator.passk_norm_by_std is read by grpo_passk and passk.
-static KeyUse UsedWithGrpoPasskOrPassk() {
-  const KeyUse a = UsedWithEstimator("grpo_passk"), b = UsedWithEstimator("passk");
-  KeyUse u;
-  u.key = "estimator.name";
-  u.when = "estimator.name has grpo_passk or passk (or train.match_update's baseline does)";
-  u.test = [a, b](const Config& c) { return a.test(c) || b.test(c); };
-  return u;
-}
-
 ADVLAB_REGISTER_KEY(estimator_passk_norm_by_std,
                     KeySpec{.name = "estimator.passk_norm_by_std",
                             .type = KeyType::kBool,
@@ -26,7 +16,7 @@ ADVLAB_REGISTER_KEY(estimator_passk_norm_by_std,
                             .help = "grpo_passk: divide the best response's margin by the group "
                                     "std + 1e-6 (verl norm_adv_by_std_in_grpo); passk: divide by "
                                     "sigma = sqrt(rho (1 - rho)) + 1e-6 (the paper's code)",
-                            .used_by = UsedWithGrpoPasskOrPassk()});
+                            .used_by = UsedWithEstimators({"grpo_passk", "passk"})});
 
 void GrpoPasskEstimator::Bind(const EstimatorContext& context) {
   if (context.config != nullptr) norm_by_std_ = context.config->Bool("estimator.passk_norm_by_std");

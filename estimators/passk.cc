@@ -9,15 +9,6 @@
 
 namespace advlab {
 
-static KeyUse UsedWithPasskOrPkpo() {
-  const KeyUse a = UsedWithEstimator("passk"), b = UsedWithEstimator("pkpo");
-  KeyUse u;
-  u.key = "estimator.name";
-  u.when = "estimator.name has passk or pkpo (or train.match_update's baseline does)";
-  u.test = [a, b](const Config& c) { return a.test(c) || b.test(c); };
-  return u;
-}
-
 ADVLAB_REGISTER_KEY(estimator_passk_k,
                     KeySpec{.name = "estimator.passk_k",
                             .type = KeyType::kInt,
@@ -26,7 +17,7 @@ ADVLAB_REGISTER_KEY(estimator_passk_k,
                                     "the group size",
                             .min = 1,
                             .max = 1 << 20,
-                            .used_by = UsedWithPasskOrPkpo()});
+                            .used_by = UsedWithEstimators({"passk", "pkpo"})});
 
 std::string PasskGroupRefusal(const std::string& estimator, const Config* config, int n) {
   const int64_t k = config != nullptr ? config->Int("estimator.passk_k") : PasskEstimator::kDefaultK;

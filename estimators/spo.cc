@@ -15,7 +15,7 @@ namespace advlab {
 ADVLAB_REGISTER_KEY(estimator_spo_rho_min,
                     KeySpec{.name = "estimator.spo_rho_min",
                             .type = KeyType::kFloat,
-                            .default_value = "0.875",
+                            .default_value = "0.5",
                             .help = "spo: lower clip of the forgetting rate rho = 2^(-D/d_half), "
                                     "in (0, 0.96]",
                             .min = 0.0,

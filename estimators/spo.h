@@ -28,9 +28,11 @@
 // (default 8, the number of offline samples of the paper's warm start —
 // UNVERIFIED here: the paper's text was not reachable from this machine); the
 // group then gets A = R - mean (Dr. GRPO) and is not added to the tracker again
-// (it is the prior). Keys: estimator.spo_rho_min (default 0.875; zoo.md gives
-// only the upper clip 0.96, the lower one is the paper's as quoted in the
-// issue — UNVERIFIED), estimator.spo_d_half (0.06), estimator.spo_n0.
+// (it is the prior). Keys: estimator.spo_rho_min (default 0.5; zoo.md gives
+// only the upper clip 0.96; the lower clip 0.5 and D_half 0.06 are those of the
+// public MiniMind reimplementation, trainer/train_spo.py AutoAdaptiveValueTracker
+// (clip_lower=0.5, clip_upper=0.96) — not checked against the paper's own code),
+// estimator.spo_d_half (0.06), estimator.spo_n0.
 //
 // Batch normalisation: the mean and the UNBIASED (n-1) std of all the batch's
 // raw A (torch.std's default, which verl's batch statistics use), epsilon 1e-6
@@ -61,7 +63,7 @@
 namespace advlab {
 
 struct SpoOptions {
-  double rho_min = 0.875;
+  double rho_min = 0.5;
   double d_half = 0.06;
   double n0 = 8.0;
 };
