@@ -38,13 +38,25 @@ void ForEachGroup(Batch* batch, Fn&& fn) {
   }
 }
 
-// Batch::baseline for the group-mean family: every rollout of group g gets the
-// group's mean reward (verl's singleton convention: 0 for n <= 1). Sizes the
-// array; called after the advantages, so it never changes them.
-inline void FillGroupMeanBaseline(Batch* batch) {
+// Sizes Batch::baseline to the rollouts and returns it to be filled, or empties
+// it and returns nullptr when the batch does not ask for baselines
+// (Batch::want_baseline: the loop asks only on the step it measures).
+inline double* StartBaseline(Batch* batch) {
+  if (!batch->want_baseline) {
+    batch->baseline.clear();
+    return nullptr;
+  }
   batch->baseline.resize(static_cast<size_t>(batch->num_rollouts()));
+  return batch->baseline.data();
+}
+
+// Batch::baseline for the group-mean family: every rollout of group g gets the
+// group's mean reward (verl's singleton convention: 0 for n <= 1). Called after
+// the advantages, so it never changes them.
+inline void FillGroupMeanBaseline(Batch* batch) {
+  double* const b = StartBaseline(batch);
+  if (b == nullptr) return;
   const double* reward = batch->reward.data();
-  double* b = batch->baseline.data();
   for (int g = 0; g < batch->num_groups(); ++g) {
     const int first = batch->group_begin[g], n = batch->group_begin[g + 1] - first;
     const double mean = n > 1 ? GroupMean(reward + first, n) : 0.0;

@@ -56,38 +56,18 @@ void GrpoEstimator::Bind(const EstimatorContext& context) {
 
 void GrpoEstimator::Compute(Batch* batch) {
   const GrpoNorm norm = norm_;
-  if (norm.mean == MeanScope::kGroup && norm.std != StdScope::kBatch && !batch->want_baseline) {
-    const bool by_std = norm.std != StdScope::kNone;
-    if (by_std && norm.epsilon != kGrpoEpsilon) {
-      ForEachGroup(batch, [norm](int, const double* reward, int n, double* adv) {
-        GrpoGroupEpsilon(reward, n, norm.epsilon, adv);
-      });
-    } else {
-      ForEachGroup(batch, [by_std](int, const double* reward, int n, double* adv) {
-        GrpoGroup(reward, n, by_std, adv);
-      });
-    }
-    batch->baseline.clear();
-    return;
-  }
   if (norm.mean == MeanScope::kGroup && norm.std != StdScope::kBatch) {
-    // Per-group statistics only: the verl formulas (grpo_step.h), the baseline
-    // (the group mean) stored in the same pass.
-    batch->baseline.resize(static_cast<size_t>(batch->num_rollouts()));
-    double* const baseline = batch->baseline.data();
+    // Per-group statistics only: the verl formulas (grpo_step.h); the baseline
+    // (the group mean) stored in the same pass when the batch asks for it.
+    double* const baseline = StartBaseline(batch);
     const int32_t* const group_begin = batch->group_begin.data();
     ForEachGroup(batch, [norm, baseline, group_begin](int g, const double* reward, int n,
                                                       double* adv) {
-      double mean;
-      if (norm.std == StdScope::kNone) {
-        // GrpoGroup(by_std = false), with its mean kept.
-        mean = n > 1 ? GroupMean(reward, n) : 0.0;
-        for (int i = 0; i < n; ++i) adv[i] = reward[i] - mean;
-      } else {
-        mean = GrpoGroupEpsilon(reward, n, norm.epsilon, adv);
-      }
-      double* const b = baseline + group_begin[g];
-      for (int i = 0; i < n; ++i) b[i] = mean;
+      const double mean = norm.std == StdScope::kNone
+                              ? GrpoGroup(reward, n, false, adv)
+                              : GrpoGroupEpsilon(reward, n, norm.epsilon, adv);
+      if (baseline == nullptr) return;
+      for (int i = 0; i < n; ++i) baseline[group_begin[g] + i] = mean;
     });
     return;
   }
@@ -108,8 +88,8 @@ void GrpoEstimator::Compute(Batch* batch) {
   });
   if (norm.mean == MeanScope::kGroup) {
     FillGroupMeanBaseline(batch);
-  } else {
-    batch->baseline.assign(static_cast<size_t>(rollouts), batch_mean);
+  } else if (double* const baseline = StartBaseline(batch)) {
+    for (int r = 0; r < rollouts; ++r) baseline[r] = batch_mean;
   }
 }
 

@@ -14,17 +14,18 @@ inline constexpr double kGrpoEpsilon = 1e-6;
 // One group of n rollouts: reward[0..n) (reward units) -> adv[0..n).
 //   by_std (grpo):     A_i = (R_i - mu) / (sigma + 1e-6), mu = 0, sigma = 1 for n <= 1
 //   !by_std (dr_grpo): A_i = R_i - mu, mu = 0 for n <= 1
-// adv may alias reward.
-ADVLAB_HD inline void GrpoGroup(const double* reward, int n, bool by_std, double* adv) {
+// adv may alias reward. Returns mu, the baseline subtracted.
+ADVLAB_HD inline double GrpoGroup(const double* reward, int n, bool by_std, double* adv) {
   if (by_std) {
     const GroupMoments m = VerlGroupMoments(reward, n);
     const double denom = m.stddev + kGrpoEpsilon;
     for (int i = 0; i < n; ++i) adv[i] = (reward[i] - m.mean) / denom;
-  } else {
-    // Only the mean is needed; a singleton's mean is 0 as in verl.
-    const double mean = n > 1 ? GroupMean(reward, n) : 0.0;
-    for (int i = 0; i < n; ++i) adv[i] = reward[i] - mean;
+    return m.mean;
   }
+  // Only the mean is needed; a singleton's mean is 0 as in verl.
+  const double mean = n > 1 ? GroupMean(reward, n) : 0.0;
+  for (int i = 0; i < n; ++i) adv[i] = reward[i] - mean;
+  return mean;
 }
 
 // grpo with another epsilon (estimator.std_epsilon): A_i = (R_i - mu) / (sigma + eps);

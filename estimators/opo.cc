@@ -13,11 +13,12 @@ void OpoEstimator::Compute(Batch* batch) {
   ForEachGroup(batch, [group_begin, token_begin](int g, const double* reward, int n, double* adv) {
     OpoGroup(reward, token_begin + group_begin[g], n, adv);
   });
-  batch->baseline.resize(static_cast<size_t>(batch->num_rollouts()));
+  double* const baseline = StartBaseline(batch);
+  if (baseline == nullptr) return;
   for (int g = 0; g < batch->num_groups(); ++g) {
     const int first = group_begin[g], n = group_begin[g + 1] - first;
     const double b = OpoBaseline(batch->reward.data() + first, token_begin + first, n);
-    for (int i = 0; i < n; ++i) batch->baseline[first + i] = b;
+    for (int i = 0; i < n; ++i) baseline[first + i] = b;
   }
 }
 

@@ -110,6 +110,16 @@ void AddBinParts(const RunConfig& rc, RunState* st, const Batch& batch,
   }
 }
 
+// Welford's update with sample j (0-based) of x: per coordinate, in sample order.
+void WelfordAdd(const std::vector<double>& x, int j, std::vector<double>* mean,
+                std::vector<double>* m2) {
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double delta = x[i] - (*mean)[i];
+    (*mean)[i] += delta / (j + 1);
+    (*m2)[i] += delta * (x[i] - (*mean)[i]);
+  }
+}
+
 }  // namespace
 
 void DiagnosedStep(const RunConfig& rc, RunState* st) {
@@ -155,20 +165,13 @@ void DiagnosedStep(const RunConfig& rc, RunState* st) {
     for (size_t i = 0; i < n; ++i) {
       const double d = est[i] - exact[i];
       err += d * d;
-      // Welford, in sample order.
-      const double delta = est[i] - mean[i];
-      mean[i] += delta / (j + 1);
-      m2[i] += delta * (est[i] - mean[i]);
     }
+    WelfordAdd(est, j, &mean, &m2);
     rel_err += err;
     AddBinParts(rc, st, st->diag_batch, &include, &est, part_sum);
     LossGradient(rc, st, &st->diag_opt_batch, &st->diag_grad, st->diag_optimal.get());
     ToDense(st->diag_grad, -1.0, &est);
-    for (size_t i = 0; i < n; ++i) {
-      const double delta = est[i] - opt_mean[i];
-      opt_mean[i] += delta / (j + 1);
-      opt_m2[i] += delta * (est[i] - opt_mean[i]);
-    }
+    WelfordAdd(est, j, &opt_mean, &opt_m2);
   }
   st->reference_generated = reference_generated;
   double var = 0.0, opt_var = 0.0;
