@@ -5,7 +5,7 @@ set -eu
 PKGS="g++ clang cmake make git libboost-random-dev libboost-program-options-dev libeigen3-dev \
 libhdf5-dev librandom123-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev \
 python3 python3-h5py python3-matplotlib python3-scipy python3-pandas python3-xarray \
-openmpi-bin libopenmpi-dev"
+openmpi-bin libopenmpi-dev jupyter-nbconvert python3-ipykernel python3-nbformat"
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
