@@ -28,6 +28,7 @@
 #include "experiments/resume.h"
 #include "experiments/shard.h"
 #include "experiments/sweep.h"
+#include "experiments/trace.h"
 #include "sim/config.h"
 #include "sim/error.h"
 #include "sim/estimator.h"
@@ -322,6 +323,8 @@ int Reproduce(const std::vector<std::string>& args) { return ReproduceCommand(ar
 
 int Merge(const std::vector<std::string>& args) { return MergeCommand(args, std::cout); }
 
+int Trace(const std::vector<std::string>& args) { return TraceCommand(args, std::cout); }
+
 int Digest(const std::vector<std::string>& args) {
   if (args.size() != 1) throw UserError("digest: exactly one FILE.h5 expected");
   std::printf("%s  %s\n", DigestResultsFile(args[0]).c_str(), args[0].c_str());
@@ -422,6 +425,9 @@ const std::vector<Command>& Commands() {
        "order; the result has the bytes one unsharded sweep writes. A missing, duplicate,\n"
        "damaged or foreign shard is refused naming the file, and nothing is written.\n",
        Merge},
+      {"trace", kTraceArgs,
+       "one training step shown in full: rollouts, advantages, coefficients, the update",
+       kTraceUsage, Trace},
       {"digest", "FILE.h5", "SHA-256 of the result datasets of a results file", "", Digest},
       {"advantage", "--estimator NAME|all [--group-size G] [--lengths FILE] [--json] ...",
        "an estimator's advantages for groups of rewards on stdin",

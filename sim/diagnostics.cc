@@ -122,7 +122,7 @@ void WelfordAdd(const std::vector<double>& x, int j, std::vector<double>* mean,
 
 }  // namespace
 
-void DiagnosedStep(const RunConfig& rc, RunState* st) {
+void DiagnosedStep(const RunConfig& rc, RunState* st, StepObserver* observer) {
   st->task->AdvanceTraining(st->step, st->policy.get());
   std::vector<double> exact, exact_bin[kDifficultyBins];
   ExactObjectiveGradient(rc, st, &exact, exact_bin);
@@ -192,7 +192,7 @@ void DiagnosedStep(const RunConfig& rc, RunState* st) {
 
   // The training step itself, and its actual update.
   std::vector<double> before(st->policy->params(), st->policy->params() + n);
-  Step(rc, st);
+  Step(rc, st, observer);
   const double* after = st->policy->params();
   double dot = 0.0, upd_sq = 0.0;
   for (size_t i = 0; i < n; ++i) {

@@ -40,8 +40,11 @@ namespace advlab {
 // of it from the training prompts of each difficulty bin.
 void ExactObjectiveGradient(const RunConfig& rc, RunState* state, std::vector<double>* out,
                             std::vector<double>* by_bin = nullptr);
-// A step measured against the exact gradient (fills the diag_* fields).
-void DiagnosedStep(const RunConfig& rc, RunState* state);
+class StepObserver;
+
+// A step measured against the exact gradient (fills the diag_* fields); the
+// training step itself is Step(rc, state, observer).
+void DiagnosedStep(const RunConfig& rc, RunState* state, StepObserver* observer = nullptr);
 
 }  // namespace advlab
 

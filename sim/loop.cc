@@ -5,12 +5,14 @@
 #include <limits>
 
 #include "sim/check.h"
+#include "sim/step_observer.h"
 
 namespace advlab {
 
 void InitRun(const RunConfig& rc, RunState* st) {
   const Config& c = rc.config;
   st->step = 0;
+  st->evals_done = 0;
   st->rng = Philox(rc.seed);
   st->task = TaskRegistry::Get().Find(c.Str("env.name"))->make(c, rc.seed);
   st->policy = PolicyRegistry::Get().Find(c.Str("policy.kind"))->make(c, *st->task);
@@ -133,15 +135,18 @@ void MeasureBaselineError(const RunConfig& rc, RunState* st) {
 
 }  // namespace
 
-void Step(const RunConfig& rc, RunState* st) {
+void Step(const RunConfig& rc, RunState* st, StepObserver* observer) {
   st->task->AdvanceTraining(st->step, st->policy.get());
   SampleBatch(rc, st, st->rng, st->step, &st->batch);
   const bool measure = st->step + 1 == st->next_eval;
-  st->batch.want_baseline = measure;
+  // A trace shows every baseline (asking changes no advantage bit).
+  st->batch.want_baseline = measure || observer != nullptr;
   StepStats ss = PrepareBatch(rc, st, &st->batch);
   // Before PrepareBaseline: the run's estimator's baseline, not the control's.
   if (measure) MeasureBaselineError(rc, st);
   if (rc.match_update) PrepareBaseline(rc, st);
+  if (observer != nullptr) observer->Prepared(rc, st);
+  int update = 0;
   // train.epochs passes; each splits the groups, in order, into
   // train.minibatches minibatches with one optimizer step each.
   const int64_t groups = st->batch.num_groups();
@@ -151,6 +156,7 @@ void Step(const RunConfig& rc, RunState* st) {
       const int g1 = static_cast<int>(groups * (k + 1) / rc.minibatches);
       if (g0 == g1 && rc.minibatches > 1) continue;
       MinibatchGradient(rc, st, st->batch, g0, g1, &st->grad, &ss);
+      if (observer != nullptr) observer->Gradient(rc, st, update, g0, g1);
       const double gnorm = st->grad.Norm();  // before clipping (the logged grad_norm)
       double applied = gnorm;                  // the norm the optimizer gets
       if (rc.max_grad_norm > 0.0 && gnorm > rc.max_grad_norm) {
@@ -159,12 +165,15 @@ void Step(const RunConfig& rc, RunState* st) {
       }
       if (rc.match_update) applied = MatchUpdateNorm(rc, st, g0, g1, applied);
       st->updates += 1;
+      if (observer != nullptr) observer->BeforeUpdate(rc, st, update, applied);
       const bool dense = st->optimizer->Step(st->grad, st->updates, st->policy->params());
       if (dense) {
         st->policy->ParamsChanged();
       } else {
         st->policy->BlocksChanged(st->grad);
       }
+      if (observer != nullptr) observer->AfterUpdate(rc, st, update);
+      ++update;
       ss.grad_norm_sum += gnorm;
       ss.update_norm_sum += st->optimizer->UpdateNorm(applied);
       ss.updates += 1;
@@ -244,26 +253,37 @@ void Evaluate(const RunConfig& rc, RunState* st, double* m) {
   st->diag_valid = false;
 }
 
-RunRecord TrainRun(const RunConfig& rc) {
-  RunState st;
-  InitRun(rc, &st);
+void AdvanceRun(const RunConfig& rc, RunState* st, int64_t stop, RunRecord* rec,
+                StepObserver* observer) {
+  ADVLAB_CHECK_LE(stop, rc.steps);
   const std::vector<int64_t> evals = rc.EvalSteps();
   const size_t M = MetricNames().size(), E = evals.size();
   std::vector<double> col(M);
-  RunRecord rec;
-  rec.values.assign(M * E, 0.0);
-  for (size_t e = 0; e < E; ++e) {
-    st.next_eval = evals[e];
-    while (st.step < evals[e]) {
-      if (rc.diagnostics && st.step + 1 == evals[e]) {
-        DiagnosedStep(rc, &st);
+  for (size_t e = static_cast<size_t>(st->evals_done); e < E; ++e) {
+    st->next_eval = evals[e];
+    while (st->step < evals[e] && st->step < stop) {
+      if (rc.diagnostics && st->step + 1 == evals[e]) {
+        DiagnosedStep(rc, st, observer);
       } else {
-        Step(rc, &st);
+        Step(rc, st, observer);
       }
     }
-    Evaluate(rc, &st, col.data());
-    for (size_t i = 0; i < M; ++i) rec.values[i * E + e] = col[i];
+    if (st->step < evals[e]) return;  // stopped between two eval points
+    Evaluate(rc, st, col.data());
+    st->evals_done = static_cast<int64_t>(e) + 1;
+    if (rec != nullptr) {
+      for (size_t i = 0; i < M; ++i) rec->values[i * E + e] = col[i];
+    }
+    if (st->step >= stop) return;
   }
+}
+
+RunRecord TrainRun(const RunConfig& rc) {
+  RunState st;
+  InitRun(rc, &st);
+  RunRecord rec;
+  rec.values.assign(MetricNames().size() * rc.EvalSteps().size(), 0.0);
+  AdvanceRun(rc, &st, rc.steps, &rec);
   return rec;
 }
 

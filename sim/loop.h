@@ -32,10 +32,13 @@
 
 namespace advlab {
 
+class StepObserver;
+
 // Builds the task, policy, optimizer, estimator and loss for a run.
 void InitRun(const RunConfig& rc, RunState* state);
-// One training step.
-void Step(const RunConfig& rc, RunState* state);
+// One training step; `observer` (advlab trace; null in runs) sees it at fixed
+// points (sim/step_observer.h).
+void Step(const RunConfig& rc, RunState* state, StepObserver* observer = nullptr);
 // Metrics at the current step, one value per MetricNames() entry; starts the
 // next metric window.
 void Evaluate(const RunConfig& rc, RunState* state, double* metrics);
@@ -43,7 +46,15 @@ void Evaluate(const RunConfig& rc, RunState* state, double* metrics);
 struct RunRecord {
   std::vector<double> values;  // [metrics x evals], row-major
 };
-// A whole run: InitRun, then Steps with Evaluate at every eval point.
+// The run's schedule from where `state` is until state->step == stop (stop <=
+// train.steps): Steps (the step before an eval point diagnosed when
+// diagnostics.exact_gradient is on) and Evaluate at every eval point reached,
+// the one at `stop` included, each written to `record` when it is not null
+// (sized metrics x evals). A run split into several calls makes the same
+// bits as one call: `advlab trace` replays to a step this way.
+void AdvanceRun(const RunConfig& rc, RunState* state, int64_t stop, RunRecord* record,
+                StepObserver* observer = nullptr);
+// A whole run: InitRun, then AdvanceRun to train.steps.
 RunRecord TrainRun(const RunConfig& rc);
 
 }  // namespace advlab

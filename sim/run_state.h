@@ -23,6 +23,7 @@ namespace advlab {
 
 struct RunState {
   int64_t step = 0;                      // training steps completed
+  int64_t evals_done = 0;                // eval points evaluated (AdvanceRun)
   Philox rng{0};                         // keyed by the run's seed
   std::unique_ptr<Task> task;            // immutable once built
   std::unique_ptr<Policy> policy;        // parameters + cached distributions
