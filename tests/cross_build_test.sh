@@ -67,6 +67,19 @@ compare zoo sweep --env.prompts=32 --train.steps=60 --train.eval_every=20 --opti
   --grid estimator.name=spo,krpo,krpo_persistent,bnpo,passk,pkpo,qae,optimal,optimal_token,grpo+seed_grpo,grpo+grpo_lead \
   --grid train.loss=gspo,gmpo,cispo,sapo,clip_cov,kl_cov --grid policy.kind=tabular,mlp \
   --seeds 1 --threads 2
+# `advlab trace` (issue 16): the JSON of one traced step, every digit, the same
+# bytes from both builds (MLP, ADORA's and DASH's columns, the exact gradient).
+for policy in tabular mlp; do
+  args=(trace --env.name=think --env.answers=4 --env.prompts=32 --env.max_length=8
+        --env.max_required=4 --train.batch_prompts=8 --train.group_size=4 --optim.lr=4
+        --policy.kind=$policy --estimator.name=grpo+adora+dash --train.steps=20 --step 12
+        --estimator rloo,reinforce --json)
+  "$RELEASE_BIN" "${args[@]}" >"$T/a.json"
+  "$XBUILD/advlab" "${args[@]}" >"$T/b.json"
+  echo "trace $policy: release $(sha256sum <"$T/a.json" | cut -c1-16)"
+  echo "trace $policy: other   $(sha256sum <"$T/b.json" | cut -c1-16)"
+  cmp -s "$T/a.json" "$T/b.json" || { echo "FAIL: trace $policy differs between builds"; exit 1; }
+done
 # The builds really differ (otherwise the test would prove nothing).
 "$XBUILD/advlab" version
 echo "cross_build_test ($BUILD_TYPE $EXTRA ${XCXX:-default compiler}): passed"
