@@ -309,6 +309,40 @@ std::string RunSummary(const RunConfig& rc) {
   return s;
 }
 
+// For each modifier of the run's chain: the column of the chain up to it and
+// the column before it, when both are shown, give its factor per group.
+void AddModifierWeights(const std::string& run_name, StepTrace* out) {
+  const EstimatorSpec spec = ParseEstimatorName(run_name);
+  std::string before = spec.base->name;
+  auto column = [&](const std::string& name) {
+    for (size_t e = 0; e < out->estimators.size(); ++e) {
+      if (out->estimators[e].name == name) return static_cast<int>(e);
+    }
+    return -1;
+  };
+  for (const ModifierEntry* m : spec.modifiers) {
+    const std::string after = before + "+" + m->name;
+    const int b = column(before), a = column(after);
+    before = after;
+    if (a < 0 || b < 0) continue;
+    for (TraceGroup& g : out->groups) {
+      double w = kNan;
+      bool varies = false;
+      for (const TraceRollout& r : g.rollouts) {
+        if (r.advantage[b] == 0.0) continue;
+        const double ratio = r.advantage[a] / r.advantage[b];
+        if (std::isnan(w)) {
+          w = ratio;
+        } else if (std::fabs(ratio - w) > 1e-12 * std::fabs(w)) {
+          varies = true;
+        }
+      }
+      g.modifiers.push_back(m->name);
+      g.weights.push_back(varies ? kNan : w);
+    }
+  }
+}
+
 }  // namespace
 
 StepTrace TraceStep(const RunConfig& rc, const TraceOptions& options) {
@@ -349,6 +383,7 @@ StepTrace TraceStep(const RunConfig& rc, const TraceOptions& options) {
   }
   AdvanceRun(rc, &st, options.step + 1, nullptr, &tracer);
   tracer.Finish(&st);
+  AddModifierWeights(run_name, &out);
   return out;
 }
 
@@ -391,6 +426,10 @@ void PrintTrace(const StepTrace& tr, std::ostream& out) {
   out << "columns: R the observed reward, ok correct, len tokens, cut truncated; one column of\n"
          "advantages per estimator (* the run's), then the run's kept flag, baseline b and\n"
          "each token's loss coefficient in update 1 (gradient = sum_t coef_t grad log pi)\n";
+  if (!tr.groups.empty() && !tr.groups[0].modifiers.empty()) {
+    out << "after each group: each modifier's factor on its advantages (one column over the\n"
+           "one before; - where those are all 0)\n";
+  }
   bool any_baseline = false, any_control = false, any_dropped = false;
   for (const TraceGroup& g : tr.groups) {
     for (const TraceRollout& r : g.rollouts) {
@@ -423,7 +462,15 @@ void PrintTrace(const StepTrace& tr, std::ostream& out) {
     char head[160];
     std::snprintf(head, sizeof head, "group %d: prompt %d, difficulty %.3f (bin %d), p = %.4f",
                   g.slot, g.prompt, g.difficulty, g.bin, g.p);
-    out << "\n" << head << "\n" << FormatText(t);
+    std::string mods;
+    for (size_t i = 0; i < g.modifiers.size(); ++i) {
+      mods += (i ? ", " : "; ") + g.modifiers[i] +
+              (std::isnan(g.weights[i]) ? std::string(" -") : " x" + Num(g.weights[i]));
+    }
+    int kept = 0;
+    for (const TraceRollout& r : g.rollouts) kept += r.kept ? 1 : 0;
+    if (any_dropped) mods += "; kept " + std::to_string(kept) + " of " + std::to_string(g.rollouts.size());
+    out << "\n" << head << mods << "\n" << FormatText(t);
   }
   out << "\nestimators on this batch: g_hat = the ascent direction of each one's loss on the\n"
          "whole batch at the sampling parameters, against grad J, the exact gradient of the\n"
@@ -500,7 +547,12 @@ void PrintTraceJson(const StepTrace& tr, std::ostream& out) {
     const TraceGroup& g = tr.groups[gi];
     out << (gi ? ",\n   " : "\n   ") << "{\"slot\": " << g.slot << ", \"prompt\": " << g.prompt
         << ", \"difficulty\": " << JsonNumber(g.difficulty) << ", \"bin\": " << g.bin
-        << ", \"p\": " << JsonNumber(g.p) << ", \"rollouts\": [";
+        << ", \"p\": " << JsonNumber(g.p) << ", \"modifiers\": [";
+    for (size_t i = 0; i < g.modifiers.size(); ++i) {
+      out << (i ? ", " : "") << "{\"name\": " << JsonString(g.modifiers[i])
+          << ", \"weight\": " << JsonNumber(g.weights[i]) << "}";
+    }
+    out << "], \"rollouts\": [";
     for (size_t ri = 0; ri < g.rollouts.size(); ++ri) {
       const TraceRollout& r = g.rollouts[ri];
       out << (ri ? ",\n     " : "\n     ") << "{\"tokens\": " << ints(r.tokens)

@@ -71,6 +71,12 @@ struct TraceGroup {
   int bin = 0;          // difficulty bin (metrics accuracy_binK)
   double p = 0.0;       // exact success probability under the sampling policy
   std::vector<TraceRollout> rollouts;
+  // Each modifier of the run's chain whose input and output columns are both
+  // shown (the default columns): its factor on the group's advantages, the
+  // ratio of the two columns (NaN when the input is all 0 or the ratio varies
+  // within the group, as it never does for a per-group weight).
+  std::vector<std::string> modifiers;
+  std::vector<double> weights;
 };
 
 // One optimizer step of the traced training step.

@@ -191,13 +191,34 @@ TEST(TraceTest, ModifierChainsShowEachPrefix) {
   TraceOptions opt;
   opt.step = 3;
   const StepTrace tr =
-      TraceStep(Make({{"env.name", "think"}, {"estimator.name", "grpo+adora+dash"}}), opt);
+      TraceStep(Make({{"env.name", "think"}, {"env.answers", "4"},
+                      {"estimator.name", "grpo+adora+dash"}}), opt);
   ASSERT_EQ(tr.estimators.size(), 3u);
   EXPECT_EQ(tr.estimators[0].name, "grpo+adora+dash");
   EXPECT_TRUE(tr.estimators[0].run);
   EXPECT_EQ(tr.estimators[1].name, "grpo");
   EXPECT_EQ(tr.estimators[2].name, "grpo+adora");
   EXPECT_EQ(tr.groups.size(), 4u);
+  // ADORA (difficulty criterion, amplify): x2 where at most half the group is
+  // right, x1 otherwise; DASH only filters (x1). Undefined on all-zero groups.
+  int amplified = 0;
+  for (const TraceGroup& g : tr.groups) {
+    ASSERT_EQ(g.modifiers, (std::vector<std::string>{"adora", "dash"}));
+    int right = 0;
+    bool informative = false;
+    for (const TraceRollout& r : g.rollouts) {
+      right += r.reward > 0.5 ? 1 : 0;
+      informative = informative || r.advantage[1] != 0.0;
+    }
+    if (!informative) {
+      EXPECT_TRUE(std::isnan(g.weights[0]));
+      continue;
+    }
+    EXPECT_EQ(g.weights[0], 2 * right <= static_cast<int>(g.rollouts.size()) ? 2.0 : 1.0);
+    EXPECT_EQ(g.weights[1], 1.0);
+    amplified += g.weights[0] == 2.0 ? 1 : 0;
+  }
+  EXPECT_GT(amplified, 0);  // the case is exercised
 }
 
 std::string Refusal(const RunConfig& rc, const TraceOptions& opt) {
