@@ -322,6 +322,32 @@ TEST(Analyze, TunedArmsArePairedBySeedAcrossTheirLearningRates) {
   EXPECT_EQ(Text(c, 0, "verdict"), "grpo better");
 }
 
+TEST(Analyze, TunedRowsKeepTheGridsOrder) {
+  // The file lists lr 1 before lr 2, grpo before rloo within each. grpo is best
+  // at lr 2 and rloo at lr 1, so rloo's judged runs come first in the file: the
+  // summary must still list grpo first, as the grid and the tuning table do.
+  std::vector<RunSpec> specs;
+  for (double lr : {1.0, 2.0}) {
+    for (int s = 1; s <= 4; ++s) {
+      specs.push_back({"grpo", lr, s, lr == 2.0 ? 0.8 : 0.3});
+      specs.push_back({"rloo", lr, s, lr == 1.0 ? 0.7 : 0.2});
+    }
+  }
+  AnalyzeOptions o = Fast();
+  o.tune_key = "optim.lr";
+  const Analysis a = Analyze(MakeResults(specs), o);
+  const Table& tune = Find(a, "tuning");
+  ASSERT_EQ(tune.rows.size(), 2u);
+  EXPECT_EQ(Text(tune, 0, "estimator.name"), "grpo");
+  EXPECT_EQ(Text(tune, 0, "tuned"), "2");
+  EXPECT_EQ(Text(tune, 1, "tuned"), "1");
+  const Table& s = Find(a, "summary");
+  ASSERT_EQ(s.rows.size(), 2u);
+  EXPECT_EQ(Text(s, 0, "estimator.name"), "grpo");
+  EXPECT_EQ(Text(s, 1, "estimator.name"), "rloo");
+  EXPECT_NEAR(Num(s, 0, "mean"), 0.8, 1e-15);
+}
+
 TEST(Analyze, SensitivityRanksTheFlatArmFirst) {
   std::vector<RunSpec> specs;
   const double lrs[] = {1, 4, 16, 64};
@@ -411,9 +437,9 @@ TEST(Report, JsonListsTheFiguresItHasDataFor) {
   ro.file_label = "s.h5";
   const ReportData d = BuildReport(r, ro);
   EXPECT_EQ(d.figures, (std::vector<std::string>{"curves_accuracy", "sensitivity", "poi", "profiles"}));
-  EXPECT_NE(d.json.find("\"format\": \"advlab-analysis/1\""), std::string::npos);
+  EXPECT_NE(d.Json().find("\"format\": \"advlab-analysis/1\""), std::string::npos);
   EXPECT_NE(d.markdown.find("## Sensitivity to optim.lr"), std::string::npos);
-  EXPECT_EQ(d.json, BuildReport(r, ro).json);
+  EXPECT_EQ(d.Json(), BuildReport(r, ro).Json());
 }
 
 }  // namespace

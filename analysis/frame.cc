@@ -126,13 +126,15 @@ std::vector<Group> GroupRuns(const RunFrame& f, const std::vector<int>& by) {
   std::vector<int> rest;
   for (int k = 0; k < static_cast<int>(f.keys.size()); ++k)
     if (std::find(by.begin(), by.end(), k) == by.end()) rest.push_back(k);
-  // Maps are lookups only, never iterated: the order is first appearance.
+  // Groups and strata take the order of their first run in the file, active or
+  // not, so that tuning (which leaves each arm's runs at its own best value
+  // active) keeps the grid's order; then only active runs enter and what is
+  // left empty goes. Maps are lookups only, never iterated.
   std::map<std::vector<std::string>, size_t> group_of;
   std::vector<std::map<std::vector<std::string>, size_t>> stratum_of;
   std::vector<Group> groups;
   for (int64_t i = 0; i < f.runs(); ++i) {
     const size_t u = static_cast<size_t>(i);
-    if (!f.active[u]) continue;
     std::vector<std::string> key, skey;
     for (int k : by) key.push_back(f.exact[static_cast<size_t>(k)][u]);
     for (int k : rest) skey.push_back(f.exact[static_cast<size_t>(k)][u]);
@@ -147,15 +149,25 @@ std::vector<Group> GroupRuns(const RunFrame& f, const std::vector<int>& by) {
     Group& g = groups[it->second];
     auto [st, new_stratum] = stratum_of[it->second].emplace(skey, g.strata.size());
     if (new_stratum) g.strata.emplace_back();
+    if (!f.active[u]) continue;
     g.strata[st->second].push_back(i);
     ++g.n;
   }
-  for (auto& g : groups)
-    for (auto& s : g.strata)
+  std::vector<Group> out;
+  for (auto& g : groups) {
+    if (g.n == 0) continue;
+    std::vector<std::vector<int64_t>> strata;
+    for (auto& s : g.strata) {
+      if (s.empty()) continue;
       std::stable_sort(s.begin(), s.end(), [&](int64_t a, int64_t b) {
         return f.seed[static_cast<size_t>(a)] < f.seed[static_cast<size_t>(b)];
       });
-  return groups;
+      strata.push_back(std::move(s));
+    }
+    g.strata = std::move(strata);
+    out.push_back(std::move(g));
+  }
+  return out;
 }
 
 std::vector<double> StratumValues(const RunFrame& f, const std::vector<int64_t>& runs) {

@@ -51,8 +51,9 @@ struct Group {
   int64_t n = 0;                              // runs
 };
 
-// Groups the active runs by the keys `by` (indices into frame.keys), in order of
-// first appearance; strata by the remaining keys, in order of first appearance.
+// Groups the active runs by the keys `by` (indices into frame.keys); strata by
+// the remaining keys. Both in the order of their first run in the file, counting
+// inactive runs (so a tuned analysis lists its rows in the grid's order).
 std::vector<Group> GroupRuns(const RunFrame& f, const std::vector<int>& by);
 
 // The values of a stratum that enter statistics: NaN values of runs that did not

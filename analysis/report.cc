@@ -148,6 +148,14 @@ void DefaultComparison(const Results& r, AnalyzeOptions* o) {
   }
 }
 
+std::string ReportData::Json() const {
+  std::string j = json_body + ",\n \"figures\": [";
+  for (size_t i = 0; i < figures.size(); ++i) j += (i ? ", " : "") + JsonString(figures[i]);
+  j += "]";
+  for (const auto& [name, value] : sections) j += ",\n " + JsonString(name) + ": " + value;
+  return j + "}\n";
+}
+
 ReportData BuildReport(const Results& r, const ReportOptions& ro) {
   AnalyzeOptions o = ro.analyze;
   if (o.sensitivity_key.empty()) o.sensitivity_key = DefaultSensitivityKey(r, o);
@@ -339,10 +347,7 @@ ReportData BuildReport(const Results& r, const ReportOptions& ro) {
   if (sens >= 0) out.figures.push_back("sensitivity");
   if (G >= 2) out.figures.push_back("poi");
   if (profiles) out.figures.push_back("profiles");
-  j += ",\n \"figures\": [";
-  for (size_t i = 0; i < out.figures.size(); ++i) j += (i ? ", " : "") + JsonString(out.figures[i]);
-  j += "]}\n";
-  out.json = j;
+  out.json_body = j;
 
   // report.md: what was computed, the tables, the figures.
   std::string md = "# advlab report: " + ro.file_label + "\n\n";

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "analysis/analyze.h"
@@ -31,9 +32,14 @@ struct ReportOptions {
 };
 
 struct ReportData {
-  std::string json;        // ANALYSIS_JSON for report.py
+  std::string json_body;   // ANALYSIS_JSON's members before "figures" (Json() closes it)
   std::string markdown;    // report.md
   std::vector<std::string> figures;  // names; each drawn as NAME.png and NAME.svg
+  // Named members after "figures" (name, JSON value): what a caller adds to the
+  // analysis, e.g. `advlab reproduce`'s "claim" with its figure.
+  std::vector<std::pair<std::string, std::string>> sections;
+  // ANALYSIS_JSON for report.py: the body, "figures", then the sections.
+  std::string Json() const;
 };
 
 // The sensitivity key a report uses when none is given: optim.lr when it is

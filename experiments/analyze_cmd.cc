@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <limits>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -62,6 +63,9 @@ const char* const kReportUsage =
 
 namespace {
 
+constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
+constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+
 struct ParsedArgs {
   std::string file;
   AnalyzeOptions o;
@@ -71,25 +75,6 @@ struct ParsedArgs {
   int band_resamples = 1000;
   bool no_file_options = false;
 };
-
-double ParseNumber(const std::string& option, const std::string& v) {
-  char* end = nullptr;
-  errno = 0;
-  const double x = std::strtod(v.c_str(), &end);
-  if (v.empty() || *end != '\0' || errno != 0 || !std::isfinite(x))
-    throw UserError(option + ": invalid value " + QuoteInput(v) + "; allowed: a number");
-  return x;
-}
-
-int64_t ParseInt(const std::string& option, const std::string& v, int64_t min) {
-  char* end = nullptr;
-  errno = 0;
-  const long long x = std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || errno != 0 || x < min)
-    throw UserError(option + ": invalid value " + QuoteInput(v) + "; allowed: an integer >= " +
-                    std::to_string(min));
-  return x;
-}
 
 std::vector<std::string> SplitComma(const std::string& s) {
   std::vector<std::string> out;
@@ -170,7 +155,7 @@ ParsedArgs ParseArgs(const std::vector<std::string>& args, bool report, size_t n
     } else if (a == "--tune") {
       p.o.tune_key = value();
     } else if (a == "--tune-seeds") {
-      p.o.tune_seeds = ParseInt(a, value(), 1);
+      p.o.tune_seeds = ParseCount(a, value(), 1, kNoMax);
     } else if (a == "--sensitivity") {
       p.o.sensitivity_key = value();
     } else if (a == "--within") {
@@ -178,9 +163,9 @@ ParsedArgs ParseArgs(const std::vector<std::string>& args, bool report, size_t n
     } else if (a == "--level") {
       p.o.level = ParseNumber(a, value());
     } else if (a == "--resamples") {
-      p.o.resamples = static_cast<int>(ParseInt(a, value(), 1));
+      p.o.resamples = static_cast<int>(ParseCount(a, value(), 1, kIntMax));
     } else if (a == "--bootstrap-seed") {
-      p.o.bootstrap_seed = static_cast<uint64_t>(ParseInt(a, value(), 0));
+      p.o.bootstrap_seed = static_cast<uint64_t>(ParseCount(a, value(), 0, kNoMax));
     } else if (!report && a == "--format") {
       p.format = OneOf(a, value(), {"table", "csv", "json", "md"});
     } else if (!report && a == "--csv" && !has_inline) {
@@ -190,7 +175,7 @@ ParsedArgs ParseArgs(const std::vector<std::string>& args, bool report, size_t n
     } else if (report && a == "--force" && !has_inline) {
       p.force = true;
     } else if (report && a == "--band-resamples") {
-      p.band_resamples = static_cast<int>(ParseInt(a, value(), 1));
+      p.band_resamples = static_cast<int>(ParseCount(a, value(), 1, kIntMax));
     } else if (a == "--no-file-options" && !has_inline) {
       p.no_file_options = true;
     } else if (a == "--threshold") {
@@ -233,11 +218,11 @@ std::vector<std::string> AnalysisArgs(const std::string& ini, std::vector<std::s
   return out;
 }
 
-// Parses the command line with the file's stored [analysis] defaults under it;
+// `cli` (the command line `args`, parsed) with the file's stored [analysis]
+// defaults under it: the two parsed together, once, when the file has any;
 // records in o.from_file the defaults that were not replaced.
-ParsedArgs ParseWithFileDefaults(const std::vector<std::string>& args, bool report,
-                                 const Results& results) {
-  ParsedArgs cli = ParseArgs(args, report);
+ParsedArgs ParseWithFileDefaults(const ParsedArgs& cli, const std::vector<std::string>& args,
+                                 bool report, const Results& results) {
   if (cli.no_file_options || results.analysis_ini.empty()) return cli;
   std::vector<std::string> names;
   std::vector<std::string> all = AnalysisArgs(results.analysis_ini, &names);
@@ -362,8 +347,9 @@ Results ReadWholeResults(const std::string& path) {
 }  // namespace
 
 int AnalyzeCommand(const std::vector<std::string>& args, std::ostream& out) {
-  const Results results = ReadWholeResults(ParseArgs(args, false).file);
-  const ParsedArgs p = ParseWithFileDefaults(args, false, results);
+  const ParsedArgs cli = ParseArgs(args, false);
+  const Results results = ReadWholeResults(cli.file);
+  const ParsedArgs p = ParseWithFileDefaults(cli, args, false, results);
   const Analysis a = Analyze(results, p.o);
   out << FormatAnalysis(a, p.format);
   return 0;
@@ -409,7 +395,7 @@ void WholeDir::Commit() {
 
 void WriteReportFiles(const ReportData& data, const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
-  WriteFile(dir / "analysis.json", data.json);
+  WriteFile(dir / "analysis.json", data.Json());
   WriteFile(dir / "report.md", data.markdown);
   const int rc = RunFigureScript((dir / "analysis.json").string(), dir.string());
   if (rc != 0)
@@ -427,7 +413,7 @@ int ReportCommand(const std::vector<std::string>& args, std::ostream& out) {
   const ParsedArgs p0 = ParseArgs(args, true);
   CheckOutputDir(p0.out_dir, p0.force);
   const Results results = ReadWholeResults(p0.file);
-  const ParsedArgs p = ParseWithFileDefaults(args, true, results);
+  const ParsedArgs p = ParseWithFileDefaults(p0, args, true, results);
   ReportOptions ro;
   ro.analyze = p.o;
   ro.band_resamples = p.band_resamples;

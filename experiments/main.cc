@@ -11,6 +11,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <iostream>
 #include <new>
 #include <string>
@@ -47,16 +48,9 @@ std::vector<std::string> PresetDirs() { return SourceTreeDirs("experiments/prese
 // The first comment line of a preset, without its marker: its description.
 std::string PresetDescription(const std::filesystem::path& file) {
   std::ifstream in(file);
-  std::string line;
-  for (bool first = true; std::getline(in, line); first = false) {
-    if (first && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
-    size_t b = line.find_first_not_of(" \t\r");
-    if (b == std::string::npos) continue;
-    if (line[b] != '#' && line[b] != ';') break;
-    size_t t = line.find_first_not_of("#; \t", b);
-    if (t == std::string::npos) continue;
-    size_t e = line.find_last_not_of(" \t\r");
-    return PrintableInput(line.substr(t, e - t + 1), 200);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const std::string& line : OpeningComment(text)) {
+    if (!line.empty()) return PrintableInput(line, 200);
   }
   return "(no description: the file does not start with a comment line)";
 }

@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <cstdio>
 #include <cstring>
 
@@ -68,19 +71,6 @@ std::vector<std::string> KnownOptionNames(const po::options_description& desc) {
 [[noreturn]] void UnknownOption(const std::string& name, const po::options_description& desc) {
   throw UserError("unknown key " + QuoteInput(name) + DidYouMean(name, KnownOptionNames(desc)) +
                   "; `advlab list keys` shows every key");
-}
-
-// An integer option in [lo, hi]; `name` as the message shows it ("--seeds",
-// "FILE:LINE: seeds").
-int64_t ParseCount(const std::string& name, const std::string& text, int64_t lo, int64_t hi) {
-  errno = 0;
-  char* end = nullptr;
-  long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno == ERANGE || v < lo || v > hi) {
-    throw UserError(name + ": invalid value " + QuoteInput(text) + "; allowed: an integer in [" +
-                    std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  }
-  return static_cast<int64_t>(v);
 }
 
 constexpr int64_t kMaxSeeds = 1000000;
@@ -211,6 +201,31 @@ std::string ReadConfigText(const std::string& path, const std::string& name) {
 
 }  // namespace
 
+int64_t ParseCount(const std::string& name, const std::string& text, int64_t lo, int64_t hi) {
+  errno = 0;
+  char* end = nullptr;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno == ERANGE || v < lo || v > hi) {
+    const std::string allowed =
+        hi == std::numeric_limits<int64_t>::max()
+            ? "an integer >= " + std::to_string(lo)
+            : "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+    throw UserError(name + ": invalid value " + QuoteInput(text) + "; allowed: " + allowed);
+  }
+  return static_cast<int64_t>(v);
+}
+
+double ParseNumber(const std::string& name, const std::string& text) {
+  errno = 0;
+  char* end = nullptr;
+  const double x = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(x)) {
+    throw UserError(name + ": invalid value " + QuoteInput(text) + "; allowed: a number");
+  }
+  return x;
+}
+
+
 std::string PrintableInput(const std::string& text, size_t max_chars) {
   std::string out;
   size_t chars = 0;
@@ -264,11 +279,31 @@ IniFile ReadIniFile(const std::string& path) {
   return ReadIniText(ReadConfigText(path, name), name);
 }
 
+std::vector<std::string> OpeningComment(const std::string& text) {
+  std::vector<std::string> out;
+  size_t pos = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
+  while (pos < text.size()) {
+    const size_t eol = text.find('\n', pos);
+    const std::string line = text.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
+    pos = eol == std::string::npos ? text.size() : eol + 1;
+    const size_t b = line.find_first_not_of(" \t");
+    if (b == std::string::npos || (line[b] != '#' && line[b] != ';')) break;
+    const size_t t = line.find_first_not_of("#; \t", b);
+    if (t == std::string::npos) {
+      out.push_back("");
+      continue;
+    }
+    out.push_back(line.substr(t, line.find_last_not_of(" \t\r") - t + 1));
+  }
+  return out;
+}
+
 IniFile ReadIniText(std::string text, const std::string& name) {
   // A UTF-8 byte-order mark (some editors write one) is not part of line 1.
   if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
 
   IniFile ini;
+  ini.comment = OpeningComment(text);
   std::string section;
   std::map<std::string, int> sweep_lines;  // [sweep] key -> line, to refuse repeats
   std::map<std::string, int> arm_lines;    // arm name -> line of its section

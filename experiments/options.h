@@ -100,7 +100,15 @@ struct IniFile {
   // the overrides of its --quick form; a sweep ignores both.
   std::vector<IniLine> claim;               // [claim] lines
   std::vector<IniLine> quick;               // [quick] lines
+  // The file's opening comment (OpeningComment): its first line describes the
+  // file (`advlab list presets`), a claim's next lines its design.
+  std::vector<std::string> comment;
 };
+
+// The comment lines a file opens with (after a UTF-8 byte-order mark), up to
+// the first line that is not a comment ('#' or ';' after optional blanks; a
+// blank line ends it): each without its markers and surrounding blanks.
+std::vector<std::string> OpeningComment(const std::string& text);
 
 // Reads and checks an INI file: it must be a readable regular file; a UTF-8
 // byte-order mark is skipped; '#' and ';' start comments (whole lines, or the
@@ -151,6 +159,12 @@ CommandLine QuickOverrides(const std::vector<IniLine>& quick);
 // config); checks the name, the keys (registered, not `seed`, each once) and
 // their values. Throws UserError prefixed by "--arm NAME".
 Arm ParseArm(const std::string& text);
+
+// An integer in [lo, hi] (hi = INT64_MAX: no upper bound) or a finite number,
+// from an option or a file; `name` prefixes the message ("--seeds", "FILE:LINE:
+// [claim] threshold"). UserError "NAME: invalid value 'X'; allowed: ..." otherwise.
+int64_t ParseCount(const std::string& name, const std::string& text, int64_t lo, int64_t hi);
+double ParseNumber(const std::string& name, const std::string& text);
 
 // Where a folder of the source tree (e.g. "experiments/presets") is looked
 // for: the tree advlab was built from, then the working directory.

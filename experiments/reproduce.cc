@@ -75,14 +75,6 @@ struct ClaimPreset {
   Experiment experiment;
 };
 
-double ParseNumber(const IniLine& l) {
-  char* end = nullptr;
-  const double x = std::strtod(l.value.c_str(), &end);
-  if (l.value.empty() || *end != '\0' || !std::isfinite(x))
-    throw UserError(l.origin + ": invalid value " + QuoteInput(l.value) + "; allowed: a number");
-  return x;
-}
-
 // Reads a claim preset and its [claim] section (checked on its own here;
 // against the sweep's plan in Plan()).
 ClaimPreset LoadClaim(const fs::path& file, bool quick) {
@@ -90,16 +82,7 @@ ClaimPreset LoadClaim(const fs::path& file, bool quick) {
   c.file = file;
   c.spec.name = file.stem().string();
   const IniFile ini = ReadIniFile(file.string());
-  {
-    std::ifstream in(file);
-    std::string line;
-    for (int n = 0; std::getline(in, line); ++n) {
-      if (line.empty() || line[0] != '#') break;
-      if (n == 0) continue;
-      line.erase(0, line.find_first_not_of("# "));
-      c.design += line + "\n";
-    }
-  }
+  for (size_t i = 1; i < ini.comment.size(); ++i) c.design += ini.comment[i] + "\n";
   const std::string where = PrintableInput(file.string(), 200);
   if (ini.claim.empty()) throw UserError(where + ": no [claim] section; not a claim preset");
   static const std::vector<std::string> kKeys = {
@@ -145,16 +128,16 @@ ClaimPreset LoadClaim(const fs::path& file, bool quick) {
                         "; allowed: better, worse, equal");
       }
     } else if (l.key == "threshold") {
-      c.spec.threshold = ParseNumber(l);
+      c.spec.threshold = ParseNumber(l.origin, l.value);
       if (!(c.spec.threshold > 0))
         throw UserError(l.origin + ": must be > 0 (the smallest effect that would matter)");
     } else if (l.key == "min_pairs") {
-      const double v = ParseNumber(l);
+      const double v = ParseNumber(l.origin, l.value);
       if (!(v >= 2) || v != std::floor(v))
         throw UserError(l.origin + ": invalid value " + QuoteInput(l.value) + "; allowed: an integer >= 2");
       c.spec.min_pairs = static_cast<int64_t>(v);
     } else if (l.key == "max_censored") {
-      c.spec.max_censored = ParseNumber(l);
+      c.spec.max_censored = ParseNumber(l.origin, l.value);
       if (!(c.spec.max_censored >= 0 && c.spec.max_censored <= 1))
         throw UserError(l.origin + ": must lie in [0, 1]");
     } else {
@@ -205,21 +188,16 @@ std::string ComparisonJson(const ClaimComparison& c, const std::string& kind) {
          ", \"verdict\": " + JsonString(VerdictName(c.verdict)) + "}";
 }
 
-// Adds the "claim" section and figure to a report's JSON (it ends "]}\n", the
-// figure list closing the object).
+// Adds the "claim" section and its figure to a report.
 void AddClaimFigure(const ClaimSpec& s, const ClaimResult& r, ReportData* report) {
-  std::string& j = report->json;
-  const size_t end = j.rfind("]}\n");
-  ADVLAB_CHECK(end != std::string::npos);
   std::string claim = "{\"statement\": " + JsonString(s.statement) + ", \"measure\": " +
                       JsonString(r.measure_label) + ", \"threshold\": " + JsonNumber(s.threshold) +
                       ", \"claimed\": " + JsonString(ClaimedName(s.claimed)) + ", \"rows\": [" +
                       ComparisonJson(r.fair, "fair");
   if (r.naive.present) claim += ", " + ComparisonJson(r.naive, "naive");
   claim += "]}";
-  j = j.substr(0, end) + (report->figures.empty() ? "" : ", ") + "\"claim\"],\n \"claim\": " +
-      claim + "}\n";
   report->figures.push_back("claim");
+  report->sections.emplace_back("claim", claim);
 }
 
 std::string Row(const std::vector<std::string>& cells) {

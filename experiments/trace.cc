@@ -587,21 +587,6 @@ void PrintTraceJson(const StepTrace& tr, std::ostream& out) {
 
 namespace {
 
-int64_t ParseInt(const std::string& option, const std::string& text, int64_t lo, int64_t hi) {
-  size_t used = 0;
-  long long v = 0;
-  try {
-    v = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size() || v < lo || v > hi) {
-    throw UserError(option + ": invalid value " + QuoteInput(text) + "; allowed: an integer from " +
-                    std::to_string(lo) + " to " + std::to_string(hi));
-  }
-  return v;
-}
-
 std::vector<std::string> SplitList(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream ss(text);
@@ -634,14 +619,14 @@ int TraceCommand(const std::vector<std::string>& args, std::ostream& out) {
         value = args[++i];
       }
       if (a == "--step") {
-        options.step = ParseInt("--step", value, 0, int64_t{1} << 40);
+        options.step = ParseCount("--step", value, 0, int64_t{1} << 40);
         have_step = true;
       } else if (a == "--prompts") {
-        options.prompts = static_cast<int>(ParseInt("--prompts", value, 1, 1 << 30));
+        options.prompts = static_cast<int>(ParseCount("--prompts", value, 1, 1 << 30));
         have_prompts = true;
       } else if (a == "--groups") {
         for (const std::string& g : SplitList(value)) {
-          options.groups.push_back(static_cast<int>(ParseInt("--groups", g, 0, 1 << 30)));
+          options.groups.push_back(static_cast<int>(ParseCount("--groups", g, 0, 1 << 30)));
         }
       } else {
         for (const std::string& e : SplitList(value)) {

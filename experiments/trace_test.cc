@@ -92,7 +92,9 @@ TEST(TraceTest, ShowsTheBatchAndTheUpdateTheRunMakes) {
           EXPECT_EQ(tr_r.kept, b.kept.empty() || b.kept[r] != 0);
           ASSERT_EQ(static_cast<int>(tr_r.tokens.size()), b.length(r));
           for (int t = 0; t < b.length(r); ++t) EXPECT_EQ(tr_r.tokens[t], b.token[b.token_begin[r] + t]);
-          if (!b.baseline.empty()) EXPECT_EQ(tr_r.baseline, b.baseline[r]);
+          if (!b.baseline.empty()) {
+            EXPECT_EQ(tr_r.baseline, b.baseline[r]);
+          }
         }
       }
       // Tracing moves no bit: the parameters after the traced step are those
