@@ -45,20 +45,6 @@ namespace {
 
 constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 
-double Dot(const std::vector<double>& a, const std::vector<double>& b) {
-  double s = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
-  return s;
-}
-
-void Dense(const SparseGrad& g, double sign, std::vector<double>* out) {
-  out->assign(g.value.size(), 0.0);
-  for (int32_t b : g.touched) {
-    const int64_t o = static_cast<int64_t>(b) * g.block_size;
-    for (int64_t i = 0; i < g.block_size; ++i) (*out)[o + i] = sign * g.value[o + i];
-  }
-}
-
 // The estimators shown beside the run's when --estimator is not given: the
 // prefixes of a modifier chain ("grpo", "grpo+adora" for grpo+adora+dash), so
 // each modifier's effect is one column to the next.
@@ -148,7 +134,7 @@ class Tracer : public StepObserver {
       const Batch& eb = e == 0 ? b : shadows[e - 1].batch;
       StepStats unused;
       MinibatchGradient(rc, st, eb, 0, eb.num_groups(), &g, &unused);
-      Dense(g, -1.0, &dense);
+      g.ToDense(-1.0, &dense);
       TraceEstimator te;
       te.name = e == 0 ? rc.config.Str("estimator.name") : shadows[e - 1].name;
       te.run = e == 0;
@@ -399,7 +385,10 @@ std::string Num(double v) {
 std::string Tokens(const std::vector<int32_t>& t) {
   std::string s;
   const size_t shown = std::min<size_t>(t.size(), 10);
-  for (size_t i = 0; i < shown; ++i) s += (i ? " " : "") + std::to_string(t[i]);
+  for (size_t i = 0; i < shown; ++i) {
+    if (i > 0) s += ' ';
+    s += std::to_string(t[i]);
+  }
   if (t.size() > shown) s += " ...";
   return s;
 }

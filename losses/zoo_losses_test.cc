@@ -508,12 +508,8 @@ std::pair<int64_t, int64_t> ExpectGradientMatches(const Keys& keys, double tol) 
   pi.ParamsChanged();
   StepStats stats;
   MinibatchGradient(rc, &st, st.batch, 0, st.batch.num_groups(), &st.grad, &stats);
-  std::vector<double> grad(n, 0.0);
-  for (int32_t blk : st.grad.touched) {
-    for (int64_t j = 0; j < st.grad.block_size; ++j) {
-      grad[blk * st.grad.block_size + j] = st.grad.value[blk * st.grad.block_size + j];
-    }
-  }
+  std::vector<double> grad;
+  st.grad.ToDense(1.0, &grad);
   std::vector<double> sg(st.batch.num_tokens());
   for (int t = 0; t < st.batch.num_tokens(); ++t) {
     sg[t] = pi.LogProbs(st.batch.state[t])[st.batch.token[t]];

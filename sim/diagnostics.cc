@@ -9,21 +9,14 @@
 #include "sim/sample_batch.h"
 
 namespace advlab {
-namespace {
-
-void ToDense(const SparseGrad& g, double sign, std::vector<double>* out) {
-  out->assign(g.value.size(), 0.0);
-  for (int32_t b : g.touched) {
-    const int64_t o = static_cast<int64_t>(b) * g.block_size;
-    for (int64_t i = 0; i < g.block_size; ++i) (*out)[o + i] = sign * g.value[o + i];
-  }
-}
 
 double Dot(const std::vector<double>& a, const std::vector<double>& b) {
   double s = 0.0;
   for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
   return s;
 }
+
+namespace {
 
 // The gradient of the terms i with bin[i] == k (all terms when bin is null):
 // summed per (state, action) pair first (in term order), then one term per pair
@@ -49,7 +42,7 @@ void MergedTermsGradient(RunState* st, const int8_t* bin, int k, std::vector<dou
   }
   g.Clear();
   st->policy->AccumulateGrad(merged.batch, merged.coef.data(), &g);
-  ToDense(g, 1.0, out);
+  g.ToDense(1.0, out);
 }
 
 // share_k = <part_k, whole> / |whole|^2 (NaN for all when whole = 0).
@@ -105,7 +98,7 @@ void AddBinParts(const RunConfig& rc, RunState* st, const Batch& batch,
       for (int r = batch.group_begin[g]; r < batch.group_begin[g + 1]; ++r) (*include)[r] = 1;
     }
     MaskedBatchGradient(rc, st, batch, include->data(), &st->diag_grad);
-    ToDense(st->diag_grad, -1.0, dense);
+    st->diag_grad.ToDense(-1.0, dense);
     for (size_t i = 0; i < dense->size(); ++i) sum[k][i] += (*dense)[i];
   }
 }
@@ -160,7 +153,7 @@ void DiagnosedStep(const RunConfig& rc, RunState* st, StepObserver* observer) {
     // (Step runs the same LossGradient on the original after the samples.)
     std::unique_ptr<Estimator> copy = st->estimator->Clone();
     LossGradient(rc, st, &st->diag_batch, &st->diag_grad, copy.get());
-    ToDense(st->diag_grad, -1.0, &est);  // ascent direction
+    st->diag_grad.ToDense(-1.0, &est);  // ascent direction
     double err = 0.0;
     for (size_t i = 0; i < n; ++i) {
       const double d = est[i] - exact[i];
@@ -170,7 +163,7 @@ void DiagnosedStep(const RunConfig& rc, RunState* st, StepObserver* observer) {
     rel_err += err;
     AddBinParts(rc, st, st->diag_batch, &include, &est, part_sum);
     LossGradient(rc, st, &st->diag_opt_batch, &st->diag_grad, st->diag_optimal.get());
-    ToDense(st->diag_grad, -1.0, &est);
+    st->diag_grad.ToDense(-1.0, &est);
     WelfordAdd(est, j, &opt_mean, &opt_m2);
   }
   st->reference_generated = reference_generated;

@@ -42,6 +42,10 @@ void ExactObjectiveGradient(const RunConfig& rc, RunState* state, std::vector<do
                             std::vector<double>* by_bin = nullptr);
 class StepObserver;
 
+// sum_i a[i] b[i] in index order (a fixed order: the diagnostics' and the
+// trace's cosines and norms).
+double Dot(const std::vector<double>& a, const std::vector<double>& b);
+
 // A step measured against the exact gradient (fills the diag_* fields); the
 // training step itself is Step(rc, state, observer).
 void DiagnosedStep(const RunConfig& rc, RunState* state, StepObserver* observer = nullptr);

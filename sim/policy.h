@@ -147,6 +147,15 @@ struct SparseGrad {
   }
   void Scale(double c) { View().Scale(c); }
   double Norm() const { return View().Norm(); }
+  // Every parameter's value times `sign` into *out (num_params; 0 outside the
+  // touched blocks): the diagnostics' and the trace's dense gradients.
+  void ToDense(double sign, std::vector<double>* out) const {
+    out->assign(value.size(), 0.0);
+    for (int32_t b : touched) {
+      const int64_t o = static_cast<int64_t>(b) * block_size;
+      for (int64_t i = 0; i < block_size; ++i) (*out)[o + i] = sign * value[o + i];
+    }
+  }
 };
 
 class Policy {

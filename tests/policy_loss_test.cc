@@ -165,12 +165,8 @@ int64_t ExpectGradientMatchesFiniteDifferences(Keys keys, double tol) {
   pi.ParamsChanged();
   StepStats stats;
   MinibatchGradient(rc, &st, st.batch, 0, st.batch.num_groups(), &st.grad, &stats);
-  std::vector<double> grad(n, 0.0);
-  for (int32_t blk : st.grad.touched) {
-    for (int64_t j = 0; j < st.grad.block_size; ++j) {
-      grad[blk * st.grad.block_size + j] = st.grad.value[blk * st.grad.block_size + j];
-    }
-  }
+  std::vector<double> grad;
+  st.grad.ToDense(1.0, &grad);
   const double h = 1e-6;
   double max_err = 0.0, max_grad = 0.0;
   const int64_t stride = n > 400 ? n / 400 : 1;

@@ -173,10 +173,8 @@ TEST(UpdateShareTest, NanWhenDiagnosticsAreOff) {
 }
 
 std::vector<double> Dense(const SparseGrad& g) {
-  std::vector<double> out(g.value.size(), 0.0);
-  for (int32_t b : g.touched) {
-    for (int64_t j = 0; j < g.block_size; ++j) out[b * g.block_size + j] = g.value[b * g.block_size + j];
-  }
+  std::vector<double> out;
+  g.ToDense(1.0, &out);
   return out;
 }
 
