@@ -200,12 +200,21 @@ class Tracer : public StepObserver {
     out_->updates.push_back(u);
     if (update != 0) return;
     const Batch& b = st->batch;
+    // A minibatch whose rollouts a filter dropped altogether has no gradient
+    // and MinibatchGradient writes no coefficient: they are all 0.
+    bool any_kept = b.kept.empty();
+    for (int r = b.group_begin[g0]; r < b.group_begin[g1] && !any_kept; ++r) any_kept = b.kept[r] != 0;
+    ADVLAB_CHECK(!any_kept || st->coef.size() >= static_cast<size_t>(b.num_tokens()));
     for (TraceGroup& tg : out_->groups) {
       if (tg.slot < g0 || tg.slot >= g1) continue;
       for (size_t i = 0; i < tg.rollouts.size(); ++i) {
         const int r = b.group_begin[tg.slot] + static_cast<int>(i);
         std::vector<double>& coef = tg.rollouts[i].coef;
-        coef.assign(st->coef.begin() + b.token_begin[r], st->coef.begin() + b.token_begin[r + 1]);
+        if (any_kept) {
+          coef.assign(st->coef.begin() + b.token_begin[r], st->coef.begin() + b.token_begin[r + 1]);
+        } else {
+          coef.assign(b.length(r), 0.0);
+        }
       }
     }
   }

@@ -223,6 +223,40 @@ TEST(TraceTest, ModifierChainsShowEachPrefix) {
   EXPECT_GT(amplified, 0);  // the case is exercised
 }
 
+// When DASH drops every rollout of a minibatch, the run computes no
+// coefficient: the trace shows zeros, not what the scratch array last held
+// (here the shadow reinforce's coefficients, non-zero on all-correct groups).
+TEST(TraceTest, AllDroppedMinibatchHasZeroCoefficients) {
+  Keys keys = {{"env.name", "think"}, {"env.answers", "4"}, {"estimator.name", "grpo+dash"},
+               {"train.batch_prompts", "2"}, {"train.group_size", "2"}, {"train.steps", "30"}};
+  const RunConfig rc = Make(keys);
+  int cases = 0;
+  for (int64_t T = 0; T < 30; ++T) {
+    TraceOptions opt;
+    opt.step = T;
+    opt.json = true;
+    opt.estimators = {"reinforce"};
+    const StepTrace tr = TraceStep(rc, opt);
+    bool any_kept = false, any_right = false;
+    for (const TraceGroup& g : tr.groups) {
+      for (const TraceRollout& r : g.rollouts) {
+        any_kept = any_kept || r.kept;
+        any_right = any_right || r.reward > 0.5;
+      }
+    }
+    if (any_kept) continue;
+    cases += any_right ? 1 : 0;
+    for (const TraceGroup& g : tr.groups) {
+      for (const TraceRollout& r : g.rollouts) {
+        ASSERT_EQ(r.coef.size(), r.tokens.size());
+        for (double c : r.coef) EXPECT_EQ(c, 0.0) << "step " << T;
+      }
+    }
+    EXPECT_EQ(tr.updates[0].grad_norm, 0.0);
+  }
+  EXPECT_GT(cases, 0);  // exercised: all dropped while reinforce's advantages are not 0
+}
+
 std::string Refusal(const RunConfig& rc, const TraceOptions& opt) {
   try {
     TraceStep(rc, opt);
