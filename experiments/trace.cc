@@ -505,6 +505,10 @@ void PrintTrace(const StepTrace& tr, std::ostream& out) {
   const size_t shown = std::min<size_t>(top.size(), 8);
   out << "\nupdate 1 moved " << tr.params.size() << " of " << tr.num_params << " parameters; the "
       << shown << " largest changes (all with --json):\n";
+  if (!tr.updates.empty() && (tr.updates[0].g0 != 0 || tr.updates[0].g1 != tr.num_groups)) {
+    out << "(update 1 is the minibatch of groups " << tr.updates[0].g0 << "-" << tr.updates[0].g1 - 1
+        << "; g_hat is the whole batch's, so dtheta need not follow it)\n";
+  }
   {
     Table t;
     t.columns = {Col("parameter", false), Col("before", true), Col("g_hat", true),

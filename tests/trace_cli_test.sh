@@ -40,6 +40,13 @@ run_ok "${KEYS[@]}" --step 3 --groups 5,7
 grep -qF 'group 5: prompt' "$T/stdout" && grep -qF 'group 7: prompt' "$T/stdout" \
   || fail "--groups 5,7 not shown"
 
+# Several updates a step: the table lists each, and the text says that update
+# 1 is a minibatch while g_hat is the whole batch's.
+run_ok --env.name=chain --env.prompts=32 --train.batch_prompts=4 --train.group_size=4 \
+  --train.loss=ppo --train.epochs=2 --train.minibatches=2 --train.steps=20 --step 5
+[ "$(grep -cE '^ +[1-4]  [02]-[13] ' "$T/stdout")" = 4 ] || { fail "ppo 2x2: not 4 updates"; cat "$T/stdout"; }
+grep -qF '(update 1 is the minibatch of groups 0-1' "$T/stdout" || fail "minibatch note missing"
+
 # --json: every group, and the traced step's cosine is the run's grad_cosine
 # metric (diagnosed step 9, before the eval at 10).
 run_ok "${KEYS[@]}" --diagnostics.exact_gradient=true --estimator.name=rloo --step 9 --json
