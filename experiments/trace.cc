@@ -124,8 +124,8 @@ class Tracer : public StepObserver {
     out_->num_params = n;
     before_.assign(st->policy->params(), st->policy->params() + n);
     ExactObjectiveGradient(rc, st, &exact_);
-    const double exact_sq = Dot(exact_, exact_);
-    out_->exact_norm = std::sqrt(exact_sq);
+    exact_sq_ = Dot(exact_, exact_);
+    out_->exact_norm = std::sqrt(exact_sq_);
     // Each estimator's gradient on the whole batch at the sampling parameters.
     SparseGrad g;
     g.Init(n, st->policy->grad_block_size());
@@ -145,8 +145,8 @@ class Tracer : public StepObserver {
         const double d = dense[i] - exact_[i];
         err += d * d;
       }
-      te.rel_err = exact_sq > 0.0 ? err / exact_sq : kNan;
-      te.cosine = exact_sq > 0.0 && sq > 0.0 ? Dot(dense, exact_) / (te.norm * out_->exact_norm)
+      te.rel_err = exact_sq_ > 0.0 ? err / exact_sq_ : kNan;
+      te.cosine = exact_sq_ > 0.0 && sq > 0.0 ? Dot(dense, exact_) / (te.norm * out_->exact_norm)
                                              : kNan;
       out_->estimators.push_back(te);
       if (e == 0) g_hat_ = dense;
@@ -200,21 +200,13 @@ class Tracer : public StepObserver {
     out_->updates.push_back(u);
     if (update != 0) return;
     const Batch& b = st->batch;
-    // A minibatch whose rollouts a filter dropped altogether has no gradient
-    // and MinibatchGradient writes no coefficient: they are all 0.
-    bool any_kept = b.kept.empty();
-    for (int r = b.group_begin[g0]; r < b.group_begin[g1] && !any_kept; ++r) any_kept = b.kept[r] != 0;
-    ADVLAB_CHECK(!any_kept || st->coef.size() >= static_cast<size_t>(b.num_tokens()));
+    ADVLAB_CHECK_GE(st->coef.size(), static_cast<size_t>(b.num_tokens()));
     for (TraceGroup& tg : out_->groups) {
       if (tg.slot < g0 || tg.slot >= g1) continue;
       for (size_t i = 0; i < tg.rollouts.size(); ++i) {
         const int r = b.group_begin[tg.slot] + static_cast<int>(i);
-        std::vector<double>& coef = tg.rollouts[i].coef;
-        if (any_kept) {
-          coef.assign(st->coef.begin() + b.token_begin[r], st->coef.begin() + b.token_begin[r + 1]);
-        } else {
-          coef.assign(b.length(r), 0.0);
-        }
+        tg.rollouts[i].coef.assign(st->coef.begin() + b.token_begin[r],
+                                   st->coef.begin() + b.token_begin[r + 1]);
       }
     }
   }
@@ -233,17 +225,10 @@ class Tracer : public StepObserver {
     if (st->step != options_.step) return;
     const double* p = st->policy->params();
     const int64_t n = st->policy->num_params();
-    double sq = 0.0, dot = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-      const double u = p[i] - update_before_[i];
-      sq += u * u;
-      dot += u * exact_[i];
-    }
-    out_->updates.back().update_norm = std::sqrt(sq);
+    const ChangeVsExact c = CompareChange(update_before_.data(), p, exact_, exact_sq_);
+    out_->updates.back().update_norm = c.norm;
     if (update != 0) return;
-    out_->first_cosine = sq > 0.0 && out_->exact_norm > 0.0
-                             ? dot / (std::sqrt(sq) * out_->exact_norm)
-                             : kNan;
+    out_->first_cosine = c.cosine;
     const int K = st->policy->num_actions();
     const bool tabular = st->policy->tabular_rows() != nullptr;
     for (int64_t i = 0; i < n; ++i) {
@@ -268,16 +253,7 @@ class Tracer : public StepObserver {
   void Finish(RunState* st) {
     const int64_t n = st->policy->num_params();
     const double* after = st->policy->params();
-    const double exact_sq = Dot(exact_, exact_);
-    double dot = 0.0, upd_sq = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-      const double u = after[i] - before_[i];
-      dot += u * exact_[i];
-      upd_sq += u * u;
-    }
-    out_->step_cosine = upd_sq > 0.0 && exact_sq > 0.0
-                            ? dot / (std::sqrt(upd_sq) * std::sqrt(exact_sq))
-                            : kNan;
+    out_->step_cosine = CompareChange(before_.data(), after, exact_, exact_sq_).cosine;
     out_->params_after.assign(after, after + n);
   }
 
@@ -285,6 +261,7 @@ class Tracer : public StepObserver {
   const TraceOptions& options_;
   StepTrace* out_;
   std::vector<double> before_, exact_, g_hat_, update_before_;
+  double exact_sq_ = 0.0;  // |grad J|^2
 };
 
 std::string RunSummary(const RunConfig& rc) {

@@ -16,6 +16,21 @@ double Dot(const std::vector<double>& a, const std::vector<double>& b) {
   return s;
 }
 
+ChangeVsExact CompareChange(const double* before, const double* after,
+                            const std::vector<double>& exact, double exact_sq) {
+  double dot = 0.0, upd_sq = 0.0;
+  for (size_t i = 0; i < exact.size(); ++i) {
+    const double u = after[i] - before[i];
+    dot += u * exact[i];
+    upd_sq += u * u;
+  }
+  ChangeVsExact c;
+  c.norm = std::sqrt(upd_sq);
+  c.cosine = upd_sq > 0.0 && exact_sq > 0.0 ? dot / (c.norm * std::sqrt(exact_sq))
+                                            : std::numeric_limits<double>::quiet_NaN();
+  return c;
+}
+
 namespace {
 
 // The gradient of the terms i with bin[i] == k (all terms when bin is null):
@@ -186,17 +201,10 @@ void DiagnosedStep(const RunConfig& rc, RunState* st, StepObserver* observer) {
   // The training step itself, and its actual update.
   std::vector<double> before(st->policy->params(), st->policy->params() + n);
   Step(rc, st, observer);
-  const double* after = st->policy->params();
-  double dot = 0.0, upd_sq = 0.0;
-  for (size_t i = 0; i < n; ++i) {
-    const double u = after[i] - before[i];
-    dot += u * exact[i];
-    upd_sq += u * u;
-  }
   // Undefined (NaN) when the step did not move or the exact gradient vanishes.
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  const bool moved = upd_sq > 0.0, informative = exact_sq > 0.0;
-  st->diag_cosine = moved && informative ? dot / (std::sqrt(upd_sq) * std::sqrt(exact_sq)) : nan;
+  const bool informative = exact_sq > 0.0;
+  st->diag_cosine = CompareChange(before.data(), st->policy->params(), exact, exact_sq).cosine;
   st->diag_rel_err = informative ? rel_err / S / exact_sq : nan;
   st->diag_var = informative ? var / exact_sq : nan;
   st->diag_var_ratio = opt_var > 0.0 ? var / opt_var : nan;

@@ -46,6 +46,16 @@ class StepObserver;
 // trace's cosines and norms).
 double Dot(const std::vector<double>& a, const std::vector<double>& b);
 
+// A parameter change, after - before (exact.size() values), against grad J
+// (`exact`, exact_sq = Dot(exact, exact)): its norm, and its cosine with grad
+// J, NaN when either vanishes (the grad_cosine metric's quantity; the trace's).
+struct ChangeVsExact {
+  double norm = 0.0;
+  double cosine = 0.0;
+};
+ChangeVsExact CompareChange(const double* before, const double* after,
+                            const std::vector<double>& exact, double exact_sq);
+
 // A step measured against the exact gradient (fills the diag_* fields); the
 // training step itself is Step(rc, state, observer).
 void DiagnosedStep(const RunConfig& rc, RunState* state, StepObserver* observer = nullptr);

@@ -109,7 +109,11 @@ void MinibatchGradientImpl(const RunConfig& rc, RunState* st, const Batch& batch
       T = kept_tokens;
     }
   }
-  if (kept_rollouts == 0) return;
+  st->coef.resize(batch.num_tokens());
+  if (kept_rollouts == 0) {  // nothing to back-propagate; the coefficients are 0
+    for (int t = batch.token_begin[r0]; t < batch.token_begin[r1]; ++t) st->coef[t] = 0.0;
+    return;
+  }
   // Loss = sum_t coef_t * log pi(token_t | state_t) (+ the entropy terms), with
   // coef = w_t * dl_t / dlog pi (sim/loss.h, sim/policy_loss.h).
   const double scale =
@@ -128,7 +132,6 @@ void MinibatchGradientImpl(const RunConfig& rc, RunState* st, const Batch& batch
   Policy& pi = *st->policy;
   const int K = pi.num_actions();
   TabularRows* ref_rows = kl_loss ? st->reference->tabular_rows() : nullptr;  // pi_0
-  st->coef.resize(batch.num_tokens());
   if (need_lp) st->logprob.resize(batch.num_tokens());
   double* ADVLAB_RESTRICT coef = st->coef.data();
   double* ADVLAB_RESTRICT lp = st->logprob.data();

@@ -23,6 +23,8 @@ StepStats PrepareBatch(const RunConfig& rc, RunState* state, Batch* batch,
 // The loss gradient of groups [g0, g1) of a prepared batch at the current
 // parameters into `grad` (cleared first), accumulated over micro-batches;
 // adds train_calls, backprop, backward_tokens, loss_tokens and clipped to *stats.
+// state->coef[t] is then each of the minibatch's tokens' loss coefficient (0 for
+// a dropped rollout, and for every token when a filter kept none).
 void MinibatchGradient(const RunConfig& rc, RunState* state, const Batch& batch, int g0, int g1,
                        SparseGrad* grad, StepStats* stats);
 // The part of the whole prepared batch's MinibatchGradient that the rollouts

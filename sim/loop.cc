@@ -146,7 +146,6 @@ void Step(const RunConfig& rc, RunState* st, StepObserver* observer) {
   if (measure) MeasureBaselineError(rc, st);
   if (rc.match_update) PrepareBaseline(rc, st);
   if (observer != nullptr) observer->Prepared(rc, st);
-  int update = 0;
   // train.epochs passes; each splits the groups, in order, into
   // train.minibatches minibatches with one optimizer step each.
   const int64_t groups = st->batch.num_groups();
@@ -156,7 +155,8 @@ void Step(const RunConfig& rc, RunState* st, StepObserver* observer) {
       const int g1 = static_cast<int>(groups * (k + 1) / rc.minibatches);
       if (g0 == g1 && rc.minibatches > 1) continue;
       MinibatchGradient(rc, st, st->batch, g0, g1, &st->grad, &ss);
-      if (observer != nullptr) observer->Gradient(rc, st, update, g0, g1);
+      // ss.updates: the optimizer steps taken so far in this step.
+      if (observer != nullptr) observer->Gradient(rc, st, static_cast<int>(ss.updates), g0, g1);
       const double gnorm = st->grad.Norm();  // before clipping (the logged grad_norm)
       double applied = gnorm;                  // the norm the optimizer gets
       if (rc.max_grad_norm > 0.0 && gnorm > rc.max_grad_norm) {
@@ -165,15 +165,14 @@ void Step(const RunConfig& rc, RunState* st, StepObserver* observer) {
       }
       if (rc.match_update) applied = MatchUpdateNorm(rc, st, g0, g1, applied);
       st->updates += 1;
-      if (observer != nullptr) observer->BeforeUpdate(rc, st, update, applied);
+      if (observer != nullptr) observer->BeforeUpdate(rc, st, static_cast<int>(ss.updates), applied);
       const bool dense = st->optimizer->Step(st->grad, st->updates, st->policy->params());
       if (dense) {
         st->policy->ParamsChanged();
       } else {
         st->policy->BlocksChanged(st->grad);
       }
-      if (observer != nullptr) observer->AfterUpdate(rc, st, update);
-      ++update;
+      if (observer != nullptr) observer->AfterUpdate(rc, st, static_cast<int>(ss.updates));
       ss.grad_norm_sum += gnorm;
       ss.update_norm_sum += st->optimizer->UpdateNorm(applied);
       ss.updates += 1;
